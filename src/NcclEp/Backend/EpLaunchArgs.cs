@@ -1,0 +1,49 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace NcclEp.Backend;
+
+/// <summary>
+/// The arguments of one data-path call after validation, packed on the caller's stack and passed by
+/// reference to the backend (the Cuda backend copies the fields into its kernel parameter block).
+/// Strides are in bytes; the last dimension of every row tensor is contiguous.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct EpLaunchArgs
+{
+    /// <summary>Forward or backward.</summary>
+    public EpPass Pass;
+
+    /// <summary>Tokens on this rank (rows of <see cref="Home"/>).</summary>
+    public int NumTokens;
+
+    /// <summary>Home-side rows <c>[tokens, hidden]</c>: dispatch input (or its gradient), combine output (or its gradient).</summary>
+    public nint Home;
+
+    /// <summary>Bytes between rows of <see cref="Home"/>.</summary>
+    public long HomeRowStride;
+
+    /// <summary>Layout-side rows: the dispatch output / combine input, in the group's layout.</summary>
+    public nint Rows;
+
+    /// <summary>Bytes between entries of the first dimension of <see cref="Rows"/> (experts or ranks; rows for 2-D layouts).</summary>
+    public long RowsStride0;
+
+    /// <summary>Bytes between rows inside the first dimension (3-D layouts; equals <see cref="RowsStride0"/> for 2-D).</summary>
+    public long RowsStride1;
+
+    /// <summary>Update: top-k expert ids <c>[tokens, topK]</c> (int32).</summary>
+    public nint TopkIds;
+
+    /// <summary>Bytes between rows of <see cref="TopkIds"/>.</summary>
+    public long TopkIdsRowStride;
+
+    /// <summary>Update: top-k weights <c>[tokens, topK]</c> (float32).</summary>
+    public nint TopkWeights;
+
+    /// <summary>Bytes between rows of <see cref="TopkWeights"/>.</summary>
+    public long TopkWeightsRowStride;
+
+    /// <summary>The stream the call is ordered on.</summary>
+    public nint Stream;
+}

@@ -1,0 +1,76 @@
+using System;
+namespace NcclEp.Backend;
+
+/// <summary>
+/// Byte offsets of the routing state one <see cref="EpHandle"/> owns in device memory (native memory on the
+/// Host backend). <c>Update</c> fills the send side, <c>Dispatch</c> the receive side; <c>Combine</c> reads both.
+/// </summary>
+/// <remarks>
+/// <code>
+/// numTokens           i32             tokens of the last Update
+/// topkIds             [M][K] i32      copy of the routing (dense)
+/// topkWeights         [M][K] f32
+/// rankPositions       [M][W] i32      row of token t inside the block it sends to rank r, -1 if none
+/// slotPositions       [M][K] i32      row of slot k inside (this rank, expert) on the expert's rank
+/// sendRankCounts      [W] i32
+/// sendExpertCounts    [E] i32         indexed by global expert
+/// recvRankCounts      [W] i32
+/// recvExpertCounts    [L] i32
+/// recvExpertOffsets   [L+1] i32       high-throughput expert-major: segment starts (padded); [L] = rows used
+/// recvTotal           [1] i32         rows of the dispatch output in use
+/// recvSourceOffsets   [L][W] i32      first row of (expert, source) inside the expert's segment
+/// recvSourceInfo      [R] {rank, token, slot}
+/// recvTopkIds         [R'][K] i32     per-rank layouts only (R' = R), else 0 rows
+/// recvTopkWeights     [R'][K] f32
+/// </code>
+/// </remarks>
+internal readonly record struct HandleLayout
+{
+    private const int Align = 128;
+
+    public HandleLayout(in EpConfig config, int worldSize)
+    {
+        int m = config.MaxTokensPerRank, k = config.TopK, w = worldSize;
+        int l = config.LocalExperts(worldSize);
+        ReceiveRows = config.ReceiveRows(worldSize);
+        long perRankRows = config.Layout == EpLayout.ExpertMajor ? 0 : ReceiveRows;
+
+        long o = 0;
+        NumTokens = o; o = Next(o, 16);
+        TopkIds = o; o = Next(o, 4L * m * k);
+        TopkWeights = o; o = Next(o, 4L * m * k);
+        RankPositions = o; o = Next(o, 4L * m * w);
+        SlotPositions = o; o = Next(o, 4L * m * k);
+        SendRankCounts = o; o = Next(o, 4L * w);
+        SendExpertCounts = o; o = Next(o, 4L * config.NumExperts);
+        RecvRankCounts = o; o = Next(o, 4L * w);
+        RecvExpertCounts = o; o = Next(o, 4L * l);
+        RecvExpertOffsets = o; o = Next(o, 4L * (l + 1));
+        RecvTotal = o; o = Next(o, 4);
+        RecvSourceOffsets = o; o = Next(o, 4L * l * w);
+        RecvSourceInfo = o; o = Next(o, 12L * ReceiveRows);
+        RecvTopkIds = o; o = Next(o, 4L * perRankRows * k);
+        RecvTopkWeights = o; o = Next(o, 4L * perRankRows * k);
+        TotalBytes = o;
+    }
+
+    public long ReceiveRows { get; }
+    public long NumTokens { get; }
+    public long TopkIds { get; }
+    public long TopkWeights { get; }
+    public long RankPositions { get; }
+    public long SlotPositions { get; }
+    public long SendRankCounts { get; }
+    public long SendExpertCounts { get; }
+    public long RecvRankCounts { get; }
+    public long RecvExpertCounts { get; }
+    public long RecvExpertOffsets { get; }
+    public long RecvTotal { get; }
+    public long RecvSourceOffsets { get; }
+    public long RecvSourceInfo { get; }
+    public long RecvTopkIds { get; }
+    public long RecvTopkWeights { get; }
+    public long TotalBytes { get; }
+
+    private static long Next(long offset, long bytes) => WindowLayout.RoundUp(offset + bytes, Align);
+}

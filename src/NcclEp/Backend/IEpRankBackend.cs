@@ -1,0 +1,29 @@
+using System;
+namespace NcclEp.Backend;
+
+/// <summary>
+/// What a backend does for one rank. The data-path members must not allocate, block on the host
+/// (beyond the Host backend's own bounded waits) or read sizes back from the device.
+/// </summary>
+internal interface IEpRankBackend : IDisposable
+{
+    EpBackendKind Kind { get; }
+
+    /// <summary>Device memory for handles and for callers (control path).</summary>
+    EpBuffer Allocate(long bytes);
+
+    void Update(EpHandle handle, ref readonly EpLaunchArgs args);
+
+    void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args);
+
+    void Combine(EpHandle handle, ref readonly EpLaunchArgs args);
+
+    /// <summary>Writes the active rank mask that every kernel reads (control path).</summary>
+    void SetActiveRanks(ReadOnlySpan<bool> active);
+
+    /// <summary>Raises the error a kernel recorded, if any (EpTimeoutException and friends).</summary>
+    void CheckErrors();
+
+    /// <summary>Waits until all work this rank queued is done (control path, tests, benchmarks).</summary>
+    void Synchronize(EpStream stream);
+}

@@ -1,0 +1,107 @@
+using System;
+namespace NcclEp.Backend;
+
+/// <summary>
+/// Byte offsets inside one rank's symmetric window: the buffer peers write into. The Host backend and the
+/// CUDA kernels use exactly this layout (the kernels get the offsets as arguments), so a window dump from
+/// either backend reads the same.
+/// </summary>
+/// <remarks>
+/// <code>
+/// ctrl            256 B   local counters and the error record (see <see cref="WindowControl"/>)
+/// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s]
+/// combineFlags    [2][W] u64            sequence &lt;&lt; 32, written by the rank that sent expert outputs
+/// expertCounts    [2][W][L] i32         rows source s sends to each local expert
+/// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row
+/// combineRows     [2][M][C] row         expert outputs home: C = max(topK, W) rows per token
+/// </code>
+/// Parity is the operation's sequence number &amp; 1: back-to-back operations write alternate halves.
+/// </remarks>
+internal readonly record struct WindowLayout
+{
+    public const int ControlBytes = 256;
+    private const int Align = 128;
+
+    public WindowLayout(in EpConfig config, int worldSize)
+    {
+        WorldSize = worldSize;
+        LocalExperts = config.LocalExperts(worldSize);
+        TopK = config.TopK;
+        MaxTokens = config.MaxTokensPerRank;
+        RowBytes = config.RowBytes;
+        HeaderBytes = (int)RoundUp(16 + (12 * config.TopK), 16);
+        MessageBytes = HeaderBytes + RowBytes;
+        CombineSlots = Math.Max(config.TopK, worldSize);
+
+        long offset = ControlBytes;
+        DispatchFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
+        CombineFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
+        ExpertCounts = offset; offset = RoundUp(offset + (2L * worldSize * LocalExperts * 4), Align);
+        Messages = offset; offset = RoundUp(offset + (2L * worldSize * MaxTokens * MessageBytes), Align);
+        CombineRows = offset; offset = RoundUp(offset + (2L * MaxTokens * CombineSlots * RowBytes), Align);
+        TotalBytes = offset;
+    }
+
+    public int WorldSize { get; }
+    public int LocalExperts { get; }
+    public int TopK { get; }
+    public int MaxTokens { get; }
+    public int RowBytes { get; }
+    public int HeaderBytes { get; }
+    public int MessageBytes { get; }
+    public int CombineSlots { get; }
+
+    public long DispatchFlags { get; }
+    public long CombineFlags { get; }
+    public long ExpertCounts { get; }
+    public long Messages { get; }
+    public long CombineRows { get; }
+    public long TotalBytes { get; }
+
+    public long DispatchFlag(int parity, int source) => DispatchFlags + (((long)parity * WorldSize) + source) * 8;
+    public long CombineFlag(int parity, int source) => CombineFlags + (((long)parity * WorldSize) + source) * 8;
+    public long ExpertCount(int parity, int source) => ExpertCounts + (((long)parity * WorldSize) + source) * LocalExperts * 4L;
+    public long Message(int parity, int source, int slot) =>
+        Messages + ((((long)parity * WorldSize) + source) * MaxTokens + slot) * MessageBytes;
+    public long CombineRow(int parity, int token, int slot) =>
+        CombineRows + ((((long)parity * MaxTokens) + token) * CombineSlots + slot) * RowBytes;
+
+    public static long RoundUp(long value, long to) => (value + to - 1) / to * to;
+}
+
+/// <summary>Offsets inside the 256-byte control block at the start of a window (local use only).</summary>
+internal static class WindowControl
+{
+    /// <summary>u32: dispatches this rank has started.</summary>
+    public const int DispatchSequence = 0;
+
+    /// <summary>u32: combines this rank has started.</summary>
+    public const int CombineSequence = 4;
+
+    /// <summary>i32 ×4: error record {code, peer, phase, sequence}; code 0 is no error.</summary>
+    public const int Error = 16;
+
+    /// <summary>u64: the stamp peers read at creation to check their addressing.</summary>
+    public const int Stamp = 64;
+
+    /// <summary>i32 [W]: active rank mask (1 live, 0 masked), read by every kernel.</summary>
+    public const int ActiveMask = 128;
+}
+
+/// <summary>Header of one dispatch message, as laid out in the window.</summary>
+/// <remarks>
+/// <code>
+/// +0   i32 source token
+/// +4   i32 reserved ×3
+/// +16  i32 topkIds[K]        global expert ids, -1 for none
+/// +16+4K  f32 topkWeights[K]
+/// +16+8K  i32 slotPositions[K]  row of slot k inside (this source, its expert) on the receiver, -1 if not here
+/// </code>
+/// </remarks>
+internal static class MessageHeader
+{
+    public const int Token = 0;
+    public const int TopkIds = 16;
+    public static int TopkWeights(int topK) => 16 + (4 * topK);
+    public static int SlotPositions(int topK) => 16 + (8 * topK);
+}

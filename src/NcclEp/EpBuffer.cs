@@ -1,0 +1,103 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace NcclEp;
+
+/// <summary>
+/// Device memory owned by the caller (native memory on the Host backend), allocated on the control path
+/// through <see cref="EpGroup.AllocateBuffer"/>. Descriptors (<see cref="EpTensor"/>) point into it.
+/// </summary>
+public abstract class EpBuffer : IDisposable
+{
+    private bool _disposed;
+
+    /// <summary>Creates the wrapper for memory at <paramref name="pointer"/>.</summary>
+    protected EpBuffer(nint pointer, long bytes)
+    {
+        Pointer = pointer;
+        Bytes = bytes;
+    }
+
+    /// <summary>Device address of the first byte.</summary>
+    public nint Pointer { get; }
+
+    /// <summary>Size in bytes.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Whether <see cref="Dispose()"/> ran.</summary>
+    public bool IsDisposed => _disposed;
+
+    /// <summary>Copies host data into the buffer at <paramref name="byteOffset"/> (control path: synchronous).</summary>
+    public void Upload<T>(ReadOnlySpan<T> source, long byteOffset = 0) where T : unmanaged
+    {
+        ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(source);
+        CheckRange(byteOffset, bytes.Length);
+        CopyIn(bytes, byteOffset);
+    }
+
+    /// <summary>Copies buffer bytes at <paramref name="byteOffset"/> into host memory (control path: synchronous).</summary>
+    public void Download<T>(Span<T> destination, long byteOffset = 0) where T : unmanaged
+    {
+        Span<byte> bytes = MemoryMarshal.AsBytes(destination);
+        CheckRange(byteOffset, bytes.Length);
+        CopyOut(bytes, byteOffset);
+    }
+
+    /// <summary>Sets every byte to <paramref name="value"/> (control path: synchronous).</summary>
+    public void Fill(byte value)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        FillBytes(value);
+    }
+
+    /// <summary>A contiguous 2-D descriptor over the buffer from <paramref name="byteOffset"/>.</summary>
+    public EpTensor As2D(EpDataType type, long rows, long cols, long byteOffset = 0)
+    {
+        CheckRange(byteOffset, rows * cols * type.SizeInBytes());
+        return EpTensor.Create2D(Pointer + (nint)byteOffset, type, rows, cols);
+    }
+
+    /// <summary>A contiguous 3-D descriptor over the buffer from <paramref name="byteOffset"/>.</summary>
+    public EpTensor As3D(EpDataType type, long d0, long d1, long d2, long byteOffset = 0)
+    {
+        CheckRange(byteOffset, d0 * d1 * d2 * type.SizeInBytes());
+        return EpTensor.Create3D(Pointer + (nint)byteOffset, type, d0, d1, d2);
+    }
+
+    /// <summary>Backend copy host → device.</summary>
+    protected abstract void CopyIn(ReadOnlySpan<byte> source, long byteOffset);
+
+    /// <summary>Backend copy device → host.</summary>
+    protected abstract void CopyOut(Span<byte> destination, long byteOffset);
+
+    /// <summary>Backend memset.</summary>
+    protected abstract void FillBytes(byte value);
+
+    /// <summary>Releases the memory.</summary>
+    protected abstract void Free();
+
+    private void CheckRange(long byteOffset, long length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (byteOffset < 0 || length < 0 || byteOffset + length > Bytes)
+            ThrowHelper.OutOfRange(nameof(byteOffset), byteOffset, $"with {length} bytes runs past the buffer's {Bytes} bytes");
+    }
+
+    /// <summary>Frees the memory.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the memory once.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Free();
+    }
+
+    /// <summary>Frees memory a caller forgot to dispose.</summary>
+    ~EpBuffer() => Dispose(false);
+}

@@ -1,0 +1,110 @@
+using System;
+namespace NcclEp;
+
+/// <summary>
+/// Everything that fixes the buffers and kernels of a group: one group (and one set of compiled kernels)
+/// per configuration.
+/// </summary>
+/// <param name="Mode">Low latency (decode) or high throughput (prefill, training).</param>
+/// <param name="NumExperts">Experts in the whole group; must be a multiple of the world size
+/// (expert <c>e</c> lives on rank <c>e / (NumExperts / worldSize)</c>).</param>
+/// <param name="Hidden">Elements per token row: a multiple of 128 from 512 to 16384.</param>
+/// <param name="TopK">Experts per token, 1 to 32.</param>
+/// <param name="MaxTokensPerRank">The most tokens any rank passes to one call (sizes every buffer).</param>
+/// <param name="Layout">Where received rows land; must be valid for <paramref name="Mode"/>.</param>
+/// <param name="DataType">Element type of token rows: bf16, or fp32 (tests).</param>
+/// <param name="NumSms">Multiprocessors (thread blocks) the kernels may use; 0 lets the backend choose.</param>
+/// <param name="ExpertAlignment">High-throughput expert-major only: each expert's segment is padded with
+/// zero rows to a multiple of this (for grouped GEMMs); 1 means no padding.</param>
+public readonly record struct EpConfig(
+    EpMode Mode,
+    int NumExperts,
+    int Hidden,
+    int TopK,
+    int MaxTokensPerRank,
+    EpLayout Layout,
+    EpDataType DataType = EpDataType.BFloat16,
+    int NumSms = 0,
+    int ExpertAlignment = 1)
+{
+    /// <summary>Smallest supported <see cref="Hidden"/>.</summary>
+    public const int MinHidden = 512;
+
+    /// <summary>Largest supported <see cref="Hidden"/>.</summary>
+    public const int MaxHidden = 16384;
+
+    /// <summary><see cref="Hidden"/> must be a multiple of this.</summary>
+    public const int HiddenGranularity = 128;
+
+    /// <summary>Largest supported <see cref="TopK"/>.</summary>
+    public const int MaxTopK = 32;
+
+    /// <summary>Largest supported world size.</summary>
+    public const int MaxWorldSize = 64;
+
+    /// <summary>Largest <see cref="ExpertAlignment"/>.</summary>
+    public const int MaxExpertAlignment = 1024;
+
+    /// <summary>Experts held by each rank.</summary>
+    public int LocalExperts(int worldSize) => NumExperts / worldSize;
+
+    /// <summary>Bytes of one token row.</summary>
+    public int RowBytes => Hidden * DataType.SizeInBytes();
+
+    /// <summary>
+    /// Rows of the dispatch output (the first dimension for <see cref="EpLayout.Flat"/> and
+    /// high-throughput <see cref="EpLayout.ExpertMajor"/>; dimensions 0 × 1 for the 3-D layouts).
+    /// </summary>
+    public long ReceiveRows(int worldSize)
+    {
+        long perSource = (long)worldSize * MaxTokensPerRank;
+        int local = LocalExperts(worldSize);
+        return (Mode, Layout) switch
+        {
+            (EpMode.LowLatency, EpLayout.ExpertMajor) => local * perSource,
+            (EpMode.HighThroughput, EpLayout.ExpertMajor) =>
+                (perSource * Math.Min(TopK, local)) + ((long)local * (ExpertAlignment - 1)),
+            _ => perSource,
+        };
+    }
+
+    /// <summary>Whether <paramref name="layout"/> is a dispatch output of <paramref name="mode"/>.</summary>
+    public static bool IsLayoutValid(EpMode mode, EpLayout layout) => mode switch
+    {
+        EpMode.LowLatency => layout is EpLayout.ExpertMajor or EpLayout.RankMajor,
+        EpMode.HighThroughput => layout is EpLayout.Flat or EpLayout.ExpertMajor,
+        _ => false,
+    };
+
+    /// <summary>Throws an exception naming the first field that the kernels cannot serve.</summary>
+    /// <param name="worldSize">Ranks in the group.</param>
+    public void Validate(int worldSize)
+    {
+        if (worldSize < 1 || worldSize > MaxWorldSize)
+            ThrowHelper.OutOfRange(nameof(worldSize), worldSize, $"must be 1..{MaxWorldSize}");
+        if (!Enum.IsDefined(Mode))
+            ThrowHelper.OutOfRange(nameof(Mode), (int)Mode, "is not an EpMode");
+        if (!IsLayoutValid(Mode, Layout))
+            ThrowHelper.Argument(nameof(Layout), $"Layout {Layout} is not valid for mode {Mode}: low latency takes ExpertMajor or RankMajor, high throughput takes Flat or ExpertMajor.");
+        if (DataType is not (EpDataType.BFloat16 or EpDataType.Float32))
+            ThrowHelper.Argument(nameof(DataType), $"Token rows must be BFloat16 or Float32, not {DataType}.");
+        if (Hidden < MinHidden || Hidden > MaxHidden || Hidden % HiddenGranularity != 0)
+            ThrowHelper.OutOfRange(nameof(Hidden), Hidden, $"must be a multiple of {HiddenGranularity} from {MinHidden} to {MaxHidden}");
+        if (TopK < 1 || TopK > MaxTopK)
+            ThrowHelper.OutOfRange(nameof(TopK), TopK, $"must be 1..{MaxTopK}");
+        if (NumExperts < 1 || NumExperts % worldSize != 0)
+            ThrowHelper.OutOfRange(nameof(NumExperts), NumExperts, $"must be a positive multiple of the world size {worldSize}");
+        if (TopK > NumExperts)
+            ThrowHelper.OutOfRange(nameof(TopK), TopK, $"must not exceed NumExperts ({NumExperts}): a token picks distinct experts");
+        if (MaxTokensPerRank < 1 || MaxTokensPerRank > (1 << 20))
+            ThrowHelper.OutOfRange(nameof(MaxTokensPerRank), MaxTokensPerRank, "must be 1..1048576");
+        if (NumSms < 0 || NumSms > 1024)
+            ThrowHelper.OutOfRange(nameof(NumSms), NumSms, "must be 0 (backend's choice) to 1024");
+        if (ExpertAlignment < 1 || ExpertAlignment > MaxExpertAlignment)
+            ThrowHelper.OutOfRange(nameof(ExpertAlignment), ExpertAlignment, $"must be 1..{MaxExpertAlignment}");
+        if (ExpertAlignment != 1 && !(Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor))
+            ThrowHelper.Argument(nameof(ExpertAlignment), "ExpertAlignment applies to the high-throughput ExpertMajor layout only; leave it 1.");
+        if (ReceiveRows(worldSize) > int.MaxValue)
+            ThrowHelper.Argument(nameof(MaxTokensPerRank), $"The dispatch output would need {ReceiveRows(worldSize)} rows; more than 2^31-1.");
+    }
+}

@@ -1,0 +1,138 @@
+using System;
+using NcclEp.Backend;
+using NcclEp.Host;
+
+namespace NcclEp;
+
+/// <summary>
+/// One rank's member of an expert-parallel group: the communicator, the symmetric buffers and the
+/// compiled kernels for one <see cref="EpConfig"/> (control path). Each rank's group is used from one
+/// thread at a time; the data-path calls (<see cref="Dispatch"/>, <see cref="Combine"/>,
+/// <see cref="EpHandle.Update"/>) allocate nothing and never wait on the host for the device.
+/// </summary>
+public sealed partial class EpGroup : IDisposable
+{
+    private readonly IEpRankBackend _backend;
+    private bool _disposed;
+
+    internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
+    {
+        Config = config;
+        Rank = rank;
+        WorldSize = worldSize;
+        Options = options;
+        _backend = backend;
+        Shapes = new EpShapes(config, worldSize);
+    }
+
+    /// <summary>The configuration the group was created for.</summary>
+    public EpConfig Config { get; }
+
+    /// <summary>This rank, 0..WorldSize-1.</summary>
+    public int Rank { get; }
+
+    /// <summary>Ranks in the group.</summary>
+    public int WorldSize { get; }
+
+    /// <summary>Experts held by each rank.</summary>
+    public int LocalExperts => Shapes.LocalExperts;
+
+    /// <summary>Which backend runs this group.</summary>
+    public EpBackendKind Backend => _backend.Kind;
+
+    /// <summary>Settings the group was created with.</summary>
+    public EpGroupOptions Options { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> ran.</summary>
+    public bool IsDisposed => _disposed;
+
+    internal EpShapes Shapes { get; }
+
+    internal IEpRankBackend RankBackend
+    {
+        get
+        {
+            if (_disposed) ThrowHelper.Disposed(nameof(EpGroup));
+            return _backend;
+        }
+    }
+
+    /// <summary>
+    /// Creates a Host-backend group of <paramref name="worldSize"/> ranks in this process; element r is
+    /// rank r, to be driven from its own thread (ranks wait on each other inside each call).
+    /// </summary>
+    public static EpGroup[] CreateHost(EpConfig config, int worldSize, EpGroupOptions? options = null)
+    {
+        config.Validate(worldSize);
+        options ??= EpGroupOptions.Default;
+        if (options.PeerTimeout <= TimeSpan.Zero)
+            ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        var fabric = new HostFabric(config, worldSize, options.PeerTimeout);
+        var groups = new EpGroup[worldSize];
+        for (int r = 0; r < worldSize; r++)
+            groups[r] = new EpGroup(config, r, worldSize, new HostRankBackend(fabric, r), options);
+        return groups;
+    }
+
+    /// <summary>Allocates routing state for batches of this group (control path).</summary>
+    public EpHandle CreateHandle() => new(this);
+
+    /// <summary>Allocates device memory (native memory on the Host backend) for the caller's tensors.</summary>
+    public EpBuffer AllocateBuffer(long bytes)
+    {
+        if (bytes <= 0) ThrowHelper.OutOfRange(nameof(bytes), bytes, "must be positive");
+        return RankBackend.Allocate(bytes);
+    }
+
+    /// <summary>
+    /// Sends every token to the ranks holding its top-k experts (forward) or brings the gradient of the
+    /// received rows home (backward; see <see cref="EpPass"/>).
+    /// </summary>
+    /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group.</param>
+    /// <param name="tokens"><c>[tokens, hidden]</c> rows of this rank: input (forward) or output (backward).</param>
+    /// <param name="received">Rows in the group's layout: output (forward) or input (backward).
+    /// Shapes: see <see cref="EpLayout"/> and <see cref="EpConfig.ReceiveRows"/>.</param>
+    /// <param name="stream">Stream to order the work on (Cuda).</param>
+    /// <param name="pass">Forward or backward.</param>
+    public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward) =>
+        EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
+
+    /// <summary>
+    /// Sends expert outputs home and reduces them with the router weights in a fixed order (forward), or
+    /// sends the gradient of the combined output to the experts (backward; see <see cref="EpPass"/>).
+    /// </summary>
+    /// <param name="handle">The handle the matching dispatch used.</param>
+    /// <param name="expertOutputs">Rows in the group's layout: input (forward) or output (backward).</param>
+    /// <param name="combined"><c>[tokens, hidden]</c>: output (forward) or input (backward).</param>
+    /// <param name="stream">Stream to order the work on (Cuda).</param>
+    /// <param name="pass">Forward or backward.</param>
+    public void Combine(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward) =>
+        EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
+
+    /// <summary>
+    /// Sets which ranks take part (control path). A masked rank is neither sent to nor waited on; tokens
+    /// routed to its experts contribute nothing to the combine, and its counts read zero.
+    /// </summary>
+    public void SetActiveRanks(ReadOnlySpan<bool> active)
+    {
+        if (active.Length != WorldSize)
+            ThrowHelper.Argument(nameof(active), $"The mask has {active.Length} entries; the group has {WorldSize} ranks.");
+        if (!active[Rank])
+            ThrowHelper.Argument(nameof(active), $"Rank {Rank} cannot mask itself out.");
+        RankBackend.SetActiveRanks(active);
+    }
+
+    /// <summary>Raises any error a kernel recorded (e.g. <see cref="EpTimeoutException"/>).</summary>
+    public void CheckErrors() => RankBackend.CheckErrors();
+
+    /// <summary>Waits for the work queued on <paramref name="stream"/> (control path).</summary>
+    public void Synchronize(EpStream stream = default) => RankBackend.Synchronize(stream);
+
+    /// <summary>Releases this rank's buffers and communicator.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _backend.Dispose();
+    }
+}

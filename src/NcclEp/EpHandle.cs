@@ -1,0 +1,107 @@
+using System;
+using NcclEp.Backend;
+
+namespace NcclEp;
+
+/// <summary>
+/// Routing state for one batch: where each token goes (filled by <see cref="Update"/>) and where each
+/// received row came from (filled by <see cref="EpGroup.Dispatch"/>). All of it lives in device memory the
+/// handle allocated at creation; the descriptors below point into it and are valid until disposal.
+/// </summary>
+public sealed class EpHandle : IDisposable
+{
+    private readonly EpBuffer _state;
+    private bool _disposed;
+
+    internal EpHandle(EpGroup group)
+    {
+        Group = group;
+        Layout = new HandleLayout(group.Config, group.WorldSize);
+        _state = group.RankBackend.Allocate(Layout.TotalBytes);
+        _state.Fill(0);
+    }
+
+    /// <summary>The group the handle belongs to.</summary>
+    public EpGroup Group { get; }
+
+    /// <summary>Tokens of the last <see cref="Update"/> (from the shape of its arguments).</summary>
+    public int NumTokens { get; private set; }
+
+    /// <summary>Whether <see cref="Dispose"/> ran.</summary>
+    public bool IsDisposed => _disposed;
+
+    internal HandleLayout Layout { get; }
+
+    internal nint State
+    {
+        get
+        {
+            if (_disposed) ThrowHelper.Disposed(nameof(EpHandle));
+            return _state.Pointer;
+        }
+    }
+
+    internal bool HasRouting { get; private set; }
+
+    internal bool HasDispatched { get; private set; }
+
+    /// <summary>
+    /// Takes the routing of a new batch (data path: runs on the device, no host sync). Expert id -1 means
+    /// "no expert"; ids must otherwise be distinct per token and in <c>[0, NumExperts)</c>.
+    /// </summary>
+    /// <param name="topkIds"><c>[tokens, topK]</c> int32, tokens ≤ MaxTokensPerRank.</param>
+    /// <param name="topkWeights"><c>[tokens, topK]</c> float32.</param>
+    /// <param name="stream">Stream to order the work on (Cuda).</param>
+    public void Update(in EpTensor topkIds, in EpTensor topkWeights, EpStream stream = default) =>
+        EpLaunchStubs.Update(Group, this, in topkIds, in topkWeights, stream);
+
+    internal void MarkRouted(int numTokens)
+    {
+        NumTokens = numTokens;
+        HasRouting = true;
+        HasDispatched = false;
+    }
+
+    internal void MarkDispatched() => HasDispatched = true;
+
+    /// <summary><c>[worldSize]</c> int32: rows received from each source rank by the last dispatch.</summary>
+    public EpTensor ReceivedRankCounts => Int32Tensor(Layout.RecvRankCounts, Group.WorldSize);
+
+    /// <summary><c>[localExperts]</c> int32: rows received for each local expert by the last dispatch.</summary>
+    public EpTensor ReceivedExpertCounts => Int32Tensor(Layout.RecvExpertCounts, Group.LocalExperts);
+
+    /// <summary>
+    /// <c>[localExperts + 1]</c> int32: first row of each local expert's segment in the high-throughput
+    /// expert-major layout (segments padded to the alignment); the last entry is the rows in use.
+    /// For the low-latency expert-major layout entry e is <c>e · worldSize · maxTokensPerRank</c>.
+    /// </summary>
+    public EpTensor ReceivedExpertOffsets => Int32Tensor(Layout.RecvExpertOffsets, Group.LocalExperts + 1);
+
+    /// <summary><c>[1]</c> int32: rows of the dispatch output in use (with padding for padded layouts).</summary>
+    public EpTensor ReceivedTotal => Int32Tensor(Layout.RecvTotal, 1);
+
+    /// <summary><c>[receiveRows, 3]</c> int32 (<see cref="EpSourceInfo"/> per row): where each received row came from.</summary>
+    public EpTensor ReceivedSourceInfo =>
+        EpTensor.Create2D(State + (nint)Layout.RecvSourceInfo, EpDataType.Int32, Layout.ReceiveRows, 3);
+
+    /// <summary><c>[receiveRows, topK]</c> int32: top-k ids beside each row (per-rank layouts; empty for expert-major).</summary>
+    public EpTensor ReceivedTopkIds =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopkIds, EpDataType.Int32, PerRankRows, Group.Config.TopK);
+
+    /// <summary><c>[receiveRows, topK]</c> float32: top-k weights beside each row (per-rank layouts; empty for expert-major).</summary>
+    public EpTensor ReceivedTopkWeights =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopkWeights, EpDataType.Float32, PerRankRows, Group.Config.TopK);
+
+    private long PerRankRows => Group.Config.Layout == EpLayout.ExpertMajor ? 0 : Layout.ReceiveRows;
+
+    private EpTensor Int32Tensor(long offset, long length) =>
+        EpTensor.Create1D(State + (nint)offset, EpDataType.Int32, length);
+
+    /// <summary>Frees the routing state.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _state.Dispose();
+    }
+}

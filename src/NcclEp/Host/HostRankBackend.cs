@@ -1,0 +1,94 @@
+using System;
+using System.Threading;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using NcclEp.Backend;
+
+namespace NcclEp.Host;
+
+/// <summary>
+/// One rank of the Host backend: the exact semantics of the GPU kernels in C#, on the same buffer
+/// layouts, with flags and bounded waits in place of NVLink signals. It is the oracle the Cuda backend is
+/// compared with bit for bit, so every arithmetic step here is the one the kernels do.
+/// </summary>
+internal sealed unsafe partial class HostRankBackend : IEpRankBackend
+{
+    private readonly HostFabric _fabric;
+    private readonly int _rank;
+    private readonly WindowLayout _layout;
+    private readonly byte* _window;
+    private readonly byte** _peers;
+    private readonly float* _accumulator;
+    private readonly int _worldSize, _localExperts, _topK, _maxTokens, _hidden, _numExperts;
+    private bool _disposed;
+
+    public HostRankBackend(HostFabric fabric, int rank)
+    {
+        _fabric = fabric;
+        _rank = rank;
+        _layout = fabric.Layout;
+        EpConfig c = fabric.Config;
+        _worldSize = fabric.WorldSize;
+        _localExperts = c.LocalExperts(_worldSize);
+        _topK = c.TopK;
+        _maxTokens = c.MaxTokensPerRank;
+        _hidden = c.Hidden;
+        _numExperts = c.NumExperts;
+        _window = (byte*)fabric.Window(rank);
+        _peers = (byte**)NativeMemory.Alloc((nuint)_worldSize, (nuint)sizeof(byte*));
+        for (int r = 0; r < _worldSize; r++) _peers[r] = (byte*)fabric.Window(r);
+        _accumulator = (float*)NativeMemory.AlignedAlloc((nuint)(_hidden * sizeof(float)), 64);
+    }
+
+    public EpBackendKind Kind => EpBackendKind.Host;
+
+    private int* ActiveMask => (int*)(_window + WindowControl.ActiveMask);
+
+    private uint* DispatchSequence => (uint*)(_window + WindowControl.DispatchSequence);
+
+    private uint* CombineSequence => (uint*)(_window + WindowControl.CombineSequence);
+
+    private long Deadline => Stopwatch.GetTimestamp() + _fabric.TimeoutTicks;
+
+    public EpBuffer Allocate(long bytes) => new HostBuffer(bytes);
+
+    public void SetActiveRanks(ReadOnlySpan<bool> active)
+    {
+        for (int r = 0; r < _worldSize; r++) Volatile.Write(ref ActiveMask[r], active[r] ? 1 : 0);
+    }
+
+    public void CheckErrors()
+    {
+        int* error = (int*)(_window + WindowControl.Error);
+        if (error[0] == 0) return;
+        int peer = error[1], phase = error[2];
+        uint sequence = (uint)error[3];
+        error[0] = 0;
+        ThrowHelper.Timeout(_rank, peer, (EpPhase)phase, sequence, _fabric.Timeout);
+    }
+
+    public void Synchronize(EpStream stream)
+    {
+        // Host calls complete before they return.
+    }
+
+    /// <summary>Records the failed wait where the GPU kernels would, then raises it.</summary>
+    private void FailWait(int peer, EpPhase phase, uint sequence)
+    {
+        int* error = (int*)(_window + WindowControl.Error);
+        error[1] = peer;
+        error[2] = (int)phase;
+        error[3] = (int)sequence;
+        Volatile.Write(ref error[0], 1);
+        CheckErrors();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        NativeMemory.Free(_peers);
+        NativeMemory.AlignedFree(_accumulator);
+        _fabric.ReleaseRank();
+    }
+}
