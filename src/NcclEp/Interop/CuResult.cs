@@ -1,0 +1,37 @@
+namespace NcclEp.Interop;
+
+/// <summary>CUresult: the status every driver call returns. Values as in CUDA 13's cuda.h; names come from cuGetErrorName.</summary>
+internal enum CuResult
+{
+    Success = 0,
+    ErrorInvalidValue = 1,
+    ErrorOutOfMemory = 2,
+    ErrorNotInitialized = 3,
+    ErrorDeinitialized = 4,
+    ErrorStubLibrary = 34,
+    ErrorNoDevice = 100,
+    ErrorInvalidDevice = 101,
+    ErrorInvalidImage = 200,
+    ErrorInvalidContext = 201,
+    ErrorNoBinaryForGpu = 209,
+    ErrorPeerAccessUnsupported = 217,
+    ErrorInvalidPtx = 218,
+    ErrorUnsupportedPtxVersion = 222,
+    ErrorNotFound = 500,
+    ErrorNotReady = 600,
+    ErrorIllegalAddress = 700,
+    ErrorLaunchOutOfResources = 701,
+    ErrorLaunchTimeout = 702,
+    ErrorPeerAccessAlreadyEnabled = 704,
+    ErrorPeerAccessNotEnabled = 705,
+    ErrorContextIsDestroyed = 709,
+    ErrorAssert = 710,
+    ErrorLaunchFailed = 719,
+    ErrorNotPermitted = 800,
+    ErrorNotSupported = 801,
+    ErrorStreamCaptureUnsupported = 900,
+    ErrorStreamCaptureInvalidated = 901,
+    ErrorStreamCaptureWrongThread = 908,
+    ErrorGraphExecUpdateFailure = 910,
+    ErrorUnknown = 999,
+}

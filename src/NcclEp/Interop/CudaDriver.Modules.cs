@@ -1,0 +1,42 @@
+using System.Runtime.InteropServices;
+
+namespace NcclEp.Interop;
+
+// Modules, functions and the control-path launch (the data-path launch is CudaHotPath.LaunchKernel).
+internal static unsafe partial class CudaDriver
+{
+    /// <summary>Loads a CUBIN, fatbin or NUL-terminated PTX image into the current context.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuModuleLoadData(out nint module, void* image);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuModuleUnload(nint module);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuModuleGetFunction(
+        out nint function, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuModuleGetGlobal_v2(
+        out nint devicePointer, out nuint bytes, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuFuncSetAttribute(nint function, CuFunctionAttribute attribute, int value);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuFuncGetAttribute(out int value, CuFunctionAttribute attribute, nint function);
+
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuLaunchKernel(
+        nint function,
+        uint gridDimX,
+        uint gridDimY,
+        uint gridDimZ,
+        uint blockDimX,
+        uint blockDimY,
+        uint blockDimZ,
+        uint sharedMemBytes,
+        nint stream,
+        void** kernelParams,
+        void** extra);
+}

@@ -1,0 +1,125 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace NcclEp.Interop;
+
+// Small mirrors of cuda.h (CUDA 13) enums and structs used by the bindings. Values are ABI, not ours to choose.
+
+/// <summary>cuStreamCreate flags.</summary>
+[Flags]
+internal enum CuStreamFlags : uint
+{
+    Default = 0,
+    NonBlocking = 1,
+}
+
+/// <summary>cuEventCreate flags.</summary>
+[Flags]
+internal enum CuEventFlags : uint
+{
+    Default = 0,
+    BlockingSync = 1,
+    DisableTiming = 2,
+    Interprocess = 4,
+}
+
+/// <summary>CUstreamCaptureMode.</summary>
+internal enum CuStreamCaptureMode
+{
+    Global = 0,
+    ThreadLocal = 1,
+    Relaxed = 2,
+}
+
+/// <summary>CUstreamCaptureStatus.</summary>
+internal enum CuStreamCaptureStatus
+{
+    None = 0,
+    Active = 1,
+    Invalidated = 2,
+}
+
+/// <summary>CUfunction_attribute values we set or read.</summary>
+internal enum CuFunctionAttribute
+{
+    MaxThreadsPerBlock = 0,
+    SharedSizeBytes = 1,
+    ConstSizeBytes = 2,
+    LocalSizeBytes = 3,
+    NumRegs = 4,
+    PtxVersion = 5,
+    BinaryVersion = 6,
+    MaxDynamicSharedSizeBytes = 8,
+    PreferredSharedMemoryCarveout = 9,
+}
+
+/// <summary>CUpointer_attribute values we query.</summary>
+internal enum CuPointerAttribute
+{
+    Context = 1,
+    MemoryType = 2,
+    DevicePointer = 3,
+    HostPointer = 4,
+    DeviceOrdinal = 9,
+    RangeStartAddress = 11,
+    RangeSize = 12,
+    Mapped = 13,
+}
+
+/// <summary>CUmemorytype (the value behind <see cref="CuPointerAttribute.MemoryType"/>); 0 is not a driver value.</summary>
+internal enum CuMemoryType
+{
+    Unknown = 0,
+    Host = 1,
+    Device = 2,
+    Array = 3,
+    Unified = 4,
+}
+
+/// <summary>CUgraphInstantiate_flags.</summary>
+[Flags]
+internal enum CuGraphInstantiateFlags : ulong
+{
+    None = 0,
+    AutoFreeOnLaunch = 1,
+    Upload = 2,
+    DeviceLaunch = 4,
+    UseNodePriority = 8,
+}
+
+/// <summary>CUgraphExecUpdateResult.</summary>
+internal enum CuGraphExecUpdateResult
+{
+    Success = 0,
+    Error = 1,
+    ErrorTopologyChanged = 2,
+    ErrorNodeTypeChanged = 3,
+    ErrorFunctionChanged = 4,
+    ErrorParametersChanged = 5,
+    ErrorNotSupported = 6,
+    ErrorUnsupportedFunctionChange = 7,
+    ErrorAttributesChanged = 8,
+}
+
+/// <summary>CUgraphExecUpdateResultInfo (cuGraphExecUpdate_v2): why an update was refused and at which node.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CuGraphExecUpdateResultInfo
+{
+    public CuGraphExecUpdateResult Result;
+    public nint ErrorNode;
+    public nint ErrorFromNode;
+}
+
+/// <summary>CUgraphEdgeData (8 bytes), returned by cuStreamGetCaptureInfo_v3 beside each dependency.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct CuGraphEdgeData
+{
+    public byte FromPort;
+    public byte ToPort;
+    public byte Type;
+    public byte Reserved0;
+    public byte Reserved1;
+    public byte Reserved2;
+    public byte Reserved3;
+    public byte Reserved4;
+}
