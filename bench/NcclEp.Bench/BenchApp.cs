@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>The whole run: check options, pick the backend, run one size or a sweep, print, write JSON, exit code.</summary>
+internal static class BenchApp
+{
+    public static int Run(BenchOptions options, string[] args)
+    {
+        string? bad = options.Check();
+        if (bad is not null)
+        {
+            Console.Error.WriteLine($"error: {bad}");
+            return ExitCodes.Usage;
+        }
+        if (!BenchBackends.TrySelect(options, out IBenchBackend? selected, out string error))
+        {
+            Console.Error.WriteLine($"error: {error}");
+            return ExitCodes.Usage;
+        }
+
+        using IBenchBackend backend = selected!;
+        var report = new ConsoleReport();
+        string backendLine = backend.Describe();
+        report.Line($"backend: {backendLine}");
+        int[] sizes = options.TokenCounts();
+        report.Line($"config: {options.Describe()}");
+
+        List<SizeResult> results;
+        try
+        {
+            using var threads = new RankThreads(options.Ranks, backend.BindRankThread);
+            results = sizes.Length == 1
+                ? [BenchRunner.Run(backend, threads, options, sizes[0])]
+                : report.RunWithProgress(sizes, tokens => BenchRunner.Run(backend, threads, options, tokens));
+        }
+        catch (Exception e) when (e is RankFailedException or EpException or TimeoutException or InvalidOperationException or ArgumentException)
+        {
+            Console.Error.WriteLine($"error: the run failed: {Describe(e)}");
+            return ExitCodes.RunFailed;
+        }
+
+        if (results.Count == 1) report.Single(results[0]);
+        else report.Sweep(results);
+
+        ValidationSummary validation = ValidationSummary.Skipped;
+        foreach (SizeResult r in results) validation = validation.Add(r.Validation);
+        if (options.JsonPath is not null)
+        {
+            JsonReport.Write(options.JsonPath, backend.Name, backendLine, args, options, results, validation);
+            report.Line($"json: {options.JsonPath}");
+        }
+        report.Line(validation.Line());
+        return validation.Passed ? ExitCodes.Ok : ExitCodes.ValidationFailed;
+    }
+
+    private static string Describe(Exception e)
+    {
+        Exception inner = e is RankFailedException && e.InnerException is not null ? e.InnerException : e;
+        string text = e is RankFailedException ? e.Message : inner.Message;
+        return $"{text} ({inner.GetType().Name})";
+    }
+}

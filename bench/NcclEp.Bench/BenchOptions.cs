@@ -1,0 +1,84 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>Which backend the bench asked for on the command line.</summary>
+internal enum BackendChoice
+{
+    Auto,
+    Host,
+    Cuda,
+}
+
+/// <summary>Everything the command line sets; defaults make a run of a few seconds on the Host backend.</summary>
+internal sealed record BenchOptions
+{
+    public BackendChoice Backend { get; init; } = BackendChoice.Auto;
+    /// <summary><c>--mode</c> as given (null: not given; low latency unless sweeping).</summary>
+    public EpMode? Mode { get; init; }
+    public int Ranks { get; init; } = 2;
+    public int Tokens { get; init; } = 32;
+    public int Hidden { get; init; } = 2048;
+    public int TopK { get; init; } = 4;
+    public int Experts { get; init; } = 16;
+    public EpLayout Layout { get; init; } = EpLayout.ExpertMajor;
+    public EpDataType DataType { get; init; } = EpDataType.BFloat16;
+    public int Align { get; init; } = 1;
+    public int NumSms { get; init; }
+    public int Iters { get; init; } = 50;
+    public int Warmup { get; init; } = 10;
+    public bool Validate { get; init; }
+    public int Seed { get; init; } = 1;
+    public string? JsonPath { get; init; }
+    public int TimeoutMs { get; init; } = 10_000;
+
+    /// <summary>Set by <c>--sweep</c>: run the mode's list of token counts instead of <see cref="Tokens"/>.</summary>
+    public EpMode? Sweep { get; init; }
+
+    /// <summary>The mode that runs: the sweep's mode when sweeping, else <see cref="Mode"/>.</summary>
+    public EpMode EffectiveMode => Sweep ?? Mode ?? EpMode.LowLatency;
+
+    /// <summary>Token counts per rank to run, in order.</summary>
+    public int[] TokenCounts() => Sweep switch
+    {
+        EpMode.LowLatency => [1, 2, 4, 8, 16, 32, 64, 128],
+        EpMode.HighThroughput => [512, 1024, 2048, 4096, 8192],
+        _ => [Tokens],
+    };
+
+    /// <summary>The group configuration for <paramref name="tokens"/> tokens per rank.</summary>
+    public EpConfig ToConfig(int tokens) =>
+        new(EffectiveMode, Experts, Hidden, TopK, tokens, Layout, DataType, NumSms, Align);
+
+    /// <summary>A message naming the first bad option, or null; the library checks the rest (EpConfig.Validate).</summary>
+    public string? Check()
+    {
+        if (Ranks < 1) return $"--ranks must be at least 1, not {Ranks}.";
+        if (Tokens < 1) return $"--tokens must be at least 1, not {Tokens}.";
+        if (Iters < 1) return $"--iters must be at least 1, not {Iters}.";
+        if (Warmup < 0) return $"--warmup must not be negative, not {Warmup}.";
+        if (TimeoutMs < 1) return $"--timeout-ms must be positive, not {TimeoutMs}.";
+        if (Sweep is not null && Mode is not null && Mode != Sweep)
+            return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
+        foreach (int tokens in TokenCounts())
+        {
+            try
+            {
+                ToConfig(tokens).Validate(Ranks);
+            }
+            catch (ArgumentException e)
+            {
+                return $"the configuration is not supported ({tokens} tokens per rank, {Ranks} ranks): {e.Message}";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>One line with every setting, for the output and the JSON file.</summary>
+    public string Describe() =>
+        $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
+        (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
+        $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
+        $"align={Align} num-sms={NumSms} iters={Iters} warmup={Warmup} seed={Seed}";
+}

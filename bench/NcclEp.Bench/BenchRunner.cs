@@ -1,0 +1,96 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>
+/// Runs one configuration: groups, routing and buffers, then warm-ups and timed iterations on the rank
+/// threads (all ranks pass a barrier before Update, Dispatch and Combine of every iteration), then validation.
+/// </summary>
+internal static class BenchRunner
+{
+    private const int Phases = 3;
+
+    public static SizeResult Run(IBenchBackend backend, RankThreads threads, BenchOptions options, int tokens)
+    {
+        EpConfig config = options.ToConfig(tokens);
+        int ranks = options.Ranks;
+        Workload work = Workload.Generate(config, ranks, options.Seed);
+        Traffic traffic = Traffic.Compute(work);
+        var groupOptions = new EpGroupOptions { PeerTimeout = TimeSpan.FromMilliseconds(options.TimeoutMs) };
+        EpGroup[] groups = backend.CreateGroups(config, ranks, groupOptions, threads);
+
+        var samples = new double[ranks][][];
+        var validations = new RankValidation[ranks];
+        var states = new RankState?[ranks];
+        try
+        {
+            threads.Run((rank, barrier) =>
+            {
+                var state = new RankState(backend, groups[rank], work, rank);
+                states[rank] = state;
+                samples[rank] = RunIterations(state, barrier, options.Warmup, options.Iters);
+                if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
+            });
+        }
+        finally
+        {
+            threads.Run((rank, _) =>
+            {
+                states[rank]?.Dispose();
+                groups[rank].Dispose();
+            });
+        }
+
+        var perRank = new PhaseStats[Phases][];
+        for (int p = 0; p < Phases; p++)
+        {
+            perRank[p] = new PhaseStats[ranks];
+            for (int r = 0; r < ranks; r++) perRank[p][r] = PhaseStats.Of(samples[r][p]);
+        }
+        return new SizeResult(config, ranks, options.Iters, options.Warmup,
+            PhaseStats.MaxOver(perRank[(int)BenchPhase.Update]),
+            PhaseStats.MaxOver(perRank[(int)BenchPhase.Dispatch]),
+            PhaseStats.MaxOver(perRank[(int)BenchPhase.Combine]),
+            traffic,
+            options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped);
+    }
+
+    /// <summary>One rank's loop; returns [phase][iteration] µs of the timed iterations.</summary>
+    private static double[][] RunIterations(RankState s, RankBarrier barrier, int warmups, int iterations)
+    {
+        var times = new double[Phases][];
+        for (int p = 0; p < Phases; p++) times[p] = new double[iterations];
+        var experts = new IdentityExperts(s);
+        IBenchBackend backend = s.Backend;
+        IPhaseTimer timer = s.Timer;
+        EpGroup group = s.Group;
+        EpHandle handle = s.Handle;
+
+        for (int it = 0; it < warmups + iterations; it++)
+        {
+            barrier.Wait();
+            timer.Begin(BenchPhase.Update);
+            handle.Update(s.Ids, s.Weights, s.Stream);
+            timer.End(BenchPhase.Update);
+            backend.Synchronize(group, s.Stream);
+
+            barrier.Wait();
+            timer.Begin(BenchPhase.Dispatch);
+            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+            timer.End(BenchPhase.Dispatch);
+            experts.Run();
+
+            barrier.Wait();
+            timer.Begin(BenchPhase.Combine);
+            group.Combine(handle, s.ExpertOutputs, s.Combined, s.Stream);
+            timer.End(BenchPhase.Combine);
+            backend.Synchronize(group, s.Stream);
+            group.CheckErrors();
+
+            if (it < warmups) continue;
+            for (int p = 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
+        }
+        return times;
+    }
+}

@@ -1,0 +1,89 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>The machine-readable results (<c>--json PATH</c>), written with Utf8JsonWriter (no reflection, trim-safe).</summary>
+internal static class JsonReport
+{
+    public static void Write(string path, string backend, string backendLine, string[] args, BenchOptions o,
+        IReadOnlyList<SizeResult> results, ValidationSummary validation)
+    {
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        using FileStream file = File.Create(path);
+        using var w = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        w.WriteStartObject();
+        w.WriteString("tool", "NcclEp.Bench");
+        w.WriteString("date", DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteString("command", "NcclEp.Bench " + string.Join(' ', args));
+        w.WriteString("backend", backend);
+        w.WriteString("backend_description", backendLine);
+        w.WriteString("machine", $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {Environment.OSVersion}");
+        w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+        w.WriteString("mode", BenchNames.Mode(o.EffectiveMode));
+        w.WriteString("layout", BenchNames.Layout(o.Layout));
+        w.WriteString("dtype", BenchNames.DataType(o.DataType));
+        w.WriteNumber("ranks", o.Ranks);
+        w.WriteNumber("hidden", o.Hidden);
+        w.WriteNumber("topk", o.TopK);
+        w.WriteNumber("experts", o.Experts);
+        w.WriteNumber("align", o.Align);
+        w.WriteNumber("num_sms", o.NumSms);
+        w.WriteNumber("iters", o.Iters);
+        w.WriteNumber("warmup", o.Warmup);
+        w.WriteNumber("seed", o.Seed);
+        w.WriteString("timing", "median and p90 µs per rank over iters after warm-ups; slowest rank (max over ranks) reported");
+        w.WriteString("bytes", "remote + local rows of all ranks × hidden × element size; GB/s = bytes / slowest rank's median / 1e9 per s");
+        w.WriteStartArray("results");
+        foreach (SizeResult r in results) WriteResult(w, r);
+        w.WriteEndArray();
+        WriteValidation(w, "validation", validation);
+        w.WriteEndObject();
+    }
+
+    private static void WriteResult(Utf8JsonWriter w, SizeResult r)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("tokens_per_rank", r.Tokens);
+        w.WriteStartObject("update");
+        w.WriteNumber("median_us", r.Update.MedianUs);
+        w.WriteNumber("p90_us", r.Update.P90Us);
+        w.WriteEndObject();
+        WritePhase(w, "dispatch", r.Dispatch, r.Traffic.DispatchRows, r.Traffic.DispatchBytes, r.Traffic.RemoteDispatchBytes,
+            r.DispatchGBps, r.Ranks, r.Traffic.DispatchFormula(r.Config));
+        WritePhase(w, "combine", r.Combine, r.Traffic.CombineRows, r.Traffic.CombineBytes, r.Traffic.RemoteCombineBytes,
+            r.CombineGBps, r.Ranks, r.Traffic.CombineFormula(r.Config));
+        WriteValidation(w, "validation", r.Validation);
+        w.WriteEndObject();
+    }
+
+    private static void WritePhase(Utf8JsonWriter w, string name, PhaseStats s, long rows, long bytes, long remote,
+        double gbps, int ranks, string formula)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("median_us", s.MedianUs);
+        w.WriteNumber("p90_us", s.P90Us);
+        w.WriteNumber("rows", rows);
+        w.WriteNumber("bytes", bytes);
+        w.WriteNumber("remote_bytes", remote);
+        w.WriteNumber("gbps_all_ranks", gbps);
+        w.WriteNumber("gbps_per_rank", gbps / ranks);
+        w.WriteString("formula", formula);
+        w.WriteEndObject();
+    }
+
+    private static void WriteValidation(Utf8JsonWriter w, string name, ValidationSummary v)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("result", !v.Ran ? "skipped" : v.Passed ? "passed" : "failed");
+        w.WriteNumber("tokens", v.Tokens);
+        w.WriteNumber("rows", v.Rows);
+        if (v.Mismatch is not null) w.WriteString("first_mismatch", v.Mismatch);
+        w.WriteEndObject();
+    }
+}

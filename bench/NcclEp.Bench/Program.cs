@@ -1,0 +1,95 @@
+using System;
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace NcclEp.Bench;
+
+/// <summary>Entry point: declares the options and hands them to <see cref="BenchApp"/>.</summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        Option<string> backend = Choice("--backend", "auto", BenchNames.Backends,
+            "host (ranks are threads), cuda (ranks are GPUs), or auto: cuda if a GPU is usable, else host");
+        Option<string?> mode = OptionalChoice("--mode", BenchNames.Modes, "ll (low latency, decode) or ht (high throughput) [default: ll]");
+        Option<int> ranks = Number("--ranks", 2, "ranks: threads (host) or GPUs (cuda)");
+        Option<int> tokens = Number("--tokens", 32, "tokens per rank");
+        Option<int> hidden = Number("--hidden", 2048, "elements per token row (multiple of 128, 512..16384)");
+        Option<int> topK = Number("--topk", 4, "experts per token");
+        Option<int> experts = Number("--experts", 16, "experts in all (a multiple of --ranks)");
+        Option<string> layout = Choice("--layout", "expert-major", BenchNames.Layouts,
+            "dispatch output: expert-major (ll, ht), rank-major (ll), flat (ht)");
+        Option<string> dtype = Choice("--dtype", "bf16", BenchNames.DataTypes, "element type of token rows");
+        Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
+        Option<int> numSms = Number("--num-sms", 0, "SMs the kernels may use (0: the backend chooses; ignored by host)");
+        Option<int> iters = Number("--iters", 50, "timed iterations");
+        Option<int> warmup = Number("--warmup", 10, "untimed warm-up iterations first");
+        var validate = new Option<bool>("--validate")
+        {
+            Description = "check counts, received rows and dispatch → identity experts → combine against host references",
+        };
+        Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
+        var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
+        Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
+        Option<string?> sweep = OptionalChoice("--sweep", BenchNames.Modes,
+            "run a list of token counts per rank instead of --tokens: ll 1,2,4..128; ht 512..8192");
+
+        var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
+        {
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, iters, warmup,
+            validate, seed, json, timeoutMs, sweep,
+        };
+        root.SetAction(parse =>
+        {
+            string? modeText = parse.GetValue(mode), sweepText = parse.GetValue(sweep);
+            var options = new BenchOptions
+            {
+                Backend = BenchNames.ParseBackend(parse.GetValue(backend)!),
+                Mode = modeText is null ? null : BenchNames.ParseMode(modeText),
+                Ranks = parse.GetValue(ranks),
+                Tokens = parse.GetValue(tokens),
+                Hidden = parse.GetValue(hidden),
+                TopK = parse.GetValue(topK),
+                Experts = parse.GetValue(experts),
+                Layout = BenchNames.ParseLayout(parse.GetValue(layout)!),
+                DataType = BenchNames.ParseDataType(parse.GetValue(dtype)!),
+                Align = parse.GetValue(align),
+                NumSms = parse.GetValue(numSms),
+                Iters = parse.GetValue(iters),
+                Warmup = parse.GetValue(warmup),
+                Validate = parse.GetValue(validate),
+                Seed = parse.GetValue(seed),
+                JsonPath = parse.GetValue(json),
+                TimeoutMs = parse.GetValue(timeoutMs),
+                Sweep = sweepText is null ? null : BenchNames.ParseMode(sweepText),
+            };
+            return BenchApp.Run(options, args);
+        });
+
+        ParseResult result = root.Parse(args);
+        if (result.Errors.Count > 0)
+        {
+            foreach (ParseError e in result.Errors) Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("Run with --help for the options.");
+            return ExitCodes.Usage;
+        }
+        return result.Invoke();
+    }
+
+    private static Option<int> Number(string name, int defaultValue, string description) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    private static Option<string> Choice(string name, string defaultValue, string[] choices, string description)
+    {
+        var option = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong(choices);
+        return option;
+    }
+
+    private static Option<string?> OptionalChoice(string name, string[] choices, string description)
+    {
+        var option = new Option<string?>(name) { Description = description };
+        option.AcceptOnlyFromAmong(choices);
+        return option;
+    }
+}

@@ -1,0 +1,112 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>
+/// Reference counts computed on the host from the routing alone: what each rank must receive, and the bytes
+/// dispatch and combine move (all ranks together, remote + local; remote stated apart).
+/// </summary>
+internal sealed class Traffic
+{
+    private Traffic(int ranks, int localExperts)
+    {
+        RecvRankCounts = new int[ranks][];
+        RecvExpertCounts = new int[ranks][];
+        for (int r = 0; r < ranks; r++)
+        {
+            RecvRankCounts[r] = new int[ranks];
+            RecvExpertCounts[r] = new int[localExperts];
+        }
+    }
+
+    /// <summary>[receiver][source]: tokens of the source with at least one expert on the receiver.</summary>
+    public int[][] RecvRankCounts { get; }
+
+    /// <summary>[receiver][local expert]: (token, slot) pairs of all sources routed to that expert.</summary>
+    public int[][] RecvExpertCounts { get; }
+
+    /// <summary>(token, destination rank) pairs over all ranks, and those whose destination is another rank.</summary>
+    public long Pairs { get; private set; }
+    public long RemotePairs { get; private set; }
+
+    /// <summary>(token, top-k slot) pairs with an expert, and those whose expert lives on another rank.</summary>
+    public long Slots { get; private set; }
+    public long RemoteSlots { get; private set; }
+
+    /// <summary>Rows dispatch moves (one per (token, destination rank)).</summary>
+    public long DispatchRows => Pairs;
+    public long RemoteDispatchRows => RemotePairs;
+
+    /// <summary>Rows combine moves home: one per (token, slot) for expert-major, one per (token, rank) otherwise.</summary>
+    public long CombineRows { get; private set; }
+    public long RemoteCombineRows { get; private set; }
+
+    public long DispatchBytes { get; private set; }
+    public long RemoteDispatchBytes { get; private set; }
+    public long CombineBytes { get; private set; }
+    public long RemoteCombineBytes { get; private set; }
+
+    /// <summary>Rows the dispatch output of rank <paramref name="rank"/> holds (unpadded).</summary>
+    public long ReceivedRows(int rank, EpLayout layout)
+    {
+        long rows = 0;
+        int[] counts = layout == EpLayout.ExpertMajor ? RecvExpertCounts[rank] : RecvRankCounts[rank];
+        foreach (int c in counts) rows += c;
+        return rows;
+    }
+
+    public static Traffic Compute(Workload work)
+    {
+        EpConfig c = work.Config;
+        int ranks = work.Ranks, local = work.LocalExperts, k = work.TopK;
+        var traffic = new Traffic(ranks, local);
+        var seen = new bool[ranks];
+        for (int s = 0; s < ranks; s++)
+        {
+            ReadOnlySpan<int> ids = work.Ids(s);
+            for (int t = 0; t < work.Tokens; t++)
+            {
+                Array.Clear(seen);
+                for (int slot = 0; slot < k; slot++)
+                {
+                    int e = ids[(t * k) + slot];
+                    if (e < 0) continue;
+                    int r = e / local;
+                    traffic.RecvExpertCounts[r][e % local]++;
+                    traffic.Slots++;
+                    if (r != s) traffic.RemoteSlots++;
+                    if (seen[r]) continue;
+                    seen[r] = true;
+                    traffic.RecvRankCounts[r][s]++;
+                    traffic.Pairs++;
+                    if (r != s) traffic.RemotePairs++;
+                }
+            }
+        }
+
+        bool perSlot = c.Layout == EpLayout.ExpertMajor;
+        traffic.CombineRows = perSlot ? traffic.Slots : traffic.Pairs;
+        traffic.RemoteCombineRows = perSlot ? traffic.RemoteSlots : traffic.RemotePairs;
+        traffic.DispatchBytes = traffic.DispatchRows * c.RowBytes;
+        traffic.RemoteDispatchBytes = traffic.RemoteDispatchRows * c.RowBytes;
+        traffic.CombineBytes = traffic.CombineRows * c.RowBytes;
+        traffic.RemoteCombineBytes = traffic.RemoteCombineRows * c.RowBytes;
+        return traffic;
+    }
+
+    /// <summary>The dispatch formula with its figure.</summary>
+    public string DispatchFormula(in EpConfig c) =>
+        $"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {c.DataType.SizeInBytes()} B (remote + local, all ranks) = " +
+        $"{DispatchRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(DispatchBytes)} (remote {Units.Megabytes(RemoteDispatchBytes)})";
+
+    /// <summary>The combine formula with its figure.</summary>
+    public string CombineFormula(in EpConfig c)
+    {
+        string what = c.Layout == EpLayout.ExpertMajor
+            ? "(token, top-k slot) rows sent home"
+            : "(token, destination rank) rows sent home";
+        return $"combine bytes = Σ over {what} × hidden × {c.DataType.SizeInBytes()} B (remote + local, all ranks) = " +
+            $"{CombineRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(CombineBytes)} (remote {Units.Megabytes(RemoteCombineBytes)})";
+    }
+}

@@ -1,0 +1,18 @@
+using System;
+using System.Globalization;
+
+namespace NcclEp.Bench;
+
+/// <summary>Number formats of the output (decimal units: 1 MB = 10^6 B, 1 GB/s = 10^9 B/s).</summary>
+internal static class Units
+{
+    public static string Megabytes(long bytes) => (bytes / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + " MB";
+
+    /// <summary>Bytes moved in <paramref name="microseconds"/>, in GB/s (0 if the time is 0).</summary>
+    public static double GigabytesPerSecond(long bytes, double microseconds) =>
+        microseconds > 0 ? bytes / (microseconds * 1e3) : 0;
+
+    public static string Micros(double us) => us.ToString(us < 100 ? "0.0" : "0", CultureInfo.InvariantCulture);
+
+    public static string Rate(double gbps) => gbps.ToString(gbps < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+}
