@@ -8,7 +8,7 @@ namespace NcclEp.Backend;
 /// </summary>
 /// <remarks>
 /// <code>
-/// ctrl            256 B   local counters and the error record (see <see cref="WindowControl"/>)
+/// ctrl            512 B   local counters and the error record (see <see cref="WindowControl"/>)
 /// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s]
 /// combineFlags    [2][W] u64            sequence &lt;&lt; 32, written by the rank that sent expert outputs
 /// expertCounts    [2][W][L] i32         rows source s sends to each local expert
@@ -19,7 +19,7 @@ namespace NcclEp.Backend;
 /// </remarks>
 internal readonly record struct WindowLayout
 {
-    public const int ControlBytes = 256;
+    public const int ControlBytes = 512;
     private const int Align = 128;
 
     public WindowLayout(in EpConfig config, int worldSize)
@@ -69,23 +69,26 @@ internal readonly record struct WindowLayout
     public static long RoundUp(long value, long to) => (value + to - 1) / to * to;
 }
 
-/// <summary>Offsets inside the 256-byte control block at the start of a window (local use only).</summary>
+/// <summary>Offsets inside the 512-byte control block at the start of a window (local use only).</summary>
 internal static class WindowControl
 {
-    /// <summary>u32: dispatches this rank has started.</summary>
+    /// <summary>u32: dispatch-route operations this rank has finished (the kernels' sequence counter).</summary>
     public const int DispatchSequence = 0;
 
-    /// <summary>u32: combines this rank has started.</summary>
+    /// <summary>u32: combine-route operations this rank has finished.</summary>
     public const int CombineSequence = 4;
 
-    /// <summary>i32 ×4: error record {code, peer, phase, sequence}; code 0 is no error.</summary>
-    public const int Error = 16;
+    /// <summary>u32 ×4: the kernels' grid tickets {dispatch send, dispatch done, combine send, combine done}.</summary>
+    public const int Tickets = 32;
+
+    /// <summary>i32 ×8: Host backend error record {code, peer, phase, sequence, value} (the Cuda backend keeps its record in mapped host memory).</summary>
+    public const int Error = 64;
 
     /// <summary>u64: the stamp peers read at creation to check their addressing.</summary>
-    public const int Stamp = 64;
+    public const int Stamp = 96;
 
-    /// <summary>i32 [W]: active rank mask (1 live, 0 masked), read by every kernel.</summary>
-    public const int ActiveMask = 128;
+    /// <summary>i32 [W ≤ 64]: active rank mask (1 live, 0 masked), read by every kernel.</summary>
+    public const int ActiveMask = 256;
 }
 
 /// <summary>Header of one dispatch message, as laid out in the window.</summary>

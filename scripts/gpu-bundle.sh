@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Publishes the GPU test program and the bench self-contained for linux-x64 (the GPU machines have no
+# .NET) into gpu-bundle/ (git-ignored), compressed so both travel with the tree (< 50 MiB).
+# Then, on the GPU machine: bash gpu-bundle/gpu-run.sh <tests|bench> [args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=gpu-bundle
+stage=$(mktemp -d)
+rm -rf "$out" && mkdir -p "$out"
+for project in tests/NcclEp.GpuTests/NcclEp.GpuTests.csproj bench/NcclEp.Bench/NcclEp.Bench.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet publish "$project" -c Release -r linux-x64 --self-contained \
+    -p:NcclEpBundle=true -o "$stage/$name" >/dev/null
+  tar -C "$stage" -czf "$out/$name.tar.gz" "$name"
+done
+cp scripts/gpu-run.sh "$out/"
+rm -rf "$stage"
+du -sh "$out"/*

@@ -1,0 +1,44 @@
+using System;
+using NcclEp.Interop;
+
+namespace NcclEp.Cuda;
+
+/// <summary>Device memory from cuMemAlloc, owned by the caller or a handle.</summary>
+internal sealed unsafe class CudaBuffer : EpBuffer
+{
+    private readonly CudaDevice _device;
+
+    private CudaBuffer(CudaDevice device, nint pointer, long bytes) : base(pointer, bytes) => _device = device;
+
+    public static CudaBuffer Allocate(CudaDevice device, long bytes)
+    {
+        using CudaContextScope scope = device.MakeCurrent();
+        Check.Cu(CudaDriver.cuMemAlloc_v2(out nint pointer, (nuint)bytes), "cuMemAlloc_v2");
+        return new CudaBuffer(device, pointer, bytes);
+    }
+
+    protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        fixed (byte* p = source) Check.Cu(CudaDriver.cuMemcpyHtoD_v2(Pointer + (nint)byteOffset, p, (nuint)source.Length), "cuMemcpyHtoD_v2");
+    }
+
+    protected override void CopyOut(Span<byte> destination, long byteOffset)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        fixed (byte* p = destination) Check.Cu(CudaDriver.cuMemcpyDtoH_v2(p, Pointer + (nint)byteOffset, (nuint)destination.Length), "cuMemcpyDtoH_v2");
+    }
+
+    protected override void FillBytes(byte value)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuMemsetD8_v2(Pointer, value, (nuint)Bytes), "cuMemsetD8_v2");
+        Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+    }
+
+    protected override void Free()
+    {
+        using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);
+        _ = CudaDriver.cuMemFree_v2(Pointer);
+    }
+}

@@ -1,0 +1,23 @@
+using NcclEp.Interop;
+
+namespace NcclEp.Cuda;
+
+/// <summary>Streams for tools and tests that have none of their own (control path).</summary>
+internal sealed unsafe partial class CudaRankBackend
+{
+    /// <summary>A non-blocking stream on this rank's GPU; co-located ranks each need one, or their kernels would queue behind each other.</summary>
+    public nint CreateStream()
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        return stream;
+    }
+
+    public void DestroyStream(nint stream)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
+    }
+
+    public CudaDevice Device => _device;
+}

@@ -1,0 +1,54 @@
+using System;
+using NcclEp.Backend;
+
+namespace NcclEp.Cuda;
+
+/// <summary>The parameter block's fixed part: topology, window offsets, peers and handle offsets.</summary>
+internal sealed unsafe partial class CudaRankBackend
+{
+    private static CudaKernelParams BuildTemplate(CudaFabric fabric, int rank, nint errorRecord, TimeSpan timeout)
+    {
+        EpConfig c = fabric.Config;
+        WindowLayout w = fabric.Layout;
+        var h = new HandleLayout(c, fabric.WorldSize);
+        CudaKernelParams p = default;
+        p.Rank = rank;
+        p.World = fabric.WorldSize;
+        p.LocalExperts = c.LocalExperts(fabric.WorldSize);
+        p.NumExperts = c.NumExperts;
+        p.TopK = c.TopK;
+        p.MaxTokens = c.MaxTokensPerRank;
+        p.Hidden = c.Hidden;
+        p.RowBytes = c.RowBytes;
+        p.HeaderBytes = w.HeaderBytes;
+        p.MessageBytes = w.MessageBytes;
+        p.CombineSlots = w.CombineSlots;
+        p.ExpertAlignment = c.ExpertAlignment;
+        p.TimeoutNs = (long)(timeout.TotalMilliseconds * 1_000_000);
+        p.Window = fabric.Window(rank);
+        p.ErrorRecord = errorRecord;
+        p.OffDispatchFlags = w.DispatchFlags;
+        p.OffCombineFlags = w.CombineFlags;
+        p.OffExpertCounts = w.ExpertCounts;
+        p.OffMessages = w.Messages;
+        p.OffCombineRows = w.CombineRows;
+        p.HNumTokens = h.NumTokens;
+        p.HTopkIds = h.TopkIds;
+        p.HTopkWeights = h.TopkWeights;
+        p.HRankPositions = h.RankPositions;
+        p.HSlotPositions = h.SlotPositions;
+        p.HSendRankCounts = h.SendRankCounts;
+        p.HSendExpertCounts = h.SendExpertCounts;
+        p.HRecvRankCounts = h.RecvRankCounts;
+        p.HRecvExpertCounts = h.RecvExpertCounts;
+        p.HRecvExpertOffsets = h.RecvExpertOffsets;
+        p.HRecvTotal = h.RecvTotal;
+        p.HRecvSourceOffsets = h.RecvSourceOffsets;
+        p.HRecvSourceInfo = h.RecvSourceInfo;
+        p.HRecvTopkIds = h.RecvTopkIds;
+        p.HRecvTopkWeights = h.RecvTopkWeights;
+        p.ReceiveRows = h.ReceiveRows;
+        for (int peer = 0; peer < fabric.WorldSize; peer++) p.Peers[peer] = fabric.PeerWindow(rank, peer);
+        return p;
+    }
+}

@@ -1,0 +1,147 @@
+using System;
+using System.Runtime.CompilerServices;
+using NcclEp.Backend;
+using NcclEp.Interop;
+
+namespace NcclEp.Cuda;
+
+/// <summary>
+/// One rank of the Cuda backend. Each data-path call copies a prepared parameter block to the stack,
+/// fills in the call's pointers and launches one kernel through a cached driver function pointer: no
+/// allocation, no host synchronisation, nothing read back.
+/// </summary>
+internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
+{
+    private readonly CudaFabric _fabric;
+    private readonly int _rank;
+    private readonly CudaDevice _device;
+    private readonly CudaKernelModule _kernels;
+    private readonly CudaErrorRecord _errors;
+    private readonly TimeSpan _timeout;
+    private readonly uint _grid;
+    private readonly uint _dispatchShared, _combineShared;
+    private CudaKernelParams _template;
+    private bool _disposed;
+
+    public CudaRankBackend(CudaFabric fabric, int rank, CudaKernelModule kernels, EpGroupOptions options)
+    {
+        _fabric = fabric;
+        _rank = rank;
+        _device = fabric.Device(rank);
+        _kernels = kernels;
+        _timeout = options.PeerTimeout;
+        _errors = new CudaErrorRecord(_device);
+        EpConfig c = fabric.Config;
+        int world = fabric.WorldSize, local = c.LocalExperts(world);
+        _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
+        _dispatchShared = (uint)(((local * world) + (2 * local) + 1) * sizeof(int));
+        _combineShared = (uint)((Math.Max(local, world) + 1) * sizeof(int));
+        kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
+        kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
+        _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout);
+    }
+
+    public EpBackendKind Kind => EpBackendKind.Cuda;
+
+    /// <summary>Blocks per launch: NumSms if set; else a share of the GPU small enough that every co-located rank stays resident.</summary>
+    internal static int GridSize(in EpConfig config, int multiprocessors, int ranksPerDevice)
+    {
+        int share = Math.Max(1, multiprocessors / ranksPerDevice);
+        int wanted = config.NumSms > 0 ? config.NumSms : (config.Mode == EpMode.LowLatency ? 32 : share);
+        return Math.Clamp(wanted, 1, share);
+    }
+
+    public EpBuffer Allocate(long bytes) => CudaBuffer.Allocate(_device, bytes);
+
+    public void Update(EpHandle handle, ref readonly EpLaunchArgs args)
+    {
+        ThrowIfKernelFailed();
+        CudaKernelParams p = _template;
+        Fill(ref p, handle, in args, flags: 0);
+        Launch(_kernels.Update, 1, 0, args.Stream, ref p);
+    }
+
+    public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)
+    {
+        ThrowIfKernelFailed();
+        CudaKernelParams p = _template;
+        Fill(ref p, handle, in args, flags: 0);
+        if (args.Pass == EpPass.Forward) Launch(_kernels.Dispatch, _grid, _dispatchShared, args.Stream, ref p);
+        else Launch(_kernels.Combine, _grid, _combineShared, args.Stream, ref p);
+    }
+
+    public void Combine(EpHandle handle, ref readonly EpLaunchArgs args)
+    {
+        ThrowIfKernelFailed();
+        CudaKernelParams p = _template;
+        bool perExpert = _fabric.Config.Layout == EpLayout.ExpertMajor;
+        if (args.Pass == EpPass.Forward)
+        {
+            Fill(ref p, handle, in args, flags: 1);
+            Launch(_kernels.Combine, _grid, _combineShared, args.Stream, ref p);
+        }
+        else
+        {
+            Fill(ref p, handle, in args, flags: perExpert ? 1 : 0);
+            Launch(_kernels.Dispatch, _grid, _dispatchShared, args.Stream, ref p);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Launch(nint function, uint grid, uint shared, nint stream, ref CudaKernelParams p)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        void* block = Unsafe.AsPointer(ref p);
+        void** arguments = &block;
+        Check.Cu(CudaHotPath.LaunchKernel(function, grid, 1, 1, CudaKernelModule.ThreadsPerBlock, 1, 1, shared, stream, arguments), "cuLaunchKernel");
+    }
+
+    private static void Fill(ref CudaKernelParams p, EpHandle handle, ref readonly EpLaunchArgs args, int flags)
+    {
+        p.State = handle.State;
+        p.NumTokens = args.NumTokens;
+        p.Flags = flags;
+        p.Home = args.Home;
+        p.HomeStride = args.HomeRowStride;
+        p.Rows = args.Rows;
+        p.RowsStride0 = args.RowsStride0;
+        p.RowsStride1 = args.RowsStride1;
+        p.TopkIds = args.TopkIds;
+        p.TopkIdsStride = args.TopkIdsRowStride;
+        p.TopkWeights = args.TopkWeights;
+        p.TopkWeightsStride = args.TopkWeightsRowStride;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ThrowIfKernelFailed()
+    {
+        if (_errors.HasError) _errors.Throw(_rank, _timeout);
+    }
+
+    public void CheckErrors() => ThrowIfKernelFailed();
+
+    public void SetActiveRanks(ReadOnlySpan<bool> active)
+    {
+        Span<int> mask = stackalloc int[active.Length];
+        for (int r = 0; r < active.Length; r++) mask[r] = active[r] ? 1 : 0;
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        fixed (int* m = mask)
+            Check.Cu(CudaDriver.cuMemcpyHtoD_v2(_fabric.Window(_rank) + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4)), "cuMemcpyHtoD_v2");
+    }
+
+    public void Synchronize(EpStream stream)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuStreamSynchronize(stream.Handle), "cuStreamSynchronize");
+        ThrowIfKernelFailed();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _errors.Dispose();
+        _fabric.ReleaseRank();
+    }
+}

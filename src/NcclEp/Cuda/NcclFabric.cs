@@ -1,0 +1,120 @@
+using System;
+using NcclEp.Interop;
+
+namespace NcclEp.Cuda;
+
+/// <summary>
+/// One GPU per rank, all driven by this process: an NCCL communicator (ncclCommInitAll), each rank's window
+/// from ncclMemAlloc registered with ncclCommWindowRegister, and peers reached at the window's LSA addresses
+/// (docs/nccl-lsa.md). No CUDA IPC. The addressing is proven by the stamp check before the group is used.
+/// </summary>
+internal sealed class NcclFabric : CudaFabric
+{
+    private readonly CudaDevice[] _devices;
+    private readonly nint[] _comms;
+    private readonly nint[] _memory;
+    private readonly nint[] _windows;
+    private readonly nint[][] _peers;
+
+    private NcclFabric(in EpConfig config, int[] deviceIds) : base(config, deviceIds.Length)
+    {
+        int world = deviceIds.Length;
+        _devices = new CudaDevice[world];
+        _comms = new nint[world];
+        _memory = new nint[world];
+        _windows = new nint[world];
+        _peers = new nint[world][];
+        for (int r = 0; r < world; r++) _devices[r] = new CudaDevice(deviceIds[r]);
+    }
+
+    /// <summary>The communicators, one per rank (the bench's all-to-all baseline runs on them).</summary>
+    public ReadOnlySpan<nint> Communicators => _comms;
+
+    public override int RanksPerDevice => 1;
+
+    public override CudaDevice Device(int rank) => _devices[rank];
+
+    public override nint Window(int rank) => _memory[rank];
+
+    public override nint PeerWindow(int rank, int peer) => _peers[rank][peer];
+
+    public override string Describe() =>
+        $"{WorldSize} GPU(s) [{string.Join(", ", Array.ConvertAll(_devices, d => $"{d.Ordinal}:{d.Name}"))}] through NCCL {Nccl.FormatVersion(Nccl.GetVersion())} window LSA addresses";
+
+    public static NcclFabric Create(in EpConfig config, int[] deviceIds)
+    {
+        if (!Nccl.TryLoad(out string reason)) throw new EpException($"The Cuda backend needs NCCL for a group of distinct GPUs: {reason}");
+        var fabric = new NcclFabric(config, deviceIds);
+        try
+        {
+            fabric.Connect(deviceIds);
+            WindowSetup.InitializeControl(fabric);
+            return fabric;
+        }
+        catch
+        {
+            fabric.Dispose();
+            throw;
+        }
+    }
+
+    private void Connect(int[] deviceIds)
+    {
+        int world = deviceIds.Length;
+        Check.Nccl(Nccl.ncclCommInitAll(_comms, deviceIds), "ncclCommInitAll");
+        nuint bytes = (nuint)Layout.TotalBytes;
+        for (int r = 0; r < world; r++)
+        {
+            using CudaContextScope scope = _devices[r].MakeCurrent();
+            Check.Nccl(Nccl.ncclMemAlloc(out _memory[r], bytes), "ncclMemAlloc", _comms[r]);
+            Check.Cu(CudaDriver.cuMemsetD8_v2(_memory[r], 0, bytes), "cuMemsetD8_v2");
+            Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        }
+
+        if (world == 1)
+        {
+            // NCCL gives a one-rank communicator no symmetric (LSA) window; the rank's only peer is itself.
+            _peers[0] = [_memory[0]];
+            return;
+        }
+
+        // Registration is collective: one thread drives every rank inside a group.
+        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart");
+        NcclResult registered = NcclResult.Success;
+        for (int r = 0; r < world && registered == NcclResult.Success; r++)
+        {
+            using CudaContextScope scope = _devices[r].MakeCurrent();
+            registered = Nccl.ncclCommWindowRegister(_comms[r], _memory[r], bytes, out _windows[r], NcclWindowFlags.Default);
+        }
+        NcclResult ended = NcclHotPath.GroupEnd();
+        Check.Nccl(registered, "ncclCommWindowRegister", _comms[0]);
+        Check.Nccl(ended, "ncclGroupEnd (window registration)", _comms[0]);
+
+        for (int r = 0; r < world; r++)
+        {
+            NcclLsaWindow lsa = NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context);
+            if (lsa.LsaSize != world || lsa.WorldRank != r)
+                throw new NotSupportedException($"Rank {r}: NCCL's LSA team has {lsa.LsaSize} ranks (this rank is {lsa.WorldRank}); every rank must be load/store reachable over NVLink. Peers outside one NVLink domain are not supported yet.");
+            _peers[r] = new nint[world];
+            for (int peer = 0; peer < world; peer++) _peers[r][peer] = lsa.PeerPointers[lsa.LsaRank + (peer - r)];
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        for (int r = 0; r < WorldSize; r++)
+        {
+            if (_windows[r] != 0) _ = Nccl.ncclCommWindowDeregister(_comms[r], _windows[r]);
+            if (_memory[r] != 0)
+            {
+                using CudaContextScope scope = CudaContextScope.TryEnter(_devices[r].Context, out _);
+                _ = Nccl.ncclMemFree(_memory[r]);
+            }
+        }
+        for (int r = 0; r < WorldSize; r++)
+        {
+            if (_comms[r] != 0) _ = Nccl.ncclCommDestroy(_comms[r]);
+            _devices[r]?.Dispose();
+        }
+    }
+}

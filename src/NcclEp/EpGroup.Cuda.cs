@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using NcclEp.Cuda;
+using NcclEp.Interop;
+
+namespace NcclEp;
+
+/// <summary>Creation of Cuda-backend groups.</summary>
+public sealed partial class EpGroup
+{
+    /// <summary>Whether the Cuda backend can run here (driver present, at least one GPU); otherwise why not.</summary>
+    public static bool IsCudaAvailable(out string reason) => CudaDriver.TryInitialize(out reason);
+
+    /// <summary>
+    /// Creates a Cuda-backend group driven by this process: rank r runs on GPU <paramref name="deviceIds"/>[r]
+    /// and must be driven from its own thread. Distinct GPUs are joined by an NCCL communicator and reach
+    /// each other through NCCL symmetric windows. If every entry names the same GPU, the ranks are
+    /// co-located on it (each with its own window): the kernels run exactly as across GPUs, which tests
+    /// multi-rank behaviour on one GPU.
+    /// </summary>
+    public static EpGroup[] CreateCuda(EpConfig config, ReadOnlySpan<int> deviceIds, EpGroupOptions? options = null)
+    {
+        int world = deviceIds.Length;
+        config.Validate(world);
+        options ??= EpGroupOptions.Default;
+        if (options.PeerTimeout <= TimeSpan.Zero) ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        if (world > CudaKernelParams.MaxWorld)
+            ThrowHelper.OutOfRange(nameof(deviceIds), world, $"ranks exceed the Cuda backend's limit of {CudaKernelParams.MaxWorld}");
+
+        bool allSame = true, distinct = true;
+        var seen = new HashSet<int>();
+        foreach (int id in deviceIds)
+        {
+            allSame &= id == deviceIds[0];
+            distinct &= seen.Add(id);
+        }
+        if (!allSame && !distinct)
+            ThrowHelper.Argument(nameof(deviceIds), "Give each rank its own GPU, or every rank the same GPU (co-located); a mix is not supported.");
+
+        CudaFabric fabric = allSame && world > 1
+            ? new ColocatedFabric(config, world, deviceIds[0])
+            : NcclFabric.Create(config, deviceIds.ToArray());
+        var groups = new EpGroup[world];
+        try
+        {
+            var modules = new Dictionary<int, CudaKernelModule>();
+            for (int r = 0; r < world; r++)
+            {
+                CudaDevice device = fabric.Device(r);
+                if (!modules.TryGetValue(device.Ordinal, out CudaKernelModule? module))
+                {
+                    module = new CudaKernelModule(device, config, options);
+                    modules.Add(device.Ordinal, module);
+                    fabric.Own(module);
+                }
+                groups[r] = new EpGroup(config, r, world, new CudaRankBackend(fabric, r, module, options), options);
+                groups[r].CompileReport = module.Report;
+                groups[r].FabricDescription = fabric.Describe();
+            }
+        }
+        catch
+        {
+            foreach (EpGroup? g in groups) g?.Dispose();
+            if (groups[0] is null) fabric.Dispose();
+            throw;
+        }
+        return groups;
+    }
+
+    /// <summary>Cuda: how the kernels were obtained (cache file, compile time); null on the Host backend.</summary>
+    internal CompileReport? CompileReport { get; private set; }
+
+    /// <summary>What connects the ranks (for logs and the bench).</summary>
+    public string FabricDescription { get; private set; } = "host threads";
+}

@@ -1,0 +1,124 @@
+// The combine route (Combine forward, Dispatch backward): HostRankBackend.CombineRoute.cs is the reference.
+//   send:   a warp per received row copies it to (token, slot) — or (token, this rank) — on its source rank;
+//           the last block raises this rank's flag on every live peer.
+//   reduce: after every live peer's flag, a warp per home token sums its terms in fp32 in a fixed order
+//           (slot order for expert-major, rank order otherwise) and rounds once.
+#include "ep_common.cuh"
+
+__device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
+    return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
+}
+
+__device__ void send_rows_home(const EpParams& p, u32 seq, int parity, int* sPrefix) {
+    const int W = p.world, L = p.localExperts, M = p.maxTokens;
+    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const int* active = active_mask(p);
+    const int* counts = perExpert ? state_at<int>(p, p.hRecvExpertCounts) : state_at<int>(p, p.hRecvRankCounts);
+    const int* expertOffsets = state_at<int>(p, p.hRecvExpertOffsets);
+    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const int groups = perExpert ? L : W;
+
+    if (threadIdx.x == 0) {
+        int base = 0;
+        for (int g = 0; g < groups; g++) { sPrefix[g] = base; base += counts[g]; }
+        sPrefix[groups] = base;
+    }
+    __syncthreads();
+
+    const int lane = threadIdx.x & 31;
+    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
+    const int warps = gridDim.x * NCCLEP_WARPS;
+    for (int g = warp; g < sPrefix[groups]; g += warps) {
+        int lo = 0, hi = groups;  // find the group holding row g
+        while (hi - lo > 1) { const int mid = (lo + hi) >> 1; if (sPrefix[mid] <= g) lo = mid; else hi = mid; }
+        const int j = g - sPrefix[lo];
+        i64 index;
+        const char* src;
+        if (perExpert) {
+            index = (i64)expertOffsets[lo] + j;
+            src = NCCLEP_MODE == MODE_LL ? p.rows + lo * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
+        } else {
+            index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)lo * M + j : (i64)sPrefix[lo] + j;
+            src = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + lo * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
+        }
+        const int s = sourceInfo[index * 3], token = sourceInfo[index * 3 + 1];
+        const int slot = perExpert ? sourceInfo[index * 3 + 2] : p.rank;
+        if (s < 0 || s >= W || !active[s] || token < 0 || token >= M || slot < 0 || slot >= p.combineSlots) continue;
+        int4* dst = (int4*)combine_row(p, p.peers[s], parity, token, slot);
+#pragma unroll 4
+        for (int v = lane; v < ROW_VECS; v += 32) dst[v] = ((const int4*)src)[v];
+    }
+
+    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 8))) {
+        for (int r = threadIdx.x; r < W; r += blockDim.x) {
+            if (active[r]) st_release_sys((u64*)(p.peers[r] + p.offCombineFlags + (i64)(parity * W + p.rank) * 8), (u64)seq << 32);
+        }
+        if (threadIdx.x == 0) *ctrl_u32(p, CTRL_TICKETS + 8) = 0;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
+    extern __shared__ int sPrefix[];  // [max(L, W) + 1]
+    __shared__ int sFailed[NCCLEP_MAX_WORLD];
+    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts;
+    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
+    const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
+    const int parity = seq & 1;
+    const int* active = active_mask(p);
+
+    send_rows_home(p, seq, parity, sPrefix);
+
+    for (int r = threadIdx.x; r < W; r += blockDim.x) {
+        u64 word;
+        sFailed[r] = active[r] && !wait_sequence(p, (const u64*)(p.window + p.offCombineFlags + (i64)(parity * W + r) * 8), seq, r, PHASE_COMBINE_RECEIVE, &word);
+    }
+    __syncthreads();
+
+    const int* ids = state_at<int>(p, p.hTopkIds);
+    const float* weights = state_at<float>(p, p.hTopkWeights);
+    const int* rankPositions = state_at<int>(p, p.hRankPositions);
+    const int lane = threadIdx.x & 31;
+    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
+    const int warps = gridDim.x * NCCLEP_WARPS;
+    const int terms = perExpert ? K : W;
+
+    for (int t = warp; t < p.numTokens; t += warps) {
+        // Which terms count, and their weights: lane i holds term i (terms <= 64: two rounds for W > 32).
+        u64 use = 0;
+        for (int base = 0; base < terms; base += 32) {
+            const int i = base + lane;
+            bool on = false;
+            if (i < terms) {
+                if (perExpert) { const int e = ids[t * K + i]; on = e >= 0 && active[e / L] && !sFailed[e / L]; }
+                else on = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
+            }
+            use |= (u64)__ballot_sync(0xFFFFFFFFu, on) << base;
+        }
+        int4* out = (int4*)(p.home + t * p.homeStride);
+        for (int v = lane; v < ROW_VECS; v += 32) {
+            float acc[ELEMS_PER_VEC];
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
+            for (u64 m = use; m != 0; m &= m - 1) {
+                const int i = __ffsll((long long)m) - 1;
+                float y[ELEMS_PER_VEC];
+                unpack(ld_cv((const int4*)combine_row(p, p.window, parity, t, i) + v), y);
+                if (weighted) {
+                    const float w = weights[t * K + i];
+#pragma unroll
+                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, y[x]));
+                } else {
+#pragma unroll
+                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], y[x]);
+                }
+            }
+            out[v] = pack(acc);
+        }
+    }
+
+    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 12)) && threadIdx.x == 0) {
+        *ctrl_u32(p, CTRL_COMBINE_SEQ) = seq;
+        *ctrl_u32(p, CTRL_TICKETS + 12) = 0;
+    }
+}

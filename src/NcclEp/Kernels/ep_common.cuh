@@ -1,0 +1,180 @@
+// NcclEp device helpers: parameter block, memory-order primitives, bf16 arithmetic.
+// Compiled by NVRTC with -DNCCLEP_MODE, -DNCCLEP_LAYOUT, -DNCCLEP_HIDDEN, -DNCCLEP_TOPK, -DNCCLEP_DTYPE.
+// Every arithmetic step matches the Host backend (src/NcclEp/Host) bit for bit: products and sums are
+// rounded separately (__fmul_rn/__fadd_rn, never fused) and fp32 -> bf16 rounds to nearest even.
+#pragma once
+
+#define NCCLEP_MAX_WORLD 64
+#define NCCLEP_THREADS 512
+#define NCCLEP_WARPS (NCCLEP_THREADS / 32)
+
+#define LAYOUT_FLAT 0
+#define LAYOUT_EXPERT_MAJOR 1
+#define LAYOUT_RANK_MAJOR 2
+#define MODE_LL 0
+#define MODE_HT 1
+
+// Window control block (WindowControl.cs).
+#define CTRL_DISPATCH_SEQ 0
+#define CTRL_COMBINE_SEQ 4
+#define CTRL_TICKETS 32
+#define CTRL_ACTIVE_MASK 256
+
+// Error codes written to the mapped error record (CudaErrorRecord.cs).
+#define ERR_TIMEOUT 1
+#define ERR_BAD_EXPERT 2
+#define ERR_DUPLICATE_EXPERT 3
+#define PHASE_DISPATCH_RECEIVE 1
+#define PHASE_COMBINE_RECEIVE 2
+#define PHASE_UPDATE 4
+
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef long long i64;
+
+// The kernels' only argument; mirrored field for field by CudaKernelParams.cs.
+struct EpParams {
+    int rank, world, localExperts, numExperts;
+    int topK, maxTokens, hidden, rowBytes;
+    int headerBytes, messageBytes, combineSlots, numTokens;
+    int flags, expertAlignment, reserved0, reserved1;
+    i64 timeoutNs;
+    char* window;
+    int* errorRecord;
+    i64 offDispatchFlags, offCombineFlags, offExpertCounts, offMessages, offCombineRows;
+    char* state;
+    i64 hNumTokens, hTopkIds, hTopkWeights, hRankPositions, hSlotPositions;
+    i64 hSendRankCounts, hSendExpertCounts, hRecvRankCounts, hRecvExpertCounts, hRecvExpertOffsets;
+    i64 hRecvTotal, hRecvSourceOffsets, hRecvSourceInfo, hRecvTopkIds, hRecvTopkWeights;
+    i64 receiveRows;
+    char* home;
+    i64 homeStride;
+    char* rows;
+    i64 rowsStride0, rowsStride1;
+    const char* topkIds;
+    i64 topkIdsStride;
+    const char* topkWeights;
+    i64 topkWeightsStride;
+    char* peers[NCCLEP_MAX_WORLD];
+};
+
+#define FLAG_SCALE_BY_WEIGHT 1  // dispatch route: expert-major rows = w * row (Combine backward)
+#define FLAG_WEIGHTED 1         // combine route: sum w * y (Combine forward, expert-major)
+
+__device__ __forceinline__ u64 globaltimer() {
+    u64 t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
+__device__ __forceinline__ u64 ld_acquire_sys(const u64* p) {
+    u64 v;
+    asm volatile("ld.acquire.sys.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+    return v;
+}
+
+__device__ __forceinline__ void st_release_sys(u64* p, u64 v) {
+    asm volatile("st.release.sys.global.u64 [%0], %1;" ::"l"(p), "l"(v) : "memory");
+}
+
+// Loads of data a peer wrote: skip L1 so a line cached by an earlier operation is never reused.
+__device__ __forceinline__ int4 ld_cv(const int4* p) {
+    int4 v;
+    asm volatile("ld.global.cv.v4.s32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p) : "memory");
+    return v;
+}
+
+__device__ __forceinline__ int ld_cv(const int* p) {
+    int v;
+    asm volatile("ld.global.cv.s32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+    return v;
+}
+
+__device__ __forceinline__ float ld_cv(const float* p) { return __int_as_float(ld_cv((const int*)p)); }
+
+__device__ __forceinline__ float bf16_lo(u32 w) { return __uint_as_float(w << 16); }
+__device__ __forceinline__ float bf16_hi(u32 w) { return __uint_as_float(w & 0xFFFF0000u); }
+
+__device__ __forceinline__ u32 f32_to_bf16(float f) {
+    u32 u = __float_as_uint(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return ((u >> 16) | 0x40u) & 0xFFFFu;
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return u >> 16;
+}
+
+__device__ __forceinline__ u32 pack_bf16(float lo, float hi) { return f32_to_bf16(lo) | (f32_to_bf16(hi) << 16); }
+
+// 16 bytes of row elements widened to fp32 (8 for bf16, 4 for fp32).
+#if NCCLEP_DTYPE == 0
+#define ELEMS_PER_VEC 8
+__device__ __forceinline__ void unpack(int4 v, float* f) {
+    f[0] = bf16_lo(v.x); f[1] = bf16_hi(v.x); f[2] = bf16_lo(v.y); f[3] = bf16_hi(v.y);
+    f[4] = bf16_lo(v.z); f[5] = bf16_hi(v.z); f[6] = bf16_lo(v.w); f[7] = bf16_hi(v.w);
+}
+__device__ __forceinline__ int4 pack(const float* f) {
+    int4 v;
+    v.x = (int)pack_bf16(f[0], f[1]); v.y = (int)pack_bf16(f[2], f[3]);
+    v.z = (int)pack_bf16(f[4], f[5]); v.w = (int)pack_bf16(f[6], f[7]);
+    return v;
+}
+#else
+#define ELEMS_PER_VEC 4
+__device__ __forceinline__ void unpack(int4 v, float* f) {
+    f[0] = __int_as_float(v.x); f[1] = __int_as_float(v.y); f[2] = __int_as_float(v.z); f[3] = __int_as_float(v.w);
+}
+__device__ __forceinline__ int4 pack(const float* f) {
+    return make_int4(__float_as_int(f[0]), __float_as_int(f[1]), __float_as_int(f[2]), __float_as_int(f[3]));
+}
+#endif
+
+#define ROW_VECS (NCCLEP_HIDDEN * (NCCLEP_DTYPE == 0 ? 2 : 4) / 16)
+
+__device__ __forceinline__ int4 scale_vec(int4 v, float w) {
+    float f[ELEMS_PER_VEC];
+    unpack(v, f);
+#pragma unroll
+    for (int i = 0; i < ELEMS_PER_VEC; i++) f[i] = __fmul_rn(w, f[i]);
+    return pack(f);
+}
+
+__device__ __forceinline__ const int* active_mask(const EpParams& p) { return (const int*)(p.window + CTRL_ACTIVE_MASK); }
+__device__ __forceinline__ u32* ctrl_u32(const EpParams& p, int byteOffset) { return (u32*)(p.window + byteOffset); }
+
+template <typename T> __device__ __forceinline__ T* state_at(const EpParams& p, i64 offset) { return (T*)(p.state + offset); }
+
+// First error wins; the host reads the record without a sync (mapped pinned memory).
+__device__ __forceinline__ void record_error(const EpParams& p, int code, int a, int phase, int b, int value) {
+    if (atomicCAS(p.errorRecord, 0, -1) == 0) {
+        p.errorRecord[1] = a;
+        p.errorRecord[2] = phase;
+        p.errorRecord[3] = b;
+        p.errorRecord[4] = value;
+        __threadfence_system();
+        atomicExch(p.errorRecord, code);
+    }
+}
+
+// Bounded wait for a peer's flag: true when (flag >> 32) == seq; false (and an error record) on time-out.
+__device__ __forceinline__ bool wait_sequence(const EpParams& p, const u64* flag, u32 seq, int peer, int phase, u64* word) {
+    u64 start = globaltimer();
+    while (true) {
+        u64 v = ld_acquire_sys(flag);
+        if ((u32)(v >> 32) == seq) { *word = v; return true; }
+        if ((i64)(globaltimer() - start) > p.timeoutNs) {
+            record_error(p, ERR_TIMEOUT, peer, phase, (int)seq, 0);
+            return false;
+        }
+    }
+}
+
+// Grid "last block" ticket: returns true in exactly one block, after every block has arrived.
+__device__ __forceinline__ bool last_block_arrives(u32* ticket) {
+    __shared__ int isLast;
+    __threadfence_system();
+    __syncthreads();
+    if (threadIdx.x == 0) isLast = atomicAdd(ticket, 1u) == gridDim.x - 1;
+    __syncthreads();
+    if (isLast) __threadfence_system();
+    return isLast;
+}

@@ -1,0 +1,41 @@
+using System;
+using System.Diagnostics;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte.</summary>
+internal static class CaseRunner
+{
+    public static string? Run(GpuCase c, int[] devices, int seed, out TimeSpan elapsed)
+    {
+        long start = Stopwatch.GetTimestamp();
+        int world = c.World;
+        EpConfig config = c.Config(Math.Max(1, c.Tokens));
+        var inputs = new RankInputs[world];
+        var gradients = new byte[world][];
+        for (int r = 0; r < world; r++)
+        {
+            int tokens = r == world - 1 && c.Tokens > 1 ? c.Tokens - 1 : c.Tokens;  // one rank sends fewer: variable tokens per sender
+            inputs[r] = new RankInputs(c, tokens, seed * 1000 + r);
+            gradients[r] = new byte[(long)tokens * c.Hidden * c.DataType.SizeInBytes()];
+            RankInputs.FillRows(new Random(seed * 7919 + r), gradients[r], c.DataType);
+        }
+
+        RankResult[] expected = RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
+        RankResult[] actual = RunOn(EpGroup.CreateCuda(config, devices), c, inputs, gradients);
+        elapsed = Stopwatch.GetElapsedTime(start);
+        return ResultCompare.FirstDifference(expected, actual);
+    }
+
+    private static RankResult[] RunOn(EpGroup[] groups, GpuCase c, RankInputs[] inputs, byte[][] gradients)
+    {
+        try
+        {
+            return BackendRun.Run(groups, c, inputs, gradients);
+        }
+        finally
+        {
+            foreach (EpGroup g in groups) g.Dispose();
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>
+/// GPU test program: the Cuda backend against the Host oracle, bit for bit, over a grid of shapes.
+/// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
+/// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
+/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH]
+/// </summary>
+internal static class Program
+{
+    private static int Main(string[] args)
+    {
+        string grid = Arg(args, "--grid") ?? "quick";
+        int[] worlds = (Arg(args, "--world") ?? "2,4").Split(',').Select(int.Parse).ToArray();
+        double budget = double.Parse(Arg(args, "--budget-seconds") ?? "480", CultureInfo.InvariantCulture);
+        string? logPath = Arg(args, "--log");
+        using TextWriter log = logPath is null ? TextWriter.Null : new StreamWriter(logPath);
+
+        List<GpuCase> cases = GpuGrid.Build(grid, worlds);
+        if (!EpGroup.IsCudaAvailable(out string reason))
+        {
+            Console.WriteLine($"skipped: no usable GPU ({reason})");
+            Console.WriteLine($"0 passed, 0 failed, {cases.Count} skipped");
+            return 0;
+        }
+
+        int deviceCount = DeviceCount();
+        Console.WriteLine($"{cases.Count} cases on grid '{grid}'; {deviceCount} GPU(s); ranks co-located on GPU 0 where fewer GPUs than ranks");
+        int passed = 0, failed = 0, skipped = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (GpuCase c in cases)
+        {
+            if (clock.Elapsed.TotalSeconds > budget) { skipped++; continue; }
+            int[] devices = deviceCount >= c.World ? Enumerable.Range(0, c.World).ToArray() : new int[c.World];
+            string? difference;
+            TimeSpan elapsed;
+            try
+            {
+                difference = CaseRunner.Run(c, devices, seed: passed + failed + 1, out elapsed);
+            }
+            catch (Exception e)
+            {
+                difference = $"{e.GetType().Name}: {e.Message}";
+                elapsed = TimeSpan.Zero;
+            }
+            string line = difference is null
+                ? $"PASS {c} ({elapsed.TotalMilliseconds:0} ms)"
+                : $"FAIL {c}: {difference}";
+            log.WriteLine(line);
+            if (difference is null) passed++;
+            else { failed++; Console.WriteLine(line); }
+        }
+        if (skipped > 0) Console.WriteLine($"time budget of {budget:0} s reached: {skipped} cases not run");
+        Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static int DeviceCount()
+    {
+        NcclEp.Interop.CudaDriver.Initialize();
+        NcclEp.Interop.Check.Cu(NcclEp.Interop.CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
+        return count;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
