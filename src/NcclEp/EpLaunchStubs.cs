@@ -4,23 +4,25 @@ using NcclEp.Backend;
 namespace NcclEp;
 
 /// <summary>
-/// Data-path entry points: check every descriptor against the group's layout, pack the arguments on the
-/// stack and hand them to the rank's backend.
+/// Data-path entry points. <c>Update</c>, <c>Dispatch</c> and <c>Combine</c> are generated (the router, a switch on
+/// the group's (mode, layout)); each sends the call to the generated stub of that specialization (declared in
+/// Launch/EpLaunchStubs.Specializations.cs), which checks every descriptor, packs the arguments on the stack and
+/// hands them to the rank's backend. This part holds the checks that every stub shares.
 /// </summary>
 internal static partial class EpLaunchStubs
 {
-    public static void Update(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, EpStream stream)
+    private static void CheckRouting(in EpShapes s, in EpTensor topkIds, in EpTensor topkWeights)
     {
-        IEpRankBackend backend = group.RankBackend;
-        CheckHandle(group, handle);
-        EpShapes s = group.Shapes;
         TensorChecks.Common(topkIds, nameof(topkIds), EpDataType.Int32, 2, 4);
         TensorChecks.Common(topkWeights, nameof(topkWeights), EpDataType.Float32, 2, 4);
         TensorChecks.Tokens(topkIds, nameof(topkIds), s.MaxTokensPerRank);
         TensorChecks.Dim(topkIds, nameof(topkIds), 1, s.TopK, "topK");
         TensorChecks.Dim(topkWeights, nameof(topkWeights), 0, topkIds.Dim(0), "tokens, as in topkIds");
         TensorChecks.Dim(topkWeights, nameof(topkWeights), 1, s.TopK, "topK");
+    }
 
+    private static EpLaunchArgs PackRouting(in EpTensor topkIds, in EpTensor topkWeights, EpStream stream)
+    {
         EpLaunchArgs args = default;
         args.NumTokens = (int)topkIds.Dim(0);
         args.TopkIds = topkIds.Data;
@@ -28,54 +30,23 @@ internal static partial class EpLaunchStubs
         args.TopkWeights = topkWeights.Data;
         args.TopkWeightsRowStride = topkWeights.Stride(0) * 4;
         args.Stream = stream.Handle;
-        backend.Update(handle, in args);
-        handle.MarkRouted(args.NumTokens);
+        return args;
     }
 
-    public static void Dispatch(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass)
+    private static void CheckDispatchState(EpGroup group, EpHandle handle, EpPass pass)
     {
-        IEpRankBackend backend = group.RankBackend;
         CheckRouted(group, handle);
         if (pass == EpPass.Backward && !handle.HasDispatched)
             ThrowHelper.InvalidOperation("Dispatch(Backward) needs a forward Dispatch on the same handle first: it sends each gradient row back to where that dispatch took it from.");
         CheckPass(pass);
-        CheckHomeRows(group.Shapes, handle, tokens, nameof(tokens));
-        CheckLayoutRows(group.Shapes, received, nameof(received));
-        TensorChecks.NoOverlap(tokens, nameof(tokens), received, nameof(received));
-
-        EpLaunchArgs args = Pack(handle, tokens, received, stream, pass);
-        backend.Dispatch(handle, in args);
-        if (pass == EpPass.Forward) handle.MarkDispatched();
     }
 
-    public static void Combine(EpGroup group, EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream, EpPass pass)
+    private static void CheckCombineState(EpGroup group, EpHandle handle, EpPass pass)
     {
-        IEpRankBackend backend = group.RankBackend;
         CheckRouted(group, handle);
         if (pass == EpPass.Forward && !handle.HasDispatched)
             ThrowHelper.InvalidOperation("Combine needs a forward Dispatch on the same handle first: it sends each expert output back to where that dispatch took the token from.");
         CheckPass(pass);
-        CheckLayoutRows(group.Shapes, expertOutputs, nameof(expertOutputs));
-        CheckHomeRows(group.Shapes, handle, combined, nameof(combined));
-        TensorChecks.NoOverlap(expertOutputs, nameof(expertOutputs), combined, nameof(combined));
-
-        EpLaunchArgs args = Pack(handle, combined, expertOutputs, stream, pass);
-        backend.Combine(handle, in args);
-    }
-
-    private static EpLaunchArgs Pack(EpHandle handle, in EpTensor home, in EpTensor rows, EpStream stream, EpPass pass)
-    {
-        int size = home.DataType.SizeInBytes();
-        EpLaunchArgs args = default;
-        args.Pass = pass;
-        args.NumTokens = handle.NumTokens;
-        args.Home = home.Data;
-        args.HomeRowStride = home.Stride(0) * size;
-        args.Rows = rows.Data;
-        args.RowsStride0 = rows.Stride(0) * size;
-        args.RowsStride1 = rows.Rank == 3 ? rows.Stride(1) * size : args.RowsStride0;
-        args.Stream = stream.Handle;
-        return args;
     }
 
     private static void CheckHomeRows(in EpShapes s, EpHandle handle, in EpTensor t, string name)
@@ -83,30 +54,6 @@ internal static partial class EpLaunchStubs
         TensorChecks.Common(t, name, s.DataType, 2, TensorChecks.RowAlignment);
         TensorChecks.Dim(t, name, 0, handle.NumTokens, "tokens of the last Update");
         TensorChecks.Dim(t, name, 1, s.Hidden, "hidden");
-    }
-
-    private static void CheckLayoutRows(in EpShapes s, in EpTensor t, string name)
-    {
-        switch (s.Layout)
-        {
-            case EpLayout.ExpertMajor when s.Mode == EpMode.LowLatency:
-                TensorChecks.Common(t, name, s.DataType, 3, TensorChecks.RowAlignment);
-                TensorChecks.Dim(t, name, 0, s.LocalExperts, "local experts");
-                TensorChecks.Dim(t, name, 1, (long)s.WorldSize * s.MaxTokensPerRank, "worldSize × maxTokensPerRank");
-                TensorChecks.Dim(t, name, 2, s.Hidden, "hidden");
-                break;
-            case EpLayout.RankMajor:
-                TensorChecks.Common(t, name, s.DataType, 3, TensorChecks.RowAlignment);
-                TensorChecks.Dim(t, name, 0, s.WorldSize, "world size");
-                TensorChecks.Dim(t, name, 1, s.MaxTokensPerRank, "maxTokensPerRank");
-                TensorChecks.Dim(t, name, 2, s.Hidden, "hidden");
-                break;
-            default:
-                TensorChecks.Common(t, name, s.DataType, 2, TensorChecks.RowAlignment);
-                TensorChecks.DimAtLeast(t, name, 0, s.ReceiveRows, "receive rows, EpConfig.ReceiveRows");
-                TensorChecks.Dim(t, name, 1, s.Hidden, "hidden");
-                break;
-        }
     }
 
     private static void CheckHandle(EpGroup group, EpHandle handle)
@@ -129,4 +76,8 @@ internal static partial class EpLaunchStubs
         if (pass is not (EpPass.Forward or EpPass.Backward))
             ThrowHelper.OutOfRange(nameof(pass), (int)pass, "is not an EpPass");
     }
+
+    /// <summary>Reached only for a (mode, layout) that <see cref="EpConfig.Validate"/> rejects.</summary>
+    private static void ThrowNoStub(EpMode mode, EpLayout layout) =>
+        ThrowHelper.InvalidOperation($"No launch stubs for mode {mode} with layout {layout}.");
 }
