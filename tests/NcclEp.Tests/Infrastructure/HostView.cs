@@ -1,0 +1,105 @@
+using System;
+
+namespace NcclEp.Tests.Infrastructure;
+
+/// <summary>
+/// Reads the handle's device-resident tensors. On the Host backend "device" memory is native memory of this
+/// process, so the tests read it in place (on the rank's own thread, after its call returned).
+/// </summary>
+internal static unsafe class HostView
+{
+    public static int[] Int32s(in EpTensor t)
+    {
+        if (t.DataType != EpDataType.Int32) throw new ArgumentException("not an int32 tensor", nameof(t));
+        return new ReadOnlySpan<int>((void*)t.Data, checked((int)t.ElementCount)).ToArray();
+    }
+
+    public static float[] Floats(in EpTensor t)
+    {
+        if (t.DataType != EpDataType.Float32) throw new ArgumentException("not a float32 tensor", nameof(t));
+        return new ReadOnlySpan<float>((void*)t.Data, checked((int)t.ElementCount)).ToArray();
+    }
+
+    /// <summary>Element [row, col] of a 2-D int32 tensor.</summary>
+    public static int Int32At(in EpTensor t, long row, long col) =>
+        *(int*)(t.Data + (nint)(((row * t.Stride(0)) + (col * t.Stride(1))) * 4));
+
+    /// <summary>Element [row, col] of a 2-D float32 tensor.</summary>
+    public static float FloatAt(in EpTensor t, long row, long col) =>
+        *(float*)(t.Data + (nint)(((row * t.Stride(0)) + (col * t.Stride(1))) * 4));
+
+    /// <summary>Raw bytes of a handle tensor (for reproducibility comparisons).</summary>
+    public static byte[] Bytes(in EpTensor t) =>
+        new ReadOnlySpan<byte>((void*)t.Data, checked((int)(t.ElementCount * t.DataType.SizeInBytes()))).ToArray();
+}
+
+/// <summary>A copy of the handle's receive-side metadata, taken right after a call.</summary>
+internal sealed record HandleSnapshot(
+    int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights)
+{
+    public static HandleSnapshot Take(EpHandle h) => new(
+        HostView.Int32s(h.ReceivedRankCounts), HostView.Int32s(h.ReceivedExpertCounts), HostView.Int32s(h.ReceivedExpertOffsets),
+        HostView.Int32s(h.ReceivedTotal), HostView.Int32s(h.ReceivedSourceInfo), HostView.Int32s(h.ReceivedTopkIds),
+        HostView.Floats(h.ReceivedTopkWeights));
+}
+
+/// <summary>A downloaded row buffer as element bits (bf16 or fp32), with reusable storage.</summary>
+internal sealed class ElementArray
+{
+    private readonly ushort[]? _half;
+    private readonly uint[]? _full;
+
+    public ElementArray(long elements, EpDataType type)
+    {
+        Type = type;
+        Length = elements;
+        if (type == EpDataType.BFloat16) _half = new ushort[elements];
+        else _full = new uint[elements];
+    }
+
+    public EpDataType Type { get; }
+    public long Length { get; }
+
+    public uint this[long index] => _half is not null ? _half[index] : _full![index];
+
+    public void Set(long index, uint bits)
+    {
+        if (_half is not null) _half[index] = (ushort)bits;
+        else _full![index] = bits;
+    }
+
+    /// <summary>Index of the first element in [start, start + length) whose bits differ from <paramref name="bits"/>, or -1.</summary>
+    public long FirstDifferent(long start, long length, uint bits)
+    {
+        int found = _half is not null
+            ? _half.AsSpan((int)start, (int)length).IndexOfAnyExcept((ushort)bits)
+            : _full.AsSpan((int)start, (int)length).IndexOfAnyExcept(bits);
+        return found < 0 ? -1 : start + found;
+    }
+
+    public void Fill(byte poison)
+    {
+        if (_half is not null) Array.Fill(_half, (ushort)Numerics.PoisonBits(poison, Type));
+        else Array.Fill(_full!, Numerics.PoisonBits(poison, Type));
+    }
+
+    public void DownloadFrom(EpBuffer buffer)
+    {
+        if (_half is not null) buffer.Download<ushort>(_half);
+        else buffer.Download<uint>(_full!);
+    }
+
+    public void UploadTo(EpBuffer buffer)
+    {
+        if (_half is not null) buffer.Upload<ushort>(_half);
+        else buffer.Upload<uint>(_full!);
+    }
+
+    public byte[] ToBytes()
+    {
+        var bytes = new byte[Length * Type.SizeInBytes()];
+        if (_half is not null) Buffer.BlockCopy(_half, 0, bytes, 0, bytes.Length);
+        else Buffer.BlockCopy(_full!, 0, bytes, 0, bytes.Length);
+        return bytes;
+    }
+}

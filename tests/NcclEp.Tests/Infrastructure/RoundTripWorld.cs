@@ -1,0 +1,222 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Xunit.Sdk;
+
+namespace NcclEp.Tests.Infrastructure;
+
+/// <summary>What a checked case gives a test's own assertions: the model, the combine output and the handle after dispatch.</summary>
+internal sealed record CaseResult(int Rank, int Seed, ReferenceModel Model, uint[] Combined, HandleSnapshot AfterDispatch);
+
+/// <summary>
+/// One world (groups, handles, buffers) for one configuration, reused by many randomized cases. A case runs on
+/// every rank thread: Update → Dispatch → identity experts → Combine, then Combine(Backward) → the experts'
+/// backward → Dispatch(Backward), poisoning every output first and comparing every output bit for bit with
+/// <see cref="ReferenceModel"/>. Ranks masked out by <c>active</c> make no calls.
+/// </summary>
+internal sealed class RoundTripWorld : IDisposable
+{
+    private readonly RankThreads _threads;
+    private readonly EpGroup[] _groups;
+    private readonly RankRig[] _rigs;
+    private readonly bool[] _active;
+    private readonly RankBatch[] _batches;
+    private readonly Exception?[] _failures;
+
+    public RoundTripWorld(RankThreads threads, EpConfig config, BufferShape shape, bool[]? active = null, EpGroupOptions? options = null)
+    {
+        _threads = threads;
+        Config = config;
+        Shape = shape;
+        World = threads.Ranks;
+        _active = active ?? Enumerable.Repeat(true, World).ToArray();
+        _groups = EpGroup.CreateHost(config, World, options ?? new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(5) });
+        _rigs = new RankRig[World];
+        for (int r = 0; r < World; r++)
+        {
+            if (_active[r] && active is not null) _groups[r].SetActiveRanks(_active);
+            _rigs[r] = new RankRig(_groups[r], shape);
+        }
+        _batches = new RankBatch[World];
+        _failures = new Exception?[World];
+    }
+
+    public EpConfig Config { get; }
+    public BufferShape Shape { get; }
+    public int World { get; }
+
+    /// <summary>Draw router weights from (0, 1] only.</summary>
+    public bool PositiveWeights { get; init; }
+
+    /// <summary>Each rank sleeps 0–1 ms at random before each collective call, to vary the arrival order.</summary>
+    public bool Jitter { get; init; }
+
+    /// <summary>Called on each active rank after all its outputs of a case matched the reference.</summary>
+    public Action<CaseResult>? OnChecked { get; init; }
+
+    /// <summary>When set, every output (layouts, home rows, handle metadata) of every case is kept per rank.</summary>
+    public List<byte[]>[]? Captured { get; init; }
+
+    /// <summary>Masks ranks from now on: each rank still active sets the mask; masked ranks make no more calls.</summary>
+    public void Mask(bool[] active)
+    {
+        Array.Copy(active, _active, World);
+        for (int r = 0; r < World; r++)
+        {
+            if (_active[r]) _groups[r].SetActiveRanks(_active);
+        }
+    }
+
+    /// <summary>Runs <paramref name="count"/> cases with seeds from <paramref name="firstSeed"/>; throws on the first mismatch.</summary>
+    public int RunCases(int firstSeed, int count)
+    {
+        Array.Clear(_failures);
+        int casesRun = 0;
+        using var barrier = new Barrier(World);
+        void Sync()
+        {
+            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("rank barrier timed out");
+        }
+        _threads.Run(rank =>
+        {
+            for (int c = 0; c < count; c++)
+            {
+                int seed = firstSeed + c;
+                _batches[rank] = CaseGenerator.Batch(new Random(CaseGenerator.Seed(seed, rank)), Config, World, PositiveWeights);
+                Sync();
+                if (_active[rank])
+                {
+                    try { RunCase(rank, seed); }
+                    catch (Exception e) { _failures[rank] = e; }
+                }
+                Sync();
+                if (_failures.Any(f => f is not null)) return;
+                if (rank == 0) casesRun++;
+            }
+        }, TimeSpan.FromMinutes(5));
+
+        Exception? failure = _failures.FirstOrDefault(f => f is XunitException)
+            ?? _failures.FirstOrDefault(f => f is not null and not EpTimeoutException)
+            ?? _failures.FirstOrDefault(f => f is not null);
+        if (failure is not null)
+        {
+            int rank = Array.IndexOf(_failures, failure);
+            string tokens = string.Join(", ", _batches.Select(b => b.Tokens));
+            throw new XunitException($"{Config} W={World} {Shape} active=[{string.Join(",", _active)}] seed={firstSeed + casesRun} rank {rank} (tokens per rank {tokens}): {(failure is XunitException ? failure.Message : failure.ToString())}");
+        }
+        return casesRun;
+    }
+
+    private void RunCase(int rank, int seed)
+    {
+        RankRig rig = _rigs[rank];
+        EpGroup g = rig.Group;
+        EpHandle h = rig.Handle;
+        RankBatch batch = _batches[rank];
+        int tokens = batch.Tokens;
+        byte poison = (seed % 3) == 0 ? (byte)0xFF : (byte)0xA5;
+        bool perExpert = Config.Layout == EpLayout.ExpertMajor;
+        var jitter = new Random(CaseGenerator.Seed(seed, rank, 7));
+        void Pause()
+        {
+            if (Jitter) Thread.Sleep(jitter.Next(2));
+        }
+
+        // Every call first (peers wait on each other inside them), every check afterwards.
+        rig.UploadRouting(batch);
+        rig.UploadHome(rig.X, batch.X, tokens, poison);
+        rig.UploadHome(rig.Grad, batch.Grad, tokens, poison);
+        foreach (EpBuffer b in new[] { rig.Received, rig.Combined, rig.LayoutGrad, rig.TokenGrad }) b.Fill(poison);
+
+        h.Update(rig.IdsTensor(tokens), rig.WeightsTensor(tokens));
+        int routedTokens = h.NumTokens;
+        Pause();
+        g.Dispatch(h, rig.Home(rig.X, tokens), rig.Layout(rig.Received));
+        HandleSnapshot afterDispatch = HandleSnapshot.Take(h);
+        EpBuffer expertOut = perExpert ? rig.Received : WeightedRows(rig, rank, rig.Received, rig.ExpertOut, poison);
+        Pause();
+        g.Combine(h, rig.Layout(expertOut), rig.Home(rig.Combined, tokens));
+
+        Pause();
+        g.Combine(h, rig.Layout(rig.LayoutGrad), rig.Home(rig.Grad, tokens), pass: EpPass.Backward);
+        HandleSnapshot afterCombineBackward = HandleSnapshot.Take(h);
+        EpBuffer expertGrad = perExpert ? rig.LayoutGrad : WeightedRows(rig, rank, rig.LayoutGrad, rig.ExpertGrad, poison);
+        Pause();
+        g.Dispatch(h, rig.Home(rig.TokenGrad, tokens), rig.Layout(expertGrad), pass: EpPass.Backward);
+
+        var model = new ReferenceModel(Config, World, _batches, _active);
+        ExpectedReceive expected = model.Receive(rank);
+        if (routedTokens != tokens) RoundTripChecks.Fail($"NumTokens is {routedTokens}, expected {tokens}");
+        RoundTripChecks.Layout("dispatch", rig, rig.Received, expected, model.DispatchedRow, poison);
+        RoundTripChecks.Metadata("dispatch", Config, afterDispatch, model, expected);
+        uint[] combined = model.Combined(rank);
+        RoundTripChecks.Home("combine", rig, rig.Combined, combined, tokens, poison);
+        RoundTripChecks.Layout("combine backward", rig, rig.LayoutGrad, expected, model.CombineBackwardRow, poison);
+        RoundTripChecks.Metadata("combine backward", Config, afterCombineBackward, model, expected);
+        RoundTripChecks.Home("dispatch backward", rig, rig.TokenGrad, model.TokenGradient(rank), tokens, poison);
+        OnChecked?.Invoke(new CaseResult(rank, seed, model, combined, afterDispatch));
+        if (Captured is not null)
+        {
+            foreach (EpBuffer b in new[] { rig.Received, rig.Combined, rig.LayoutGrad, rig.TokenGrad }) Capture(rank, b);
+            foreach (HandleSnapshot snap in new[] { afterDispatch, afterCombineBackward })
+            {
+                foreach (int[] part in new[] { snap.RankCounts, snap.ExpertCounts, snap.ExpertOffsets, snap.Total, snap.SourceInfo, snap.TopkIds })
+                    Captured[rank].Add(System.Runtime.InteropServices.MemoryMarshal.AsBytes(part.AsSpan()).ToArray());
+            }
+        }
+    }
+
+    /// <summary>
+    /// The per-rank layouts' expert, written as a caller would: for each row the handle says was received,
+    /// Σ over the row's top-k slots ascending whose expert is on this rank of w·row in fp32, rounded once.
+    /// Every other row keeps the poison, so a combine that read one would show it.
+    /// </summary>
+    private EpBuffer WeightedRows(RankRig rig, int rank, EpBuffer input, EpBuffer output, byte poison)
+    {
+        EpConfig c = Config;
+        int local = c.NumExperts / World;
+        long pitch = rig.Shape.LayoutPitch;
+        ElementArray data = rig.LayoutScratch;
+        data.DownloadFrom(input);
+        var result = new ElementArray(data.Length, c.DataType);
+        result.Fill(poison);
+        EpTensor ids = rig.Handle.ReceivedTopkIds, weights = rig.Handle.ReceivedTopkWeights;
+        int[] counts = HostView.Int32s(rig.Handle.ReceivedRankCounts);
+        var acc = new float[c.Hidden];
+        long flat = 0;
+        for (int s = 0; s < World; s++)
+        {
+            for (int i = 0; i < counts[s]; i++)
+            {
+                long row = c.Layout == EpLayout.RankMajor ? ((long)s * c.MaxTokensPerRank) + i : flat + i;
+                long physical = rig.PhysicalRow(row);
+                Array.Clear(acc);
+                for (int k = 0; k < c.TopK; k++)
+                {
+                    int e = HostView.Int32At(ids, row, k);
+                    if (e < 0 || e / local != rank) continue;
+                    float w = HostView.FloatAt(weights, row, k);
+                    for (int j = 0; j < c.Hidden; j++) acc[j] = acc[j] + (w * Numerics.Decode(data[(physical * pitch) + j], c.DataType));
+                }
+                for (int j = 0; j < c.Hidden; j++) result.Set((physical * pitch) + j, Numerics.Encode(acc[j], c.DataType));
+            }
+            flat += counts[s];
+        }
+        result.UploadTo(output);
+        return output;
+    }
+
+    private void Capture(int rank, EpBuffer buffer)
+    {
+        var bytes = new byte[buffer.Bytes];
+        buffer.Download<byte>(bytes);
+        Captured![rank].Add(bytes);
+    }
+
+    public void Dispose()
+    {
+        foreach (RankRig rig in _rigs) rig.Dispose();
+        foreach (EpGroup g in _groups) g.Dispose();
+    }
+}
