@@ -22,6 +22,7 @@ internal static class BenchRunner
 
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
+        var steady = new SteadyState.Result[ranks];
         var states = new RankState?[ranks];
         try
         {
@@ -31,7 +32,12 @@ internal static class BenchRunner
                 states[rank] = state;
                 samples[rank] = RunIterations(state, barrier, options.Warmup, options.Iters);
                 if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
+                steady[rank] = SteadyState.Measure(state, barrier, Math.Max(200, options.Iters * 4));
             });
+            double d = 0, c = 0, st = 0;
+            foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
+            Console.WriteLine(System.FormattableString.Invariant(
+                $"back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {st:0.0} µs"));
         }
         finally
         {

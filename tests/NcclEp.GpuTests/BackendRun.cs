@@ -12,11 +12,12 @@ internal static class BackendRun
     public static RankResult[] Run(EpGroup[] groups, GpuCase c, RankInputs[] inputs, byte[][] gradients)
     {
         var results = new RankResult[groups.Length];
-        RankWorkers.Run(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs[rank], gradients[rank]));
+        using var barrier = new System.Threading.Barrier(groups.Length);
+        RankWorkers.Run(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs[rank], gradients[rank], barrier));
         return results;
     }
 
-    private static RankResult RunRank(EpGroup g, GpuCase c, RankInputs input, byte[] gradient)
+    private static RankResult RunRank(EpGroup g, GpuCase c, RankInputs input, byte[] gradient, System.Threading.Barrier barrier)
     {
         EpConfig config = g.Config;
         int world = g.WorldSize, local = g.LocalExperts, t = input.Tokens, h = config.Hidden, k = config.TopK;
@@ -45,6 +46,8 @@ internal static class BackendRun
             combined.Fill(0xEE);
             gradX.Fill(0xEE);
 
+            // Co-located ranks share a GPU: allocation and set-up must not overlap another rank's waiting kernels.
+            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
             EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k);
             EpTensor weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
             EpTensor xT = EpTensor.Create2D(x.Pointer, config.DataType, t, h);
@@ -60,6 +63,7 @@ internal static class BackendRun
             g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
             g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);
             g.Synchronize(s);
+            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
 
             var result = new RankResult();
             int[] rankCounts = Download<int>(handle, handle.ReceivedRankCounts, world);

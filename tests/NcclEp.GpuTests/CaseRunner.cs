@@ -22,7 +22,8 @@ internal static class CaseRunner
         }
 
         RankResult[] expected = RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
-        RankResult[] actual = RunOn(EpGroup.CreateCuda(config, devices), c, inputs, gradients);
+        var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
+        RankResult[] actual = RunOn(EpGroup.CreateCuda(config, devices, options), c, inputs, gradients);
         elapsed = Stopwatch.GetElapsedTime(start);
         return ResultCompare.FirstDifference(expected, actual);
     }

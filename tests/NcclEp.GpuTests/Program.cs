@@ -45,6 +45,11 @@ internal static class Program
             {
                 difference = CaseRunner.Run(c, devices, seed: passed + failed + 1, out elapsed);
             }
+            catch (AggregateException e)
+            {
+                difference = string.Join(" | ", e.InnerExceptions.Select(x => x.Message));
+                elapsed = TimeSpan.Zero;
+            }
             catch (Exception e)
             {
                 difference = $"{e.GetType().Name}: {e.Message}";

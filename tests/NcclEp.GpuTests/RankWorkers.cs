@@ -24,9 +24,14 @@ internal static class RankWorkers
         {
             if (!t.Join(TimeSpan.FromMinutes(3))) throw new TimeoutException("A rank thread did not finish in 3 minutes.");
         }
-        foreach (Exception? e in errors)
+        var failures = new System.Collections.Generic.List<Exception>();
+        for (int r = 0; r < ranks; r++)
         {
-            if (e is not null) throw new AggregateException(e);
+            if (errors[r] is not null) failures.Add(new RankFailure(r, errors[r]!));
         }
+        if (failures.Count > 0) throw new AggregateException(failures);
     }
 }
+
+/// <summary>Which rank a failure came from.</summary>
+internal sealed class RankFailure(int rank, Exception inner) : Exception($"rank {rank}: {inner.GetType().Name}: {inner.Message}", inner);

@@ -31,9 +31,18 @@ internal sealed unsafe class CudaBuffer : EpBuffer
 
     protected override void FillBytes(byte value)
     {
+        // A private stream, not the context: co-located ranks' kernels may be waiting on this rank.
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuMemsetD8_v2(Pointer, value, (nuint)Bytes), "cuMemsetD8_v2");
-        Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        try
+        {
+            Check.Cu(CudaDriver.cuMemsetD8Async(Pointer, value, (nuint)Bytes, stream), "cuMemsetD8Async");
+            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        }
+        finally
+        {
+            _ = CudaDriver.cuStreamDestroy_v2(stream);
+        }
     }
 
     protected override void Free()

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using NcclEp.Interop;
 
 namespace NcclEp.Cuda;
@@ -15,16 +14,28 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     public CudaKernelModule(CudaDevice device, in EpConfig config, EpGroupOptions options)
     {
         _device = device;
-        string defines = string.Create(CultureInfo.InvariantCulture, $"-DNCCLEP_MODE={(int)config.Mode} -DNCCLEP_LAYOUT={(int)config.Layout}");
-        List<string> nvrtcOptions = KernelCache.Options(config, device.Architecture, defines);
+        // The generated table lists exactly the kernels this (mode, layout)'s launch stubs run.
+        ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(config.Mode, config.Layout);
+        if (specs.Length == 0) throw new NotSupportedException($"No kernels are generated for {config.Mode} / {config.Layout}.");
+        List<string> nvrtcOptions = KernelCache.Options(config, device.Architecture, specs[0].Defines);
         byte[] cubin = KernelCache.GetOrCompile(KernelSource.Text, nvrtcOptions, KernelCache.Directory(options), out CompileReport report);
         Report = report;
 
         using CudaContextScope scope = device.MakeCurrent();
         fixed (byte* image = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out _module, image), "cuModuleLoadData");
-        Update = Function("ncclep_update");
-        Dispatch = Function("ncclep_dispatch");
-        Combine = Function("ncclep_combine");
+        foreach (EpKernelSpec spec in specs)
+        {
+            if (spec.Defines != specs[0].Defines) throw new NotSupportedException("The kernels of one (mode, layout) must share their defines: they are compiled as one module.");
+            nint function = Function(spec.EntryPoint);
+            switch (spec.Op)
+            {
+                case EpOperation.Update: Update = function; break;
+                case EpOperation.Dispatch: Dispatch = function; break;
+                case EpOperation.Combine: Combine = function; break;
+            }
+        }
+        if (Update == 0 || Dispatch == 0 || Combine == 0)
+            throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
     }
 
     public nint Update { get; }
@@ -32,10 +43,9 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     public nint Combine { get; }
     public CompileReport Report { get; }
 
-    /// <summary>Lets a kernel take more than 48 KiB of dynamic shared memory when a config needs it.</summary>
+    /// <summary>Sets the dynamic shared memory a kernel may take (needed above 48 KiB minus its static part).</summary>
     public void ReserveSharedMemory(nint function, int bytes)
     {
-        if (bytes <= 48 * 1024) return;
         using CudaContextScope scope = _device.MakeCurrent();
         Check.Cu(CudaDriver.cuFuncSetAttribute(function, CuFunctionAttribute.MaxDynamicSharedSizeBytes, bytes), "cuFuncSetAttribute");
     }

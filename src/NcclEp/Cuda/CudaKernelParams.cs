@@ -14,7 +14,7 @@ internal unsafe struct CudaKernelParams
     public int Rank, World, LocalExperts, NumExperts;
     public int TopK, MaxTokens, Hidden, RowBytes;
     public int HeaderBytes, MessageBytes, CombineSlots, NumTokens;
-    public int Flags, ExpertAlignment, Reserved0, Reserved1;
+    public int Flags, ExpertAlignment, UpdateTileWords, Reserved1;
     public long TimeoutNs;
     public nint Window;
     public nint ErrorRecord;

@@ -19,7 +19,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly CudaErrorRecord _errors;
     private readonly TimeSpan _timeout;
     private readonly uint _grid;
-    private readonly uint _dispatchShared, _combineShared;
+    private readonly uint _updateShared, _dispatchShared, _combineShared;
+    private readonly int _updateTileWords;
     private CudaKernelParams _template;
     private bool _disposed;
 
@@ -34,20 +35,26 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         EpConfig c = fabric.Config;
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
-        _dispatchShared = (uint)(((local * world) + (2 * local) + 1) * sizeof(int));
+        // Update's token tile: as many 32-token words of bitmask per expert and rank as fit in 96 KiB (1..32).
+        int masks = c.NumExperts + world;
+        _updateTileWords = Math.Clamp(((96 * 1024) / sizeof(int) - masks) / masks, 1, 32);
+        _updateShared = (uint)(masks * (_updateTileWords + 1) * sizeof(int));
+        _dispatchShared = (uint)(((local * world) + (3 * local) + 1) * sizeof(int));
         _combineShared = (uint)((Math.Max(local, world) + 1) * sizeof(int));
+        kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
         _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout);
+        _template.UpdateTileWords = _updateTileWords;
     }
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
 
-    /// <summary>Blocks per launch: NumSms if set; else a share of the GPU small enough that every co-located rank stays resident.</summary>
+    /// <summary>Blocks per launch: NumSms if set, else every SM; co-located ranks split the GPU so all stay resident (they wait on each other).</summary>
     internal static int GridSize(in EpConfig config, int multiprocessors, int ranksPerDevice)
     {
         int share = Math.Max(1, multiprocessors / ranksPerDevice);
-        int wanted = config.NumSms > 0 ? config.NumSms : (config.Mode == EpMode.LowLatency ? 32 : share);
+        int wanted = config.NumSms > 0 ? config.NumSms : share;
         return Math.Clamp(wanted, 1, share);
     }
 
@@ -58,7 +65,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
         Fill(ref p, handle, in args, flags: 0);
-        Launch(_kernels.Update, 1, 0, args.Stream, ref p);
+        Launch(_kernels.Update, 1, _updateShared, args.Stream, ref p);
     }
 
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)

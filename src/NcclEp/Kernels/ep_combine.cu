@@ -1,9 +1,12 @@
 // The combine route (Combine forward, Dispatch backward): HostRankBackend.CombineRoute.cs is the reference.
-//   send:   a warp per received row copies it to (token, slot) — or (token, this rank) — on its source rank;
-//           the last block raises this rank's flag on every live peer.
-//   reduce: after every live peer's flag, a warp per home token sums its terms in fp32 in a fixed order
-//           (slot order for expert-major, rank order otherwise) and rounds once.
+//   send:   a thread per 16 bytes of each received row copies it to (token, slot) — or (token, this rank) —
+//           on its source rank; the last block raises this rank's flag on every live peer.
+//   reduce: after every live peer's flag, a thread per 16 bytes of each home token loads its terms in
+//           batches (loads in flight together) and sums them in fp32 in a fixed order (slot order for
+//           expert-major, rank order otherwise), rounding once.
 #include "ep_common.cuh"
+
+#define REDUCE_BATCH 8
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
@@ -18,35 +21,27 @@ __device__ void send_rows_home(const EpParams& p, u32 seq, int parity, int* sPre
     const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const int groups = perExpert ? L : W;
 
-    if (threadIdx.x == 0) {
-        int base = 0;
-        for (int g = 0; g < groups; g++) { sPrefix[g] = base; base += counts[g]; }
-        sPrefix[groups] = base;
-    }
+    warp0_exclusive_scan(counts, sPrefix, groups);
     __syncthreads();
 
-    const int lane = threadIdx.x & 31;
-    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
-    const int warps = gridDim.x * NCCLEP_WARPS;
-    for (int g = warp; g < sPrefix[groups]; g += warps) {
-        int lo = 0, hi = groups;  // find the group holding row g
-        while (hi - lo > 1) { const int mid = (lo + hi) >> 1; if (sPrefix[mid] <= g) lo = mid; else hi = mid; }
-        const int j = g - sPrefix[lo];
+    const i64 items = (i64)sPrefix[groups] * ROW_VECS;
+    for (i64 item = global_thread(); item < items; item += global_threads()) {
+        const int g = (int)(item / ROW_VECS), v = (int)(item - (i64)g * ROW_VECS);
+        const int bucket = find_bucket(sPrefix, groups, g);
+        const int j = g - sPrefix[bucket];
         i64 index;
         const char* src;
         if (perExpert) {
-            index = (i64)expertOffsets[lo] + j;
-            src = NCCLEP_MODE == MODE_LL ? p.rows + lo * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
+            index = (i64)expertOffsets[bucket] + j;
+            src = NCCLEP_MODE == MODE_LL ? p.rows + bucket * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
         } else {
-            index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)lo * M + j : (i64)sPrefix[lo] + j;
-            src = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + lo * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
+            index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)bucket * M + j : (i64)sPrefix[bucket] + j;
+            src = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + bucket * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
         }
         const int s = sourceInfo[index * 3], token = sourceInfo[index * 3 + 1];
         const int slot = perExpert ? sourceInfo[index * 3 + 2] : p.rank;
         if (s < 0 || s >= W || !active[s] || token < 0 || token >= M || slot < 0 || slot >= p.combineSlots) continue;
-        int4* dst = (int4*)combine_row(p, p.peers[s], parity, token, slot);
-#pragma unroll 4
-        for (int v = lane; v < ROW_VECS; v += 32) dst[v] = ((const int4*)src)[v];
+        ((int4*)combine_row(p, p.peers[s], parity, token, slot))[v] = ((const int4*)src)[v];
     }
 
     if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 8))) {
@@ -78,43 +73,44 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(cons
     const int* ids = state_at<int>(p, p.hTopkIds);
     const float* weights = state_at<float>(p, p.hTopkWeights);
     const int* rankPositions = state_at<int>(p, p.hRankPositions);
-    const int lane = threadIdx.x & 31;
-    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
-    const int warps = gridDim.x * NCCLEP_WARPS;
     const int terms = perExpert ? K : W;
+    const i64 items = (i64)p.numTokens * ROW_VECS;
 
-    for (int t = warp; t < p.numTokens; t += warps) {
-        // Which terms count, and their weights: lane i holds term i (terms <= 64: two rounds for W > 32).
-        u64 use = 0;
-        for (int base = 0; base < terms; base += 32) {
-            const int i = base + lane;
-            bool on = false;
-            if (i < terms) {
-                if (perExpert) { const int e = ids[t * K + i]; on = e >= 0 && active[e / L] && !sFailed[e / L]; }
-                else on = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
+    for (i64 item = global_thread(); item < items; item += global_threads()) {
+        const int t = (int)(item / ROW_VECS), v = (int)(item - (i64)t * ROW_VECS);
+        float acc[ELEMS_PER_VEC];
+#pragma unroll
+        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
+
+        for (int base = 0; base < terms; base += REDUCE_BATCH) {
+            int4 y[REDUCE_BATCH];
+            bool on[REDUCE_BATCH];
+#pragma unroll
+            for (int b = 0; b < REDUCE_BATCH; b++) {
+                const int i = base + b;
+                on[b] = false;
+                if (i < terms) {
+                    if (perExpert) { const int e = ids[t * K + i]; on[b] = e >= 0 && active[e / L] && !sFailed[e / L]; }
+                    else on[b] = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
+                }
+                if (on[b]) y[b] = ld_cv((const int4*)combine_row(p, p.window, parity, t, i) + v);
             }
-            use |= (u64)__ballot_sync(0xFFFFFFFFu, on) << base;
-        }
-        int4* out = (int4*)(p.home + t * p.homeStride);
-        for (int v = lane; v < ROW_VECS; v += 32) {
-            float acc[ELEMS_PER_VEC];
 #pragma unroll
-            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
-            for (u64 m = use; m != 0; m &= m - 1) {
-                const int i = __ffsll((long long)m) - 1;
-                float y[ELEMS_PER_VEC];
-                unpack(ld_cv((const int4*)combine_row(p, p.window, parity, t, i) + v), y);
+            for (int b = 0; b < REDUCE_BATCH; b++) {
+                if (!on[b]) continue;
+                float f[ELEMS_PER_VEC];
+                unpack(y[b], f);
                 if (weighted) {
-                    const float w = weights[t * K + i];
+                    const float w = weights[t * K + base + b];
 #pragma unroll
-                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, y[x]));
+                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, f[x]));
                 } else {
 #pragma unroll
-                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], y[x]);
+                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], f[x]);
                 }
             }
-            out[v] = pack(acc);
         }
+        ((int4*)(p.home + t * p.homeStride))[v] = pack(acc);
     }
 
     if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 12)) && threadIdx.x == 0) {

@@ -37,7 +37,7 @@ struct EpParams {
     int rank, world, localExperts, numExperts;
     int topK, maxTokens, hidden, rowBytes;
     int headerBytes, messageBytes, combineSlots, numTokens;
-    int flags, expertAlignment, reserved0, reserved1;
+    int flags, expertAlignment, updateTileWords, reserved1;
     i64 timeoutNs;
     char* window;
     int* errorRecord;
@@ -168,13 +168,53 @@ __device__ __forceinline__ bool wait_sequence(const EpParams& p, const u64* flag
     }
 }
 
-// Grid "last block" ticket: returns true in exactly one block, after every block has arrived.
+// Grid "last block" ticket: returns true in exactly one block, after every block has arrived. As in a
+// cooperative grid sync, the barrier orders the block's writes before thread 0's system fence (fences are
+// cumulative), and the last block fences again before it publishes anything.
 __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
     __shared__ int isLast;
-    __threadfence_system();
     __syncthreads();
-    if (threadIdx.x == 0) isLast = atomicAdd(ticket, 1u) == gridDim.x - 1;
+    if (threadIdx.x == 0) {
+        __threadfence_system();
+        isLast = atomicAdd(ticket, 1u) == gridDim.x - 1;
+        if (isLast) __threadfence_system();
+    }
     __syncthreads();
-    if (isLast) __threadfence_system();
     return isLast;
+}
+
+// Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], 16-byte aligned.
+#define HEADER_BYTES (((16 + 12 * NCCLEP_TOPK) + 15) / 16 * 16)
+#define HEADER_VECS (HEADER_BYTES / 16)
+
+__device__ __forceinline__ int global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }
+__device__ __forceinline__ int global_threads() { return gridDim.x * blockDim.x; }
+
+// Index of the bucket holding item g, given bucket starts prefix[0..n] (prefix[n] = total): binary search.
+__device__ __forceinline__ int find_bucket(const int* prefix, int n, int g) {
+    int lo = 0, hi = n;
+    while (hi - lo > 1) {
+        const int mid = (lo + hi) >> 1;
+        if (prefix[mid] <= g) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// Exclusive scan of values[0..n) into out[0..n] (out[n] = total) by warp 0; the caller syncs after.
+__device__ __forceinline__ void warp0_exclusive_scan(const int* values, int* out, int n) {
+    if (threadIdx.x >= 32) return;
+    const int lane = threadIdx.x;
+    int carry = 0;
+    for (int base = 0; base < n; base += 32) {
+        const int v = base + lane < n ? values[base + lane] : 0;
+        int x = v;
+#pragma unroll
+        for (int d = 1; d < 32; d <<= 1) {
+            const int y = __shfl_up_sync(0xFFFFFFFFu, x, d);
+            if (lane >= d) x += y;
+        }
+        if (base + lane < n) out[base + lane] = carry + x - v;
+        carry += __shfl_sync(0xFFFFFFFFu, x, 31);
+    }
+    if (lane == 0) out[n] = carry;
 }

@@ -1,42 +1,52 @@
 // The dispatch route (Dispatch forward, Combine backward): HostRankBackend.DispatchRoute.cs and
 // HostRankBackend.LayOut.cs are the reference. One launch:
-//   send:    a warp per (token, destination rank): header + row into the peer's message slot;
-//            the last block to finish writes each peer's per-expert counts and its flag (seq << 32 | count).
-//   receive: every block waits for every live source's flag (bounded), computes the offsets, and a warp
-//            per received message copies the row into the layout with its metadata.
+//   send:    a thread per 16 bytes of each (token, destination rank) message (header, then row), so the
+//            copy is bandwidth-bound, not latency-bound; the last block to finish writes each peer's
+//            per-expert counts and its flag (seq << 32 | tokens).
+//   receive: every block waits for every live source's flag (bounded), computes the offsets, and a thread
+//            per 16 bytes of each received row writes it to every destination the layout gives it.
 #include "ep_common.cuh"
 
 __device__ __forceinline__ char* message_at(const EpParams& p, char* window, int parity, int source, int slot) {
     return window + p.offMessages + ((i64)(parity * p.world + source) * p.maxTokens + slot) * p.messageBytes;
 }
 
-__device__ void send_tokens(const EpParams& p, u32 seq, int parity) {
-    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts;
-    const int lane = threadIdx.x & 31;
-    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
-    const int warps = gridDim.x * NCCLEP_WARPS;
-    const int* active = active_mask(p);
-    const int* ids = state_at<int>(p, p.hTopkIds);
-    const float* weights = state_at<float>(p, p.hTopkWeights);
-    const int* rankPositions = state_at<int>(p, p.hRankPositions);
-    const int* slotPositions = state_at<int>(p, p.hSlotPositions);
+// Word i of the header of token t's message to rank r.
+__device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int i) {
+    const int K = NCCLEP_TOPK;
+    if (i == 0) return t;
+    if (i < 4) return 0;
+    i -= 4;
+    if (i < K) return state_at<int>(p, p.hTopkIds)[t * K + i];
+    i -= K;
+    if (i < K) return __float_as_int(state_at<float>(p, p.hTopkWeights)[t * K + i]);
+    i -= K;
+    if (i < K) {
+        const int e = state_at<int>(p, p.hTopkIds)[t * K + i];
+        return e >= 0 && e / p.localExperts == r ? state_at<int>(p, p.hSlotPositions)[t * K + i] : -1;
+    }
+    return 0;
+}
 
-    for (int pair = warp; pair < p.numTokens * W; pair += warps) {
+__device__ void send_tokens(const EpParams& p, u32 seq, int parity) {
+    const int W = p.world, L = p.localExperts;
+    const int VECS = HEADER_VECS + ROW_VECS;
+    const int* active = active_mask(p);
+    const int* rankPositions = state_at<int>(p, p.hRankPositions);
+    const i64 items = (i64)p.numTokens * W * VECS;
+
+    for (i64 item = global_thread(); item < items; item += global_threads()) {
+        const int pair = (int)(item / VECS), v = (int)(item - (i64)pair * VECS);
         const int t = pair / W, r = pair - t * W;
         const int position = rankPositions[pair];
         if (position < 0 || !active[r]) continue;
-        char* message = message_at(p, p.peers[r], parity, p.rank, position);
-        if (lane == 0) *(int*)message = t;
-        if (lane < K) {
-            const int e = ids[t * K + lane];
-            ((int*)(message + 16))[lane] = e;
-            ((float*)(message + 16 + 4 * K))[lane] = weights[t * K + lane];
-            ((int*)(message + 16 + 8 * K))[lane] = e >= 0 && e / L == r ? slotPositions[t * K + lane] : -1;
+        int4* message = (int4*)message_at(p, p.peers[r], parity, p.rank, position);
+        if (v < HEADER_VECS) {
+            message[v] = make_int4(header_word(p, t, r, 4 * v), header_word(p, t, r, 4 * v + 1),
+                                   header_word(p, t, r, 4 * v + 2), header_word(p, t, r, 4 * v + 3));
+        } else {
+            message[v] = ((const int4*)(p.home + t * p.homeStride))[v - HEADER_VECS];
         }
-        const int4* src = (const int4*)(p.home + t * p.homeStride);
-        int4* dst = (int4*)(message + p.headerBytes);
-#pragma unroll 4
-        for (int v = lane; v < ROW_VECS; v += 32) dst[v] = src[v];
     }
 
     if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS))) {
@@ -65,6 +75,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
     int* sSourceOffsets = shared;            // [L][W]
     int* sExpertCounts = shared + L * W;     // [L]
     int* sSegments = sExpertCounts + L;      // [L + 1]
+    int* sPadded = sSegments + L + 1;        // [L] padded counts (scan input)
 
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     const int parity = seq & 1;
@@ -72,9 +83,8 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
 
     send_tokens(p, seq, parity);
 
-    // Receive: counts from every live source.
+    // Receive: counts from every live source; -1 marks one that timed out (it contributes nothing).
     for (int s = threadIdx.x; s < W; s += blockDim.x) {
-        // -1 marks a source that timed out: it contributes nothing, and nothing is read from it.
         int count = 0;
         u64 word;
         if (active[s])
@@ -88,27 +98,22 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         for (int s = 0; s < W; s++) { sBase[s] = base; base += max(sCount[s], 0); }
         sBase[W] = base;
     }
-    const i64 capacity = (i64)W * M;
     for (int l = threadIdx.x; l < L; l += blockDim.x) {
         int running = 0;
         for (int s = 0; s < W; s++) {
             sSourceOffsets[l * W + s] = running;
             if (sCount[s] >= 0 && active[s])
-                running += min(max(ld_cv((const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4) + l), 0), M);
+                running += min(max(((const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4))[l], 0), M);
         }
         sExpertCounts[l] = running;
+        sPadded[l] = (running + p.expertAlignment - 1) / p.expertAlignment * p.expertAlignment;
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-        int segment = 0, used = 0;
-        for (int l = 0; l < L; l++) {
-            sSegments[l] = packed ? segment : (int)(l * capacity);
-            segment += (sExpertCounts[l] + p.expertAlignment - 1) / p.expertAlignment * p.expertAlignment;
-            used += sExpertCounts[l];
-        }
-        sSegments[L] = packed ? segment : (int)(L * capacity);
-        if (blockIdx.x == 0)
-            *state_at<int>(p, p.hRecvTotal) = perExpert ? (packed ? segment : used) : sBase[W];
+    const i64 capacity = (i64)W * M;
+    if (packed) {
+        warp0_exclusive_scan(sPadded, sSegments, L);
+    } else {
+        for (int l = threadIdx.x; l <= L; l += blockDim.x) sSegments[l] = (int)(l * capacity);
     }
     __syncthreads();
 
@@ -117,69 +122,62 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         for (int l = threadIdx.x; l < L; l += blockDim.x) state_at<int>(p, p.hRecvExpertCounts)[l] = sExpertCounts[l];
         for (int l = threadIdx.x; l <= L; l += blockDim.x) state_at<int>(p, p.hRecvExpertOffsets)[l] = sSegments[l];
         for (int i = threadIdx.x; i < L * W; i += blockDim.x) state_at<int>(p, p.hRecvSourceOffsets)[i] = sSourceOffsets[i];
+        if (threadIdx.x == 0) {
+            int used = 0;
+            for (int l = 0; l < L; l++) used += sExpertCounts[l];
+            *state_at<int>(p, p.hRecvTotal) = perExpert ? (packed ? sSegments[L] : used) : sBase[W];
+        }
     }
 
-    const int lane = threadIdx.x & 31;
-    const int warp = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5);
-    const int warps = gridDim.x * NCCLEP_WARPS;
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
-
-    for (int g = warp; g < sBase[W]; g += warps) {
-        int s = 0;
-        while (g >= sBase[s + 1]) s++;
+    const i64 items = (i64)sBase[W] * ROW_VECS;
+    for (i64 item = global_thread(); item < items; item += global_threads()) {
+        const int g = (int)(item / ROW_VECS), v = (int)(item - (i64)g * ROW_VECS);
+        const int s = find_bucket(sBase, W, g);
         const int i = g - sBase[s];
         const char* message = message_at(p, p.window, parity, s, i);
-        const int token = ld_cv((const int*)message);
-        const int id = lane < K ? ld_cv((const int*)(message + 16) + lane) : -1;
-        const float weight = lane < K ? ld_cv((const float*)(message + 16 + 4 * K) + lane) : 0.f;
-        const int4* src = (const int4*)(message + p.headerBytes);
+        const int token = *(const int*)message;
+        const int4 value = ld_cv((const int4*)(message + HEADER_BYTES) + v);
 
         if (!perExpert) {
             const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
-            int4* dst = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
-#pragma unroll 4
-            for (int v = lane; v < ROW_VECS; v += 32) dst[v] = ld_cv(src + v);
-            if (lane == 0) { sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = -1; }
-            if (lane < K) {
-                state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = id;
-                state_at<float>(p, p.hRecvTopkWeights)[index * K + lane] = weight;
+            char* row = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0;
+            ((int4*)row)[v] = value;
+            if (v == 0) {
+                sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = -1;
+                for (int k = 0; k < K; k++) {
+                    state_at<int>(p, p.hRecvTopkIds)[index * K + k] = ((const int*)(message + 16))[k];
+                    state_at<float>(p, p.hRecvTopkWeights)[index * K + k] = ((const float*)(message + 16 + 4 * K))[k];
+                }
             }
             continue;
         }
 
-        // Expert-major: one destination row per slot whose expert is here; read the row once.
-        const int position = lane < K ? ld_cv((const int*)(message + 16 + 8 * K) + lane) : -1;
-        char* dstRow = nullptr;
-        if (position >= 0) {
-            const int l = id - p.rank * L;
+        // Expert-major: the row goes to every slot whose expert is here (read once, written per slot).
+#pragma unroll 4
+        for (int k = 0; k < K; k++) {
+            const int position = ((const int*)(message + 16 + 8 * K))[k];
+            if (position < 0) continue;
+            const int l = ((const int*)(message + 16))[k] - p.rank * L;
+            if (l < 0 || l >= L) continue;
             const int j = sSourceOffsets[l * W + s] + position;
             const i64 index = (i64)sSegments[l] + j;
-            if (l >= 0 && l < L && j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
-                dstRow = packed ? p.rows + index * p.rowsStride0 : p.rows + l * p.rowsStride0 + j * p.rowsStride1;
-                sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
-            }
-        }
-        const u32 slots = __ballot_sync(0xFFFFFFFFu, dstRow != nullptr);
-        for (u32 m = slots; m != 0; m &= m - 1) {
-            const int k = __ffs(m) - 1;
-            int4* dst = (int4*)__shfl_sync(0xFFFFFFFFu, (u64)dstRow, k);
-            const float w = __shfl_sync(0xFFFFFFFFu, weight, k);
-#pragma unroll 4
-            for (int v = lane; v < ROW_VECS; v += 32) {
-                const int4 value = ld_cv(src + v);
-                dst[v] = scale ? scale_vec(value, w) : value;
-            }
+            if (j >= (packed ? sExpertCounts[l] : capacity) || index >= p.receiveRows) continue;
+            char* row = packed ? p.rows + index * p.rowsStride0 : p.rows + l * p.rowsStride0 + j * p.rowsStride1;
+            ((int4*)row)[v] = scale ? scale_vec(value, ((const float*)(message + 16 + 4 * K))[k]) : value;
+            if (v == 0) { sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = k; }
         }
     }
 
     // High-throughput expert-major: zero the padding rows of each segment.
     if (perExpert && packed) {
-        for (int l = warp; l < L; l += warps) {
-            const int end = sSegments[l + 1];
-            for (int index = sSegments[l] + sExpertCounts[l]; index < end; index++) {
-                int4* dst = (int4*)(p.rows + (i64)index * p.rowsStride0);
-                for (int v = lane; v < ROW_VECS; v += 32) dst[v] = make_int4(0, 0, 0, 0);
+        const int lane = threadIdx.x & 31;
+        const int warps = gridDim.x * NCCLEP_WARPS;
+        for (int l = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5); l < L; l += warps) {
+            for (int index = sSegments[l] + sExpertCounts[l]; index < sSegments[l + 1]; index++) {
+                int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
+                for (int v = lane; v < ROW_VECS; v += 32) row[v] = make_int4(0, 0, 0, 0);
                 if (lane < 3) sourceInfo[(i64)index * 3 + lane] = -1;
             }
         }

@@ -1,0 +1,51 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>
+/// Back-to-back timing: each rank queues many operations with no host synchronisation between them, as a
+/// decode loop does, and one event pair brackets the whole run. Per-op time = total / count. This is the
+/// figure that excludes the per-iteration host barriers and syncs of the phase table.
+/// </summary>
+internal static class SteadyState
+{
+    public readonly record struct Result(double DispatchUs, double CombineUs, double StepUs);
+
+    public static Result Measure(RankState s, RankBarrier barrier, int count)
+    {
+        EpGroup group = s.Group;
+        EpHandle handle = s.Handle;
+        IPhaseTimer timer = s.Timer;
+        EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor ? s.Received : s.ExpertOutputs;
+
+        barrier.Wait();
+        timer.Begin(BenchPhase.Dispatch);
+        for (int i = 0; i < count; i++) group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+        timer.End(BenchPhase.Dispatch);
+        s.Backend.Synchronize(group, s.Stream);
+
+        barrier.Wait();
+        timer.Begin(BenchPhase.Combine);
+        for (int i = 0; i < count; i++) group.Combine(handle, expertOutputs, s.Combined, s.Stream);
+        timer.End(BenchPhase.Combine);
+        s.Backend.Synchronize(group, s.Stream);
+
+        barrier.Wait();
+        timer.Begin(BenchPhase.Update);
+        for (int i = 0; i < count; i++)
+        {
+            handle.Update(s.Ids, s.Weights, s.Stream);
+            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+            group.Combine(handle, expertOutputs, s.Combined, s.Stream);
+        }
+        timer.End(BenchPhase.Update);
+        s.Backend.Synchronize(group, s.Stream);
+        group.CheckErrors();
+
+        return new Result(
+            timer.ElapsedMicroseconds(BenchPhase.Dispatch) / count,
+            timer.ElapsedMicroseconds(BenchPhase.Combine) / count,
+            timer.ElapsedMicroseconds(BenchPhase.Update) / count);
+    }
+}
