@@ -17,6 +17,19 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        string suite = Arg(args, "--suite") ?? "grid";
+        switch (suite)
+        {
+            // Each suite prints its cases and ends with "N passed, N failed, N skipped". Add new suites here.
+            case "grid": return RunGrid(args);
+            default:
+                Console.Error.WriteLine($"unknown suite '{suite}'");
+                return 2;
+        }
+    }
+
+    private static int RunGrid(string[] args)
+    {
         string grid = Arg(args, "--grid") ?? "quick";
         int[] worlds = (Arg(args, "--world") ?? "2,4").Split(',').Select(int.Parse).ToArray();
         double budget = double.Parse(Arg(args, "--budget-seconds") ?? "480", CultureInfo.InvariantCulture);
@@ -67,14 +80,14 @@ internal static class Program
         return failed == 0 ? 0 : 1;
     }
 
-    private static int DeviceCount()
+    internal static int DeviceCount()
     {
         NcclEp.Interop.CudaDriver.Initialize();
         NcclEp.Interop.Check.Cu(NcclEp.Interop.CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
         return count;
     }
 
-    private static string? Arg(string[] args, string name)
+    internal static string? Arg(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
