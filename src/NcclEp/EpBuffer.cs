@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using NcclEp.Backend;
 
 namespace NcclEp;
 
@@ -30,6 +31,7 @@ public abstract class EpBuffer : IDisposable
     /// <summary>Copies host data into the buffer at <paramref name="byteOffset"/> (control path: synchronous).</summary>
     public void Upload<T>(ReadOnlySpan<T> source, long byteOffset = 0) where T : unmanaged
     {
+        EpCaptureGuard.ThrowIfCapturing("EpBuffer.Upload");
         ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(source);
         CheckRange(byteOffset, bytes.Length);
         CopyIn(bytes, byteOffset);
@@ -38,6 +40,7 @@ public abstract class EpBuffer : IDisposable
     /// <summary>Copies buffer bytes at <paramref name="byteOffset"/> into host memory (control path: synchronous).</summary>
     public void Download<T>(Span<T> destination, long byteOffset = 0) where T : unmanaged
     {
+        EpCaptureGuard.ThrowIfCapturing("EpBuffer.Download");
         Span<byte> bytes = MemoryMarshal.AsBytes(destination);
         CheckRange(byteOffset, bytes.Length);
         CopyOut(bytes, byteOffset);
@@ -46,6 +49,7 @@ public abstract class EpBuffer : IDisposable
     /// <summary>Sets every byte to <paramref name="value"/> (control path: synchronous).</summary>
     public void Fill(byte value)
     {
+        EpCaptureGuard.ThrowIfCapturing("EpBuffer.Fill");
         ObjectDisposedException.ThrowIf(_disposed, this);
         FillBytes(value);
     }

@@ -13,6 +13,7 @@ namespace NcclEp;
 public sealed partial class EpGroup : IDisposable
 {
     private readonly IEpRankBackend _backend;
+    private IEpRankBackend? _captureSink;
     private bool _disposed;
 
     internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
@@ -53,8 +54,18 @@ public sealed partial class EpGroup : IDisposable
         get
         {
             if (_disposed) ThrowHelper.Disposed(nameof(EpGroup));
-            return _backend;
+            return _captureSink ?? _backend;
         }
+    }
+
+    /// <summary>
+    /// Set by NcclEp.Graphs while it captures a step on this rank: every call goes to this backend instead, which
+    /// records the data-path calls and refuses the control-path ones a graph cannot hold. Null otherwise.
+    /// </summary>
+    internal IEpRankBackend? CaptureSink
+    {
+        get => _captureSink;
+        set => _captureSink = value;
     }
 
     /// <summary>

@@ -1,0 +1,68 @@
+using System;
+using NcclEp.Backend;
+using NcclEp.Cuda;
+using NcclEp.Interop;
+
+namespace NcclEp.Graphs.Recording;
+
+/// <summary>What one capture of a step produced: the Host recording or the Cuda graph, and the handles it used.</summary>
+internal sealed class CaptureResult(RecordedCall[] calls, CudaGraphHandle? graph, EpHandle[] handles) : IDisposable
+{
+    public RecordedCall[] Calls { get; } = calls;
+    public CudaGraphHandle? Graph { get; } = graph;
+    public EpHandle[] Handles { get; } = handles;
+
+    public void Dispose() => Graph?.Dispose();
+}
+
+/// <summary>
+/// Runs a step once under capture on one rank: installs the <see cref="CaptureSink"/> and the thread's
+/// <see cref="EpCaptureGuard"/>, begins stream capture (Cuda), calls the step, and in <c>finally</c> takes all of
+/// it down again and ends the capture, whether the step returned or threw.
+/// </summary>
+internal static class StepCapture
+{
+    /// <summary>Throws if the group is capturing a step already (captures of one group do not nest).</summary>
+    public static void ThrowIfCapturing(EpGroup group, string caller)
+    {
+        if (group.IsDisposed) throw new ObjectDisposedException(nameof(EpGroup), $"{caller}: the group (rank {group.Rank}) is disposed.");
+        if (group.CaptureSink is not null)
+        {
+            throw new InvalidOperationException(
+                $"{caller}: rank {group.Rank} is already capturing a step; captures do not nest (capture the steps one after another).");
+        }
+    }
+
+    /// <param name="group">The rank's group.</param>
+    /// <param name="stream">The stream to capture.</param>
+    /// <param name="step">The caller's step.</param>
+    /// <param name="caller">The public call, for messages.</param>
+    /// <param name="context">Cuda: the rank's primary context (owned by the graph); null on Host.</param>
+    public static CaptureResult Run<TStep>(EpGroup group, EpStream stream, ref TStep step, string caller, CudaPrimaryContext? context)
+        where TStep : IEpStep
+    {
+        ThrowIfCapturing(group, caller);
+        IEpRankBackend backend = group.RankBackend;
+        CudaStepCapture? cuda = context is null ? null : new CudaStepCapture((CudaRankBackend)backend, context, stream, caller);
+        var sink = new CaptureSink(backend, group.Rank, context is null ? 0 : context.Value);
+        var stepContext = new EpStepContext(group, stream, sink);
+        CudaGraphHandle? graph = null;
+        bool completed = false;
+        cuda?.Begin();
+        group.CaptureSink = sink;
+        EpCaptureGuard.Enter();
+        try
+        {
+            step.Run(stepContext);
+            completed = true;
+        }
+        finally
+        {
+            EpCaptureGuard.Exit();
+            group.CaptureSink = null;
+            stepContext.Close();
+            if (cuda is not null) graph = cuda.End(completed);
+        }
+        return new CaptureResult(sink.Calls, graph, sink.Handles);
+    }
+}

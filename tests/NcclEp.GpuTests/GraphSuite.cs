@@ -1,0 +1,549 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using NcclEp.Cuda;
+using NcclEp.Graphs;
+using NcclEp.Interop;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>
+/// GPU proof of NcclEp.Graphs (<c>--suite graph</c>): for LL ExpertMajor, LL RankMajor and HT Flat with 2 ranks
+/// (co-located on GPU 0 when there is one GPU), every rank captures <c>Update → Dispatch → expert (a device copy)
+/// → Combine</c> on its own stream and replays it many times (<c>--replays</c>, default 1,000), writing new routing and
+/// tokens into the captured buffers before each replay (synchronous uploads; the ranks meet at a barrier between
+/// replays). Every 50th replay and the last are compared bit for bit with eager execution of the same inputs on the
+/// Host backend; replay must allocate 0 bytes; host cost per step (Stopwatch around the launch calls) and GPU time (CUDA
+/// events, median) are timed for eager calls and for replays. The first case also checks the capture errors on Cuda
+/// (nested and foreign captures, Synchronize and Download inside a capture, graph-exec update of the same and of another
+/// topology) and every case checks that replay after the group's disposal throws. Ends with "N passed, N failed, N skipped".
+/// Usage: NcclEp.GpuTests --suite graph [--replays N] [--eager N]
+/// </summary>
+internal static class GraphSuite
+{
+    private const int Pool = 7, CheckEvery = 50, WarmUp = 10;
+    private static readonly TimeSpan BarrierTimeout = TimeSpan.FromSeconds(30);
+
+    private sealed record GraphCase(string Name, EpConfig Config, bool ErrorChecks);
+
+    /// <summary>One rank's measurements.</summary>
+    private sealed class RankReport
+    {
+        public List<double> EagerHostUs { get; } = new();
+        public List<double> EagerGpuUs { get; } = new();
+        public List<double> ReplayHostUs { get; } = new();
+        public List<double> ReplayGpuUs { get; } = new();
+        public long ReplayAllocatedBytes { get; set; }
+        public int Checks { get; set; }
+        public List<string> Failures { get; } = new();
+        public int NodeCount { get; set; }
+    }
+
+    public static int Run(string[] args)
+    {
+        int replays = int.Parse(Program.Arg(args, "--replays") ?? "1000", CultureInfo.InvariantCulture);
+        int eagerRuns = int.Parse(Program.Arg(args, "--eager") ?? "100", CultureInfo.InvariantCulture);
+        GraphCase[] cases =
+        [
+            new("LL ExpertMajor", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.ExpertMajor), ErrorChecks: true),
+            new("LL RankMajor", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.RankMajor), ErrorChecks: false),
+            new("HT Flat", new EpConfig(EpMode.HighThroughput, 16, 2048, 4, 256, EpLayout.Flat), ErrorChecks: false),
+        ];
+        if (!EpGroup.IsCudaAvailable(out string reason))
+        {
+            Console.WriteLine($"skipped: no usable GPU ({reason})");
+            Console.WriteLine($"0 passed, 0 failed, {cases.Length} skipped");
+            return 0;
+        }
+
+        const int world = 2;
+        int[] devices = Program.DeviceCount() >= world ? [0, 1] : [0, 0];
+        Console.WriteLine($"graph suite: {cases.Length} cases, W={world} on GPU(s) {string.Join(",", devices)}, {replays} replays each, checked every {CheckEvery} and the last");
+        var table = new List<string>
+        {
+            "| case | nodes | replays | checks | host µs eager | host µs replay | GPU µs eager | GPU µs replay | replay alloc B |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        };
+        int passed = 0, failed = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (GraphCase c in cases)
+        {
+            string? failure;
+            RankReport[]? reports = null;
+            try
+            {
+                reports = RunCase(c, devices, replays, eagerRuns);
+                failure = Describe(reports);
+            }
+            catch (AggregateException e)
+            {
+                failure = string.Join(" | ", e.InnerExceptions.Select(x => x.Message));
+            }
+            catch (Exception e)
+            {
+                failure = $"{e.GetType().Name}: {e.Message}";
+            }
+            if (failure is null) passed++;
+            else failed++;
+            Console.WriteLine(failure is null ? $"PASS {c.Name} W={world}" : $"FAIL {c.Name} W={world}: {failure}");
+            if (reports is not null) table.Add(Row(c, reports, replays));
+        }
+        Console.WriteLine();
+        foreach (string line in table) Console.WriteLine(line);
+        Console.WriteLine();
+        Console.WriteLine("host µs: Stopwatch around the launch calls of one step (eager: Update, Dispatch, the expert copy, Combine; replay: EpGraph.Replay), median over ranks' steps;");
+        Console.WriteLine("GPU µs: CUDA events around the same calls on the rank's stream, median (co-located ranks include waiting for the peer).");
+        Console.WriteLine($"suite time {clock.Elapsed.TotalSeconds:0.0} s");
+        Console.WriteLine($"{passed} passed, {failed} failed, 0 skipped");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static string? Describe(RankReport[] reports)
+    {
+        var problems = new List<string>();
+        for (int r = 0; r < reports.Length; r++)
+        {
+            problems.AddRange(reports[r].Failures.Select(f => $"rank {r}: {f}"));
+            if (reports[r].ReplayAllocatedBytes != 0) problems.Add($"rank {r}: replays allocated {reports[r].ReplayAllocatedBytes} B");
+        }
+        return problems.Count == 0 ? null : string.Join(" | ", problems.Take(8));
+    }
+
+    private static string Row(GraphCase c, RankReport[] reports, int replays)
+    {
+        static string Median(IEnumerable<double> values)
+        {
+            double[] sorted = values.OrderBy(v => v).ToArray();
+            return sorted.Length == 0 ? "-" : sorted[sorted.Length / 2].ToString("0.0", CultureInfo.InvariantCulture);
+        }
+        return $"| {c.Name} | {reports[0].NodeCount} | {replays} | {reports.Sum(r => r.Checks)} | " +
+               $"{Median(reports.SelectMany(r => r.EagerHostUs))} | {Median(reports.SelectMany(r => r.ReplayHostUs))} | " +
+               $"{Median(reports.SelectMany(r => r.EagerGpuUs))} | {Median(reports.SelectMany(r => r.ReplayGpuUs))} | " +
+               $"{reports.Sum(r => r.ReplayAllocatedBytes)} |";
+    }
+
+    private static RankReport[] RunCase(GraphCase c, int[] devices, int replays, int eagerRuns)
+    {
+        int world = devices.Length;
+        EpConfig config = c.Config;
+        var batches = new Batch[world][];
+        for (int r = 0; r < world; r++)
+        {
+            int tokens = config.MaxTokensPerRank - r;  // senders differ
+            batches[r] = Enumerable.Range(0, Pool).Select(p => new Batch(config, tokens, (1000 * (r + 1)) + p)).ToArray();
+        }
+        byte[][][] expected = HostOracle(config, world, batches);
+
+        var reports = new RankReport[world];
+        for (int r = 0; r < world; r++) reports[r] = new RankReport();
+        var graphs = new EpGraph?[world];
+        EpGroup[] groups = EpGroup.CreateCuda(config, devices, new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
+        try
+        {
+            using var barrier = new Barrier(world);
+            RankWorkers.Run(world, r => RunRank(c, groups[r], batches[r], expected[r], replays, eagerRuns, barrier, reports[r], out graphs[r]));
+        }
+        finally
+        {
+            foreach (EpGroup g in groups) g.Dispose();
+            for (int r = 0; r < world; r++)
+            {
+                if (graphs[r] is null) continue;
+                try
+                {
+                    graphs[r]!.Replay();
+                    reports[r].Failures.Add("Replay after the group's disposal did not throw");
+                }
+                catch (ObjectDisposedException e) when (e.ObjectName == nameof(EpGroup))
+                {
+                }
+                catch (Exception e)
+                {
+                    reports[r].Failures.Add($"Replay after the group's disposal threw {e.GetType().Name} (expected ObjectDisposedException): {e.Message}");
+                }
+                int releaseFailures = NativeRelease.FailureCount;
+                graphs[r]!.Dispose();
+                if (NativeRelease.FailureCount != releaseFailures)
+                    Console.WriteLine($"note: disposing rank {r}'s graph after its group: {NativeRelease.LastFailure}");
+            }
+        }
+        return reports;
+    }
+
+    /// <summary>Eager execution of every pooled batch on the Host backend: per rank and batch, the outputs compared.</summary>
+    private static byte[][][] HostOracle(EpConfig config, int world, Batch[][] batches)
+    {
+        var expected = new byte[world][][];
+        EpGroup[] groups = EpGroup.CreateHost(config, world);
+        try
+        {
+            RankWorkers.Run(world, r =>
+            {
+                using var rig = new StepRig(groups[r], batches[r][0].Tokens, cuda: false);
+                expected[r] = new byte[Pool][];
+                for (int p = 0; p < Pool; p++)
+                {
+                    rig.Upload(batches[r][p]);
+                    rig.RunEager(default);
+                    expected[r][p] = rig.Outputs();
+                }
+            });
+        }
+        finally
+        {
+            foreach (EpGroup g in groups) g.Dispose();
+        }
+        return expected;
+    }
+
+    private static void RunRank(
+        GraphCase c, EpGroup g, Batch[] batches, byte[][] expected, int replays, int eagerRuns, Barrier barrier, RankReport report, out EpGraph? graphOut)
+    {
+        graphOut = null;
+        var backend = (CudaRankBackend)g.RankBackend;
+        nint context = backend.Device.Context;
+        Check.Cu(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        nint stream = backend.CreateStream();
+        var s = new EpStream(stream);
+        Check.Cu(CudaDriver.cuEventCreate(out nint start, CuEventFlags.Default), "cuEventCreate");
+        Check.Cu(CudaDriver.cuEventCreate(out nint end, CuEventFlags.Default), "cuEventCreate");
+        try
+        {
+            using var rig = new StepRig(g, batches[0].Tokens, cuda: true);
+            rig.Upload(batches[0]);
+            // Co-located ranks share a GPU: allocation must not overlap another rank's waiting kernels.
+            Meet(barrier);
+
+            // Eager: the same calls, timed, then checked.
+            for (int i = 0; i < WarmUp + eagerRuns; i++)
+            {
+                Meet(barrier);
+                Check.Cu(CudaHotPath.EventRecord(start, stream), "cuEventRecord");
+                long t0 = Stopwatch.GetTimestamp();
+                rig.RunEager(s);
+                long t1 = Stopwatch.GetTimestamp();
+                Check.Cu(CudaHotPath.EventRecord(end, stream), "cuEventRecord");
+                g.Synchronize(s);
+                if (i >= WarmUp)
+                {
+                    report.EagerHostUs.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds);
+                    report.EagerGpuUs.Add(ElapsedUs(start, end));
+                }
+            }
+            Compare(rig.Outputs(), expected[0], "eager step", report);
+            Meet(barrier);
+
+            // Capture (nothing runs), then replay with new inputs before every replay.
+            MoeStep step = rig.Step();
+            EpGraph graph = EpGraph.Capture(g, s, ref step);
+            graphOut = graph;
+            report.NodeCount = graph.NodeCount;
+            Meet(barrier);
+            for (int i = 0; i < WarmUp; i++)
+            {
+                Meet(barrier);
+                graph.Replay();
+                g.Synchronize(s);
+            }
+            Compare(rig.Outputs(), expected[0], "warm-up replays", report);
+            Meet(barrier);
+
+            long allocated = 0;
+            for (int i = 0; i < replays; i++)
+            {
+                int p = i % Pool;
+                rig.Upload(batches[p]);
+                Meet(barrier);
+                Check.Cu(CudaHotPath.EventRecord(start, stream), "cuEventRecord");
+                long a0 = GC.GetAllocatedBytesForCurrentThread();
+                long t0 = Stopwatch.GetTimestamp();
+                graph.Replay();
+                long t1 = Stopwatch.GetTimestamp();
+                allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
+                Check.Cu(CudaHotPath.EventRecord(end, stream), "cuEventRecord");
+                g.Synchronize(s);
+                report.ReplayHostUs.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds);
+                report.ReplayGpuUs.Add(ElapsedUs(start, end));
+                if (i % CheckEvery == 0 || i == replays - 1)
+                {
+                    report.Checks++;
+                    Compare(rig.Outputs(), expected[p], $"replay {i}", report);
+                }
+                Meet(barrier);
+            }
+            report.ReplayAllocatedBytes = allocated;
+
+            if (c.ErrorChecks) CheckCaptureErrors(g, s, rig, graph, batches, expected, barrier, report);
+        }
+        finally
+        {
+            _ = CudaDriver.cuStreamSynchronize(stream);
+            backend.DestroyStream(stream);
+            _ = CudaDriver.cuEventDestroy_v2(start);
+            _ = CudaDriver.cuEventDestroy_v2(end);
+        }
+    }
+
+    /// <summary>Capture errors on Cuda, then graph-exec update of the same and of another topology (both ranks together).</summary>
+    private static void CheckCaptureErrors(
+        EpGroup g, EpStream s, StepRig rig, EpGraph graph, Batch[] batches, byte[][] expected, Barrier barrier, RankReport report)
+    {
+        MoeStep step = rig.Step();
+        Expect(report, "nested capture", "already capturing", () =>
+            EpGraph.Capture(g, s, c => { MoeStep inner = step; EpGraph.Capture(c.Group, c.Stream, ref inner).Dispose(); }).Dispose());
+
+        Check.Cu(CudaDriver.cuStreamBeginCapture_v2(s.Handle, CuStreamCaptureMode.ThreadLocal), "cuStreamBeginCapture_v2");
+        try
+        {
+            Expect(report, "capture of a stream already capturing", "already being captured", () => EpGraph.Capture(g, s, ref step).Dispose());
+        }
+        finally
+        {
+            Check.Cu(CudaDriver.cuStreamEndCapture(s.Handle, out nint foreign), "cuStreamEndCapture");
+            if (foreign != 0) _ = CudaDriver.cuGraphDestroy(foreign);
+        }
+
+        Expect(report, "Synchronize inside a capture", "EpGroup.Synchronize", () => EpGraph.Capture(g, s, c =>
+        {
+            step.Run(c);
+            c.Group.Synchronize(c.Stream);
+        }).Dispose());
+        Expect(report, "CheckErrors inside a capture", "EpGroup.CheckErrors", () => EpGraph.Capture(g, s, c =>
+        {
+            step.Run(c);
+            c.Group.CheckErrors();
+        }).Dispose());
+        Expect(report, "Download inside a capture", "EpBuffer.Download", () => EpGraph.Capture(g, s, c =>
+        {
+            step.Run(c);
+            rig.Outputs();
+        }).Dispose());
+        Check.Cu(CudaDriver.cuStreamIsCapturing(s.Handle, out CuStreamCaptureStatus status), "cuStreamIsCapturing");
+        if (status != CuStreamCaptureStatus.None) report.Failures.Add($"the stream is left capturing ({status}) after refused captures");
+
+        // Update in place with the same topology, then a refused one (no expert copy): the graph still replays correctly.
+        graph.Update(ref step);
+        Expect(report, "update to another topology", "topology", () => graph.Update(c =>
+        {
+            MoeStep t = step;
+            t.Handle.Update(in t.Ids, in t.Weights, c.Stream);
+            c.Group.Dispatch(t.Handle, in t.X, in t.Received, c.Stream);
+            c.Group.Combine(t.Handle, in t.ExpertOut, in t.Combined, c.Stream);
+        }));
+        for (int p = 1; p < 3; p++)
+        {
+            rig.Upload(batches[p]);
+            Meet(barrier);
+            graph.Replay();
+            g.Synchronize(s);
+            report.Checks++;
+            Compare(rig.Outputs(), expected[p], $"replay {p} after graph updates", report);
+            Meet(barrier);
+        }
+
+        // An eager step after all of it.
+        rig.Upload(batches[3]);
+        Meet(barrier);
+        rig.RunEager(s);
+        g.Synchronize(s);
+        report.Checks++;
+        Compare(rig.Outputs(), expected[3], "eager step after the capture errors", report);
+        Meet(barrier);
+    }
+
+    private static void Expect(RankReport report, string what, string fragment, Action action)
+    {
+        try
+        {
+            action();
+            report.Failures.Add($"{what}: no exception");
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains(fragment, StringComparison.Ordinal))
+        {
+        }
+        catch (Exception e)
+        {
+            report.Failures.Add($"{what}: {e.GetType().Name}: {e.Message} (expected InvalidOperationException with '{fragment}')");
+        }
+    }
+
+    private static void Compare(byte[] actual, byte[] expected, string what, RankReport report)
+    {
+        if (actual.Length != expected.Length)
+        {
+            report.Failures.Add($"{what}: {actual.Length} output bytes, Host eager has {expected.Length}");
+            return;
+        }
+        int at = expected.AsSpan().CommonPrefixLength(actual);
+        if (at < expected.Length) report.Failures.Add($"{what}: differs from Host eager at output byte {at} ({StepRig.Describe(at)})");
+    }
+
+    private static void Meet(Barrier barrier)
+    {
+        if (!barrier.SignalAndWait(BarrierTimeout))
+            throw new TimeoutException($"a peer rank did not reach the barrier in {BarrierTimeout.TotalSeconds:0} s (it failed earlier)");
+    }
+
+    private static double ElapsedUs(nint start, nint end)
+    {
+        Check.Cu(CudaDriver.cuEventElapsedTime_v2(out float ms, start, end), "cuEventElapsedTime_v2");
+        return ms * 1000.0;
+    }
+
+    /// <summary>One rank's inputs: routing (distinct ids, some -1) and token rows of a fixed token count.</summary>
+    private sealed class Batch
+    {
+        public Batch(EpConfig c, int tokens, int seed)
+        {
+            var random = new Random(seed);
+            Tokens = tokens;
+            Ids = new int[tokens * c.TopK];
+            Weights = new float[tokens * c.TopK];
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int k = 0; k < c.TopK; k++)
+                {
+                    int e;
+                    do e = random.Next(c.NumExperts);
+                    while (Array.IndexOf(Ids, e, t * c.TopK, k) >= 0);
+                    Ids[(t * c.TopK) + k] = random.Next(8) == 0 ? -1 : e;
+                    Weights[(t * c.TopK) + k] = (float)((random.NextDouble() * 2) - 0.5);
+                }
+            }
+            Rows = new byte[(long)tokens * c.RowBytes];
+            RankInputs.FillRows(random, Rows, c.DataType);
+        }
+
+        public int Tokens { get; }
+        public int[] Ids { get; }
+        public float[] Weights { get; }
+        public byte[] Rows { get; }
+    }
+
+    /// <summary>The stand-in expert: copies the dispatch output to the expert output (a device copy on Cuda, a memory copy on Host).</summary>
+    private readonly unsafe struct CopyExpert(nint source, nint destination, long bytes, bool cuda) : IEpStepWork
+    {
+        public void Execute(EpStream stream)
+        {
+            if (cuda) Check.Cu(CudaHotPath.MemcpyDtoDAsync(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
+            else Buffer.MemoryCopy((void*)source, (void*)destination, bytes, bytes);
+        }
+    }
+
+    /// <summary>The captured step.</summary>
+    private struct MoeStep : IEpStep
+    {
+        public EpHandle Handle;
+        public EpTensor Ids, Weights, X, Received, ExpertOut, Combined;
+        public CopyExpert Expert;
+
+        public readonly void Run(EpStepContext context)
+        {
+            EpStream s = context.Stream;
+            Handle.Update(in Ids, in Weights, s);
+            context.Group.Dispatch(Handle, in X, in Received, s);
+            context.Work(Expert);
+            context.Group.Combine(Handle, in ExpertOut, in Combined, s);
+        }
+    }
+
+    /// <summary>One rank's handle and buffers; eager calls, the step to capture, and the outputs compared.</summary>
+    private sealed class StepRig : IDisposable
+    {
+        private readonly EpGroup _group;
+        private readonly int _tokens;
+        private readonly bool _cuda;
+        private readonly EpBuffer _ids, _weights, _x, _received, _expertOut, _combined;
+        private readonly MoeStep _step;
+
+        public StepRig(EpGroup group, int tokens, bool cuda)
+        {
+            _group = group;
+            _tokens = tokens;
+            _cuda = cuda;
+            EpConfig c = group.Config;
+            long layoutBytes = c.ReceiveRows(group.WorldSize) * c.RowBytes;
+            Handle = group.CreateHandle();
+            _ids = group.AllocateBuffer(Math.Max(16, tokens * c.TopK * 4));
+            _weights = group.AllocateBuffer(Math.Max(16, tokens * c.TopK * 4));
+            _x = group.AllocateBuffer(Math.Max(16, (long)tokens * c.RowBytes));
+            _combined = group.AllocateBuffer(Math.Max(16, (long)tokens * c.RowBytes));
+            _received = group.AllocateBuffer(layoutBytes);
+            _expertOut = group.AllocateBuffer(layoutBytes);
+            _received.Fill(0xEE);
+            _expertOut.Fill(0xEE);
+            _combined.Fill(0xEE);
+            _step = Step();
+        }
+
+        public EpHandle Handle { get; }
+
+        public MoeStep Step()
+        {
+            EpConfig c = _group.Config;
+            int world = _group.WorldSize;
+            EpTensor Layout(EpBuffer b) => (c.Mode, c.Layout) switch
+            {
+                (EpMode.LowLatency, EpLayout.ExpertMajor) => b.As3D(c.DataType, _group.LocalExperts, (long)world * c.MaxTokensPerRank, c.Hidden),
+                (EpMode.LowLatency, EpLayout.RankMajor) => b.As3D(c.DataType, world, c.MaxTokensPerRank, c.Hidden),
+                _ => b.As2D(c.DataType, c.ReceiveRows(world), c.Hidden),
+            };
+            return new MoeStep
+            {
+                Handle = Handle,
+                Ids = _ids.As2D(EpDataType.Int32, _tokens, c.TopK),
+                Weights = _weights.As2D(EpDataType.Float32, _tokens, c.TopK),
+                X = _x.As2D(c.DataType, _tokens, c.Hidden),
+                Received = Layout(_received),
+                ExpertOut = Layout(_expertOut),
+                Combined = _combined.As2D(c.DataType, _tokens, c.Hidden),
+                Expert = new CopyExpert(_received.Pointer, _expertOut.Pointer, _received.Bytes, _cuda),
+            };
+        }
+
+        /// <summary>The step's calls made directly (no NcclEp.Graphs).</summary>
+        public void RunEager(EpStream s)
+        {
+            Handle.Update(in _step.Ids, in _step.Weights, s);
+            _group.Dispatch(Handle, in _step.X, in _step.Received, s);
+            _step.Expert.Execute(s);
+            _group.Combine(Handle, in _step.ExpertOut, in _step.Combined, s);
+        }
+
+        public void Upload(Batch b)
+        {
+            _ids.Upload<int>(b.Ids);
+            _weights.Upload<float>(b.Weights);
+            _x.Upload<byte>(b.Rows);
+        }
+
+        /// <summary>Combined rows, then the received counts per rank and per local expert and the total (synchronous downloads).</summary>
+        public byte[] Outputs()
+        {
+            int world = _group.WorldSize, local = _group.LocalExperts;
+            var bytes = new byte[((long)_tokens * _group.Config.RowBytes) + ((world + local + 1) * 4)];
+            Span<byte> span = bytes;
+            int rows = _tokens * _group.Config.RowBytes;
+            if (rows > 0) _combined.Download(span[..rows]);
+            Download(Handle.ReceivedRankCounts, span.Slice(rows, world * 4));
+            Download(Handle.ReceivedExpertCounts, span.Slice(rows + (world * 4), local * 4));
+            Download(Handle.ReceivedTotal, span.Slice(rows + ((world + local) * 4), 4));
+            return bytes;
+        }
+
+        /// <summary>Names the output an offset of <see cref="Outputs"/> falls in.</summary>
+        public static string Describe(int offset) => $"offset {offset}: combined rows first, then rank counts, expert counts, total";
+
+        private void Download(EpTensor t, Span<byte> destination) =>
+            Handle.StateBuffer.Download(destination, t.Data - Handle.StateBuffer.Pointer);
+
+        public void Dispose()
+        {
+            foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _expertOut, _combined }) b.Dispose();
+            Handle.Dispose();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+using System;
+using System.Collections.Generic;
+using NcclEp.Graphs;
+using NcclEp.Tests.Infrastructure;
+using Xunit;
+
+namespace NcclEp.Tests.Graphs;
+
+/// <summary>
+/// Two Host groups of one configuration side by side: one whose ranks capture and replay the step, one whose ranks
+/// run it eagerly (the reference), each rank with a <see cref="GraphRankRig"/>, driven by long-lived rank threads.
+/// </summary>
+internal sealed class GraphWorld : IDisposable
+{
+    private readonly EpGroup[] _graphGroups, _eagerGroups;
+
+    public GraphWorld(EpConfig config, int world)
+    {
+        Config = config;
+        World = world;
+        _graphGroups = EpGroup.CreateHost(config, world);
+        _eagerGroups = EpGroup.CreateHost(config, world);
+        GraphRigs = new GraphRankRig[world];
+        EagerRigs = new GraphRankRig[world];
+        Graphs = new EpGraph[world];
+        Tokens = new int[world];
+        for (int r = 0; r < world; r++)
+        {
+            GraphRigs[r] = new GraphRankRig(_graphGroups[r]);
+            EagerRigs[r] = new GraphRankRig(_eagerGroups[r]);
+            // Senders differ: a full batch, one short of it, and (on the third rank) none at all.
+            Tokens[r] = r == 2 ? 0 : config.MaxTokensPerRank - (r % 2);
+        }
+        Threads = new RankThreads(world);
+    }
+
+    public EpConfig Config { get; }
+    public int World { get; }
+    public int[] Tokens { get; }
+    public GraphRankRig[] GraphRigs { get; }
+    public GraphRankRig[] EagerRigs { get; }
+    public EpGraph[] Graphs { get; }
+    public RankThreads Threads { get; }
+
+    /// <summary>Every rank captures the step over its graph rig (on its own thread).</summary>
+    public void CaptureAll(bool backward = true) => Threads.Run(r =>
+    {
+        MoeTrainingStep step = GraphRigs[r].Step(Tokens[r], backward);
+        Graphs[r] = EpGraph.Capture(GraphRigs[r].Group, default, ref step);
+    });
+
+    /// <summary>New random inputs of the captured shapes, written into both worlds' buffers.</summary>
+    public void UploadNewInputs(Random rng)
+    {
+        for (int r = 0; r < World; r++)
+        {
+            RankBatch batch = FixedBatch(rng, Config, Tokens[r]);
+            GraphRigs[r].Upload(batch);
+            EagerRigs[r].Upload(batch);
+        }
+    }
+
+    /// <summary>Replays on every rank, runs the reference eagerly on every rank, and asserts every output equal, byte for byte.</summary>
+    public void ReplayAndCompare(string round, bool backward = true)
+    {
+        Threads.Run(r => Graphs[r].Replay());
+        Threads.Run(r => EagerRigs[r].RunEager(Tokens[r], backward));
+        AssertOutputsEqual(round, backward);
+    }
+
+    public void AssertOutputsEqual(string round, bool backward = true)
+    {
+        for (int r = 0; r < World; r++)
+            AssertSame(EagerRigs[r].Snapshot(Tokens[r], backward), GraphRigs[r].Snapshot(Tokens[r], backward), $"{round}, rank {r}");
+    }
+
+    /// <summary>Asserts two snapshots hold the same outputs, byte for byte, naming the first difference.</summary>
+    public static void AssertSame(SortedDictionary<string, byte[]> expected, SortedDictionary<string, byte[]> actual, string where)
+    {
+        Assert.Equal(expected.Keys, actual.Keys);
+        foreach ((string name, byte[] bytes) in expected)
+        {
+            int at = bytes.AsSpan().CommonPrefixLength(actual[name]);
+            Assert.True(at == bytes.Length && bytes.Length == actual[name].Length,
+                $"{where}: replay differs from eager in '{name}' at byte {at} of {bytes.Length}");
+        }
+    }
+
+    /// <summary>A batch of exactly <paramref name="tokens"/> tokens: distinct ids per token (about one in five -1), mixed-sign weights, non-zero rows.</summary>
+    public static RankBatch FixedBatch(Random rng, EpConfig config, int tokens)
+    {
+        int k = config.TopK, e = config.NumExperts;
+        var batch = new RankBatch(tokens, k, config.Hidden);
+        var taken = new bool[e];
+        for (int t = 0; t < tokens; t++)
+        {
+            Array.Clear(taken);
+            for (int slot = 0; slot < k; slot++)
+            {
+                int id;
+                do id = rng.Next(e);
+                while (taken[id]);
+                taken[id] = true;
+                batch.Ids[(t * k) + slot] = rng.Next(5) == 0 ? -1 : id;
+                batch.Weights[(t * k) + slot] = (float)((rng.NextDouble() * 2) - 0.5);
+            }
+        }
+        CaseGenerator.FillRows(rng, batch.X, config.DataType);
+        CaseGenerator.FillRows(rng, batch.Grad, config.DataType);
+        return batch;
+    }
+
+    public void Dispose()
+    {
+        Threads.Dispose();
+        foreach (EpGraph? g in Graphs) g?.Dispose();
+        foreach (GraphRankRig rig in GraphRigs) rig.Dispose();
+        foreach (GraphRankRig rig in EagerRigs) rig.Dispose();
+        foreach (EpGroup g in _graphGroups) g.Dispose();
+        foreach (EpGroup g in _eagerGroups) g.Dispose();
+    }
+}
