@@ -52,6 +52,7 @@ internal static class BenchApp
             JsonReport.Write(options.JsonPath, backend.Name, backendLine, args, options, results, validation);
             report.Line($"json: {options.JsonPath}");
         }
+        if (!BenchArtifacts.Write(report, options, backendLine, args, results)) return ExitCodes.Usage;
         report.Line(validation.Line());
         return validation.Passed ? ExitCodes.Ok : ExitCodes.ValidationFailed;
     }

@@ -31,6 +31,14 @@ internal sealed record BenchOptions
     public bool Validate { get; init; }
     public int Seed { get; init; } = 1;
     public string? JsonPath { get; init; }
+    /// <summary><c>--chart</c>: an SVG chart (LL: latency vs tokens; HT: bandwidth vs tokens).</summary>
+    public string? ChartPath { get; init; }
+    /// <summary><c>--html</c>: an HTML page embedding the chart and the table.</summary>
+    public string? HtmlPath { get; init; }
+    /// <summary><c>--markdown</c>: a results file for bench/results (device, date, command, table, byte formulas).</summary>
+    public string? MarkdownPath { get; init; }
+    /// <summary><c>--no-terminal-chart</c>: leave the sweep's chart out of the output.</summary>
+    public bool NoTerminalChart { get; init; }
     public int TimeoutMs { get; init; } = 10_000;
 
     /// <summary>Set by <c>--sweep</c>: run the mode's list of token counts instead of <see cref="Tokens"/>.</summary>

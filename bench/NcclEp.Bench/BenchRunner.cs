@@ -23,6 +23,8 @@ internal static class BenchRunner
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
         var steady = new SteadyState.Result[ranks];
+        var baseline = new (double Dispatch, double Combine)[ranks];
+        string baselineNote = string.Empty;
         var states = new RankState?[ranks];
         try
         {
@@ -33,11 +35,19 @@ internal static class BenchRunner
                 samples[rank] = RunIterations(state, barrier, options.Warmup, options.Iters);
                 if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
                 steady[rank] = SteadyState.Measure(state, barrier, Math.Max(200, options.Iters * 4));
+                using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
+                if (rank == 0) baselineNote = why;
+                baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
             });
             double d = 0, c = 0, st = 0;
             foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
             Console.WriteLine(System.FormattableString.Invariant(
                 $"back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {st:0.0} µs"));
+            double bd = 0, bc = 0;
+            foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
+            Console.WriteLine(baselineNote.Length > 0 || double.IsNaN(bd)
+                ? $"baseline: {(baselineNote.Length > 0 ? baselineNote : "not run")}"
+                : System.FormattableString.Invariant($"baseline NCCL all-to-all (counts first, host sync, then rows; median, slowest rank): dispatch {bd:0.0} µs, combine {bc:0.0} µs"));
         }
         finally
         {

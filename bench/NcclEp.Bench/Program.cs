@@ -33,11 +33,15 @@ internal static class Program
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
         Option<string?> sweep = OptionalChoice("--sweep", BenchNames.Modes,
             "run a list of token counts per rank instead of --tokens: ll 1,2,4..128; ht 512..8192");
+        var chart = new Option<string?>("--chart") { Description = "write an SVG chart to this file (ll: latency vs tokens; ht: bandwidth vs tokens)" };
+        var html = new Option<string?>("--html") { Description = "write an HTML page with the chart and the table to this file" };
+        var markdown = new Option<string?>("--markdown") { Description = "write a results file (device, date, command, table, byte formulas) to this file" };
+        var noTerminalChart = new Option<bool>("--no-terminal-chart") { Description = "leave the sweep's bar chart out of the output" };
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, iters, warmup,
-            validate, seed, json, timeoutMs, sweep,
+            validate, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
         };
         root.SetAction(parse =>
         {
@@ -62,6 +66,10 @@ internal static class Program
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),
                 Sweep = sweepText is null ? null : BenchNames.ParseMode(sweepText),
+                ChartPath = parse.GetValue(chart),
+                HtmlPath = parse.GetValue(html),
+                MarkdownPath = parse.GetValue(markdown),
+                NoTerminalChart = parse.GetValue(noTerminalChart),
             };
             return BenchApp.Run(options, args);
         });

@@ -1,0 +1,69 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>One line of a chart: a phase and its value at each x.</summary>
+internal sealed record ChartSeries(string Name, string Color, double[] Values);
+
+/// <summary>
+/// What the charts show (terminal, SVG, HTML): latency vs tokens per rank for a low-latency run, bandwidth
+/// vs tokens per rank for a high-throughput run, one series per phase (dispatch, combine).
+/// </summary>
+internal sealed record ChartData(
+    string Title,
+    string[] Subtitle,
+    string XLabel,
+    string YLabel,
+    string Unit,
+    int[] X,
+    ChartSeries[] Series)
+{
+    public const string DispatchColor = "#1f77b4";
+    public const string CombineColor = "#d62728";
+
+    /// <summary>Whether the chart plots latency (µs); otherwise bandwidth (GB/s).</summary>
+    public bool IsLatency => Unit == "µs";
+
+    /// <summary>The chart of a run: latency for LL (median µs, slowest rank), bandwidth for HT (GB/s, all ranks).</summary>
+    public static ChartData From(IReadOnlyList<SizeResult> results, BenchOptions options, string backendLine, DateTimeOffset date)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        ArgumentNullException.ThrowIfNull(options);
+        bool latency = options.EffectiveMode == EpMode.LowLatency;
+        var x = new int[results.Count];
+        var dispatch = new double[results.Count];
+        var combine = new double[results.Count];
+        for (int i = 0; i < results.Count; i++)
+        {
+            SizeResult r = results[i];
+            x[i] = r.Tokens;
+            dispatch[i] = latency ? r.Dispatch.MedianUs : r.DispatchGBps;
+            combine[i] = latency ? r.Combine.MedianUs : r.CombineGBps;
+        }
+
+        string mode = BenchNames.Mode(options.EffectiveMode).ToUpperInvariant();
+        string run = options.Sweep is null ? "run" : "sweep";
+        string title = latency
+            ? $"Latency vs tokens per rank: {mode} {run}"
+            : $"Bandwidth vs tokens per rank: {mode} {run}";
+        string config = string.Create(CultureInfo.InvariantCulture,
+            $"{BenchNames.Layout(options.Layout)} · {options.Ranks} ranks · hidden {options.Hidden} · top-{options.TopK} of " +
+            $"{options.Experts} experts · {BenchNames.DataType(options.DataType)} · align {options.Align} · num-sms {options.NumSms} · " +
+            $"{options.Iters} iters after {options.Warmup} warm-ups · seed {options.Seed}");
+        string backend = $"backend: {backendLine} · {date.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC";
+        return new ChartData(
+            title,
+            [config, backend],
+            "tokens per rank (log scale)",
+            latency ? "median latency, slowest rank (µs)" : "bandwidth, all ranks (GB/s)",
+            latency ? "µs" : "GB/s",
+            x,
+            [new ChartSeries("dispatch", DispatchColor, dispatch), new ChartSeries("combine", CombineColor, combine)]);
+    }
+
+    /// <summary>A value with the precision the tables use.</summary>
+    public string Format(double value) => IsLatency ? Units.Micros(value) : Units.Rate(value);
+}

@@ -1,0 +1,94 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>
+/// The sweep table as text cells (the columns of the console's sweep table) and the lines around it, for the
+/// files a run writes (<c>--markdown</c>, <c>--html</c>).
+/// </summary>
+internal static class ResultTable
+{
+    private static readonly SearchValues<char> NeedsQuotes = SearchValues.Create(" \t\"'$`\\;&|<>()*?[]{}");
+
+    public static readonly string[] Columns =
+    [
+        "tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s",
+        "combine µs", "combine p90", "combine MB", "combine GB/s", "validation",
+    ];
+
+    public static List<string[]> Rows(IReadOnlyList<SizeResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var rows = new List<string[]>(results.Count);
+        foreach (SizeResult r in results)
+        {
+            rows.Add(
+            [
+                r.Tokens.ToString(CultureInfo.InvariantCulture),
+                Units.Micros(r.Update.MedianUs),
+                Units.Micros(r.Dispatch.MedianUs),
+                Units.Micros(r.Dispatch.P90Us),
+                Megabytes(r.Traffic.DispatchBytes),
+                Units.Rate(r.DispatchGBps),
+                Units.Micros(r.Combine.MedianUs),
+                Units.Micros(r.Combine.P90Us),
+                Megabytes(r.Traffic.CombineBytes),
+                Units.Rate(r.CombineGBps),
+                !r.Validation.Ran ? "-" : r.Validation.Passed ? "passed" : "FAILED",
+            ]);
+        }
+        return rows;
+    }
+
+    /// <summary>The byte formulas (general form), then the worked figures of the largest size.</summary>
+    public static List<string> Formulas(IReadOnlyList<SizeResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var lines = new List<string>();
+        if (results.Count == 0) return lines;
+        SizeResult last = results[^1];
+        int size = last.Config.DataType.SizeInBytes();
+        string perSlot = last.Config.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows sent home" : "(token, destination rank) rows sent home";
+        lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
+        lines.Add($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
+        lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.DispatchFormula(last.Config)}");
+        lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.CombineFormula(last.Config)}");
+        return lines;
+    }
+
+    /// <summary>How the times and rates are taken.</summary>
+    public static string TimingNote(BenchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"times: median and p90 over {options.Iters} iterations after {options.Warmup} warm-ups, per rank, slowest rank shown; ") +
+            "GB/s = bytes of all ranks / slowest rank's median (1 GB = 10^9 B); MB = 10^6 B";
+    }
+
+    /// <summary>The command line as typed (arguments with spaces quoted).</summary>
+    public static string Arguments(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var s = new StringBuilder();
+        foreach (string a in args)
+        {
+            if (s.Length > 0) s.Append(' ');
+            bool quote = a.Length == 0 || a.AsSpan().IndexOfAny(NeedsQuotes) >= 0;
+            s.Append(quote ? "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'" : a);
+        }
+        return s.ToString();
+    }
+
+    /// <summary>Where the run was: cores, OS and runtime (the device is in the backend line).</summary>
+    public static string Machine() =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.OSArchitecture}; {RuntimeInformation.FrameworkDescription}");
+
+    private static string Megabytes(long bytes) => Units.Megabytes(bytes).Replace(" MB", "", StringComparison.Ordinal);
+}

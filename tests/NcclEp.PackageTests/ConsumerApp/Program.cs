@@ -1,0 +1,96 @@
+// A brand-new console program that uses the NcclEp and NcclEp.Graphs packages: a 2-rank Host-backend
+// dispatch -> identity experts -> combine round trip, checked against Σ_k w[t,k] · x[t]; prints "ok".
+using System;
+using System.Reflection;
+using System.Threading;
+using NcclEp;
+
+const int World = 2, Tokens = 3, Hidden = 512, TopK = 2, Experts = 4, MaxTokens = 4;
+var config = new EpConfig(EpMode.LowLatency, Experts, Hidden, TopK, MaxTokens, EpLayout.ExpertMajor, EpDataType.Float32);
+EpGroup[] groups = EpGroup.CreateHost(config, World);
+
+int[] ids = [0, 3, 1, -1, 2, 1];
+float[] weights = [0.5f, 0.25f, 2f, 0f, 1f, 1f];
+var inputs = new float[World][];
+var outputs = new float[World][];
+var errors = new Exception?[World];
+var threads = new Thread[World];
+for (int r = 0; r < World; r++)
+{
+    int rank = r;
+    threads[r] = new Thread(() =>
+    {
+        try
+        {
+            EpGroup g = groups[rank];
+            using EpHandle handle = g.CreateHandle();
+            using EpBuffer idBuffer = g.AllocateBuffer(Tokens * TopK * sizeof(int));
+            using EpBuffer weightBuffer = g.AllocateBuffer(Tokens * TopK * sizeof(float));
+            using EpBuffer x = g.AllocateBuffer(Tokens * Hidden * sizeof(float));
+            using EpBuffer received = g.AllocateBuffer(config.ReceiveRows(World) * Hidden * sizeof(float));
+            using EpBuffer y = g.AllocateBuffer(Tokens * Hidden * sizeof(float));
+            idBuffer.Upload<int>(ids);
+            weightBuffer.Upload<float>(weights);
+            var xs = new float[Tokens * Hidden];
+            for (int i = 0; i < xs.Length; i++) xs[i] = (rank + 1) * ((i % 7) - 3);
+            inputs[rank] = xs;
+            x.Upload<float>(xs);
+            handle.Update(idBuffer.As2D(EpDataType.Int32, Tokens, TopK), weightBuffer.As2D(EpDataType.Float32, Tokens, TopK));
+            EpTensor rows = received.As3D(EpDataType.Float32, g.LocalExperts, World * MaxTokens, Hidden);
+            g.Dispatch(handle, x.As2D(EpDataType.Float32, Tokens, Hidden), rows);
+            g.Combine(handle, rows, y.As2D(EpDataType.Float32, Tokens, Hidden));
+            outputs[rank] = new float[Tokens * Hidden];
+            y.Download<float>(outputs[rank]);
+        }
+        catch (Exception e)
+        {
+            errors[rank] = e;
+        }
+    })
+    { IsBackground = true, Name = $"rank {r}" };
+    threads[r].Start();
+}
+foreach (Thread t in threads)
+{
+    if (!t.Join(TimeSpan.FromMinutes(1)))
+    {
+        Console.Error.WriteLine("a rank did not finish");
+        return 3;
+    }
+}
+foreach (EpGroup g in groups) g.Dispose();
+for (int r = 0; r < World; r++)
+{
+    if (errors[r] is not null)
+    {
+        Console.Error.WriteLine($"rank {r} failed: {errors[r]}");
+        return 1;
+    }
+    for (int t = 0; t < Tokens; t++)
+    {
+        float w = 0;
+        for (int k = 0; k < TopK; k++) if (ids[(t * TopK) + k] >= 0) w += weights[(t * TopK) + k];
+        for (int h = 0; h < Hidden; h++)
+        {
+            float expected = w * inputs[r][(t * Hidden) + h];
+            float actual = outputs[r][(t * Hidden) + h];
+            if (actual != expected)
+            {
+                Console.Error.WriteLine($"rank {r} token {t} element {h}: {actual}, expected {expected}");
+                return 1;
+            }
+        }
+    }
+}
+
+// The kernel sources travel inside NcclEp.dll; NcclEp.Graphs resolves from its package.
+string[] resources = typeof(EpGroup).Assembly.GetManifestResourceNames();
+if (Array.IndexOf(resources, "NcclEp.Kernels.ep_dispatch.cu") < 0)
+{
+    Console.Error.WriteLine("NcclEp.Kernels.ep_dispatch.cu is not embedded in NcclEp.dll: " + string.Join(", ", resources));
+    return 1;
+}
+Assembly graphs = Assembly.Load(new AssemblyName("NcclEp.Graphs"));
+Console.WriteLine($"{typeof(EpGroup).Assembly.GetName().Name} {typeof(EpGroup).Assembly.GetName().Version}, {graphs.GetName().Name} {graphs.GetName().Version}, {resources.Length} kernel sources");
+Console.WriteLine("ok");
+return 0;

@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Xml.Linq;
+using Xunit;
+
+namespace NcclEp.PackageTests;
+
+/// <summary>What <c>dotnet pack -c Release</c> puts in the NcclEp and NcclEp.Graphs packages.</summary>
+[Collection(PackagesCollection.Name)]
+public sealed class PackageContentTests
+{
+    private readonly PackedPackages _packages;
+
+    public PackageContentTests(PackedPackages packages) => _packages = packages;
+
+    [Fact]
+    public void NcclEp_package_holds_the_library_the_analyzers_and_the_readme()
+    {
+        using ZipArchive zip = Open("NcclEp");
+        HashSet<string> entries = Entries(zip);
+        Assert.Contains("lib/net10.0/NcclEp.dll", entries);
+        Assert.Contains("lib/net10.0/NcclEp.xml", entries);
+        Assert.Contains("analyzers/dotnet/cs/NcclEp.Generators.dll", entries);
+        Assert.Contains("README.md", entries);
+        Assert.DoesNotContain(entries, e => e.EndsWith(".pdb", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/netstandard2.0/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Both_packages_carry_version_license_readme_description_tags_and_a_repository_without_urls()
+    {
+        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
+        {
+            XElement metadata = Metadata(id);
+            XNamespace ns = metadata.Name.Namespace;
+            Assert.Equal(id, (string?)metadata.Element(ns + "id"));
+            Assert.Equal(PackedPackages.Version, (string?)metadata.Element(ns + "version"));
+            XElement? license = metadata.Element(ns + "license");
+            Assert.NotNull(license);
+            Assert.Equal("expression", (string?)license.Attribute("type"));
+            Assert.Equal("MIT", license.Value);
+            Assert.Equal("README.md", (string?)metadata.Element(ns + "readme"));
+            Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "description")), $"{id}: no description");
+            Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "tags")), $"{id}: no tags");
+            XElement? repository = metadata.Element(ns + "repository");
+            Assert.NotNull(repository);
+            Assert.Equal("git", (string?)repository.Attribute("type"));
+            Assert.Null(repository.Attribute("url"));
+            Assert.Null(metadata.Element(ns + "projectUrl"));
+        }
+    }
+
+    [Fact]
+    public void NcclEp_Graphs_depends_on_NcclEp_of_the_same_version()
+    {
+        XElement metadata = Metadata("NcclEp.Graphs");
+        XNamespace ns = metadata.Name.Namespace;
+        XElement[] dependencies = metadata.Descendants(ns + "dependency").ToArray();
+        XElement ncclEp = Assert.Single(dependencies, d => (string?)d.Attribute("id") == "NcclEp");
+        Assert.Equal(PackedPackages.Version, (string?)ncclEp.Attribute("version"));
+        using ZipArchive zip = Open("NcclEp.Graphs");
+        Assert.Contains("lib/net10.0/NcclEp.Graphs.dll", Entries(zip));
+    }
+
+    [Fact]
+    public void Packed_NcclEp_dll_embeds_every_kernel_source_of_the_repository()
+    {
+        string[] expected = Directory.GetFiles(Path.Combine(_packages.RepoRoot, "src", "NcclEp", "Kernels"))
+            .Where(f => f.EndsWith(".cu", StringComparison.Ordinal) || f.EndsWith(".cuh", StringComparison.Ordinal))
+            .Select(f => "NcclEp.Kernels." + Path.GetFileName(f))
+            .OrderBy(n => n, StringComparer.Ordinal)
+            .ToArray();
+        Assert.NotEmpty(expected);
+
+        using ZipArchive zip = Open("NcclEp");
+        ZipArchiveEntry dll = zip.GetEntry("lib/net10.0/NcclEp.dll") ?? throw new InvalidOperationException("no NcclEp.dll in the package");
+        using var bytes = new MemoryStream();
+        using (Stream s = dll.Open()) s.CopyTo(bytes);
+        bytes.Position = 0;
+        using var pe = new PEReader(bytes);
+        MetadataReader reader = pe.GetMetadataReader();
+        var resources = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ManifestResourceHandle handle in reader.ManifestResources)
+            resources.Add(reader.GetString(reader.GetManifestResource(handle).Name));
+        foreach (string name in expected) Assert.Contains(name, resources);
+    }
+
+    [Fact]
+    public void Symbol_packages_hold_the_portable_pdbs()
+    {
+        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
+        {
+            Assert.True(_packages.Packed(out string why), why);
+            string path = _packages.SymbolPackage(id);
+            Assert.True(File.Exists(path), $"{path} was not written");
+            using ZipArchive zip = ZipFile.OpenRead(path);
+            ZipArchiveEntry pdb = zip.GetEntry($"lib/net10.0/{id}.pdb") ?? throw new InvalidOperationException($"no {id}.pdb in {path}");
+            using Stream s = pdb.Open();
+            var magic = new byte[4];
+            s.ReadExactly(magic);
+            Assert.Equal("BSJB"u8.ToArray(), magic); // portable PDB metadata signature
+        }
+    }
+
+    private ZipArchive Open(string id)
+    {
+        Assert.True(_packages.Packed(out string why), why);
+        string path = _packages.Package(id);
+        Assert.True(File.Exists(path), $"{path} was not written; feed holds: {string.Join(", ", Directory.GetFiles(_packages.Feed).Select(Path.GetFileName))}");
+        return ZipFile.OpenRead(path);
+    }
+
+    private XElement Metadata(string id)
+    {
+        using ZipArchive zip = Open(id);
+        ZipArchiveEntry nuspec = zip.GetEntry(id + ".nuspec") ?? throw new InvalidOperationException($"no {id}.nuspec");
+        using Stream s = nuspec.Open();
+        XDocument doc = XDocument.Load(s);
+        XElement root = doc.Root ?? throw new InvalidOperationException("empty nuspec");
+        return root.Element(root.Name.Namespace + "metadata") ?? throw new InvalidOperationException("nuspec without metadata");
+    }
+
+    private static HashSet<string> Entries(ZipArchive zip) =>
+        new(zip.Entries.Select(e => e.FullName.Replace('\\', '/')), StringComparer.Ordinal);
+}
