@@ -124,6 +124,12 @@ public sealed partial class EpGroup : IDisposable
     /// Sets which ranks take part (control path). A masked rank is neither sent to nor waited on; tokens
     /// routed to its experts contribute nothing to the combine, and its counts read zero.
     /// </summary>
+    /// <remarks>
+    /// This is also the recovery point after a failure: it waits for this rank's device work, restarts its
+    /// operation sequence numbers and clears the flags peers left in its window. Every live rank calls it with
+    /// the same mask between two barriers of the application's control plane, then starts a fresh
+    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md).
+    /// </remarks>
     public void SetActiveRanks(ReadOnlySpan<bool> active)
     {
         if (active.Length != WorldSize)

@@ -22,6 +22,9 @@ internal static class Program
         {
             // Each suite prints its cases and ends with "N passed, N failed, N skipped". Add new suites here.
             case "grid": return RunGrid(args);
+            case "soak": return SoakSuite.Run(args);
+            case "faults": return FaultSuite.Run(args);
+            case "graph": return GraphSuite.Run(args);
             default:
                 Console.Error.WriteLine($"unknown suite '{suite}'");
                 return 2;

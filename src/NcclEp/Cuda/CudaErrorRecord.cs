@@ -48,6 +48,16 @@ internal sealed unsafe class CudaErrorRecord : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets a recorded time-out (control path, with this rank's work finished): used by SetActiveRanks, the
+    /// recovery point, because such a record can only describe an operation of the round being abandoned. Other
+    /// records (bad expert ids) stay and are raised by the next call.
+    /// </summary>
+    public void DiscardTimeout()
+    {
+        if (Volatile.Read(ref _record[0]) == Timeout) Volatile.Write(ref _record[0], 0);
+    }
+
     public void Dispose()
     {
         if (_record == null) return;

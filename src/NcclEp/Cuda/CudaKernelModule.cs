@@ -1,15 +1,30 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Threading;
 using NcclEp.Interop;
 
 namespace NcclEp.Cuda;
 
 /// <summary>The three kernels of one configuration (update, dispatch route, combine route) loaded on one device.</summary>
-internal sealed unsafe class CudaKernelModule : IDisposable
+/// <remarks>
+/// A loaded module is shared by every group of the same context that needs the same cubin, and stays loaded while
+/// that context lives: loading and unloading these kernels costs about 40 KiB of GPU memory per cycle that the driver
+/// (580) never gives back, so a process that creates and disposes groups (or recreates one after a failure) would
+/// otherwise grow without bound (tests/NcclEp.GpuTests/SoakSuite.cs measures it). Entries are keyed by the
+/// context's unique id (cuCtxGetId), so a module of a context that was destroyed (and its modules with it) is never
+/// reused. Without cuCtxGetId (drivers before CUDA 12) every group loads its own module and unloads it at disposal.
+/// </remarks>
+internal sealed unsafe partial class CudaKernelModule : IDisposable
 {
     public const int ThreadsPerBlock = 512;
+    private static readonly Lock s_lock = new();
+    private static readonly Dictionary<(ulong Context, string Image), Loaded> s_loaded = new();
+    private static bool s_noContextIds;
     private readonly CudaDevice _device;
-    private nint _module;
+    private readonly Loaded _loaded;
+    private bool _disposed;
 
     public CudaKernelModule(CudaDevice device, in EpConfig config, EpGroupOptions options)
     {
@@ -22,20 +37,28 @@ internal sealed unsafe class CudaKernelModule : IDisposable
         Report = report;
 
         using CudaContextScope scope = device.MakeCurrent();
-        fixed (byte* image = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out _module, image), "cuModuleLoadData");
-        foreach (EpKernelSpec spec in specs)
+        _loaded = Acquire(device, cubin);
+        try
         {
-            if (spec.Defines != specs[0].Defines) throw new NotSupportedException("The kernels of one (mode, layout) must share their defines: they are compiled as one module.");
-            nint function = Function(spec.EntryPoint);
-            switch (spec.Op)
+            foreach (EpKernelSpec spec in specs)
             {
-                case EpOperation.Update: Update = function; break;
-                case EpOperation.Dispatch: Dispatch = function; break;
-                case EpOperation.Combine: Combine = function; break;
+                if (spec.Defines != specs[0].Defines) throw new NotSupportedException("The kernels of one (mode, layout) must share their defines: they are compiled as one module.");
+                nint function = Function(spec.EntryPoint);
+                switch (spec.Op)
+                {
+                    case EpOperation.Update: Update = function; break;
+                    case EpOperation.Dispatch: Dispatch = function; break;
+                    case EpOperation.Combine: Combine = function; break;
+                }
             }
+            if (Update == 0 || Dispatch == 0 || Combine == 0)
+                throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
         }
-        if (Update == 0 || Dispatch == 0 || Combine == 0)
-            throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public nint Update { get; }
@@ -43,25 +66,103 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     public nint Combine { get; }
     public CompileReport Report { get; }
 
-    /// <summary>Sets the dynamic shared memory a kernel may take (needed above 48 KiB minus its static part).</summary>
+    /// <summary>
+    /// Sets the dynamic shared memory a kernel may take (needed above 48 KiB minus its static part). The function may
+    /// be shared with groups of other world sizes, so the setting only ever grows: no launch of another group fails.
+    /// </summary>
     public void ReserveSharedMemory(nint function, int bytes)
     {
-        using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuFuncSetAttribute(function, CuFunctionAttribute.MaxDynamicSharedSizeBytes, bytes), "cuFuncSetAttribute");
+        lock (s_lock)
+        {
+            if (_loaded.Reserved.TryGetValue(function, out int reserved) && reserved >= bytes) return;
+            using CudaContextScope scope = _device.MakeCurrent();
+            Check.Cu(CudaDriver.cuFuncSetAttribute(function, CuFunctionAttribute.MaxDynamicSharedSizeBytes, bytes), "cuFuncSetAttribute");
+            _loaded.Reserved[function] = bytes;
+        }
     }
 
     private nint Function(string name)
     {
         nint function;
-        Check.Cu(CudaDriver.cuModuleGetFunction(out function, _module, name), $"cuModuleGetFunction({name})");
+        Check.Cu(CudaDriver.cuModuleGetFunction(out function, _loaded.Module, name), $"cuModuleGetFunction({name})");
+        LoadNow(function, name);
         return function;
     }
 
+    /// <summary>The module of <paramref name="cubin"/> in the current context: the one already loaded, or loaded now.</summary>
+    private static Loaded Acquire(CudaDevice device, byte[] cubin)
+    {
+        ulong? context = ContextId(device.Context);
+        string image = Convert.ToHexString(SHA256.HashData(cubin));
+        lock (s_lock)
+        {
+            if (context is ulong id && s_loaded.TryGetValue((id, image), out Loaded? shared))
+            {
+                shared.Users++;
+                return shared;
+            }
+            nint module;
+            fixed (byte* p = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out module, p), "cuModuleLoadData");
+            var loaded = new Loaded(module, kept: context is not null);
+            if (context is ulong key) s_loaded[(key, image)] = loaded;
+            return loaded;
+        }
+    }
+
+    /// <summary>The context's unique id, or null where the driver has no cuCtxGetId.</summary>
+    private static ulong? ContextId(nint context)
+    {
+        if (Volatile.Read(ref s_noContextIds)) return null;
+        try
+        {
+            return cuCtxGetId(context, out ulong id) == CuResult.Success ? id : null;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            Volatile.Write(ref s_noContextIds, true);
+            return null;
+        }
+    }
+
+    [LibraryImport(CudaDriver.LibraryName)]
+    private static partial CuResult cuCtxGetId(nint context, out ulong id);
+
+    /// <summary>Releases this group's use; a module kept for its context stays loaded until the context goes.</summary>
     public void Dispose()
     {
-        if (_module == 0) return;
-        using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);
-        _ = CudaDriver.cuModuleUnload(_module);
-        _module = 0;
+        if (_disposed) return;
+        _disposed = true;
+        lock (s_lock)
+        {
+            if (--_loaded.Users > 0 || _loaded.Kept || _loaded.Module == 0) return;
+            using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);
+            _ = CudaDriver.cuModuleUnload(_loaded.Module);
+            _loaded.Module = 0;
+        }
+    }
+
+    private sealed class Loaded(nint module, bool kept)
+    {
+        public nint Module { get; set; } = module;
+        public bool Kept { get; } = kept;
+        public int Users { get; set; } = 1;
+        public Dictionary<nint, int> Reserved { get; } = new();
+    }
+
+    /// <summary>
+    /// Loads the function at creation instead of at its first launch: under lazy module loading (the CUDA 12+
+    /// default) a first launch may wait for the context, while a co-located peer's kernel spins waiting for this
+    /// rank — a deadlock until the time-out. Drivers without cuFuncLoad (before 12.4) load eagerly only with
+    /// CUDA_MODULE_LOADING=EAGER, which scripts/gpu-run.sh sets.
+    /// </summary>
+    private static void LoadNow(nint function, string name)
+    {
+        try
+        {
+            Check.Cu(CudaDriver.cuFuncLoad(function), $"cuFuncLoad({name})");
+        }
+        catch (EntryPointNotFoundException)
+        {
+        }
     }
 }

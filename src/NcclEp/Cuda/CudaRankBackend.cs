@@ -133,8 +133,28 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         for (int r = 0; r < active.Length; r++) mask[r] = active[r] ? 1 : 0;
         using CudaContextScope scope = _device.MakeCurrent();
         Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
-        fixed (int* m = mask)
-            Check.Cu(CudaDriver.cuMemcpyHtoD_v2(_fabric.Window(_rank) + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4)), "cuMemcpyHtoD_v2");
+        _errors.DiscardTimeout();
+
+        // A recovery point (as on the Host backend): the mask, then this rank's sequence restarts at 0 and the flags
+        // peers left in its window are cleared. On a private stream, synchronised before returning, so the writes
+        // are complete before any later launch on a non-blocking stream.
+        WindowLayout layout = _fabric.Layout;
+        nint window = _fabric.Window(_rank);
+        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        try
+        {
+            fixed (int* m = mask)
+            {
+                Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(window + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4), stream), "cuMemcpyHtoDAsync_v2");
+                Check.Cu(CudaDriver.cuMemsetD8Async(window + (nint)layout.DispatchFlags, 0, (nuint)(layout.ExpertCounts - layout.DispatchFlags), stream), "cuMemsetD8Async");
+                Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, 2, stream), "cuMemsetD32Async");
+                Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+            }
+        }
+        finally
+        {
+            _ = CudaDriver.cuStreamDestroy_v2(stream);
+        }
     }
 
     public void Synchronize(EpStream stream)

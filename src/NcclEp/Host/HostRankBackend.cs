@@ -52,9 +52,18 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
 
     public EpBuffer Allocate(long bytes) => new HostBuffer(bytes);
 
+    /// <summary>
+    /// Writes the mask and makes this call a recovery point: the rank's dispatch and combine sequence restart at 0
+    /// and the flags peers left in its window are cleared, so survivors that got different distances into a failed
+    /// round are in step again (docs/failure-handling.md: every live rank calls it between two barriers).
+    /// </summary>
     public void SetActiveRanks(ReadOnlySpan<bool> active)
     {
         for (int r = 0; r < _worldSize; r++) Volatile.Write(ref ActiveMask[r], active[r] ? 1 : 0);
+        new Span<byte>(_window + _layout.DispatchFlags, (int)(_layout.ExpertCounts - _layout.DispatchFlags)).Clear();
+        Volatile.Write(ref *DispatchSequence, 0u);
+        Volatile.Write(ref *CombineSequence, 0u);
+        Interlocked.MemoryBarrier();
     }
 
     public void CheckErrors()
