@@ -12,6 +12,9 @@ for archive in "$here"/*.tar.gz; do
 done
 # NVLink multicast stays off on shared machines (it can take a host's GPUs out of service).
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+# Load every kernel at module load: a lazily loaded kernel may wait for the context while a co-located
+# peer's kernel spins waiting for it.
+export CUDA_MODULE_LOADING=EAGER
 export NCCLEP_CACHE_DIR=${NCCLEP_CACHE_DIR:-/tmp/ncclep-kernels}
 what=$1; shift
 case "$what" in

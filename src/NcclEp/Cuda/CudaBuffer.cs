@@ -19,8 +19,22 @@ internal sealed unsafe class CudaBuffer : EpBuffer
 
     protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset)
     {
+        // A copy from pageable memory may return before its DMA lands; kernels on non-blocking streams would not
+        // wait for it. A private stream, synchronised, makes the upload complete when this returns.
         using CudaContextScope scope = _device.MakeCurrent();
-        fixed (byte* p = source) Check.Cu(CudaDriver.cuMemcpyHtoD_v2(Pointer + (nint)byteOffset, p, (nuint)source.Length), "cuMemcpyHtoD_v2");
+        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        try
+        {
+            fixed (byte* p = source)
+            {
+                Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(Pointer + (nint)byteOffset, p, (nuint)source.Length, stream), "cuMemcpyHtoDAsync_v2");
+                Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+            }
+        }
+        finally
+        {
+            _ = CudaDriver.cuStreamDestroy_v2(stream);
+        }
     }
 
     protected override void CopyOut(Span<byte> destination, long byteOffset)

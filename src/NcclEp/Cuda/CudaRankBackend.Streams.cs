@@ -20,4 +20,7 @@ internal sealed unsafe partial class CudaRankBackend
     }
 
     public CudaDevice Device => _device;
+
+    /// <summary>The fabric joining the ranks (the bench's NCCL baseline uses its communicators).</summary>
+    public CudaFabric Fabric => _fabric;
 }

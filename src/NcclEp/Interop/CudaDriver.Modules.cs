@@ -12,6 +12,10 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuModuleUnload(nint module);
 
+    /// <summary>cuFuncLoad (CUDA 12.4+): loads a function now rather than at its first launch (lazy loading).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuFuncLoad(nint function);
+
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuModuleGetFunction(
         out nint function, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
