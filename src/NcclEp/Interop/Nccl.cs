@@ -31,25 +31,7 @@ internal static unsafe partial class Nccl
     }
 
     /// <summary>Loads NCCL if it is not loaded yet; false with a reason when it cannot be.</summary>
-    internal static bool TryLoad(out string reason)
-    {
-        try
-        {
-            _ = Api;
-            reason = string.Empty;
-            return true;
-        }
-        catch (NativeLibraryMissingException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-    }
+    internal static bool TryLoad(out string reason) => NativeLibraryLoader.TryResolve(() => Api, out reason);
 
     /// <summary>NCCL's version code, e.g. 22803 for 2.28.3 (ncclGetVersion).</summary>
     internal static int GetVersion()

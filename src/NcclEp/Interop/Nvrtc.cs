@@ -31,25 +31,7 @@ internal static unsafe class Nvrtc
     }
 
     /// <summary>Loads NVRTC if needed; false with a reason when it cannot be.</summary>
-    internal static bool TryLoad(out string reason)
-    {
-        try
-        {
-            _ = Api;
-            reason = string.Empty;
-            return true;
-        }
-        catch (NativeLibraryMissingException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-    }
+    internal static bool TryLoad(out string reason) => NativeLibraryLoader.TryResolve(() => Api, out reason);
 
     /// <summary>NVRTC's text for a status ("NVRTC_ERROR_COMPILATION"), or the enum name when NVRTC is not loaded.</summary>
     internal static string GetErrorString(NvrtcResult status)
