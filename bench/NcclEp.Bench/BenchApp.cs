@@ -15,6 +15,8 @@ internal static class BenchApp
             Console.Error.WriteLine($"error: {bad}");
             return ExitCodes.Usage;
         }
+        if (options.IsChild) return ProcsChild.Run(options);
+        if (options.Procs > 0) return ProcsLauncher.Run(options, args);
         if (!BenchBackends.TrySelect(options, out IBenchBackend? selected, out string error))
         {
             Console.Error.WriteLine($"error: {error}");

@@ -41,6 +41,22 @@ internal sealed record BenchOptions
     public bool NoTerminalChart { get; init; }
     public int TimeoutMs { get; init; } = 10_000;
 
+    /// <summary><c>--procs N</c>: run N ranks as N child processes of this program, one GPU each (0: not set). See ProcsLauncher.</summary>
+    public int Procs { get; init; }
+    /// <summary><c>--rendezvous file:PATH|tcp:HOST:PORT</c>: where the processes of <c>--procs</c> meet (default: a fresh file).</summary>
+    public string? Rendezvous { get; init; }
+    /// <summary>Child mode (set by the parent of <c>--procs</c>): this process's rank, or null.</summary>
+    public int? ChildRank { get; init; }
+    /// <summary>Child mode: <c>--world</c>, the processes in all (then <see cref="Ranks"/> too).</summary>
+    public int? World { get; init; }
+    /// <summary><c>--ranks</c> when given on the command line (null: the default), to catch a clash with <c>--procs</c>.</summary>
+    public int? GivenRanks { get; init; }
+    /// <summary>Child mode: where this rank writes its phase times (JSON).</summary>
+    public string? ResultFile { get; init; }
+
+    /// <summary>Whether this process is one rank started by <c>--procs</c>.</summary>
+    public bool IsChild => ChildRank is not null;
+
     /// <summary>Set by <c>--sweep</c>: run the mode's list of token counts instead of <see cref="Tokens"/>.</summary>
     public EpMode? Sweep { get; init; }
 
@@ -67,6 +83,7 @@ internal sealed record BenchOptions
         if (Iters < 1) return $"--iters must be at least 1, not {Iters}.";
         if (Warmup < 0) return $"--warmup must not be negative, not {Warmup}.";
         if (TimeoutMs < 1) return $"--timeout-ms must be positive, not {TimeoutMs}.";
+        if (ProcsOptions.Check(this) is { } procs) return procs;
         if (Sweep is not null && Mode is not null && Mode != Sweep)
             return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
         foreach (int tokens in TokenCounts())

@@ -37,11 +37,17 @@ internal static class Program
         var html = new Option<string?>("--html") { Description = "write an HTML page with the chart and the table to this file" };
         var markdown = new Option<string?>("--markdown") { Description = "write a results file (device, date, command, table, byte formulas) to this file" };
         var noTerminalChart = new Option<bool>("--no-terminal-chart") { Description = "leave the sweep's bar chart out of the output" };
+        Option<int> procs = Number("--procs", 0, "run the ranks as this many processes of this program, one GPU each (needs --backend cuda)");
+        var rendezvous = new Option<string?>("--rendezvous") { Description = "with --procs: where the processes meet, file:PATH or tcp:HOST:PORT [default: a fresh file]" };
+        var childRank = new Option<int?>("--rank") { Description = "(set by --procs) this process's rank", Hidden = true };
+        var world = new Option<int?>("--world") { Description = "(set by --procs) processes in all", Hidden = true };
+        var resultFile = new Option<string?>("--result-file") { Description = "(set by --procs) where this rank writes its times", Hidden = true };
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, iters, warmup,
             validate, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            procs, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
         {
@@ -50,7 +56,8 @@ internal static class Program
             {
                 Backend = BenchNames.ParseBackend(parse.GetValue(backend)!),
                 Mode = modeText is null ? null : BenchNames.ParseMode(modeText),
-                Ranks = parse.GetValue(ranks),
+                Ranks = ProcsOptions.Ranks(parse.GetValue(ranks), parse.GetValue(procs), parse.GetValue(world)),
+                GivenRanks = parse.GetResult(ranks) is { Implicit: false } ? parse.GetValue(ranks) : null,
                 Tokens = parse.GetValue(tokens),
                 Hidden = parse.GetValue(hidden),
                 TopK = parse.GetValue(topK),
@@ -70,6 +77,11 @@ internal static class Program
                 HtmlPath = parse.GetValue(html),
                 MarkdownPath = parse.GetValue(markdown),
                 NoTerminalChart = parse.GetValue(noTerminalChart),
+                Procs = parse.GetValue(procs),
+                Rendezvous = parse.GetValue(rendezvous),
+                ChildRank = parse.GetValue(childRank),
+                World = parse.GetValue(world),
+                ResultFile = parse.GetValue(resultFile),
             };
             return BenchApp.Run(options, args);
         });

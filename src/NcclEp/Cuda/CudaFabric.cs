@@ -13,12 +13,21 @@ internal abstract class CudaFabric : IDisposable
     private readonly System.Collections.Generic.List<IDisposable> _owned = new();
     private int _liveRanks;
 
-    protected CudaFabric(in EpConfig config, int worldSize)
+    protected CudaFabric(in EpConfig config, int worldSize) : this(config, worldSize, worldSize)
+    {
+    }
+
+    /// <param name="config">The group's configuration.</param>
+    /// <param name="worldSize">Ranks in the group.</param>
+    /// <param name="localRanks">Ranks of the group that live in this process (each calls <see cref="ReleaseRank"/> once):
+    /// all of them, or 1 for <see cref="NcclProcessFabric"/> (one process per rank), whose Device/Window/PeerWindow
+    /// answer for that rank only.</param>
+    protected CudaFabric(in EpConfig config, int worldSize, int localRanks)
     {
         Config = config;
         WorldSize = worldSize;
         Layout = new WindowLayout(config, worldSize);
-        _liveRanks = worldSize;
+        _liveRanks = localRanks;
     }
 
     public EpConfig Config { get; }
