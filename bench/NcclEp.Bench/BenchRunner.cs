@@ -32,9 +32,9 @@ internal static class BenchRunner
             {
                 var state = new RankState(backend, groups[rank], work, rank);
                 states[rank] = state;
-                samples[rank] = RunIterations(state, barrier, options.Warmup, options.Iters);
+                samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters);
                 if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
-                steady[rank] = SteadyState.Measure(state, barrier, Math.Max(200, options.Iters * 4));
+                steady[rank] = SteadyState.Measure(state, barrier.Wait, Math.Max(200, options.Iters * 4));
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
@@ -70,43 +70,5 @@ internal static class BenchRunner
             PhaseStats.MaxOver(perRank[(int)BenchPhase.Combine]),
             traffic,
             options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped);
-    }
-
-    /// <summary>One rank's loop; returns [phase][iteration] µs of the timed iterations.</summary>
-    private static double[][] RunIterations(RankState s, RankBarrier barrier, int warmups, int iterations)
-    {
-        var times = new double[Phases][];
-        for (int p = 0; p < Phases; p++) times[p] = new double[iterations];
-        var experts = new IdentityExperts(s);
-        IBenchBackend backend = s.Backend;
-        IPhaseTimer timer = s.Timer;
-        EpGroup group = s.Group;
-        EpHandle handle = s.Handle;
-
-        for (int it = 0; it < warmups + iterations; it++)
-        {
-            barrier.Wait();
-            timer.Begin(BenchPhase.Update);
-            handle.Update(s.Ids, s.Weights, s.Stream);
-            timer.End(BenchPhase.Update);
-            backend.Synchronize(group, s.Stream);
-
-            barrier.Wait();
-            timer.Begin(BenchPhase.Dispatch);
-            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
-            timer.End(BenchPhase.Dispatch);
-            experts.Run();
-
-            barrier.Wait();
-            timer.Begin(BenchPhase.Combine);
-            group.Combine(handle, s.ExpertOutputs, s.Combined, s.Stream);
-            timer.End(BenchPhase.Combine);
-            backend.Synchronize(group, s.Stream);
-            group.CheckErrors();
-
-            if (it < warmups) continue;
-            for (int p = 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
-        }
-        return times;
     }
 }

@@ -14,7 +14,6 @@ namespace NcclEp.Bench;
 /// </summary>
 internal static class ProcsChild
 {
-    private const int Phases = 3;
 
     public static int Run(BenchOptions options)
     {
@@ -53,85 +52,11 @@ internal static class ProcsChild
         backend.BindRankThread(rank);
         using var state = new RankState(backend, group, work, rank);
 
-        double[][] samples = Iterate(state, backend, options.Warmup, options.Iters);
+        double[][] samples = PhaseLoop.Run(state, backend.Barrier, options.Warmup, options.Iters);
         RankValidation? validation = options.Validate ? Validator.Check(state, work, traffic) : null;
-        SteadyState.Result steady = BackToBack(state, backend, Math.Max(200, options.Iters * 4));
+        SteadyState.Result steady = SteadyState.Measure(state, backend.Barrier, Math.Max(200, options.Iters * 4));
         backend.Barrier(); // no rank releases its window while a peer may still use it
         return new RankSize(tokens, PhaseStats.Of(samples[(int)BenchPhase.Update]), PhaseStats.Of(samples[(int)BenchPhase.Dispatch]),
             PhaseStats.Of(samples[(int)BenchPhase.Combine]), steady, validation);
-    }
-
-    /// <summary>The single-process bench's loop (BenchRunner), with the process barrier before each phase.</summary>
-    private static double[][] Iterate(RankState s, ProcessBenchBackend backend, int warmups, int iterations)
-    {
-        var times = new double[Phases][];
-        for (int p = 0; p < Phases; p++) times[p] = new double[iterations];
-        var experts = new IdentityExperts(s);
-        IPhaseTimer timer = s.Timer;
-        EpGroup group = s.Group;
-        EpHandle handle = s.Handle;
-        for (int it = 0; it < warmups + iterations; it++)
-        {
-            backend.Barrier();
-            timer.Begin(BenchPhase.Update);
-            handle.Update(s.Ids, s.Weights, s.Stream);
-            timer.End(BenchPhase.Update);
-            backend.Synchronize(group, s.Stream);
-
-            backend.Barrier();
-            timer.Begin(BenchPhase.Dispatch);
-            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
-            timer.End(BenchPhase.Dispatch);
-            experts.Run();
-
-            backend.Barrier();
-            timer.Begin(BenchPhase.Combine);
-            group.Combine(handle, s.ExpertOutputs, s.Combined, s.Stream);
-            timer.End(BenchPhase.Combine);
-            backend.Synchronize(group, s.Stream);
-            group.CheckErrors();
-
-            if (it < warmups) continue;
-            for (int p = 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
-        }
-        return times;
-    }
-
-    /// <summary>SteadyState's back-to-back figure, with the process barrier before each run.</summary>
-    private static SteadyState.Result BackToBack(RankState s, ProcessBenchBackend backend, int count)
-    {
-        EpGroup group = s.Group;
-        EpHandle handle = s.Handle;
-        IPhaseTimer timer = s.Timer;
-        EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor ? s.Received : s.ExpertOutputs;
-
-        backend.Barrier();
-        timer.Begin(BenchPhase.Dispatch);
-        for (int i = 0; i < count; i++) group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
-        timer.End(BenchPhase.Dispatch);
-        backend.Synchronize(group, s.Stream);
-
-        backend.Barrier();
-        timer.Begin(BenchPhase.Combine);
-        for (int i = 0; i < count; i++) group.Combine(handle, expertOutputs, s.Combined, s.Stream);
-        timer.End(BenchPhase.Combine);
-        backend.Synchronize(group, s.Stream);
-
-        backend.Barrier();
-        timer.Begin(BenchPhase.Update);
-        for (int i = 0; i < count; i++)
-        {
-            handle.Update(s.Ids, s.Weights, s.Stream);
-            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
-            group.Combine(handle, expertOutputs, s.Combined, s.Stream);
-        }
-        timer.End(BenchPhase.Update);
-        backend.Synchronize(group, s.Stream);
-        group.CheckErrors();
-
-        return new SteadyState.Result(
-            timer.ElapsedMicroseconds(BenchPhase.Dispatch) / count,
-            timer.ElapsedMicroseconds(BenchPhase.Combine) / count,
-            timer.ElapsedMicroseconds(BenchPhase.Update) / count);
     }
 }

@@ -12,26 +12,26 @@ internal static class SteadyState
 {
     public readonly record struct Result(double DispatchUs, double CombineUs, double StepUs);
 
-    public static Result Measure(RankState s, RankBarrier barrier, int count)
+    public static Result Measure(RankState s, Action meet, int count)
     {
         EpGroup group = s.Group;
         EpHandle handle = s.Handle;
         IPhaseTimer timer = s.Timer;
         EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor ? s.Received : s.ExpertOutputs;
 
-        barrier.Wait();
+        meet();
         timer.Begin(BenchPhase.Dispatch);
         for (int i = 0; i < count; i++) group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
         timer.End(BenchPhase.Dispatch);
         s.Backend.Synchronize(group, s.Stream);
 
-        barrier.Wait();
+        meet();
         timer.Begin(BenchPhase.Combine);
         for (int i = 0; i < count; i++) group.Combine(handle, expertOutputs, s.Combined, s.Stream);
         timer.End(BenchPhase.Combine);
         s.Backend.Synchronize(group, s.Stream);
 
-        barrier.Wait();
+        meet();
         timer.Begin(BenchPhase.Update);
         for (int i = 0; i < count; i++)
         {

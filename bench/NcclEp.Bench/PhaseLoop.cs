@@ -1,0 +1,51 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>The timed Update → Dispatch → experts → Combine loop shared by the thread and process benches.</summary>
+internal static class PhaseLoop
+{
+    private const int Phases = 3;
+
+    /// <summary>
+    /// One rank's loop; returns [phase][iteration] µs of the timed iterations. <paramref name="meet"/> lines the
+    /// ranks up before each phase (threads: a barrier; processes: an NCCL all-reduce).
+    /// </summary>
+    public static double[][] Run(RankState s, Action meet, int warmups, int iterations)
+    {
+        var times = new double[Phases][];
+        for (int p = 0; p < Phases; p++) times[p] = new double[iterations];
+        var experts = new IdentityExperts(s);
+        IBenchBackend backend = s.Backend;
+        IPhaseTimer timer = s.Timer;
+        EpGroup group = s.Group;
+        EpHandle handle = s.Handle;
+
+        for (int it = 0; it < warmups + iterations; it++)
+        {
+            meet();
+            timer.Begin(BenchPhase.Update);
+            handle.Update(s.Ids, s.Weights, s.Stream);
+            timer.End(BenchPhase.Update);
+            backend.Synchronize(group, s.Stream);
+
+            meet();
+            timer.Begin(BenchPhase.Dispatch);
+            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+            timer.End(BenchPhase.Dispatch);
+            experts.Run();
+
+            meet();
+            timer.Begin(BenchPhase.Combine);
+            group.Combine(handle, s.ExpertOutputs, s.Combined, s.Stream);
+            timer.End(BenchPhase.Combine);
+            backend.Synchronize(group, s.Stream);
+            group.CheckErrors();
+
+            if (it < warmups) continue;
+            for (int p = 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
+        }
+        return times;
+    }
+}
