@@ -104,7 +104,7 @@ internal static class BackendRun
     };
 
     /// <summary>The row ranges a layout defines (the rest is unspecified and not compared).</summary>
-    private static (long First, long Count)[] ValidRows(EpConfig c, int world, int[] rankCounts, int[] expertCounts, int[] offsets, int total)
+    internal static (long First, long Count)[] ValidRows(EpConfig c, int world, int[] rankCounts, int[] expertCounts, int[] offsets, int total)
     {
         long m = c.MaxTokensPerRank;
         return (c.Mode, c.Layout) switch

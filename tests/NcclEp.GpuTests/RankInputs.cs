@@ -5,7 +5,11 @@ namespace NcclEp.GpuTests;
 /// <summary>Random inputs of one rank: distinct expert ids (some -1), weights, token rows that are never all zero.</summary>
 internal sealed class RankInputs
 {
-    public RankInputs(GpuCase c, int tokens, int seed)
+    public RankInputs(GpuCase c, int tokens, int seed) : this(c.Config(Math.Max(1, tokens)), tokens, seed)
+    {
+    }
+
+    public RankInputs(EpConfig c, int tokens, int seed)
     {
         var random = new Random(seed);
         Tokens = tokens;
@@ -16,7 +20,7 @@ internal sealed class RankInputs
             for (int k = 0; k < c.TopK; k++)
             {
                 int e;
-                do { e = random.Next(c.Experts); } while (Array.IndexOf(Ids, e, t * c.TopK, k) >= 0);
+                do { e = random.Next(c.NumExperts); } while (Array.IndexOf(Ids, e, t * c.TopK, k) >= 0);
                 Ids[(t * c.TopK) + k] = random.Next(10) == 0 ? -1 : e;
                 Weights[(t * c.TopK) + k] = (float)(random.NextDouble() * 2 - 0.5);
             }

@@ -1,0 +1,235 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using NcclEp.Cuda;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>Groups and one <see cref="GuardedRank"/> per rank; disposes them all.</summary>
+internal sealed class GuardedWorld : IDisposable
+{
+    public GuardedWorld(EpGroup[] groups)
+    {
+        Groups = groups;
+        try
+        {
+            Ranks = groups.Select(g => new GuardedRank(g)).ToArray();
+        }
+        catch
+        {
+            foreach (EpGroup g in groups) g.Dispose();
+            throw;
+        }
+    }
+
+    public EpGroup[] Groups { get; }
+    public GuardedRank[] Ranks { get; }
+
+    public void Dispose()
+    {
+        foreach (GuardedRank r in Ranks) r.Dispose();
+        foreach (EpGroup g in Groups) g.Dispose();
+    }
+}
+
+/// <summary>
+/// One rank's handle, inputs and outputs for MaxTokensPerRank tokens, its own stream on Cuda. Every output tensor
+/// sits <see cref="Guard"/> bytes into a buffer with <see cref="Guard"/> bytes after it; the whole buffer is filled with
+/// <see cref="Pattern"/> before each round, and <see cref="Guards"/> checks that nothing outside the tensor (rows past
+/// the tokens included) was written.
+/// </summary>
+internal sealed class GuardedRank : IDisposable
+{
+    public const int Guard = 4096;
+    public const byte Pattern = 0xC3;
+    private readonly EpGroup _g;
+    private readonly EpConfig _c;
+    private readonly int _world, _local;
+    private readonly long _rowBytes, _layoutRows;
+    private readonly EpBuffer _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX;
+    private readonly nint _stream;
+    private int _tokens;
+
+    public GuardedRank(EpGroup g)
+    {
+        _g = g;
+        _c = g.Config;
+        _world = g.WorldSize;
+        _local = g.LocalExperts;
+        int m = _c.MaxTokensPerRank, k = _c.TopK;
+        _rowBytes = _c.RowBytes;
+        _layoutRows = _c.ReceiveRows(_world);
+        Handle = g.CreateHandle();
+        _ids = g.AllocateBuffer((long)m * k * 4);
+        _weights = g.AllocateBuffer((long)m * k * 4);
+        _x = g.AllocateBuffer(m * _rowBytes);
+        _grad = g.AllocateBuffer(m * _rowBytes);
+        _received = g.AllocateBuffer((2 * Guard) + (_layoutRows * _rowBytes));
+        _gradRows = g.AllocateBuffer((2 * Guard) + (_layoutRows * _rowBytes));
+        _combined = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
+        _gradX = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
+        _stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
+    }
+
+    public EpHandle Handle { get; }
+
+    public EpStream Stream => new(_stream);
+
+    private EpTensor Ids => EpTensor.Create2D(_ids.Pointer, EpDataType.Int32, _tokens, _c.TopK);
+    private EpTensor Weights => EpTensor.Create2D(_weights.Pointer, EpDataType.Float32, _tokens, _c.TopK);
+    private EpTensor X => EpTensor.Create2D(_x.Pointer, _c.DataType, _tokens, _c.Hidden);
+    private EpTensor Grad => EpTensor.Create2D(_grad.Pointer, _c.DataType, _tokens, _c.Hidden);
+    private EpTensor Combined => EpTensor.Create2D(_combined.Pointer + Guard, _c.DataType, _tokens, _c.Hidden);
+    private EpTensor GradX => EpTensor.Create2D(_gradX.Pointer + Guard, _c.DataType, _tokens, _c.Hidden);
+    private EpTensor Received => LayoutTensor(_received);
+    private EpTensor GradRows => LayoutTensor(_gradRows);
+
+    private EpTensor LayoutTensor(EpBuffer b) => (_c.Mode, _c.Layout) switch
+    {
+        (EpMode.LowLatency, EpLayout.ExpertMajor) => EpTensor.Create3D(b.Pointer + Guard, _c.DataType, _local, (long)_world * _c.MaxTokensPerRank, _c.Hidden),
+        (_, EpLayout.RankMajor) => EpTensor.Create3D(b.Pointer + Guard, _c.DataType, _world, _c.MaxTokensPerRank, _c.Hidden),
+        _ => EpTensor.Create2D(b.Pointer + Guard, _c.DataType, _layoutRows, _c.Hidden),
+    };
+
+    /// <summary>Uploads a round's inputs (and a gradient drawn from them) and fills every output buffer with the pattern.</summary>
+    public void Load(RankInputs input)
+    {
+        _tokens = input.Tokens;
+        if (_tokens > 0)
+        {
+            _ids.Upload<int>(input.Ids);
+            _weights.Upload<float>(input.Weights);
+            _x.Upload<byte>(input.Rows);
+            var grad = new byte[input.Rows.Length];
+            RankInputs.FillRows(new Random((input.Tokens * 7919) + input.Rows[0] + (input.Rows[1] << 8)), grad, _c.DataType);
+            _grad.Upload<byte>(grad);
+        }
+        foreach (EpBuffer b in new[] { _received, _gradRows, _combined, _gradX }) b.Fill(Pattern);
+    }
+
+    public void Update() => Handle.Update(Ids, Weights, Stream);
+
+    public void Dispatch() => _g.Dispatch(Handle, X, Received, Stream);
+
+    /// <summary>Combine of identity experts (expert-major) or of the received rows as they are (per-rank layouts).</summary>
+    public void Combine() => _g.Combine(Handle, Received, Combined, Stream);
+
+    public void Backward()
+    {
+        _g.Combine(Handle, GradRows, Grad, Stream, EpPass.Backward);
+        _g.Dispatch(Handle, GradX, GradRows, Stream, EpPass.Backward);
+    }
+
+    public void Sync() => _g.Synchronize(Stream);
+
+    /// <summary>Load, Update, forward, backward, Synchronize, Collect.</summary>
+    public RankResult FullRoundTrip(RankInputs input)
+    {
+        Load(input);
+        Update();
+        Dispatch();
+        Combine();
+        Backward();
+        Sync();
+        return Collect();
+    }
+
+    /// <summary>Load, Update, Dispatch, Combine, Synchronize, and the forward outputs only.</summary>
+    public RankResult ForwardRoundTrip(RankInputs input)
+    {
+        Load(input);
+        Update();
+        Dispatch();
+        Combine();
+        Sync();
+        return Collect(Handle, _received, Guard, _combined, Guard, _tokens, null, null);
+    }
+
+    /// <summary>Counts, every row the layout defines (received, gradient rows, source info), combined and token gradient.</summary>
+    public RankResult Collect() => Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX);
+
+    /// <summary>
+    /// What a round trip produced on one rank, as named byte arrays that two backends must match exactly: counts, then
+    /// for every row range the layout defines the received rows, source info (and gradient rows), then the combined
+    /// rows (and token gradient). <paramref name="gradRows"/> and <paramref name="gradX"/> null: forward only.
+    /// </summary>
+    public static RankResult Collect(EpHandle handle, EpBuffer received, long receivedAt, EpBuffer combined, long combinedAt, int tokens,
+        EpBuffer? gradRows, EpBuffer? gradX)
+    {
+        EpGroup g = handle.Group;
+        EpConfig c = g.Config;
+        long rowBytes = c.RowBytes;
+        var result = new RankResult();
+        int[] rankCounts = State<int>(handle, handle.ReceivedRankCounts, g.WorldSize);
+        int[] expertCounts = State<int>(handle, handle.ReceivedExpertCounts, g.LocalExperts);
+        int[] offsets = State<int>(handle, handle.ReceivedExpertOffsets, g.LocalExperts + 1);
+        int[] total = State<int>(handle, handle.ReceivedTotal, 1);
+        result.Add("rankCounts", Bytes(rankCounts));
+        result.Add("expertCounts", Bytes(expertCounts));
+        result.Add("expertOffsets", Bytes(offsets));
+        result.Add("total", Bytes(total));
+        foreach ((long first, long count) in BackendRun.ValidRows(c, g.WorldSize, rankCounts, expertCounts, offsets, total[0]))
+        {
+            string at = $"[{first}..{first + count})";
+            result.Add("received" + at, Rows(received, receivedAt + (first * rowBytes), count * rowBytes));
+            if (gradRows is not null) result.Add("gradRows" + at, Rows(gradRows, receivedAt + (first * rowBytes), count * rowBytes));
+            result.Add("sourceInfo" + at, Raw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
+        }
+        result.Add("combined", Rows(combined, combinedAt, tokens * rowBytes));
+        if (gradX is not null) result.Add("gradX", Rows(gradX, combinedAt, tokens * rowBytes));
+        return result;
+    }
+
+    /// <summary>Null if every byte outside each output tensor still holds the pattern; else where it does not.</summary>
+    public string? Guards()
+    {
+        long layoutBytes = _layoutRows * _rowBytes, homeBytes = _tokens * _rowBytes;
+        foreach ((string name, EpBuffer b, long inside) in new[]
+        {
+            ("received", _received, layoutBytes), ("gradRows", _gradRows, layoutBytes),
+            ("combined", _combined, homeBytes), ("gradX", _gradX, homeBytes),
+        })
+        {
+            var bytes = new byte[b.Bytes];
+            b.Download<byte>(bytes);
+            int before = bytes.AsSpan(0, Guard).IndexOfAnyExcept(Pattern);
+            if (before >= 0) return $"{name}: guard byte {before - Guard} (before the tensor) was overwritten (0x{bytes[before]:X2})";
+            int after = bytes.AsSpan((int)(Guard + inside)).IndexOfAnyExcept(Pattern);
+            if (after >= 0) return $"{name}: byte {after} past the end of the tensor was overwritten (0x{bytes[Guard + inside + after]:X2})";
+        }
+        return null;
+    }
+
+    private static T[] State<T>(EpHandle handle, EpTensor t, int n) where T : unmanaged
+    {
+        var values = new T[n];
+        handle.StateBuffer.Download<T>(values, t.Data - handle.StateBuffer.Pointer);
+        return values;
+    }
+
+    private static byte[] Raw(EpHandle handle, nint address, long bytes)
+    {
+        var data = new byte[bytes];
+        if (bytes > 0) handle.StateBuffer.Download<byte>(data, address - handle.StateBuffer.Pointer);
+        return data;
+    }
+
+    private static byte[] Rows(EpBuffer b, long offset, long bytes)
+    {
+        var data = new byte[bytes];
+        if (bytes > 0) b.Download<byte>(data, offset);
+        return data;
+    }
+
+    private static byte[] Bytes<T>(T[] values) where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+
+    public void Dispose()
+    {
+        foreach (EpBuffer b in new[] { _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX }) b.Dispose();
+        Handle.Dispose();
+        if (_stream != 0) ((CudaRankBackend)_g.RankBackend).DestroyStream(_stream);
+    }
+}
