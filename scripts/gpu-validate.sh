@@ -15,7 +15,7 @@ common="--hidden 7168 --topk 8 --experts 256 --validate"
 
 suite $(( ${GRID_BUDGET:-150} + 30 )) --suite grid --grid ll --world 2 --budget-seconds ${GRID_BUDGET:-150}
 b --mode ll --ranks 1 --tokens 128 $common --markdown "$out/ll-w1.md"
-b --mode ll --ranks 2 --tokens 128 $common --markdown "$out/ll-w2-colocated.md"
+b --mode ll --ranks 2 --tokens 128 $common --markdown "$out/ll-w2.md"
 b --mode ll --ranks 2 --tokens 1 $common
 suite 60 --suite graph
 suite 60 --suite faults
