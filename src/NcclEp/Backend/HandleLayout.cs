@@ -22,11 +22,19 @@ namespace NcclEp.Backend;
 /// recvSourceInfo      [R] {rank, token, slot}
 /// recvTopkIds         [R'][K] i32     per-rank layouts only (R' = R), else 0 rows
 /// recvTopkWeights     [R'][K] f32
+/// updateTiles         [tiles][E+W] i32  Cuda update: (expert, rank) counts of each tile of UpdateTileTokens tokens
+/// sendTokens          [W][M] i32      Cuda update: the token at each row of the block sent to rank r
 /// </code>
 /// </remarks>
 internal readonly record struct HandleLayout
 {
     private const int Align = 128;
+
+    /// <summary>Tokens per block of the Cuda update kernel (a multiple of 32: one bitmask word per 32 tokens).</summary>
+    public const int UpdateTileTokens = 64;
+
+    /// <summary>Tiles the Cuda update splits <paramref name="tokens"/> tokens into (at least one, so a launch always has a block).</summary>
+    public static int UpdateTiles(int tokens) => Math.Max(1, (tokens + UpdateTileTokens - 1) / UpdateTileTokens);
 
     public HandleLayout(in EpConfig config, int worldSize)
     {
@@ -51,6 +59,8 @@ internal readonly record struct HandleLayout
         RecvSourceInfo = o; o = Next(o, 12L * ReceiveRows);
         RecvTopkIds = o; o = Next(o, 4L * perRankRows * k);
         RecvTopkWeights = o; o = Next(o, 4L * perRankRows * k);
+        UpdateTileCounts = o; o = Next(o, 4L * UpdateTiles(m) * (config.NumExperts + w));
+        SendTokens = o; o = Next(o, 4L * w * m);
         TotalBytes = o;
     }
 
@@ -70,6 +80,8 @@ internal readonly record struct HandleLayout
     public long RecvSourceInfo { get; }
     public long RecvTopkIds { get; }
     public long RecvTopkWeights { get; }
+    public long UpdateTileCounts { get; }
+    public long SendTokens { get; }
     public long TotalBytes { get; }
 
     private static long Next(long offset, long bytes) => WindowLayout.RoundUp(offset + bytes, Align);

@@ -11,6 +11,7 @@ namespace NcclEp.Backend;
 /// ctrl            512 B   local counters and the error record (see <see cref="WindowControl"/>)
 /// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s]
 /// combineFlags    [2][W] u64            sequence &lt;&lt; 32, written by the rank that sent expert outputs
+/// chunkFlags      [2][W][Chunks] u64    sequence &lt;&lt; 32 when chunk c of source s's messages is written (Cuda kernels)
 /// expertCounts    [2][W][L] i32         rows source s sends to each local expert
 /// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row
 /// combineRows     [2][M][C] row         expert outputs home: C = max(topK, W) rows per token
@@ -20,6 +21,9 @@ namespace NcclEp.Backend;
 internal readonly record struct WindowLayout
 {
     public const int ControlBytes = 512;
+
+    /// <summary>Chunks each (source, destination) block of dispatch messages is sent in (NCCLEP_CHUNKS in the kernels).</summary>
+    public const int Chunks = 32;
     private const int Align = 128;
 
     public WindowLayout(in EpConfig config, int worldSize)
@@ -36,6 +40,7 @@ internal readonly record struct WindowLayout
         long offset = ControlBytes;
         DispatchFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
         CombineFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
+        ChunkFlags = offset; offset = RoundUp(offset + (2L * worldSize * Chunks * 8), Align);
         ExpertCounts = offset; offset = RoundUp(offset + (2L * worldSize * LocalExperts * 4), Align);
         Messages = offset; offset = RoundUp(offset + (2L * worldSize * MaxTokens * MessageBytes), Align);
         CombineRows = offset; offset = RoundUp(offset + (2L * MaxTokens * CombineSlots * RowBytes), Align);
@@ -53,6 +58,7 @@ internal readonly record struct WindowLayout
 
     public long DispatchFlags { get; }
     public long CombineFlags { get; }
+    public long ChunkFlags { get; }
     public long ExpertCounts { get; }
     public long Messages { get; }
     public long CombineRows { get; }

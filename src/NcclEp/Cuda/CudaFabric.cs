@@ -45,6 +45,12 @@ internal abstract class CudaFabric : IDisposable
     /// <summary>Peer <paramref name="peer"/>'s window as rank <paramref name="rank"/> addresses it.</summary>
     public abstract nint PeerWindow(int rank, int peer);
 
+    /// <summary>Bit r set: rank <paramref name="rank"/> reaches peer r through NCCL send/recv (its <see cref="PeerWindow"/> is 0).</summary>
+    public virtual ulong NetworkMask(int rank) => 0;
+
+    /// <summary>Rank <paramref name="rank"/>'s NCCL communicator (the network path's send/recv run on it); 0 where there is none.</summary>
+    public virtual nint Communicator(int rank) => 0;
+
     /// <summary>One line for logs and the bench: what connects the ranks.</summary>
     public abstract string Describe();
 

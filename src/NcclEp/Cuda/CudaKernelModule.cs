@@ -7,7 +7,7 @@ using NcclEp.Interop;
 
 namespace NcclEp.Cuda;
 
-/// <summary>The three kernels of one configuration (update, dispatch route, combine route) loaded on one device.</summary>
+/// <summary>The kernels of one configuration (update and its offsets pass, dispatch route, combine route) loaded on one device.</summary>
 /// <remarks>
 /// A loaded module is shared by every group of the same context that needs the same cubin, and stays loaded while
 /// that context lives: loading and unloading these kernels costs about 40 KiB of GPU memory per cycle that the driver
@@ -53,6 +53,8 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
             }
             if (Update == 0 || Dispatch == 0 || Combine == 0)
                 throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
+            // Update's second launch (tile offsets) belongs to the same operation and module.
+            UpdateOffsets = Function(UpdateOffsetsEntryPoint);
         }
         catch
         {
@@ -61,7 +63,11 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
         }
     }
 
+    /// <summary>The update's second kernel: it adds each tile's offsets (ep_update.cu).</summary>
+    public const string UpdateOffsetsEntryPoint = "ncclep_update_offsets";
+
     public nint Update { get; }
+    public nint UpdateOffsets { get; }
     public nint Dispatch { get; }
     public nint Combine { get; }
     public CompileReport Report { get; }

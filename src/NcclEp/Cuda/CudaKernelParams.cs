@@ -4,7 +4,7 @@ namespace NcclEp.Cuda;
 
 /// <summary>
 /// The kernels' only argument, passed by value: a field-for-field mirror of <c>struct EpParams</c> in
-/// <c>Kernels/ep_common.cuh</c> (848 bytes; a test pins the size and offsets). Built on the stack per call.
+/// <c>Kernels/ep_common.cuh</c> (a test checks the field order and size against the header). Built on the stack per call.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct CudaKernelParams
@@ -14,7 +14,7 @@ internal unsafe struct CudaKernelParams
     public int Rank, World, LocalExperts, NumExperts;
     public int TopK, MaxTokens, Hidden, RowBytes;
     public int HeaderBytes, MessageBytes, CombineSlots, NumTokens;
-    public int Flags, ExpertAlignment, UpdateTileWords, Reserved1;
+    public int Flags, ExpertAlignment, UpdateTileWords, Steps;
     public long TimeoutNs;
     public nint Window;
     public nint ErrorRecord;
@@ -32,5 +32,12 @@ internal unsafe struct CudaKernelParams
     public long TopkIdsStride;
     public nint TopkWeights;
     public long TopkWeightsStride;
+    public long HUpdateTiles, HSendTokens;
+    public long OffChunkFlags;
+    public ulong NetworkMask;
+    public nint NetOut;
+    public nint NetIn;
+    public long NetDispatchSlice, NetCombineSlice, NetCombineBase;
+    public int NetHeaderBytes, NetCombineSlots, Reserved2, Reserved3;
     public fixed long Peers[MaxWorld];
 }

@@ -6,7 +6,7 @@ namespace NcclEp.Cuda;
 /// <summary>The parameter block's fixed part: topology, window offsets, peers and handle offsets.</summary>
 internal sealed unsafe partial class CudaRankBackend
 {
-    private static CudaKernelParams BuildTemplate(CudaFabric fabric, int rank, nint errorRecord, TimeSpan timeout)
+    private static CudaKernelParams BuildTemplate(CudaFabric fabric, int rank, nint errorRecord, TimeSpan timeout, NetworkStaging? staging)
     {
         EpConfig c = fabric.Config;
         WindowLayout w = fabric.Layout;
@@ -48,6 +48,22 @@ internal sealed unsafe partial class CudaRankBackend
         p.HRecvTopkIds = h.RecvTopkIds;
         p.HRecvTopkWeights = h.RecvTopkWeights;
         p.ReceiveRows = h.ReceiveRows;
+        p.HUpdateTiles = h.UpdateTileCounts;
+        p.HSendTokens = h.SendTokens;
+        p.OffChunkFlags = w.ChunkFlags;
+        p.Steps = StepsBoth;
+        p.UpdateTileWords = HandleLayout.UpdateTileTokens / 32;
+        if (staging is not null)
+        {
+            p.NetworkMask = fabric.NetworkMask(rank);
+            p.NetOut = staging.Out;
+            p.NetIn = staging.In;
+            p.NetDispatchSlice = staging.DispatchSlice;
+            p.NetCombineSlice = staging.CombineSlice;
+            p.NetCombineBase = staging.CombineBase;
+            p.NetHeaderBytes = staging.HeaderBytes;
+            p.NetCombineSlots = staging.CombineSlots;
+        }
         for (int peer = 0; peer < fabric.WorldSize; peer++) p.Peers[peer] = fabric.PeerWindow(rank, peer);
         return p;
     }

@@ -19,8 +19,10 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly CudaErrorRecord _errors;
     private readonly TimeSpan _timeout;
     private readonly uint _grid;
-    private readonly uint _updateShared, _dispatchShared, _combineShared;
-    private readonly int _updateTileWords;
+    private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
+    private readonly NetworkStaging? _staging;
+    private readonly nint _comm;
+    private readonly bool[] _active;
     private CudaKernelParams _template;
     private bool _disposed;
 
@@ -35,17 +37,26 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         EpConfig c = fabric.Config;
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
-        // Update's token tile: as many 32-token words of bitmask per expert and rank as fit in 96 KiB (1..32).
+        // Update: a block per tile of UpdateTileTokens tokens, with one bitmask per expert and per rank.
         int masks = c.NumExperts + world;
-        _updateTileWords = Math.Clamp(((96 * 1024) / sizeof(int) - masks) / masks, 1, 32);
-        _updateShared = (uint)(masks * (_updateTileWords + 1) * sizeof(int));
+        _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));
+        _offsetsShared = (uint)(masks * sizeof(int));
         _dispatchShared = (uint)(((local * world) + (3 * local) + 1) * sizeof(int));
         _combineShared = (uint)((Math.Max(local, world) + 1) * sizeof(int));
         kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
+        kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
-        _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout);
-        _template.UpdateTileWords = _updateTileWords;
+        _active = new bool[world];
+        _active.AsSpan().Fill(true);
+        ulong network = fabric.NetworkMask(rank);
+        if (network != 0)
+        {
+            _comm = fabric.Communicator(rank);
+            if (_comm == 0) throw new EpException($"Rank {rank} has network peers but no NCCL communicator to reach them ({fabric.Describe()}).");
+            _staging = new NetworkStaging(_device, c, fabric.Layout, network);
+        }
+        _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout, _staging);
     }
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
@@ -65,7 +76,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
         Fill(ref p, handle, in args, flags: 0);
-        Launch(_kernels.Update, 1, _updateShared, args.Stream, ref p);
+        uint tiles = (uint)HandleLayout.UpdateTiles(args.NumTokens);
+        Launch(_kernels.Update, tiles, _updateShared, args.Stream, ref p);
+        Launch(_kernels.UpdateOffsets, tiles, _offsetsShared, args.Stream, ref p);
     }
 
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)
@@ -73,8 +86,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
         Fill(ref p, handle, in args, flags: 0);
-        if (args.Pass == EpPass.Forward) Launch(_kernels.Dispatch, _grid, _dispatchShared, args.Stream, ref p);
-        else Launch(_kernels.Combine, _grid, _combineShared, args.Stream, ref p);
+        if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, ref p);
+        else RunCombineRoute(args.Stream, ref p);
     }
 
     public void Combine(EpHandle handle, ref readonly EpLaunchArgs args)
@@ -85,13 +98,41 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         if (args.Pass == EpPass.Forward)
         {
             Fill(ref p, handle, in args, flags: 1);
-            Launch(_kernels.Combine, _grid, _combineShared, args.Stream, ref p);
+            RunCombineRoute(args.Stream, ref p);
         }
         else
         {
             Fill(ref p, handle, in args, flags: perExpert ? 1 : 0);
-            Launch(_kernels.Dispatch, _grid, _dispatchShared, args.Stream, ref p);
+            RunDispatchRoute(args.Stream, ref p);
         }
+    }
+
+    private void RunDispatchRoute(nint stream, ref CudaKernelParams p)
+    {
+        if (_staging is null)
+        {
+            Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
+            return;
+        }
+        p.Steps = StepSend;
+        Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
+        ExchangeSlices(_staging.Out, _staging.In, _staging.DispatchSlice, stream);
+        p.Steps = StepReceive;
+        Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
+    }
+
+    private void RunCombineRoute(nint stream, ref CudaKernelParams p)
+    {
+        if (_staging is null)
+        {
+            Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
+            return;
+        }
+        p.Steps = StepSend;
+        Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
+        ExchangeSlices(_staging.Out + (nint)_staging.CombineBase, _staging.In + (nint)_staging.CombineBase, _staging.CombineSlice, stream);
+        p.Steps = StepReceive;
+        Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -131,6 +172,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         Span<int> mask = stackalloc int[active.Length];
         for (int r = 0; r < active.Length; r++) mask[r] = active[r] ? 1 : 0;
+        active.CopyTo(_active);
         using CudaContextScope scope = _device.MakeCurrent();
         Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
         _errors.DiscardTimeout();
@@ -169,6 +211,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         if (_disposed) return;
         _disposed = true;
         _errors.Dispose();
+        _staging?.Dispose();
         _fabric.ReleaseRank();
     }
 }

@@ -15,6 +15,8 @@ internal sealed class NcclFabric : CudaFabric
     private readonly nint[] _memory;
     private readonly nint[] _windows;
     private readonly nint[][] _peers;
+    private readonly ulong[] _networkMasks;
+    private string _route = "";
 
     private NcclFabric(in EpConfig config, int[] deviceIds) : base(config, deviceIds.Length)
     {
@@ -24,6 +26,7 @@ internal sealed class NcclFabric : CudaFabric
         _memory = new nint[world];
         _windows = new nint[world];
         _peers = new nint[world][];
+        _networkMasks = new ulong[world];
         for (int r = 0; r < world; r++) _devices[r] = new CudaDevice(deviceIds[r]);
     }
 
@@ -38,8 +41,12 @@ internal sealed class NcclFabric : CudaFabric
 
     public override nint PeerWindow(int rank, int peer) => _peers[rank][peer];
 
+    public override ulong NetworkMask(int rank) => _networkMasks[rank];
+
+    public override nint Communicator(int rank) => _comms[rank];
+
     public override string Describe() =>
-        $"{WorldSize} GPU(s) [{string.Join(", ", Array.ConvertAll(_devices, d => $"{d.Ordinal}:{d.Name}"))}] through NCCL {Nccl.FormatVersion(Nccl.GetVersion())} window LSA addresses";
+        $"{WorldSize} GPU(s) [{string.Join(", ", Array.ConvertAll(_devices, d => $"{d.Ordinal}:{d.Name}"))}] through NCCL {Nccl.FormatVersion(Nccl.GetVersion())}: {_route}";
 
     public static NcclFabric Create(in EpConfig config, int[] deviceIds)
     {
@@ -75,6 +82,14 @@ internal sealed class NcclFabric : CudaFabric
         {
             // NCCL gives a one-rank communicator no symmetric (LSA) window; the rank's only peer is itself.
             _peers[0] = [_memory[0]];
+            _route = "one rank: its own memory";
+            return;
+        }
+
+        if (PeerRoutes.NetworkForced)
+        {
+            // Every peer through NCCL send/recv: no window registration, each rank addresses only its own memory.
+            for (int r = 0; r < world; r++) Apply(r, PeerRoutes.AllNetwork(r, world, _memory[r]));
             return;
         }
 
@@ -90,14 +105,16 @@ internal sealed class NcclFabric : CudaFabric
         Check.Nccl(registered, "ncclCommWindowRegister", _comms[0]);
         Check.Nccl(ended, "ncclGroupEnd (window registration)", _comms[0]);
 
+        // Peers inside NCCL's LSA team by address; the others (another node, or no P2P path) through the network.
         for (int r = 0; r < world; r++)
-        {
-            NcclLsaWindow lsa = NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context);
-            if (lsa.LsaSize != world || lsa.WorldRank != r)
-                throw new NotSupportedException($"Rank {r}: NCCL's LSA team has {lsa.LsaSize} ranks (this rank is {lsa.WorldRank}); every rank must be load/store reachable over NVLink. Peers outside one NVLink domain are not supported yet.");
-            _peers[r] = new nint[world];
-            for (int peer = 0; peer < world; peer++) _peers[r][peer] = lsa.PeerPointers[lsa.LsaRank + (peer - r)];
-        }
+            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world));
+    }
+
+    private void Apply(int rank, PeerRoutes routes)
+    {
+        _peers[rank] = routes.Peers;
+        _networkMasks[rank] = routes.NetworkMask;
+        if (rank == 0) _route = routes.Summary;
     }
 
     protected override void Dispose(bool disposing)

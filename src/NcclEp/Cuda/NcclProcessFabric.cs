@@ -26,6 +26,7 @@ internal sealed class NcclProcessFabric : CudaFabric
     private nint _window;
     private nint _barrierWord;
     private nint[] _peers = [];
+    private ulong _networkMask;
     private string _route = "not connected";
 
     private NcclProcessFabric(in EpConfig config, int rank, int worldSize, int deviceOrdinal)
@@ -37,9 +38,6 @@ internal sealed class NcclProcessFabric : CudaFabric
 
     /// <summary>The rank that lives in this process.</summary>
     public int LocalRank => _rank;
-
-    /// <summary>This rank's communicator (the bench's barriers and baseline run on it).</summary>
-    public nint Communicator => _comm;
 
     public override int RanksPerDevice => 1;
 
@@ -61,8 +59,20 @@ internal sealed class NcclProcessFabric : CudaFabric
         return _peers[peer];
     }
 
+    public override ulong NetworkMask(int rank)
+    {
+        EnsureLocal(rank);
+        return _networkMask;
+    }
+
+    public override nint Communicator(int rank)
+    {
+        EnsureLocal(rank);
+        return _comm;
+    }
+
     public override string Describe() =>
-        $"rank {_rank} of {WorldSize} processes (one GPU each), this one on GPU {_device.Ordinal}:{_device.Name}, through NCCL {Nccl.FormatVersion(Nccl.GetVersion())} window LSA addresses ({_route})";
+        $"rank {_rank} of {WorldSize} processes (one GPU each), this one on GPU {_device.Ordinal}:{_device.Name}, through NCCL {Nccl.FormatVersion(Nccl.GetVersion())}: {_route}";
 
     /// <summary>
     /// Joins the communicator of <paramref name="id"/>, registers this rank's window and proves the peer addressing.
@@ -121,18 +131,22 @@ internal sealed class NcclProcessFabric : CudaFabric
             return;
         }
 
+        if (PeerRoutes.NetworkForced)
+        {
+            Apply(PeerRoutes.AllNetwork(_rank, WorldSize, _memory));
+            return;
+        }
+
         // Collective across the processes: each registers its one window (same size, same order on every rank).
         Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, out _window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
-        NcclLsaWindow lsa = NcclLsa.Inspect(_comm, _window, _memory, _device.Context);
-        if (lsa.LsaSize != WorldSize || lsa.WorldRank != _rank)
-        {
-            throw new NotSupportedException(
-                $"Rank {_rank}: NCCL's LSA team has {lsa.LsaSize} ranks (this rank is {lsa.WorldRank}); every rank must be load/store reachable over NVLink. " +
-                "Run every process on one NVLink domain (one node); peers outside it are not supported yet.");
-        }
-        _peers = new nint[WorldSize];
-        for (int peer = 0; peer < WorldSize; peer++) _peers[peer] = lsa.PeerPointers[lsa.LsaRank + (peer - _rank)];
-        _route = lsa.Route;
+        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize));
+    }
+
+    private void Apply(PeerRoutes routes)
+    {
+        _peers = routes.Peers;
+        _networkMask = routes.NetworkMask;
+        _route = routes.Summary;
     }
 
     private void EnsureLocal(int rank)

@@ -40,6 +40,7 @@ internal static unsafe class WindowSetup
         using CudaContextScope scope = fabric.Device(rank).MakeCurrent();
         for (int peer = 0; peer < fabric.WorldSize; peer++)
         {
+            if ((fabric.NetworkMask(rank) >> peer & 1) != 0) continue; // reached through NCCL send/recv, not by address
             ulong seen = 0;
             CuResult status = CudaDriver.cuMemcpyDtoH_v2(&seen, fabric.PeerWindow(rank, peer) + WindowControl.Stamp, 8);
             if (status != CuResult.Success || seen != Stamp(peer))

@@ -37,7 +37,7 @@ struct EpParams {
     int rank, world, localExperts, numExperts;
     int topK, maxTokens, hidden, rowBytes;
     int headerBytes, messageBytes, combineSlots, numTokens;
-    int flags, expertAlignment, updateTileWords, reserved1;
+    int flags, expertAlignment, updateTileWords, steps;
     i64 timeoutNs;
     char* window;
     int* errorRecord;
@@ -55,8 +55,33 @@ struct EpParams {
     i64 topkIdsStride;
     const char* topkWeights;
     i64 topkWeightsStride;
-    char* peers[NCCLEP_MAX_WORLD];
+    i64 hUpdateTiles, hSendTokens;  // handle: update's per-tile counts [tiles][E + W]; tokens sent to each rank [W][M]
+    i64 offChunkFlags;              // window: [2][W][NCCLEP_CHUNKS] u64, seq << 32 when a chunk of messages is written
+    u64 networkMask;                // bit r: peer r is outside the LSA team (reached through NCCL send/recv)
+    char* netOut;                   // staging: [R] dispatch slices, then [R] combine slices at netCombineBase
+    char* netIn;
+    i64 netDispatchSlice, netCombineSlice, netCombineBase;
+    int netHeaderBytes, netCombineSlots, reserved2, reserved3;
+    char* peers[NCCLEP_MAX_WORLD];  // LSA address of each peer's window; 0 for network peers
 };
+
+// Which halves of an operation a launch runs. Both with LSA peers only; with network peers the send half,
+// NCCL's send/recv of the staging slices, and the receive half are three stream-ordered steps.
+#define STEP_SEND 1
+#define STEP_RECEIVE 2
+
+// Dispatch messages go out in chunks of each (source, destination) block, each with its own flag, so the
+// receiving blocks copy a chunk while the sending blocks still write later ones.
+#define NCCLEP_CHUNKS 32
+
+// 16-byte vectors each lane loads before it stores any (loads in flight together).
+#define COPY_UNROLL 4
+
+__device__ __forceinline__ bool is_network(const EpParams& p, int r) { return (p.networkMask >> r) & 1ull; }
+__device__ __forceinline__ int network_index(const EpParams& p, int r) { return __popcll(p.networkMask & ((1ull << r) - 1ull)); }
+// Peer r's dispatch or combine slice in the staging buffer (out: what this rank sends r; in: what r sent it).
+__device__ __forceinline__ char* net_dispatch_slice(const EpParams& p, char* base, int r) { return base + network_index(p, r) * p.netDispatchSlice; }
+__device__ __forceinline__ char* net_combine_slice(const EpParams& p, char* base, int r) { return base + p.netCombineBase + network_index(p, r) * p.netCombineSlice; }
 
 #define FLAG_SCALE_BY_WEIGHT 1  // dispatch route: expert-major rows = w * row (Combine backward)
 #define FLAG_WEIGHTED 1         // combine route: sum w * y (Combine forward, expert-major)

@@ -1,15 +1,40 @@
 // The dispatch route (Dispatch forward, Combine backward): HostRankBackend.DispatchRoute.cs and
-// HostRankBackend.LayOut.cs are the reference. One launch:
-//   send:    a thread per 16 bytes of each (token, destination rank) message (header, then row), so the
-//            copy is bandwidth-bound, not latency-bound; the last block to finish writes each peer's
-//            per-expert counts and its flag (seq << 32 | tokens).
-//   receive: every block waits for every live source's flag (bounded), computes the offsets, and a thread
-//            per 16 bytes of each received row writes it to every destination the layout gives it.
+// HostRankBackend.LayOut.cs are the reference. The grid splits into sending and receiving blocks so the
+// receivers copy one chunk while the senders still write the next:
+//   notify:  block 0 first gives every destination its message count and per-expert counts (the flag
+//            seq << 32 | count), so a receiver can place rows before the bulk data has landed;
+//   send:    (destination, chunk) jobs; a warp per message writes its header and row (16-byte vectors,
+//            several loads in flight per lane), then the chunk's flag is released;
+//   receive: every receiving block takes the counts of every live source and the offsets they give, then
+//            (source, chunk) jobs: after the chunk's flag, a warp per message writes its row to every
+//            destination the layout gives it.
+// With network peers (outside the LSA team) the host launches the send half, NCCL's send/recv of the
+// staging slices, then the receive half: those peers' messages and counts are in the staging buffer.
 #include "ep_common.cuh"
+
 
 __device__ __forceinline__ char* message_at(const EpParams& p, char* window, int parity, int source, int slot) {
     return window + p.offMessages + ((i64)(parity * p.world + source) * p.maxTokens + slot) * p.messageBytes;
 }
+
+// Where this rank's message `slot` for rank r goes: r's window, or r's out slice.
+__device__ __forceinline__ int4* outgoing_message(const EpParams& p, int r, int parity, int slot) {
+    return (int4*)(is_network(p, r) ? net_dispatch_slice(p, p.netOut, r) + p.netHeaderBytes + (i64)slot * p.messageBytes
+                                    : message_at(p, p.peers[r], parity, p.rank, slot));
+}
+
+// Message `slot` from source s, here.
+__device__ __forceinline__ const char* incoming_message(const EpParams& p, int s, int parity, int slot) {
+    return is_network(p, s) ? net_dispatch_slice(p, p.netIn, s) + p.netHeaderBytes + (i64)slot * p.messageBytes
+                            : message_at(p, p.window, parity, s, slot);
+}
+
+__device__ __forceinline__ u64* chunk_flag(const EpParams& p, char* window, int parity, int source, int chunk) {
+    return (u64*)(window + p.offChunkFlags + (((i64)parity * p.world + source) * NCCLEP_CHUNKS + chunk) * 8);
+}
+
+// Chunk c of a block of n messages is [chunk_begin(n, c), chunk_begin(n, c + 1)).
+__device__ __forceinline__ int chunk_begin(int n, int c) { return (int)((i64)n * c / NCCLEP_CHUNKS); }
 
 // Word i of the header of token t's message to rank r.
 __device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int i) {
@@ -28,68 +53,112 @@ __device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int 
     return 0;
 }
 
-__device__ void send_tokens(const EpParams& p, u32 seq, int parity) {
+// Notify (block 0): per-expert counts, then the count flag, to every live destination.
+__device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
     const int W = p.world, L = p.localExperts;
-    const int VECS = HEADER_VECS + ROW_VECS;
     const int* active = active_mask(p);
-    const int* rankPositions = state_at<int>(p, p.hRankPositions);
-    const i64 items = (i64)p.numTokens * W * VECS;
-
-    for (i64 item = global_thread(); item < items; item += global_threads()) {
-        const int pair = (int)(item / VECS), v = (int)(item - (i64)pair * VECS);
-        const int t = pair / W, r = pair - t * W;
-        const int position = rankPositions[pair];
-        if (position < 0 || !active[r]) continue;
-        int4* message = (int4*)message_at(p, p.peers[r], parity, p.rank, position);
-        if (v < HEADER_VECS) {
-            message[v] = make_int4(header_word(p, t, r, 4 * v), header_word(p, t, r, 4 * v + 1),
-                                   header_word(p, t, r, 4 * v + 2), header_word(p, t, r, 4 * v + 3));
-        } else {
-            message[v] = ((const int4*)(p.home + t * p.homeStride))[v - HEADER_VECS];
-        }
+    const int* expertCounts = state_at<int>(p, p.hSendExpertCounts);
+    const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
+    for (int i = threadIdx.x; i < W * L; i += blockDim.x) {
+        const int r = i / L, l = i - r * L;
+        if (!active[r]) continue;
+        int* counts = is_network(p, r) ? (int*)(net_dispatch_slice(p, p.netOut, r) + 8)
+                                       : (int*)(p.peers[r] + p.offExpertCounts + (i64)(parity * W + p.rank) * L * 4);
+        counts[l] = expertCounts[i];
     }
-
-    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS))) {
-        const int* expertCounts = state_at<int>(p, p.hSendExpertCounts);
-        const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
-        for (int i = threadIdx.x; i < W * L; i += blockDim.x) {
-            const int r = i / L, l = i - r * L;
-            if (active[r]) ((int*)(p.peers[r] + p.offExpertCounts + (i64)(parity * W + p.rank) * L * 4))[l] = expertCounts[i];
-        }
-        __threadfence_system();
-        __syncthreads();
-        for (int r = threadIdx.x; r < W; r += blockDim.x) {
-            if (active[r]) st_release_sys((u64*)(p.peers[r] + p.offDispatchFlags + (i64)(parity * W + p.rank) * 8), ((u64)seq << 32) | (u32)rankCounts[r]);
-        }
-        if (threadIdx.x == 0) *ctrl_u32(p, CTRL_TICKETS) = 0;
+    __threadfence_system();
+    __syncthreads();
+    for (int r = threadIdx.x; r < W; r += blockDim.x) {
+        if (!active[r]) continue;
+        const u64 word = ((u64)seq << 32) | (u32)rankCounts[r];
+        if (is_network(p, r)) *(u64*)net_dispatch_slice(p, p.netOut, r) = word;  // travels with the slice
+        else st_release_sys((u64*)(p.peers[r] + p.offDispatchFlags + (i64)(parity * W + p.rank) * 8), word);
     }
 }
 
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
-    extern __shared__ int shared[];
+// One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored.
+__device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane) {
+    const int VECS = HEADER_VECS + ROW_VECS;
+    const int4* row = (const int4*)(p.home + t * p.homeStride);
+    for (int v0 = lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
+        int4 x[COPY_UNROLL];
+#pragma unroll
+        for (int u = 0; u < COPY_UNROLL; u++) {
+            const int v = v0 + 32 * u;
+            if (v >= VECS) break;
+            x[u] = v < HEADER_VECS ? make_int4(header_word(p, t, r, 4 * v), header_word(p, t, r, 4 * v + 1),
+                                               header_word(p, t, r, 4 * v + 2), header_word(p, t, r, 4 * v + 3))
+                                   : __ldg(row + (v - HEADER_VECS));
+        }
+#pragma unroll
+        for (int u = 0; u < COPY_UNROLL; u++) {
+            const int v = v0 + 32 * u;
+            if (v >= VECS) break;
+            message[v] = x[u];
+        }
+    }
+}
+
+// Sending block `block` of `blocks`: (chunk, destination) jobs in chunk order, so every destination's first
+// chunks go out first.
+__device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks) {
+    const int W = p.world, M = p.maxTokens;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int* active = active_mask(p);
+    const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
+    const int* sendTokens = state_at<int>(p, p.hSendTokens);
+
+    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+        const int c = job / W, r = job - c * W;
+        if (!active[r]) continue;
+        const int n = min(rankCounts[r], M);
+        const int end = chunk_begin(n, c + 1);
+        for (int slot = chunk_begin(n, c) + warp; slot < end; slot += NCCLEP_WARPS)
+            write_message(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
+        if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            __threadfence_system();
+            st_release_sys(chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
+        }
+    }
+}
+
+// Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
+__device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int parity, int s, int c) {
+    __shared__ int sArrived;
+    if (threadIdx.x == 0) {
+        u64 word;
+        sArrived = wait_sequence(p, chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE, &word);
+    }
+    __syncthreads();
+    const bool arrived = sArrived;
+    __syncthreads();
+    return arrived;
+}
+
+__device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
     __shared__ int sCount[NCCLEP_MAX_WORLD];
     __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
     const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
     const bool packed = NCCLEP_MODE == MODE_HT;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int* sSourceOffsets = shared;            // [L][W]
     int* sExpertCounts = shared + L * W;     // [L]
     int* sSegments = sExpertCounts + L;      // [L + 1]
     int* sPadded = sSegments + L + 1;        // [L] padded counts (scan input)
-
-    const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
-    const int parity = seq & 1;
     const int* active = active_mask(p);
 
-    send_tokens(p, seq, parity);
-
-    // Receive: counts from every live source; -1 marks one that timed out (it contributes nothing).
+    // Counts from every live source; -1 marks one that timed out (it contributes nothing).
     for (int s = threadIdx.x; s < W; s += blockDim.x) {
         int count = 0;
         u64 word;
-        if (active[s])
-            count = wait_sequence(p, (const u64*)(p.window + p.offDispatchFlags + (i64)(parity * W + s) * 8), seq, s, PHASE_DISPATCH_RECEIVE, &word)
-                ? min((int)(u32)word, M) : -1;
+        if (active[s]) {
+            const u64* flag = is_network(p, s) ? (const u64*)net_dispatch_slice(p, p.netIn, s)
+                                               : (const u64*)(p.window + p.offDispatchFlags + (i64)(parity * W + s) * 8);
+            count = wait_sequence(p, flag, seq, s, PHASE_DISPATCH_RECEIVE, &word) ? min((int)(u32)word, M) : -1;
+        }
         sCount[s] = count;
     }
     __syncthreads();
@@ -102,8 +171,10 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         int running = 0;
         for (int s = 0; s < W; s++) {
             sSourceOffsets[l * W + s] = running;
-            if (sCount[s] >= 0 && active[s])
-                running += min(max(((const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4))[l], 0), M);
+            if (sCount[s] < 0 || !active[s]) continue;
+            const int* counts = is_network(p, s) ? (const int*)(net_dispatch_slice(p, p.netIn, s) + 8)
+                                                 : (const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4);
+            running += min(max(ld_cv(counts + l), 0), M);
         }
         sExpertCounts[l] = running;
         sPadded[l] = (running + p.expertAlignment - 1) / p.expertAlignment * p.expertAlignment;
@@ -117,7 +188,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
     }
     __syncthreads();
 
-    if (blockIdx.x == 0) {
+    if (block == 0) {
         for (int s = threadIdx.x; s < W; s += blockDim.x) state_at<int>(p, p.hRecvRankCounts)[s] = max(sCount[s], 0);
         for (int l = threadIdx.x; l < L; l += blockDim.x) state_at<int>(p, p.hRecvExpertCounts)[l] = sExpertCounts[l];
         for (int l = threadIdx.x; l <= L; l += blockDim.x) state_at<int>(p, p.hRecvExpertOffsets)[l] = sSegments[l];
@@ -131,50 +202,76 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
 
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
-    const i64 items = (i64)sBase[W] * ROW_VECS;
-    for (i64 item = global_thread(); item < items; item += global_threads()) {
-        const int g = (int)(item / ROW_VECS), v = (int)(item - (i64)g * ROW_VECS);
-        const int s = find_bucket(sBase, W, g);
-        const int i = g - sBase[s];
-        const char* message = message_at(p, p.window, parity, s, i);
-        const int token = *(const int*)message;
-        const int4 value = ld_cv((const int4*)(message + HEADER_BYTES) + v);
+    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+        const int c = job / W, s = job - c * W;
+        const int n = sCount[s];
+        if (n <= 0) continue;
+        const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
+        if (begin == end) continue;
+        if (!is_network(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
 
-        if (!perExpert) {
-            const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
-            char* row = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0;
-            ((int4*)row)[v] = value;
-            if (v == 0) {
-                sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = -1;
-                for (int k = 0; k < K; k++) {
-                    state_at<int>(p, p.hRecvTopkIds)[index * K + k] = ((const int*)(message + 16))[k];
-                    state_at<float>(p, p.hRecvTopkWeights)[index * K + k] = ((const float*)(message + 16 + 4 * K))[k];
+        for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
+            const char* message = incoming_message(p, s, parity, i);
+            const int token = ld_cv((const int*)message);
+            const int4* source = (const int4*)(message + HEADER_BYTES);
+
+            if (!perExpert) {
+                const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
+                int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
+                for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+                    int4 x[COPY_UNROLL];
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cv(source + v0 + 32 * u);
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = x[u];
+                }
+                if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
+                if (lane < K) {
+                    state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = ld_cv((const int*)(message + 16) + lane);
+                    state_at<float>(p, p.hRecvTopkWeights)[index * K + lane] = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                }
+                continue;
+            }
+
+            // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
+            i64 myOffset = -1;
+            float myWeight = 0.f;
+            if (lane < K) {
+                const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
+                const int l = ld_cv((const int*)(message + 16) + lane) - p.rank * L;
+                if (position >= 0 && l >= 0 && l < L) {
+                    const int j = sSourceOffsets[l * W + s] + position;
+                    const i64 index = (i64)sSegments[l] + j;
+                    if (j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
+                        myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
+                        myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                        sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
+                    }
                 }
             }
-            continue;
-        }
-
-        // Expert-major: the row goes to every slot whose expert is here (read once, written per slot).
-#pragma unroll 4
-        for (int k = 0; k < K; k++) {
-            const int position = ((const int*)(message + 16 + 8 * K))[k];
-            if (position < 0) continue;
-            const int l = ((const int*)(message + 16))[k] - p.rank * L;
-            if (l < 0 || l >= L) continue;
-            const int j = sSourceOffsets[l * W + s] + position;
-            const i64 index = (i64)sSegments[l] + j;
-            if (j >= (packed ? sExpertCounts[l] : capacity) || index >= p.receiveRows) continue;
-            char* row = packed ? p.rows + index * p.rowsStride0 : p.rows + l * p.rowsStride0 + j * p.rowsStride1;
-            ((int4*)row)[v] = scale ? scale_vec(value, ((const float*)(message + 16 + 4 * K))[k]) : value;
-            if (v == 0) { sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = k; }
+            // The loop bound is the same for every lane: the shuffles below need the whole warp.
+            for (int base = 0; base < ROW_VECS; base += 32 * COPY_UNROLL) {
+                const int v0 = base + lane;
+                int4 x[COPY_UNROLL];
+#pragma unroll
+                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cv(source + v0 + 32 * u);
+#pragma unroll 1
+                for (int k = 0; k < K; k++) {
+                    const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
+                    const float w = __shfl_sync(0xFFFFFFFFu, myWeight, k);
+                    if (offset < 0) continue;
+                    int4* row = (int4*)(p.rows + offset);
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++)
+                        if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = scale ? scale_vec(x[u], w) : x[u];
+                }
+            }
         }
     }
 
     // High-throughput expert-major: zero the padding rows of each segment.
     if (perExpert && packed) {
-        const int lane = threadIdx.x & 31;
-        const int warps = gridDim.x * NCCLEP_WARPS;
-        for (int l = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5); l < L; l += warps) {
+        for (int l = block * NCCLEP_WARPS + warp; l < L; l += blocks * NCCLEP_WARPS) {
             for (int index = sSegments[l] + sExpertCounts[l]; index < sSegments[l + 1]; index++) {
                 int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
                 for (int v = lane; v < ROW_VECS; v += 32) row[v] = make_int4(0, 0, 0, 0);
@@ -182,8 +279,34 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
             }
         }
     }
+}
 
-    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 4)) && threadIdx.x == 0) {
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
+    extern __shared__ int shared[];
+    const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
+    const int parity = seq & 1;
+    const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
+    const int G = gridDim.x, b = blockIdx.x;
+
+    if (send && receive && G > 1) {
+        // Half the blocks send, half receive: both are resident (the grid is at most the SMs), so receivers may wait.
+        const int senders = G / 2;
+        if (b < senders) {
+            if (b == 0) publish_counts(p, seq, parity);
+            send_chunks(p, seq, parity, b, senders);
+        } else {
+            receive_chunks(p, seq, parity, b - senders, G - senders, shared);
+        }
+    } else {
+        if (send) {
+            if (b == 0) publish_counts(p, seq, parity);
+            send_chunks(p, seq, parity, b, G);
+        }
+        if (receive) receive_chunks(p, seq, parity, b, G, shared);
+    }
+
+    // The operation ends (its sequence number advances) when its receive half is done.
+    if (receive && last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 4)) && threadIdx.x == 0) {
         *ctrl_u32(p, CTRL_DISPATCH_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 4) = 0;
     }

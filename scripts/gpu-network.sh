@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The network path on one GPU machine: NCCL sees no peer-to-peer or shared-memory path (its traffic goes over
+# loopback sockets) and NcclEp treats every other rank as a network peer, so dispatch/combine run through
+# ncclSend/ncclRecv of the staging slices. Run after scripts/gpu-bundle.sh, from the repository root:
+#   bash scripts/gpu-network.sh [world]        (results and logs in ${OUT:-./gpu-out})
+set -uo pipefail
+out=${OUT:-./gpu-out}; mkdir -p "$out"
+world=${1:-2}
+run="bash gpu-bundle/gpu-run.sh"
+export NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_NET=Socket NCCL_IB_DISABLE=1 NCCL_SOCKET_IFNAME=lo NCCLEP_FORCE_NETWORK=1
+log="$out/network-tests.log"; bench="$out/network-bench.log"
+echo "=== grid quick, world $world, forced network" >> "$log"
+timeout ${NET_GRID_TIMEOUT:-100} $run tests --suite grid --grid quick --world "$world" --budget-seconds ${NET_GRID_BUDGET:-70} --log "$out/network-grid-cases.log" >> "$log" 2>&1
+echo "network tests: $(tail -1 "$log")"
+for mode in "--mode ll --tokens 128" "--mode ht --tokens 4096 --layout flat --iters 10"; do
+  echo "=== bench $mode, world $world, forced network" >> "$bench"
+  timeout 90 $run bench --backend cuda --ranks "$world" $mode --hidden 7168 --topk 8 --experts 256 --validate 2>&1 | tee -a "$bench" | grep -E "^backend|back-to-back|^\| (update|dispatch|combine)|validation:|rror"
+done

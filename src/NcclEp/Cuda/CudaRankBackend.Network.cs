@@ -1,0 +1,34 @@
+using NcclEp.Interop;
+
+namespace NcclEp.Cuda;
+
+/// <summary>The network leg: NCCL send/recv of whole staging slices between the kernel's send and receive halves.</summary>
+internal sealed partial class CudaRankBackend
+{
+    private const int StepSend = 1, StepReceive = 2, StepsBoth = StepSend | StepReceive;
+
+    /// <summary>
+    /// One NCCL group on <paramref name="stream"/>: to every live network peer its out slice, from it its in slice
+    /// (slice i belongs to the i-th network peer in rank order). Fixed sizes, counts in-band: nothing is read back,
+    /// and the calls are captured like kernels in a CUDA Graph. Masked peers are skipped on both sides, as the
+    /// kernels skip them. NCCL's own wait is not bounded by the group's time-out (docs/internode.md).
+    /// </summary>
+    private void ExchangeSlices(nint outSlices, nint inSlices, long slice, nint stream)
+    {
+        ulong network = _template.NetworkMask;
+        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart", _comm);
+        NcclResult status = NcclResult.Success;
+        int index = 0;
+        for (int peer = 0; peer < _active.Length && status == NcclResult.Success; peer++)
+        {
+            if ((network >> peer & 1) == 0) continue;
+            nint offset = (nint)(index++ * slice);
+            if (!_active[peer]) continue;
+            status = NcclHotPath.Send(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+            if (status == NcclResult.Success) status = NcclHotPath.Recv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+        }
+        NcclResult ended = NcclHotPath.GroupEnd();
+        Check.Nccl(status, "ncclSend/ncclRecv (network peers)", _comm);
+        Check.Nccl(ended, "ncclGroupEnd (network peers)", _comm);
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+using NcclEp.Backend;
+using NcclEp.Cuda;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>
+/// The kernels' parameter block is declared twice: <c>struct EpParams</c> in ep_common.cuh and
+/// <see cref="CudaKernelParams"/> in C#. Without a GPU nothing else would notice the two drifting apart, so the
+/// header is parsed here and compared field by field (order, name, size) with the C# struct.
+/// </summary>
+public sealed class KernelParamsMirrorTests
+{
+    [Fact]
+    public void Header_fields_match_the_csharp_struct_in_order_and_size()
+    {
+        List<(string Name, int Size)> header = HeaderFields();
+        FieldInfo[] fields = typeof(CudaKernelParams).GetFields(BindingFlags.Instance | BindingFlags.Public)
+            .OrderBy(f => Marshal.OffsetOf<CudaKernelParams>(f.Name).ToInt64()).ToArray();
+
+        Assert.Equal(header.Count, fields.Length);
+        for (int i = 0; i < header.Count; i++)
+        {
+            Assert.Equal(header[i].Name, fields[i].Name, StringComparer.OrdinalIgnoreCase);
+            Assert.Equal(header[i].Size, CSharpSize(fields[i]));
+        }
+        Assert.Equal(header.Sum(f => f.Size), Marshal.SizeOf<CudaKernelParams>());
+    }
+
+    [Fact]
+    public void Chunk_count_matches_the_window_layout()
+    {
+        Match chunks = Regex.Match(KernelSource.Text, @"#define NCCLEP_CHUNKS (\d+)");
+        Assert.True(chunks.Success, "NCCLEP_CHUNKS is not defined in the kernel source");
+        Assert.Equal(WindowLayout.Chunks, int.Parse(chunks.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Update_tile_matches_the_handle_layout()
+    {
+        Match tile = Regex.Match(KernelSource.Text, @"#define TILE_TOKENS (\d+)");
+        Assert.True(tile.Success, "TILE_TOKENS is not defined in the kernel source");
+        Assert.Equal(HandleLayout.UpdateTileTokens, int.Parse(tile.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(CudaKernelModule.UpdateOffsetsEntryPoint, KernelSource.Text, StringComparison.Ordinal);
+    }
+
+    private static List<(string Name, int Size)> HeaderFields()
+    {
+        string text = KernelSource.Text;
+        int start = text.IndexOf("struct EpParams {", StringComparison.Ordinal);
+        Assert.True(start >= 0, "struct EpParams not found in the kernel source");
+        int end = text.IndexOf("};", start, StringComparison.Ordinal);
+        string body = text[(start + "struct EpParams {".Length)..end];
+
+        var fields = new List<(string, int)>();
+        foreach (string rawLine in body.Split('\n'))
+        {
+            string line = rawLine.Split("//")[0].Trim();
+            if (line.Length == 0) continue;
+            Match m = Regex.Match(line, @"^(const\s+)?(\w+)\s*(\*?)\s*(.+);$");
+            Assert.True(m.Success, $"cannot parse EpParams line '{line}'");
+            int elementSize = m.Groups[3].Value == "*" ? 8 : TypeSize(m.Groups[2].Value);
+            foreach (string declarator in m.Groups[4].Value.Split(','))
+            {
+                string d = declarator.Trim().TrimStart('*');
+                Match array = Regex.Match(d, @"^(\w+)\[(\w+)\]$");
+                if (array.Success) fields.Add((array.Groups[1].Value, elementSize * CudaKernelParams.MaxWorld));
+                else fields.Add((d, elementSize));
+            }
+        }
+        return fields;
+    }
+
+    private static int TypeSize(string type) => type switch
+    {
+        "int" or "float" or "u32" => 4,
+        "i64" or "u64" => 8,
+        _ => throw new InvalidOperationException($"unknown type '{type}' in EpParams"),
+    };
+
+    private static int CSharpSize(FieldInfo field)
+    {
+        FixedBufferAttribute? buffer = field.GetCustomAttribute<FixedBufferAttribute>();
+        return buffer is not null ? Marshal.SizeOf(buffer.ElementType) * buffer.Length : Marshal.SizeOf(field.FieldType);
+    }
+}
