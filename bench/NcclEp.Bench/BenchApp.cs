@@ -27,16 +27,18 @@ internal static class BenchApp
         var report = new ConsoleReport();
         string backendLine = backend.Describe();
         report.Line($"backend: {backendLine}");
-        int[] sizes = options.TokenCounts();
+        List<RunPoint> points = options.RunPoints();
         report.Line($"config: {options.Describe()}");
+        if (options.SmsSweep is not null && backend is HostBenchBackend)
+            report.Line($"note: {SmsSweepList.OptionName} on the Host backend: numSms has no effect there (its C# kernels ignore it), so the rows differ by noise only");
 
         List<SizeResult> results;
         try
         {
             using var threads = new RankThreads(options.Ranks, backend.BindRankThread);
-            results = sizes.Length == 1
-                ? [BenchRunner.Run(backend, threads, options, sizes[0])]
-                : report.RunWithProgress(sizes, tokens => BenchRunner.Run(backend, threads, options, tokens));
+            results = points.Count == 1
+                ? [BenchRunner.Run(backend, threads, options, points[0])]
+                : report.RunWithProgress(points, point => BenchRunner.Run(backend, threads, options, point));
         }
         catch (Exception e) when (e is RankFailedException or EpException or TimeoutException or InvalidOperationException or ArgumentException)
         {
@@ -44,7 +46,8 @@ internal static class BenchApp
             return ExitCodes.RunFailed;
         }
 
-        if (results.Count == 1) report.Single(results[0]);
+        if (options.SmsSweep is not null) report.SmsSweep(results);
+        else if (results.Count == 1) report.Single(results[0]);
         else report.Sweep(results);
 
         ValidationSummary validation = ValidationSummary.Skipped;

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using NcclEp;
 
 namespace NcclEp.Bench;
@@ -60,6 +61,9 @@ internal sealed record BenchOptions
     /// <summary>Set by <c>--sweep</c>: run the mode's list of token counts instead of <see cref="Tokens"/>.</summary>
     public EpMode? Sweep { get; init; }
 
+    /// <summary>Set by <c>--sms-sweep</c>: run the one size once per numSms value, in order, instead of <see cref="NumSms"/>.</summary>
+    public int[]? SmsSweep { get; init; }
+
     /// <summary>The mode that runs: the sweep's mode when sweeping, else <see cref="Mode"/>.</summary>
     public EpMode EffectiveMode => Sweep ?? Mode ?? EpMode.LowLatency;
 
@@ -71,9 +75,24 @@ internal sealed record BenchOptions
         _ => [Tokens],
     };
 
+    /// <summary>numSms values to run, in order.</summary>
+    public int[] SmsValues() => SmsSweep ?? [NumSms];
+
+    /// <summary>Every configuration to run, in order: each token count, and for each its numSms values.</summary>
+    public List<RunPoint> RunPoints()
+    {
+        var points = new List<RunPoint>();
+        foreach (int tokens in TokenCounts())
+            foreach (int sms in SmsValues()) points.Add(new RunPoint(tokens, sms));
+        return points;
+    }
+
     /// <summary>The group configuration for <paramref name="tokens"/> tokens per rank.</summary>
-    public EpConfig ToConfig(int tokens) =>
-        new(EffectiveMode, Experts, Hidden, TopK, tokens, Layout, DataType, NumSms, Align);
+    public EpConfig ToConfig(int tokens) => ToConfig(new RunPoint(tokens, NumSms));
+
+    /// <summary>The group configuration of one point of the run.</summary>
+    public EpConfig ToConfig(RunPoint point) =>
+        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align);
 
     /// <summary>A message naming the first bad option, or null; the library checks the rest (EpConfig.Validate).</summary>
     public string? Check()
@@ -86,17 +105,32 @@ internal sealed record BenchOptions
         if (ProcsOptions.Check(this) is { } procs) return procs;
         if (Sweep is not null && Mode is not null && Mode != Sweep)
             return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
-        foreach (int tokens in TokenCounts())
+        if (CheckSmsSweep() is { } sms) return sms;
+        foreach (RunPoint point in RunPoints())
         {
             try
             {
-                ToConfig(tokens).Validate(Ranks);
+                ToConfig(point).Validate(Ranks);
             }
             catch (ArgumentException e)
             {
-                return $"the configuration is not supported ({tokens} tokens per rank, {Ranks} ranks): {e.Message}";
+                return $"the configuration is not supported ({point}, {Ranks} ranks): {e.Message}";
             }
         }
+        return null;
+    }
+
+    /// <summary>What <c>--sms-sweep</c> cannot go with (its list itself is checked when parsed, by <see cref="SmsSweepList"/>).</summary>
+    private string? CheckSmsSweep()
+    {
+        if (SmsSweep is null) return null;
+        if (SmsSweep.Length == 0) return $"{SmsSweepList.OptionName} needs at least one value.";
+        if (Sweep is not null)
+            return $"{SmsSweepList.OptionName} re-runs one size; it does not go with --sweep (pick the size with --tokens).";
+        if (NumSms != 0)
+            return $"{SmsSweepList.OptionName} sets numSms for each run; leave --num-sms out.";
+        if (Procs > 0 || IsChild)
+            return $"{SmsSweepList.OptionName} runs the ranks as threads of this process; leave --procs out.";
         return null;
     }
 
@@ -105,5 +139,6 @@ internal sealed record BenchOptions
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
-        $"align={Align} num-sms={NumSms} iters={Iters} warmup={Warmup} seed={Seed}";
+        $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
+        $"iters={Iters} warmup={Warmup} seed={Seed}";
 }

@@ -5,29 +5,36 @@ namespace NcclEp.Bench;
 
 /// <summary>
 /// Runs one configuration: groups, routing and buffers, then warm-ups and timed iterations on the rank
-/// threads (all ranks pass a barrier before Update, Dispatch and Combine of every iteration), then validation.
+/// threads (all ranks pass a barrier before Update, Dispatch and Combine of every iteration), then validation,
+/// the back-to-back figures, the NCCL all-to-all baseline and the peer-copy ceiling.
 /// </summary>
 internal static class BenchRunner
 {
     private const int Phases = 3;
 
-    public static SizeResult Run(IBenchBackend backend, RankThreads threads, BenchOptions options, int tokens)
+    public static SizeResult Run(IBenchBackend backend, RankThreads threads, BenchOptions options, RunPoint point)
     {
-        EpConfig config = options.ToConfig(tokens);
+        EpConfig config = options.ToConfig(point);
         int ranks = options.Ranks;
         Workload work = Workload.Generate(config, ranks, options.Seed);
         Traffic traffic = Traffic.Compute(work);
+        PeerCopyBytes peerBytes = PeerCopyBytes.From(traffic, config);
         var groupOptions = new EpGroupOptions { PeerTimeout = TimeSpan.FromMilliseconds(options.TimeoutMs) };
         EpGroup[] groups = backend.CreateGroups(config, ranks, groupOptions, threads);
+        int blocks = LaunchBlocks.Of(groups[0]);
 
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
         var steady = new SteadyState.Result[ranks];
         var baseline = new (double Dispatch, double Combine)[ranks];
         string baselineNote = string.Empty;
+        var ceilingSamples = new double[ranks][][];
         var states = new RankState?[ranks];
+        PeerCopyCeiling? ceiling = null;
+        string ceilingNote = string.Empty;
         try
         {
+            ceiling = PeerCopyCeiling.TryCreate(groups, peerBytes, out ceilingNote);
             threads.Run((rank, barrier) =>
             {
                 var state = new RankState(backend, groups[rank], work, rank);
@@ -38,19 +45,22 @@ internal static class BenchRunner
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
+                if (ceiling is not null) ceilingSamples[rank] = ceiling.Measure(rank, barrier, options.Warmup, options.Iters);
             });
             double d = 0, c = 0, st = 0;
             foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
+            string at = options.RunPoints().Count > 1 ? $"{point}: " : string.Empty; // which row of a sweep these lines belong to
             Console.WriteLine(System.FormattableString.Invariant(
-                $"back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {st:0.0} µs"));
+                $"{at}back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {st:0.0} µs"));
             double bd = 0, bc = 0;
             foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
             Console.WriteLine(baselineNote.Length > 0 || double.IsNaN(bd)
-                ? $"baseline: {(baselineNote.Length > 0 ? baselineNote : "not run")}"
-                : System.FormattableString.Invariant($"baseline NCCL all-to-all (counts first, host sync, then rows; median, slowest rank): dispatch {bd:0.0} µs, combine {bc:0.0} µs"));
+                ? $"{at}baseline: {(baselineNote.Length > 0 ? baselineNote : "not run")}"
+                : System.FormattableString.Invariant($"{at}baseline NCCL all-to-all (counts first, host sync, then rows; median, slowest rank): dispatch {bd:0.0} µs, combine {bc:0.0} µs"));
         }
         finally
         {
+            ceiling?.Dispose();
             threads.Run((rank, _) =>
             {
                 states[rank]?.Dispose();
@@ -69,6 +79,21 @@ internal static class BenchRunner
             PhaseStats.MaxOver(perRank[(int)BenchPhase.Dispatch]),
             PhaseStats.MaxOver(perRank[(int)BenchPhase.Combine]),
             traffic,
-            options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped);
+            options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
+            ceiling is null ? CeilingResult.Skipped(ceilingNote, peerBytes) : Ceiling(ceilingSamples, peerBytes),
+            blocks);
+    }
+
+    /// <summary>The slowest rank's median and p90 of the copies of each phase.</summary>
+    private static CeilingResult Ceiling(double[][][] samples, PeerCopyBytes bytes)
+    {
+        var dispatch = new PhaseStats[samples.Length];
+        var combine = new PhaseStats[samples.Length];
+        for (int r = 0; r < samples.Length; r++)
+        {
+            dispatch[r] = PhaseStats.Of(samples[r][0]);
+            combine[r] = PhaseStats.Of(samples[r][1]);
+        }
+        return new CeilingResult(null, PhaseStats.MaxOver(dispatch), PhaseStats.MaxOver(combine), bytes);
     }
 }

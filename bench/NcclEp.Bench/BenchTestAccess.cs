@@ -1,4 +1,4 @@
 using System.Runtime.CompilerServices;
 
-// The chart writers (SvgChart, ChartData, TerminalChart) are tested in tests/NcclEp.PackageTests.
+// The chart and report writers, the option parsing and the byte accounting are tested in tests/NcclEp.PackageTests (Bench*Tests, SvgChartTests).
 [assembly: InternalsVisibleTo("NcclEp.PackageTests")]

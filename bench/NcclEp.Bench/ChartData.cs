@@ -10,7 +10,8 @@ internal sealed record ChartSeries(string Name, string Color, double[] Values);
 
 /// <summary>
 /// What the charts show (terminal, SVG, HTML): latency vs tokens per rank for a low-latency run, bandwidth
-/// vs tokens per rank for a high-throughput run, one series per phase (dispatch, combine).
+/// vs tokens per rank for a high-throughput run (vs numSms for <c>--sms-sweep</c>), one series per phase
+/// (dispatch, combine). <see cref="XName"/> heads the x column of the plain-text chart.
 /// </summary>
 internal sealed record ChartData(
     string Title,
@@ -19,7 +20,8 @@ internal sealed record ChartData(
     string YLabel,
     string Unit,
     int[] X,
-    ChartSeries[] Series)
+    ChartSeries[] Series,
+    string XName = "tokens")
 {
     public const string DispatchColor = "#1f77b4";
     public const string CombineColor = "#d62728";
@@ -33,35 +35,39 @@ internal sealed record ChartData(
         ArgumentNullException.ThrowIfNull(results);
         ArgumentNullException.ThrowIfNull(options);
         bool latency = options.EffectiveMode == EpMode.LowLatency;
+        bool bySms = options.SmsSweep is not null;
         var x = new int[results.Count];
         var dispatch = new double[results.Count];
         var combine = new double[results.Count];
         for (int i = 0; i < results.Count; i++)
         {
             SizeResult r = results[i];
-            x[i] = r.Tokens;
+            x[i] = bySms ? r.NumSms : r.Tokens;
             dispatch[i] = latency ? r.Dispatch.MedianUs : r.DispatchGBps;
             combine[i] = latency ? r.Combine.MedianUs : r.CombineGBps;
         }
 
         string mode = BenchNames.Mode(options.EffectiveMode).ToUpperInvariant();
         string run = options.Sweep is null ? "run" : "sweep";
+        string versus = bySms ? "numSms" : "tokens per rank";
+        if (bySms) run = string.Create(CultureInfo.InvariantCulture, $"numSms sweep at {options.Tokens} tokens/rank");
         string title = latency
-            ? $"Latency vs tokens per rank: {mode} {run}"
-            : $"Bandwidth vs tokens per rank: {mode} {run}";
+            ? $"Latency vs {versus}: {mode} {run}"
+            : $"Bandwidth vs {versus}: {mode} {run}";
         string config = string.Create(CultureInfo.InvariantCulture,
             $"{BenchNames.Layout(options.Layout)} · {options.Ranks} ranks · hidden {options.Hidden} · top-{options.TopK} of " +
-            $"{options.Experts} experts · {BenchNames.DataType(options.DataType)} · align {options.Align} · num-sms {options.NumSms} · " +
+            $"{options.Experts} experts · {BenchNames.DataType(options.DataType)} · align {options.Align} · num-sms {SmsSweepList.Format(options.SmsValues())} · " +
             $"{options.Iters} iters after {options.Warmup} warm-ups · seed {options.Seed}");
         string backend = $"backend: {backendLine} · {date.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC";
         return new ChartData(
             title,
             [config, backend],
-            "tokens per rank (log scale)",
+            bySms ? "numSms (log scale)" : "tokens per rank (log scale)",
             latency ? "median latency, slowest rank (µs)" : "bandwidth, all ranks (GB/s)",
             latency ? "µs" : "GB/s",
             x,
-            [new ChartSeries("dispatch", DispatchColor, dispatch), new ChartSeries("combine", CombineColor, combine)]);
+            [new ChartSeries("dispatch", DispatchColor, dispatch), new ChartSeries("combine", CombineColor, combine)],
+            bySms ? "numSms" : "tokens");
     }
 
     /// <summary>A value with the precision the tables use.</summary>

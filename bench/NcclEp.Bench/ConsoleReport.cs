@@ -30,28 +30,30 @@ internal sealed class ConsoleReport
     /// <summary>Whether stdout and stderr are a terminal (live progress is drawn only then).</summary>
     public bool Interactive { get; }
 
-    /// <summary>Runs <paramref name="run"/> for each size with a live progress bar (terminal) or a line per size on stderr.</summary>
-    public List<SizeResult> RunWithProgress(int[] sizes, Func<int, SizeResult> run)
+    /// <summary>Runs <paramref name="run"/> for each point with a live progress bar (terminal) or a line per point on stderr.</summary>
+    public List<SizeResult> RunWithProgress(IReadOnlyList<RunPoint> points, Func<RunPoint, SizeResult> run)
     {
-        var results = new List<SizeResult>(sizes.Length);
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(run);
+        var results = new List<SizeResult>(points.Count);
         if (Interactive)
         {
             _console.Progress().AutoClear(true).Start(ctx =>
             {
-                ProgressTask task = ctx.AddTask("sweep", maxValue: sizes.Length);
-                foreach (int tokens in sizes)
+                ProgressTask task = ctx.AddTask("sweep", maxValue: points.Count);
+                foreach (RunPoint point in points)
                 {
-                    task.Description = $"sweep: {tokens} tokens/rank";
-                    results.Add(run(tokens));
+                    task.Description = $"sweep: {point}";
+                    results.Add(run(point));
                     task.Increment(1);
                 }
             });
             return results;
         }
-        for (int i = 0; i < sizes.Length; i++)
+        for (int i = 0; i < points.Count; i++)
         {
-            results.Add(run(sizes[i]));
-            System.Console.Error.WriteLine($"sweep: {sizes[i]} tokens/rank done ({i + 1}/{sizes.Length})");
+            results.Add(run(points[i]));
+            System.Console.Error.WriteLine($"sweep: {points[i]} done ({i + 1}/{points.Count})");
         }
         return results;
     }
@@ -61,43 +63,65 @@ internal sealed class ConsoleReport
 
     public void Single(SizeResult r)
     {
-        Table table = NewTable("phase", "median µs", "p90 µs", "MB moved", "GB/s (all ranks)", "GB/s per rank");
-        Row(table, "update", r.Update, null, r.Ranks);
-        Row(table, "dispatch", r.Dispatch, r.Traffic.DispatchBytes, r.Ranks);
-        Row(table, "combine", r.Combine, r.Traffic.CombineBytes, r.Ranks);
-        Write(table, 80);
+        ArgumentNullException.ThrowIfNull(r);
+        Table table = NewTable("phase", "median µs", "p90 µs", "MB moved", "GB/s (all ranks)", "GB/s per rank", "% of ceiling");
+        Row(table, "update", r.Update, null, r.Ranks, double.NaN);
+        Row(table, "dispatch", r.Dispatch, r.Traffic.DispatchBytes, r.Ranks, r.DispatchPercentOfCeiling);
+        Row(table, "combine", r.Combine, r.Traffic.CombineBytes, r.Ranks, r.CombinePercentOfCeiling);
+        if (r.Ceiling.Measured)
+        {
+            // The ceiling moves the remote bytes only: its MB column is those.
+            Row(table, "dispatch ceiling (peer copy)", r.Ceiling.Dispatch, r.Ceiling.Bytes.DispatchBytes, r.Ranks, double.NaN);
+            Row(table, "combine ceiling (peer copy)", r.Ceiling.Combine, r.Ceiling.Bytes.CombineBytes, r.Ranks, double.NaN);
+        }
+        Write(table, 110);
         Line(r.Traffic.DispatchFormula(r.Config));
         Line(r.Traffic.CombineFormula(r.Config));
+        Line(r.Ceiling.Line());
+        Line(r.Ceiling.Bytes.DispatchFormula(r.Config));
+        Line(r.Ceiling.Bytes.CombineFormula(r.Config));
         Line(TimingNote(r));
     }
 
+    /// <summary>A token sweep: the results table, the byte formulas, then the ceiling of each size.</summary>
     public void Sweep(IReadOnlyList<SizeResult> results)
     {
-        Table table = NewTable("tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s",
-            "combine µs", "combine p90", "combine MB", "combine GB/s", "validation");
-        foreach (SizeResult r in results)
-        {
-            table.AddRow(Cells(
-                r.Tokens.ToString(CultureInfo.InvariantCulture),
-                Units.Micros(r.Update.MedianUs),
-                Units.Micros(r.Dispatch.MedianUs),
-                Units.Micros(r.Dispatch.P90Us),
-                Units.Megabytes(r.Traffic.DispatchBytes).Replace(" MB", "", StringComparison.Ordinal),
-                Units.Rate(r.DispatchGBps),
-                Units.Micros(r.Combine.MedianUs),
-                Units.Micros(r.Combine.P90Us),
-                Units.Megabytes(r.Traffic.CombineBytes).Replace(" MB", "", StringComparison.Ordinal),
-                Units.Rate(r.CombineGBps),
-                !r.Validation.Ran ? "-" : r.Validation.Passed ? "passed" : "FAILED"));
-        }
-        Write(table, 160);
+        ArgumentNullException.ThrowIfNull(results);
+        Write(Fill(NewTable(ResultTable.Columns), ResultTable.Rows(results)), 190);
         if (results.Count == 0) return;
         SizeResult last = results[^1];
         string perSlot = last.Config.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows sent home" : "(token, destination rank) rows sent home";
         int size = last.Config.DataType.SizeInBytes();
         Line($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
         Line($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
+        Ceiling(results, bySms: false);
         Line(TimingNote(last));
+    }
+
+    /// <summary><c>--sms-sweep</c>: one row per numSms, the byte formulas of the one size, then the ceiling of each row.</summary>
+    public void SmsSweep(IReadOnlyList<SizeResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        Write(Fill(NewTable(SmsSweepTable.Columns), SmsSweepTable.Rows(results)), 130);
+        if (results.Count == 0) return;
+        SizeResult last = results[^1];
+        Line(SmsSweepTable.BlocksNote);
+        Line(last.Traffic.DispatchFormula(last.Config));
+        Line(last.Traffic.CombineFormula(last.Config));
+        Ceiling(results, bySms: true);
+        Line(TimingNote(last));
+    }
+
+    /// <summary>The ceiling table (where measured), how it was taken or why not, and its byte formulas.</summary>
+    private void Ceiling(IReadOnlyList<SizeResult> results, bool bySms)
+    {
+        List<string[]> rows = CeilingTable.Rows(results, bySms);
+        if (rows.Count > 0) Write(Fill(NewTable(CeilingTable.Columns(bySms)), rows), 160);
+        foreach (string line in CeilingTable.Lines(results, bySms)) Line(line);
+        SizeResult last = results[^1];
+        string at = bySms ? "" : $"at {last.Tokens} tokens/rank: ";
+        Line(at + last.Ceiling.Bytes.DispatchFormula(last.Config));
+        Line(at + last.Ceiling.Bytes.CombineFormula(last.Config));
     }
 
     /// <summary>
@@ -141,16 +165,23 @@ internal sealed class ConsoleReport
         return table;
     }
 
-    private static void Row(Table table, string phase, PhaseStats stats, long? bytes, int ranks)
+    private static void Row(Table table, string phase, PhaseStats stats, long? bytes, int ranks, double percentOfCeiling)
     {
         double gbps = bytes is null ? 0 : Units.GigabytesPerSecond(bytes.Value, stats.MedianUs);
         table.AddRow(Cells(
             phase,
             Units.Micros(stats.MedianUs),
             Units.Micros(stats.P90Us),
-            bytes is null ? "-" : Units.Megabytes(bytes.Value).Replace(" MB", "", StringComparison.Ordinal),
+            bytes is null ? "-" : ResultTable.Megabytes(bytes.Value),
             bytes is null ? "-" : Units.Rate(gbps),
-            bytes is null ? "-" : Units.Rate(gbps / ranks)));
+            bytes is null ? "-" : Units.Rate(gbps / ranks),
+            Units.Percent(percentOfCeiling)));
+    }
+
+    private static Table Fill(Table table, List<string[]> rows)
+    {
+        foreach (string[] row in rows) table.AddRow(Cells(row));
+        return table;
     }
 
     private static Text[] Cells(params string[] values)

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Security;
@@ -40,19 +41,30 @@ internal static class HtmlReport
         s.Append("<li>Config: <code>").Append(E(context.Options.Describe())).Append("</code></li>\n");
         s.Append("<li>").Append(E(ResultTable.TimingNote(context.Options))).Append("</li>\n</ul>\n");
         s.Append("<figure>\n").Append(SvgChart.Render(chart)).Append("</figure>\n");
+        (string[] columns, List<string[]> rows) = ResultTable.ForRun(context.Options, context.Results);
+        AppendTable(s, columns, rows);
+        bool bySms = context.Options.SmsSweep is not null;
+        List<string[]> ceiling = CeilingTable.Rows(context.Results, bySms);
+        if (ceiling.Count > 0) AppendTable(s, CeilingTable.Columns(bySms), ceiling);
+        s.Append("<ul>\n");
+        foreach (string line in CeilingTable.Lines(context.Results, bySms)) s.Append("<li>").Append(E(line)).Append("</li>\n");
+        foreach (string line in ResultTable.Formulas(context.Results)) s.Append("<li>").Append(E(line)).Append("</li>\n");
+        s.Append("</ul>\n</body>\n</html>\n");
+        return s.ToString();
+    }
+
+    private static void AppendTable(StringBuilder s, string[] columns, List<string[]> rows)
+    {
         s.Append("<table>\n<thead><tr>");
-        foreach (string c in ResultTable.Columns) s.Append("<th>").Append(E(c)).Append("</th>");
+        foreach (string c in columns) s.Append("<th>").Append(E(c)).Append("</th>");
         s.Append("</tr></thead>\n<tbody>\n");
-        foreach (string[] row in ResultTable.Rows(context.Results))
+        foreach (string[] row in rows)
         {
             s.Append("<tr>");
             foreach (string cell in row) s.Append("<td>").Append(E(cell)).Append("</td>");
             s.Append("</tr>\n");
         }
-        s.Append("</tbody>\n</table>\n<ul>\n");
-        foreach (string line in ResultTable.Formulas(context.Results)) s.Append("<li>").Append(E(line)).Append("</li>\n");
-        s.Append("</ul>\n</body>\n</html>\n");
-        return s.ToString();
+        s.Append("</tbody>\n</table>\n");
     }
 
     private static string E(string text) => SecurityElement.Escape(text) ?? "";

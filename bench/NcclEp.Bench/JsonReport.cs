@@ -34,11 +34,22 @@ internal static class JsonReport
         w.WriteNumber("experts", o.Experts);
         w.WriteNumber("align", o.Align);
         w.WriteNumber("num_sms", o.NumSms);
+        if (o.SmsSweep is null)
+        {
+            w.WriteNull("sms_sweep");
+        }
+        else
+        {
+            w.WriteStartArray("sms_sweep");
+            foreach (int sms in o.SmsSweep) w.WriteNumberValue(sms);
+            w.WriteEndArray();
+        }
         w.WriteNumber("iters", o.Iters);
         w.WriteNumber("warmup", o.Warmup);
         w.WriteNumber("seed", o.Seed);
         w.WriteString("timing", "median and p90 µs per rank over iters after warm-ups; slowest rank (max over ranks) reported");
         w.WriteString("bytes", "remote + local rows of all ranks × hidden × element size; GB/s = bytes / slowest rank's median / 1e9 per s");
+        w.WriteString("ceiling", CeilingResult.Method + "; its bytes are the remote bytes only");
         w.WriteStartArray("results");
         foreach (SizeResult r in results) WriteResult(w, r);
         w.WriteEndArray();
@@ -50,20 +61,56 @@ internal static class JsonReport
     {
         w.WriteStartObject();
         w.WriteNumber("tokens_per_rank", r.Tokens);
+        w.WriteNumber("num_sms", r.NumSms);
+        if (r.Blocks > 0) w.WriteNumber("blocks", r.Blocks);
+        else w.WriteNull("blocks");
         w.WriteStartObject("update");
         w.WriteNumber("median_us", r.Update.MedianUs);
         w.WriteNumber("p90_us", r.Update.P90Us);
         w.WriteEndObject();
         WritePhase(w, "dispatch", r.Dispatch, r.Traffic.DispatchRows, r.Traffic.DispatchBytes, r.Traffic.RemoteDispatchBytes,
-            r.DispatchGBps, r.Ranks, r.Traffic.DispatchFormula(r.Config));
+            r.DispatchGBps, r.Ranks, r.Traffic.DispatchFormula(r.Config), r.DispatchPercentOfCeiling);
         WritePhase(w, "combine", r.Combine, r.Traffic.CombineRows, r.Traffic.CombineBytes, r.Traffic.RemoteCombineBytes,
-            r.CombineGBps, r.Ranks, r.Traffic.CombineFormula(r.Config));
+            r.CombineGBps, r.Ranks, r.Traffic.CombineFormula(r.Config), r.CombinePercentOfCeiling);
+        WriteCeiling(w, r);
         WriteValidation(w, "validation", r.Validation);
         w.WriteEndObject();
     }
 
+    /// <summary>The peer-copy ceiling: measured or why not, and per phase its time, remote bytes (with formula) and GB/s.</summary>
+    private static void WriteCeiling(Utf8JsonWriter w, SizeResult r)
+    {
+        CeilingResult c = r.Ceiling;
+        w.WriteStartObject("ceiling");
+        w.WriteBoolean("measured", c.Measured);
+        if (c.NotMeasured is null) w.WriteNull("not_measured_because");
+        else w.WriteString("not_measured_because", c.NotMeasured);
+        WriteCeilingPhase(w, "dispatch", c.Measured, c.Dispatch, c.Bytes.TotalDispatchRows, c.Bytes.DispatchBytes, c.DispatchGBps, c.Bytes.DispatchFormula(r.Config));
+        WriteCeilingPhase(w, "combine", c.Measured, c.Combine, c.Bytes.TotalCombineRows, c.Bytes.CombineBytes, c.CombineGBps, c.Bytes.CombineFormula(r.Config));
+        w.WriteEndObject();
+    }
+
+    private static void WriteCeilingPhase(Utf8JsonWriter w, string name, bool measured, PhaseStats s, long rows, long bytes, double gbps, string formula)
+    {
+        w.WriteStartObject(name);
+        NumberOrNull(w, "median_us", measured ? s.MedianUs : double.NaN);
+        NumberOrNull(w, "p90_us", measured ? s.P90Us : double.NaN);
+        w.WriteNumber("rows", rows);
+        w.WriteNumber("remote_bytes", bytes);
+        NumberOrNull(w, "gbps_all_ranks", gbps);
+        w.WriteString("formula", formula);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A number, or null where there is none (NaN: Utf8JsonWriter refuses it).</summary>
+    private static void NumberOrNull(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value);
+        else w.WriteNull(name);
+    }
+
     private static void WritePhase(Utf8JsonWriter w, string name, PhaseStats s, long rows, long bytes, long remote,
-        double gbps, int ranks, string formula)
+        double gbps, int ranks, string formula, double percentOfCeiling)
     {
         w.WriteStartObject(name);
         w.WriteNumber("median_us", s.MedianUs);
@@ -74,6 +121,7 @@ internal static class JsonReport
         w.WriteNumber("gbps_all_ranks", gbps);
         w.WriteNumber("gbps_per_rank", gbps / ranks);
         w.WriteString("formula", formula);
+        NumberOrNull(w, "percent_of_ceiling", percentOfCeiling);
         w.WriteEndObject();
     }
 

@@ -46,8 +46,21 @@ internal static class MarkdownReport
         s.Append('\n');
 
         s.Append("## Results\n\n");
-        AppendTable(s, ResultTable.Columns, ResultTable.Rows(context.Results));
+        (string[] columns, List<string[]> rows) = ResultTable.ForRun(o, context.Results);
+        AppendTable(s, columns, rows);
         s.Append('\n');
+        if (o.SmsSweep is not null) s.Append("- ").Append(SmsSweepTable.BlocksNote).Append("\n\n");
+
+        bool bySms = o.SmsSweep is not null;
+        s.Append("## Peer-copy ceiling\n\n");
+        foreach (string line in CeilingTable.Lines(context.Results, bySms)) s.Append("- ").Append(line).Append('\n');
+        s.Append('\n');
+        List<string[]> ceiling = CeilingTable.Rows(context.Results, bySms);
+        if (ceiling.Count > 0)
+        {
+            AppendTable(s, CeilingTable.Columns(bySms), ceiling);
+            s.Append('\n');
+        }
 
         s.Append("## Bytes\n\n");
         foreach (string line in ResultTable.Formulas(context.Results)) s.Append("- ").Append(line).Append('\n');

@@ -21,6 +21,10 @@ internal static class ProcsLauncher
     private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(30);
     private static readonly System.Threading.Lock s_console = new();
 
+    /// <summary>Why a run of processes has no peer-copy ceiling.</summary>
+    private const string NoCeiling = "with --procs each rank is its own process and reaches its peers only through NCCL windows " +
+        "(no CUDA IPC), so no process can copy into another's GPU memory; leave --procs out to measure it";
+
     public static int Run(BenchOptions options, string[] args)
     {
         string? error = Preflight(options);
@@ -233,7 +237,8 @@ internal static class ProcsLauncher
                 $"{sizes[i]} tokens/rank: back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {step:0.0} µs"));
             results.Add(new SizeResult(config, world, options.Iters, options.Warmup,
                 PhaseStats.MaxOver(update), PhaseStats.MaxOver(dispatch), PhaseStats.MaxOver(combine), traffic,
-                options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped));
+                options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
+                CeilingResult.Skipped(NoCeiling, PeerCopyBytes.From(traffic, config)), Blocks: 0));
         }
         report.Line("baseline: not run with --procs (the NCCL all-to-all baseline runs where all ranks are in one process)");
 

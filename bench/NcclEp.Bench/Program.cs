@@ -22,6 +22,7 @@ internal static class Program
         Option<string> dtype = Choice("--dtype", "bf16", BenchNames.DataTypes, "element type of token rows");
         Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
         Option<int> numSms = Number("--num-sms", 0, "SMs the kernels may use (0: the backend chooses; ignored by host)");
+        Option<int[]?> smsSweep = SmsSweep();
         Option<int> iters = Number("--iters", 50, "timed iterations");
         Option<int> warmup = Number("--warmup", 10, "untimed warm-up iterations first");
         var validate = new Option<bool>("--validate")
@@ -45,7 +46,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, iters, warmup,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup,
             validate, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, rendezvous, childRank, world, resultFile,
         };
@@ -66,6 +67,7 @@ internal static class Program
                 DataType = BenchNames.ParseDataType(parse.GetValue(dtype)!),
                 Align = parse.GetValue(align),
                 NumSms = parse.GetValue(numSms),
+                SmsSweep = parse.GetResult(smsSweep) is { Implicit: false } ? parse.GetValue(smsSweep) : null, // GetValue of an array option not given is [], not null
                 Iters = parse.GetValue(iters),
                 Warmup = parse.GetValue(warmup),
                 Validate = parse.GetValue(validate),
@@ -98,6 +100,21 @@ internal static class Program
 
     private static Option<int> Number(string name, int defaultValue, string description) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary><c>--sms-sweep LIST|default</c>: a bad list is a parse error naming the option (exit 2, like any bad option).</summary>
+    private static Option<int[]?> SmsSweep() => new(SmsSweepList.OptionName)
+    {
+        Description = "re-run the one size once per numSms value, e.g. 8,16,32,64,96,132; 'default' is " +
+            SmsSweepList.Format(SmsSweepList.Default) + " (no effect on the Host backend)",
+        HelpName = "list|default",
+        Arity = ArgumentArity.ExactlyOne,
+        CustomParser = result =>
+        {
+            if (SmsSweepList.TryParse(result.Tokens.Count == 1 ? result.Tokens[0].Value : null, out int[] values, out string error)) return values;
+            result.AddError(error);
+            return null;
+        },
+    };
 
     private static Option<string> Choice(string name, string defaultValue, string[] choices, string description)
     {

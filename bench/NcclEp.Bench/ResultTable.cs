@@ -18,9 +18,16 @@ internal static class ResultTable
 
     public static readonly string[] Columns =
     [
-        "tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s",
-        "combine µs", "combine p90", "combine MB", "combine GB/s", "validation",
+        "tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s", "dispatch % of ceiling",
+        "combine µs", "combine p90", "combine MB", "combine GB/s", "combine % of ceiling", "validation",
     ];
+
+    /// <summary>The run's main table: one row per numSms for <c>--sms-sweep</c>, else one per token count.</summary>
+    public static (string[] Columns, List<string[]> Rows) ForRun(BenchOptions options, IReadOnlyList<SizeResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.SmsSweep is not null ? (SmsSweepTable.Columns, SmsSweepTable.Rows(results)) : (Columns, Rows(results));
+    }
 
     public static List<string[]> Rows(IReadOnlyList<SizeResult> results)
     {
@@ -36,17 +43,26 @@ internal static class ResultTable
                 Units.Micros(r.Dispatch.P90Us),
                 Megabytes(r.Traffic.DispatchBytes),
                 Units.Rate(r.DispatchGBps),
+                Units.Percent(r.DispatchPercentOfCeiling),
                 Units.Micros(r.Combine.MedianUs),
                 Units.Micros(r.Combine.P90Us),
                 Megabytes(r.Traffic.CombineBytes),
                 Units.Rate(r.CombineGBps),
-                !r.Validation.Ran ? "-" : r.Validation.Passed ? "passed" : "FAILED",
+                Units.Percent(r.CombinePercentOfCeiling),
+                Validation(r),
             ]);
         }
         return rows;
     }
 
-    /// <summary>The byte formulas (general form), then the worked figures of the largest size.</summary>
+    /// <summary>The validation cell: "-" (not run), "passed" or "FAILED".</summary>
+    public static string Validation(SizeResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return !r.Validation.Ran ? "-" : r.Validation.Passed ? "passed" : "FAILED";
+    }
+
+    /// <summary>The byte formulas (general form), then the worked figures of the largest size, the ceiling's included.</summary>
     public static List<string> Formulas(IReadOnlyList<SizeResult> results)
     {
         ArgumentNullException.ThrowIfNull(results);
@@ -59,6 +75,8 @@ internal static class ResultTable
         lines.Add($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.DispatchFormula(last.Config)}");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.CombineFormula(last.Config)}");
+        lines.Add($"at {last.Tokens} tokens/rank: {last.Ceiling.Bytes.DispatchFormula(last.Config)}");
+        lines.Add($"at {last.Tokens} tokens/rank: {last.Ceiling.Bytes.CombineFormula(last.Config)}");
         return lines;
     }
 
@@ -90,5 +108,6 @@ internal static class ResultTable
         string.Create(CultureInfo.InvariantCulture,
             $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.OSArchitecture}; {RuntimeInformation.FrameworkDescription}");
 
-    private static string Megabytes(long bytes) => Units.Megabytes(bytes).Replace(" MB", "", StringComparison.Ordinal);
+    /// <summary>Megabytes without the unit (the column header has it).</summary>
+    public static string Megabytes(long bytes) => Units.Megabytes(bytes).Replace(" MB", "", StringComparison.Ordinal);
 }

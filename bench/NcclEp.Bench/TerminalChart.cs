@@ -8,7 +8,7 @@ namespace NcclEp.Bench;
 
 /// <summary>
 /// The sweep's chart in the output: a Spectre.Console bar chart on a terminal (it needs no interaction), plain
-/// text bars of '#' otherwise (a file or a pipe), one bar per (token count, phase).
+/// text bars of '#' otherwise (a file or a pipe), one bar per (token count or numSms, phase).
 /// </summary>
 internal static class TerminalChart
 {
@@ -31,7 +31,7 @@ internal static class TerminalChart
         double max = MaxValue(chart);
         int nameWidth = 5;
         foreach (ChartSeries series in chart.Series) nameWidth = Math.Max(nameWidth, series.Name.Length);
-        string header = string.Create(CultureInfo.InvariantCulture, $"{"tokens",11}  {"phase".PadRight(nameWidth)}  {chart.Unit}");
+        string header = string.Create(CultureInfo.InvariantCulture, $"{chart.XName,11}  {"phase".PadRight(nameWidth)}  {chart.Unit}");
         s.Append(header).Append('\n');
         for (int i = 0; i < chart.X.Length; i++)
         {

@@ -13,10 +13,12 @@ internal sealed class Traffic
     {
         RecvRankCounts = new int[ranks][];
         RecvExpertCounts = new int[ranks][];
+        RecvSlotCounts = new int[ranks][];
         for (int r = 0; r < ranks; r++)
         {
             RecvRankCounts[r] = new int[ranks];
             RecvExpertCounts[r] = new int[localExperts];
+            RecvSlotCounts[r] = new int[ranks];
         }
     }
 
@@ -25,6 +27,9 @@ internal sealed class Traffic
 
     /// <summary>[receiver][local expert]: (token, slot) pairs of all sources routed to that expert.</summary>
     public int[][] RecvExpertCounts { get; }
+
+    /// <summary>[receiver][source]: (token, slot) pairs of the source routed to an expert on the receiver.</summary>
+    public int[][] RecvSlotCounts { get; }
 
     /// <summary>(token, destination rank) pairs over all ranks, and those whose destination is another rank.</summary>
     public long Pairs { get; private set; }
@@ -74,6 +79,7 @@ internal sealed class Traffic
                     if (e < 0) continue;
                     int r = e / local;
                     traffic.RecvExpertCounts[r][e % local]++;
+                    traffic.RecvSlotCounts[r][s]++;
                     traffic.Slots++;
                     if (r != s) traffic.RemoteSlots++;
                     if (seen[r]) continue;

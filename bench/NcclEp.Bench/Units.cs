@@ -15,4 +15,14 @@ internal static class Units
     public static string Micros(double us) => us.ToString(us < 100 ? "0.0" : "0", CultureInfo.InvariantCulture);
 
     public static string Rate(double gbps) => gbps.ToString(gbps < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    /// <summary>A percentage such as "61.2%", or "-" when there is none (NaN).</summary>
+    public static string Percent(double percent) =>
+        double.IsFinite(percent) ? percent.ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";
+
+    /// <summary><see cref="Micros"/>, or "-" when there is no figure (NaN).</summary>
+    public static string MicrosOrDash(double us) => double.IsFinite(us) ? Micros(us) : "-";
+
+    /// <summary><see cref="Rate"/>, or "-" when there is no figure (NaN).</summary>
+    public static string RateOrDash(double gbps) => double.IsFinite(gbps) ? Rate(gbps) : "-";
 }

@@ -93,6 +93,27 @@ internal sealed class Workload
         return work;
     }
 
+    /// <summary>
+    /// A batch with the given routing (<c>[rank][tokens × topK]</c> expert ids, -1 for none), equal weights and
+    /// zero token rows: for accounting that depends on the routing alone (<see cref="Traffic"/>).
+    /// </summary>
+    public static Workload FromRouting(in EpConfig config, int ranks, int[][] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length != ranks) throw new ArgumentException($"{ids.Length} routings for {ranks} ranks.", nameof(ids));
+        var work = new Workload(config, ranks);
+        int m = config.MaxTokensPerRank, k = config.TopK;
+        for (int r = 0; r < ranks; r++)
+        {
+            if (ids[r].Length != m * k) throw new ArgumentException($"rank {r} has {ids[r].Length} ids, not {m} × {k}.", nameof(ids));
+            work._ids[r] = (int[])ids[r].Clone();
+            work._weights[r] = new float[m * k];
+            Array.Fill(work._weights[r], 1f / k);
+            work._tokens[r] = new byte[(long)m * config.RowBytes];
+        }
+        return work;
+    }
+
     private static float RandomValue(Random random)
     {
         float magnitude = 0.5f + (1.5f * random.NextSingle());

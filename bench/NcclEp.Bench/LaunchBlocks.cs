@@ -1,0 +1,18 @@
+using System;
+using NcclEp;
+using NcclEp.Cuda;
+
+namespace NcclEp.Bench;
+
+/// <summary>The thread blocks each dispatch/combine launch of a group really uses (numSms is clamped to its GPU share).</summary>
+internal static class LaunchBlocks
+{
+    /// <summary>Blocks per launch on the Cuda backend; 0 on the Host backend, where numSms means nothing.</summary>
+    public static int Of(EpGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return group.RankBackend is CudaRankBackend cuda
+            ? CudaRankBackend.GridSize(group.Config, cuda.Device.Multiprocessors, cuda.Fabric.RanksPerDevice)
+            : 0;
+    }
+}

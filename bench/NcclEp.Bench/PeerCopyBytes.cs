@@ -1,0 +1,79 @@
+using System;
+using NcclEp;
+
+namespace NcclEp.Bench;
+
+/// <summary>
+/// The remote rows each rank sends each other rank, per phase, from the routing (<see cref="Traffic"/>): what the
+/// peer-copy ceiling copies. Dispatch: a token goes once to every other rank holding one of its experts. Combine:
+/// those rows come home, one per (token, top-k slot) for expert-major, one per (token, rank) otherwise. A rank's
+/// own rows cross no link, so the diagonal is zero and the totals equal the tables' "remote" bytes.
+/// </summary>
+internal sealed class PeerCopyBytes
+{
+    private PeerCopyBytes(int ranks, int rowBytes)
+    {
+        Ranks = ranks;
+        RowBytes = rowBytes;
+        DispatchRows = new long[ranks][];
+        CombineRows = new long[ranks][];
+        for (int r = 0; r < ranks; r++)
+        {
+            DispatchRows[r] = new long[ranks];
+            CombineRows[r] = new long[ranks];
+        }
+    }
+
+    public int Ranks { get; }
+    public int RowBytes { get; }
+
+    /// <summary>[sender][receiver]: rows the sender dispatches to the receiver (0 on the diagonal).</summary>
+    public long[][] DispatchRows { get; }
+
+    /// <summary>[sender][receiver]: rows the sender (an expert holder) sends home to the receiver (0 on the diagonal).</summary>
+    public long[][] CombineRows { get; }
+
+    public long TotalDispatchRows { get; private set; }
+    public long TotalCombineRows { get; private set; }
+    public long DispatchBytes => TotalDispatchRows * RowBytes;
+    public long CombineBytes => TotalCombineRows * RowBytes;
+
+    public long Dispatch(int sender, int receiver) => DispatchRows[sender][receiver] * RowBytes;
+
+    public long Combine(int sender, int receiver) => CombineRows[sender][receiver] * RowBytes;
+
+    public static PeerCopyBytes From(Traffic traffic, in EpConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(traffic);
+        int ranks = traffic.RecvRankCounts.Length;
+        var bytes = new PeerCopyBytes(ranks, config.RowBytes);
+        bool perSlot = config.Layout == EpLayout.ExpertMajor;
+        for (int home = 0; home < ranks; home++)
+        {
+            for (int holder = 0; holder < ranks; holder++)
+            {
+                if (holder == home) continue;
+                long dispatched = traffic.RecvRankCounts[holder][home];
+                long returned = perSlot ? traffic.RecvSlotCounts[holder][home] : dispatched;
+                bytes.DispatchRows[home][holder] = dispatched;
+                bytes.CombineRows[holder][home] = returned;
+                bytes.TotalDispatchRows += dispatched;
+                bytes.TotalCombineRows += returned;
+            }
+        }
+        return bytes;
+    }
+
+    /// <summary>The ceiling's dispatch bytes with their figure.</summary>
+    public string DispatchFormula(in EpConfig c) =>
+        $"ceiling dispatch bytes = Σ over (rank, other rank) of the rows the rank dispatches to it × hidden × {c.DataType.SizeInBytes()} B = " +
+        $"{TotalDispatchRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(DispatchBytes)} (the remote dispatch bytes)";
+
+    /// <summary>The ceiling's combine bytes with their figure.</summary>
+    public string CombineFormula(in EpConfig c)
+    {
+        string what = c.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows" : "(token, destination rank) rows";
+        return $"ceiling combine bytes = Σ over (rank, other rank) of the {what} the rank sends home to it × hidden × {c.DataType.SizeInBytes()} B = " +
+            $"{TotalCombineRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(CombineBytes)} (the remote combine bytes)";
+    }
+}

@@ -1,0 +1,39 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace NcclEp.Bench;
+
+/// <summary>The table of <c>--sms-sweep</c>: one row per numSms value, with its share of the peer-copy ceiling.</summary>
+internal static class SmsSweepTable
+{
+    public static readonly string[] Columns =
+    [
+        "numSms", "blocks", "dispatch µs", "combine µs", "dispatch GB/s", "combine GB/s", "% of ceiling (dispatch/combine)", "validation",
+    ];
+
+    public static List<string[]> Rows(IReadOnlyList<SizeResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var rows = new List<string[]>(results.Count);
+        foreach (SizeResult r in results)
+        {
+            rows.Add(
+            [
+                r.NumSms.ToString(CultureInfo.InvariantCulture),
+                r.Blocks > 0 ? r.Blocks.ToString(CultureInfo.InvariantCulture) : "-",
+                Units.Micros(r.Dispatch.MedianUs),
+                Units.Micros(r.Combine.MedianUs),
+                Units.Rate(r.DispatchGBps),
+                Units.Rate(r.CombineGBps),
+                $"{Units.Percent(r.DispatchPercentOfCeiling)} / {Units.Percent(r.CombinePercentOfCeiling)}",
+                ResultTable.Validation(r),
+            ]);
+        }
+        return rows;
+    }
+
+    /// <summary>What the blocks column means.</summary>
+    public const string BlocksNote =
+        "blocks = thread blocks per dispatch/combine launch: numSms, clamped to the SMs of the rank's GPU (shared out among co-located ranks); - on the Host backend";
+}
