@@ -24,6 +24,7 @@ namespace NcclEp.Backend;
 /// recvTopkWeights     [R'][K] f32
 /// updateTiles         [tiles][E+W] i32  Cuda update: (expert, rank) counts of each tile of UpdateTileTokens tokens
 /// sendTokens          [W][M] i32      Cuda update: the token at each row of the block sent to rank r
+/// recvMessageRows     [W][M][K] i32   Cuda dispatch, expert-major: the output row of each received message's slot, -1 if none
 /// </code>
 /// </remarks>
 internal readonly record struct HandleLayout
@@ -61,6 +62,7 @@ internal readonly record struct HandleLayout
         RecvTopkWeights = o; o = Next(o, 4L * perRankRows * k);
         UpdateTileCounts = o; o = Next(o, 4L * UpdateTiles(m) * (config.NumExperts + w));
         SendTokens = o; o = Next(o, 4L * w * m);
+        RecvMessageRows = o; o = Next(o, config.Layout == EpLayout.ExpertMajor ? 4L * w * m * k : 0);
         TotalBytes = o;
     }
 
@@ -82,6 +84,7 @@ internal readonly record struct HandleLayout
     public long RecvTopkWeights { get; }
     public long UpdateTileCounts { get; }
     public long SendTokens { get; }
+    public long RecvMessageRows { get; }
     public long TotalBytes { get; }
 
     private static long Next(long offset, long bytes) => WindowLayout.RoundUp(offset + bytes, Align);

@@ -12,6 +12,7 @@ namespace NcclEp.Backend;
 /// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s]
 /// combineFlags    [2][W] u64            sequence &lt;&lt; 32, written by the rank that sent expert outputs
 /// chunkFlags      [2][W][Chunks] u64    sequence &lt;&lt; 32 when chunk c of source s's messages is written (Cuda kernels)
+/// combineChunks   [2][W][Chunks] u64    sequence &lt;&lt; 32 when the rows answering chunk c of this rank's messages to s are home
 /// expertCounts    [2][W][L] i32         rows source s sends to each local expert
 /// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row
 /// combineRows     [2][M][C] row         expert outputs home: C = max(topK, W) rows per token
@@ -41,6 +42,7 @@ internal readonly record struct WindowLayout
         DispatchFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
         CombineFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
         ChunkFlags = offset; offset = RoundUp(offset + (2L * worldSize * Chunks * 8), Align);
+        CombineChunkFlags = offset; offset = RoundUp(offset + (2L * worldSize * Chunks * 8), Align);
         ExpertCounts = offset; offset = RoundUp(offset + (2L * worldSize * LocalExperts * 4), Align);
         Messages = offset; offset = RoundUp(offset + (2L * worldSize * MaxTokens * MessageBytes), Align);
         CombineRows = offset; offset = RoundUp(offset + (2L * MaxTokens * CombineSlots * RowBytes), Align);
@@ -59,6 +61,7 @@ internal readonly record struct WindowLayout
     public long DispatchFlags { get; }
     public long CombineFlags { get; }
     public long ChunkFlags { get; }
+    public long CombineChunkFlags { get; }
     public long ExpertCounts { get; }
     public long Messages { get; }
     public long CombineRows { get; }

@@ -39,5 +39,7 @@ internal unsafe struct CudaKernelParams
     public nint NetIn;
     public long NetDispatchSlice, NetCombineSlice, NetCombineBase;
     public int NetHeaderBytes, NetCombineSlots, Reserved2, Reserved3;
+    public long OffCombineChunkFlags;
+    public long HRecvMessageRows;
     public fixed long Peers[MaxWorld];
 }

@@ -51,6 +51,8 @@ internal sealed unsafe partial class CudaRankBackend
         p.HUpdateTiles = h.UpdateTileCounts;
         p.HSendTokens = h.SendTokens;
         p.OffChunkFlags = w.ChunkFlags;
+        p.OffCombineChunkFlags = w.CombineChunkFlags;
+        p.HRecvMessageRows = h.RecvMessageRows;
         p.Steps = StepsBoth;
         p.UpdateTileWords = HandleLayout.UpdateTileTokens / 32;
         if (staging is not null)

@@ -42,7 +42,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));
         _offsetsShared = (uint)(masks * sizeof(int));
         _dispatchShared = (uint)(((local * world) + (3 * local) + 1) * sizeof(int));
-        _combineShared = (uint)((Math.Max(local, world) + 1) * sizeof(int));
+        _combineShared = 0; // static shared memory only
         kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
         kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);

@@ -1,15 +1,23 @@
 // The combine route (Combine forward, Dispatch backward): HostRankBackend.CombineRoute.cs is the reference.
-//   send:   a thread per 16 bytes of each received row copies it to (token, slot) — or (token, this rank) —
-//           on its source rank; the last block raises this rank's flag on every live peer.
-//   reduce: after every live peer's flag, a thread per 16 bytes of each home token loads its terms in
-//           batches (loads in flight together) and sums them in fp32 in a fixed order (slot order for
-//           expert-major, rank order otherwise), rounding once.
+// As in dispatch, the grid splits into sending and reducing blocks:
+//   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per message
+//           copies the rows that answer it to (token, slot) — or (token, this rank) — on the source rank, in
+//           16-byte vectors; then the chunk's flag is released.
+//   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer when there are few tokens, so every block works); a thread per peer waits for the chunks that hold those tokens'
+//           rows, then a thread per 16 bytes of each token loads its terms in batches and sums them in fp32 in a
+//           fixed order (slot order for expert-major, rank order otherwise), rounding once.
+// With network peers the host runs the send half, NCCL's send/recv of the combine slices, then the reduce half.
 #include "ep_common.cuh"
 
 #define REDUCE_BATCH 8
+#define MAX_TOKENS_PER_JOB 16
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
+}
+
+__device__ __forceinline__ u64* combine_chunk_flag(const EpParams& p, char* window, int parity, int source, int chunk) {
+    return chunk_flag(window, p.offCombineChunkFlags, p.world, parity, source, chunk);
 }
 
 // Where the expert output for (token, slot) goes on source s: s's window, or s's out slice (network peers get
@@ -27,123 +35,179 @@ __device__ __forceinline__ const int4* incoming_row(const EpParams& p, int r, in
     return (const int4*)(net_combine_slice(p, p.netIn, r) + p.netHeaderBytes + ((i64)token * p.netCombineSlots + column) * p.rowBytes);
 }
 
-// A warp per received row: its source, token and slot once, then the row home in 16-byte vectors.
-__device__ void send_rows_home(const EpParams& p, u32 seq, int parity, int* sPrefix) {
-    const int W = p.world, L = p.localExperts, M = p.maxTokens;
-    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
-    const int* active = active_mask(p);
-    const int* counts = perExpert ? state_at<int>(p, p.hRecvExpertCounts) : state_at<int>(p, p.hRecvRankCounts);
-    const int* expertOffsets = state_at<int>(p, p.hRecvExpertOffsets);
-    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
-    const int groups = perExpert ? L : W;
-    const int lane = threadIdx.x & 31;
-
-    warp0_exclusive_scan(counts, sPrefix, groups);
-    __syncthreads();
-
-    const int rows = sPrefix[groups];
-    const int warps = gridDim.x * NCCLEP_WARPS;
-    for (int g = blockIdx.x * NCCLEP_WARPS + (threadIdx.x >> 5); g < rows; g += warps) {
-        const int bucket = find_bucket(sPrefix, groups, g);
-        const int j = g - sPrefix[bucket];
-        i64 index;
-        const char* src;
-        if (perExpert) {
-            index = (i64)expertOffsets[bucket] + j;
-            src = NCCLEP_MODE == MODE_LL ? p.rows + bucket * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
-        } else {
-            index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)bucket * M + j : (i64)sPrefix[bucket] + j;
-            src = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + bucket * p.rowsStride0 + j * p.rowsStride1 : p.rows + index * p.rowsStride0;
-        }
-        const int s = sourceInfo[index * 3], token = sourceInfo[index * 3 + 1];
-        const int slot = perExpert ? sourceInfo[index * 3 + 2] : p.rank;
-        if (s < 0 || s >= W || !active[s] || token < 0 || token >= M || slot < 0 || slot >= p.combineSlots) continue;
-        int4* dst = outgoing_row(p, s, parity, token, slot);
-        const int4* from = (const int4*)src;
-        for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
-            int4 x[COPY_UNROLL];
-#pragma unroll
-            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = __ldg(from + v0 + 32 * u);
-#pragma unroll
-            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) dst[v0 + 32 * u] = x[u];
-        }
+// Dispatch-output row `index` (the numbering of recvSourceInfo) in the caller's rows tensor.
+__device__ __forceinline__ const int4* output_row(const EpParams& p, i64 index) {
+    if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR && NCCLEP_MODE == MODE_LL) {
+        const i64 capacity = (i64)p.world * p.maxTokens;
+        const i64 l = index / capacity;
+        return (const int4*)(p.rows + l * p.rowsStride0 + (index - l * capacity) * p.rowsStride1);
     }
+    if (NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR) {
+        const i64 s = index / p.maxTokens;
+        return (const int4*)(p.rows + s * p.rowsStride0 + (index - s * p.maxTokens) * p.rowsStride1);
+    }
+    return (const int4*)(p.rows + index * p.rowsStride0);
+}
 
-    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 8))) {
-        for (int r = threadIdx.x; r < W; r += blockDim.x) {
-            if (!active[r]) continue;
-            if (is_network(p, r)) *(u64*)net_combine_slice(p, p.netOut, r) = (u64)seq << 32;  // travels with the slice
-            else st_release_sys((u64*)(p.peers[r] + p.offCombineFlags + (i64)(parity * W + p.rank) * 8), (u64)seq << 32);
-        }
-        if (threadIdx.x == 0) *ctrl_u32(p, CTRL_TICKETS + 8) = 0;
+// Row `index` home to (token, slot) on source s, if its source info is sound.
+__device__ __forceinline__ void send_row(const EpParams& p, i64 index, int s, int parity, int lane) {
+    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const int token = sourceInfo[index * 3 + 1];
+    const int slot = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? sourceInfo[index * 3 + 2] : p.rank;
+    if (sourceInfo[index * 3] != s || token < 0 || token >= p.maxTokens || slot < 0 || slot >= p.combineSlots) return;
+    int4* dst = outgoing_row(p, s, parity, token, slot);
+    const int4* from = output_row(p, index);
+    for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+        int4 x[COPY_UNROLL];
+#pragma unroll
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = __ldg(from + v0 + 32 * u);
+#pragma unroll
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) dst[v0 + 32 * u] = x[u];
     }
 }
 
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
-    extern __shared__ int sPrefix[];  // [max(L, W) + 1]
-    __shared__ int sFailed[NCCLEP_MAX_WORLD];
-    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts;
-    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
-    const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
-    const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
-    const int parity = seq & 1;
+__device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int block, int blocks) {
+    __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
+    const int K = NCCLEP_TOPK, W = p.world, M = p.maxTokens;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int* active = active_mask(p);
+    const int* counts = state_at<int>(p, p.hRecvRankCounts);
+    const int* messageRows = state_at<int>(p, p.hRecvMessageRows);
 
-    if (p.steps & STEP_SEND) send_rows_home(p, seq, parity, sPrefix);
-    if (!(p.steps & STEP_RECEIVE)) return;
-
-    for (int r = threadIdx.x; r < W; r += blockDim.x) {
-        u64 word;
-        const u64* flag = is_network(p, r) ? (const u64*)net_combine_slice(p, p.netIn, r)
-                                           : (const u64*)(p.window + p.offCombineFlags + (i64)(parity * W + r) * 8);
-        sFailed[r] = active[r] && !wait_sequence(p, flag, seq, r, PHASE_COMBINE_RECEIVE, &word);
-    }
+    warp0_exclusive_scan(counts, sBase, W);  // Flat: the first row of each source
+    // A network peer's in-band flag travels with its slice, written before the rows (NCCL sends after the kernel).
+    if (block == 0)
+        for (int r = threadIdx.x; r < W; r += blockDim.x)
+            if (active[r] && is_network(p, r)) *(u64*)net_combine_slice(p, p.netOut, r) = (u64)seq << 32;
     __syncthreads();
 
+    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+        const int c = job / W, s = job - c * W;
+        if (!active[s]) continue;
+        const int n = min(counts[s], M);
+        const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
+        if (begin == end) continue;  // an empty chunk has no flag: the home rank skips it too
+        for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
+            if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+                for (int k = 0; k < K; k++) {
+                    const int index = messageRows[((i64)s * M + i) * K + k];
+                    if (index >= 0) send_row(p, index, s, parity, lane);
+                }
+            } else {
+                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane);
+            }
+        }
+        if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            __threadfence_system();
+            st_release_sys(combine_chunk_flag(p, p.peers[s], parity, p.rank, c), (u64)seq << 32);
+        }
+    }
+}
+
+// Thread r: waits for every chunk from rank r that holds a row of tokens [t0, t1); false if one timed out.
+__device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r, int t0, int t1) {
+    const int W = p.world;
+    const int* rankPositions = state_at<int>(p, p.hRankPositions);
+    int lo = 0x7FFFFFFF, hi = -1;
+    for (int t = t0; t < t1; t++) {
+        const int position = rankPositions[t * W + r];
+        if (position >= 0) { lo = min(lo, position); hi = max(hi, position); }
+    }
+    if (hi < 0) return true;
+    const int n = min(state_at<int>(p, p.hSendRankCounts)[r], p.maxTokens);
+    for (int c = chunk_of(n, lo); c <= chunk_of(n, hi); c++) {
+        if (chunk_begin(n, c) == chunk_begin(n, c + 1)) continue;
+        u64 word;
+        if (!wait_sequence(p, combine_chunk_flag(p, p.window, parity, r, c), seq, r, PHASE_COMBINE_RECEIVE, &word)) return false;
+    }
+    return true;
+}
+
+__device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block, int blocks) {
+    __shared__ int sFailed[NCCLEP_MAX_WORLD];
+    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, T = p.numTokens;
+    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
+    const int* active = active_mask(p);
     const int* ids = state_at<int>(p, p.hTopkIds);
     const float* weights = state_at<float>(p, p.hTopkWeights);
     const int* rankPositions = state_at<int>(p, p.hRankPositions);
     const int terms = perExpert ? K : W;
-    const i64 items = (i64)p.numTokens * ROW_VECS;
 
-    for (i64 item = global_thread(); item < items; item += global_threads()) {
-        const int t = (int)(item / ROW_VECS), v = (int)(item - (i64)t * ROW_VECS);
-        float acc[ELEMS_PER_VEC];
-#pragma unroll
-        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
-
-        for (int base = 0; base < terms; base += REDUCE_BATCH) {
-            int4 y[REDUCE_BATCH];
-            bool on[REDUCE_BATCH];
-#pragma unroll
-            for (int b = 0; b < REDUCE_BATCH; b++) {
-                const int i = base + b;
-                on[b] = false;
-                if (i < terms) {
-                    if (perExpert) { const int e = ids[t * K + i]; on[b] = e >= 0 && active[e / L] && !sFailed[e / L]; }
-                    else on[b] = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
-                }
-                if (on[b]) y[b] = ld_cv(incoming_row(p, perExpert ? ids[t * K + i] / L : i, parity, t, i) + v);
-            }
-#pragma unroll
-            for (int b = 0; b < REDUCE_BATCH; b++) {
-                if (!on[b]) continue;
-                float f[ELEMS_PER_VEC];
-                unpack(y[b], f);
-                if (weighted) {
-                    const float w = weights[t * K + base + b];
-#pragma unroll
-                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, f[x]));
-                } else {
-#pragma unroll
-                    for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], f[x]);
-                }
-            }
-        }
-        ((int4*)(p.home + t * p.homeStride))[v] = pack(acc);
+    // Network peers' rows all came with their slice: its in-band sequence says whether it is this operation's.
+    for (int r = threadIdx.x; r < W; r += blockDim.x) {
+        u64 word;
+        sFailed[r] = active[r] && is_network(p, r) && !wait_sequence(p, (const u64*)net_combine_slice(p, p.netIn, r), seq, r, PHASE_COMBINE_RECEIVE, &word);
     }
 
-    if (last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 12)) && threadIdx.x == 0) {
+    const int perJob = max(1, min(MAX_TOKENS_PER_JOB, (T + blocks - 1) / blocks));
+    const int jobs = (T + perJob - 1) / perJob;
+    for (int job = block; job < jobs; job += blocks) {
+        const int t0 = job * perJob, t1 = min(T, t0 + perJob);
+        __syncthreads();
+        for (int r = threadIdx.x; r < W; r += blockDim.x)
+            if (active[r] && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
+        __syncthreads();
+
+        const int items = (t1 - t0) * ROW_VECS;
+        for (int item = threadIdx.x; item < items; item += blockDim.x) {
+            const int t = t0 + item / ROW_VECS, v = item % ROW_VECS;
+            float acc[ELEMS_PER_VEC];
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
+
+            for (int base = 0; base < terms; base += REDUCE_BATCH) {
+                int4 y[REDUCE_BATCH];
+                bool on[REDUCE_BATCH];
+#pragma unroll
+                for (int b = 0; b < REDUCE_BATCH; b++) {
+                    const int i = base + b;
+                    on[b] = false;
+                    if (i < terms) {
+                        if (perExpert) { const int e = ids[t * K + i]; on[b] = e >= 0 && active[e / L] && !sFailed[e / L]; }
+                        else on[b] = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
+                    }
+                    if (on[b]) y[b] = ld_cv(incoming_row(p, perExpert ? ids[t * K + i] / L : i, parity, t, i) + v);
+                }
+#pragma unroll
+                for (int b = 0; b < REDUCE_BATCH; b++) {
+                    if (!on[b]) continue;
+                    float f[ELEMS_PER_VEC];
+                    unpack(y[b], f);
+                    if (weighted) {
+                        const float w = weights[t * K + base + b];
+#pragma unroll
+                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, f[x]));
+                    } else {
+#pragma unroll
+                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], f[x]);
+                    }
+                }
+            }
+            ((int4*)(p.home + t * p.homeStride))[v] = pack(acc);
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
+    const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
+    const int parity = seq & 1;
+    const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
+    const int G = gridDim.x, b = blockIdx.x;
+
+    if (send && receive && G > 1) {
+        // Half the blocks send, half reduce: both are resident (the grid is at most the SMs), so reducers may wait.
+        const int senders = G / 2;
+        if (b < senders) send_chunks_home(p, seq, parity, b, senders);
+        else reduce_tokens(p, seq, parity, b - senders, G - senders);
+    } else {
+        if (send) send_chunks_home(p, seq, parity, b, G);
+        if (receive) reduce_tokens(p, seq, parity, b, G);
+    }
+
+    if (receive && last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 12)) && threadIdx.x == 0) {
         *ctrl_u32(p, CTRL_COMBINE_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 12) = 0;
     }

@@ -62,6 +62,8 @@ struct EpParams {
     char* netIn;
     i64 netDispatchSlice, netCombineSlice, netCombineBase;
     int netHeaderBytes, netCombineSlots, reserved2, reserved3;
+    i64 offCombineChunkFlags;       // window: [2][W][NCCLEP_CHUNKS] u64, combine's chunk flags
+    i64 hRecvMessageRows;           // handle, expert-major: [W][M][K] dispatch-output row of each message's slot, -1 if none
     char* peers[NCCLEP_MAX_WORLD];  // LSA address of each peer's window; 0 for network peers
 };
 
@@ -71,8 +73,19 @@ struct EpParams {
 #define STEP_RECEIVE 2
 
 // Dispatch messages go out in chunks of each (source, destination) block, each with its own flag, so the
-// receiving blocks copy a chunk while the sending blocks still write later ones.
+// receiving blocks copy a chunk while the sending blocks still write later ones. Combine sends its rows home in
+// the same chunks (of the messages they answer), so a home token is reduced once the chunks holding it landed.
 #define NCCLEP_CHUNKS 32
+
+// Chunk c of a block of n messages is [chunk_begin(n, c), chunk_begin(n, c + 1)).
+__device__ __forceinline__ int chunk_begin(int n, int c) { return (int)((i64)n * c / NCCLEP_CHUNKS); }
+
+// The chunk holding message x of a block of n (0 <= x < n).
+__device__ __forceinline__ int chunk_of(int n, int x) { return min(NCCLEP_CHUNKS - 1, max(0, (int)((((i64)x + 1) * NCCLEP_CHUNKS + n - 1) / n) - 1)); }
+
+__device__ __forceinline__ u64* chunk_flag(char* window, i64 offset, int world, int parity, int source, int chunk) {
+    return (u64*)(window + offset + (((i64)parity * world + source) * NCCLEP_CHUNKS + chunk) * 8);
+}
 
 // 16-byte vectors each lane loads before it stores any (loads in flight together).
 #define COPY_UNROLL 4

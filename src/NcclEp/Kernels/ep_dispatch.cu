@@ -29,12 +29,9 @@ __device__ __forceinline__ const char* incoming_message(const EpParams& p, int s
                             : message_at(p, p.window, parity, s, slot);
 }
 
-__device__ __forceinline__ u64* chunk_flag(const EpParams& p, char* window, int parity, int source, int chunk) {
-    return (u64*)(window + p.offChunkFlags + (((i64)parity * p.world + source) * NCCLEP_CHUNKS + chunk) * 8);
+__device__ __forceinline__ u64* dispatch_chunk_flag(const EpParams& p, char* window, int parity, int source, int chunk) {
+    return chunk_flag(window, p.offChunkFlags, p.world, parity, source, chunk);
 }
-
-// Chunk c of a block of n messages is [chunk_begin(n, c), chunk_begin(n, c + 1)).
-__device__ __forceinline__ int chunk_begin(int n, int c) { return (int)((i64)n * c / NCCLEP_CHUNKS); }
 
 // Word i of the header of token t's message to rank r.
 __device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int i) {
@@ -112,14 +109,15 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
         const int c = job / W, r = job - c * W;
         if (!active[r]) continue;
         const int n = min(rankCounts[r], M);
-        const int end = chunk_begin(n, c + 1);
-        for (int slot = chunk_begin(n, c) + warp; slot < end; slot += NCCLEP_WARPS)
+        const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
+        if (begin == end) continue;  // an empty chunk has no flag: receivers skip it too
+        for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
             write_message(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
         __syncthreads();
         if (threadIdx.x == 0) {
             __threadfence_system();
-            st_release_sys(chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
+            st_release_sys(dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
         }
     }
 }
@@ -129,7 +127,7 @@ __device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int pa
     __shared__ int sArrived;
     if (threadIdx.x == 0) {
         u64 word;
-        sArrived = wait_sequence(p, chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE, &word);
+        sArrived = wait_sequence(p, dispatch_chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE, &word);
     }
     __syncthreads();
     const bool arrived = sArrived;
@@ -234,20 +232,24 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
             }
 
             // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
+            // Each slot's row is also recorded per message: combine sends rows home in message order.
             i64 myOffset = -1;
             float myWeight = 0.f;
             if (lane < K) {
                 const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
                 const int l = ld_cv((const int*)(message + 16) + lane) - p.rank * L;
+                int myIndex = -1;
                 if (position >= 0 && l >= 0 && l < L) {
                     const int j = sSourceOffsets[l * W + s] + position;
                     const i64 index = (i64)sSegments[l] + j;
                     if (j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
                         myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
                         myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                        myIndex = (int)index;
                         sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
                     }
                 }
+                state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
             }
             // The loop bound is the same for every lane: the shuffles below need the whole warp.
             for (int base = 0; base < ROW_VECS; base += 32 * COPY_UNROLL) {
