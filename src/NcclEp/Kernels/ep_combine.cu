@@ -1,7 +1,7 @@
 // The combine route (Combine forward, Dispatch backward): HostRankBackend.CombineRoute.cs is the reference.
 // As in dispatch, the grid splits into sending and reducing blocks:
-//   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per message
-//           copies the rows that answer it to (token, slot) — or (token, this rank) — on the source rank, in
+//   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per row
+//           answering a message copies it to (token, slot) — or (token, this rank) — on the source rank, in
 //           16-byte vectors; then the chunk's flag is released.
 //   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer when there are few tokens, so every block works); a thread per peer waits for the chunks that hold those tokens'
 //           rows, then a thread per 16 bytes of each token loads its terms in batches and sums them in fp32 in a
@@ -87,15 +87,15 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         const int n = min(counts[s], M);
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
         if (begin == end) continue;  // an empty chunk has no flag: the home rank skips it too
-        for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
-            if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
-                for (int k = 0; k < K; k++) {
-                    const int index = messageRows[((i64)s * M + i) * K + k];
-                    if (index >= 0) send_row(p, index, s, parity, lane);
-                }
-            } else {
-                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane);
+        if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+            // A warp per (message, slot): the rows answering one message spread over the block's warps.
+            for (int item = begin * K + warp; item < end * K; item += NCCLEP_WARPS) {
+                const int index = messageRows[(i64)s * M * K + item];
+                if (index >= 0) send_row(p, index, s, parity, lane);
             }
+        } else {
+            for (int i = begin + warp; i < end; i += NCCLEP_WARPS)
+                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane);
         }
         if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
         __syncthreads();
