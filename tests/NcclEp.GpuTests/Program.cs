@@ -11,7 +11,7 @@ namespace NcclEp.GpuTests;
 /// GPU test program: the Cuda backend against the Host oracle, bit for bit, over a grid of shapes.
 /// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
-/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH]
+/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT]
 /// </summary>
 internal static class Program
 {
@@ -40,6 +40,8 @@ internal static class Program
         using TextWriter log = logPath is null ? TextWriter.Null : new StreamWriter(logPath);
 
         List<GpuCase> cases = GpuGrid.Build(grid, worlds);
+        // --filter TEXT keeps the cases whose name contains TEXT (e.g. "H=7168 K=8"), to re-run a slice of a grid.
+        if (Arg(args, "--filter") is string filter) cases = cases.FindAll(c => c.ToString().Contains(filter, StringComparison.Ordinal));
         if (!EpGroup.IsCudaAvailable(out string reason))
         {
             Console.WriteLine($"skipped: no usable GPU ({reason})");

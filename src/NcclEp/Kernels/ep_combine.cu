@@ -3,13 +3,16 @@
 //   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per row
 //           answering a message copies it to (token, slot) — or (token, this rank) — on the source rank, in
 //           16-byte vectors; then the chunk's flag is released.
-//   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer when there are few tokens, so every block works); a thread per peer waits for the chunks that hold those tokens'
-//           rows, then a thread per 16 bytes of each token loads its terms in batches and sums them in fp32 in a
-//           fixed order (slot order for expert-major, rank order otherwise), rounding once.
+//   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer with few tokens, so every block works); a
+//           thread per peer waits for the chunks that hold those tokens' rows, then a warp per (token, segment
+//           of the row) sums the terms in fp32 in a fixed order (slot order for expert-major, rank order
+//           otherwise), rounding once.
 // With network peers the host runs the send half, NCCL's send/recv of the combine slices, then the reduce half.
 #include "ep_common.cuh"
 
-#define REDUCE_BATCH 8
+#define REDUCE_UNROLL 4
+#define SEGMENT_VECS (32 * REDUCE_UNROLL)
+#define SEGMENTS ((ROW_VECS + SEGMENT_VECS - 1) / SEGMENT_VECS)
 #define MAX_TOKENS_PER_JOB 16
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
@@ -83,7 +86,7 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
 
     for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
         const int c = job / W, s = job - c * W;
-        if (!active[s]) continue;
+        if (!active[s] || s == p.rank) continue;  // this rank's own rows are read where they are (term_row)
         const int n = min(counts[s], M);
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
         if (begin == end) continue;  // an empty chunk has no flag: the home rank skips it too
@@ -125,17 +128,45 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
     return true;
 }
 
+// Term i of home token t: the row holding it (and its weight), or null when there is none or its rank failed.
+// A term computed on this rank is read straight from the caller's rows (its dispatch-output row); selfBase is
+// the first Flat row of this rank's own tokens.
+__device__ __forceinline__ const int4* term_row(const EpParams& p, int parity, int t, int i, const int* sFailed, int selfBase, float* w) {
+    const int* active = active_mask(p);
+    const int W = p.world, M = p.maxTokens;
+    const int* rankPositions = state_at<int>(p, p.hRankPositions);
+    if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+        const int K = NCCLEP_TOPK;
+        const int e = state_at<int>(p, p.hTopkIds)[t * K + i];
+        if (e < 0) return nullptr;
+        const int r = e / p.localExperts;
+        if (!active[r] || sFailed[r]) return nullptr;
+        *w = state_at<float>(p, p.hTopkWeights)[t * K + i];
+        if (r != p.rank) return incoming_row(p, r, parity, t, i);
+        const int index = state_at<int>(p, p.hRecvMessageRows)[((i64)p.rank * M + rankPositions[t * W + p.rank]) * K + i];
+        return index >= 0 ? output_row(p, index) : nullptr;
+    }
+    const int position = rankPositions[t * W + i];
+    if (position < 0 || !active[i] || sFailed[i]) return nullptr;
+    if (i != p.rank) return incoming_row(p, i, parity, t, i);
+    return output_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)p.rank * M + position : (i64)selfBase + position);
+}
+
 __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     __shared__ int sFailed[NCCLEP_MAX_WORLD];
-    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, T = p.numTokens;
+    const int W = p.world, T = p.numTokens;
     const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
     const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int* active = active_mask(p);
-    const int* ids = state_at<int>(p, p.hTopkIds);
-    const float* weights = state_at<float>(p, p.hTopkWeights);
-    const int* rankPositions = state_at<int>(p, p.hRankPositions);
-    const int terms = perExpert ? K : W;
+    const int terms = perExpert ? NCCLEP_TOPK : W;
 
+    __shared__ int sSelfBase;
+    if (threadIdx.x == 0) {
+        int base = 0;
+        for (int s = 0; s < p.rank; s++) base += state_at<int>(p, p.hRecvRankCounts)[s];
+        sSelfBase = base;
+    }
     // Network peers' rows all came with their slice: its in-band sequence says whether it is this operation's.
     for (int r = threadIdx.x; r < W; r += blockDim.x) {
         u64 word;
@@ -148,45 +179,47 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
         const int t0 = job * perJob, t1 = min(T, t0 + perJob);
         __syncthreads();
         for (int r = threadIdx.x; r < W; r += blockDim.x)
-            if (active[r] && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
+            if (active[r] && r != p.rank && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
         __syncthreads();
 
-        const int items = (t1 - t0) * ROW_VECS;
-        for (int item = threadIdx.x; item < items; item += blockDim.x) {
-            const int t = t0 + item / ROW_VECS, v = item % ROW_VECS;
-            float acc[ELEMS_PER_VEC];
+        // A warp per (token, segment of SEGMENT_VECS vectors): lane i finds term i's row once (and term i + 32's),
+        // then every lane sums its REDUCE_UNROLL vectors over the terms in order, loads of a term in flight together.
+        const int items = (t1 - t0) * SEGMENTS;
+        for (int item = warp; item < items; item += NCCLEP_WARPS) {
+            const int t = t0 + item / SEGMENTS, v0 = (item % SEGMENTS) * SEGMENT_VECS + lane;
+            float wLow = 0.f, wHigh = 0.f;
+            const int4* low = lane < terms ? term_row(p, parity, t, lane, sFailed, sSelfBase, &wLow) : nullptr;
+            const int4* high = lane + 32 < terms ? term_row(p, parity, t, lane + 32, sFailed, sSelfBase, &wHigh) : nullptr;
+            float acc[REDUCE_UNROLL][ELEMS_PER_VEC];
 #pragma unroll
-            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = 0.f;
+            for (int u = 0; u < REDUCE_UNROLL; u++)
+#pragma unroll
+                for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
 
-            for (int base = 0; base < terms; base += REDUCE_BATCH) {
-                int4 y[REDUCE_BATCH];
-                bool on[REDUCE_BATCH];
+            for (int i = 0; i < terms; i++) {
+                const int4* row = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(i < 32 ? low : high), i & 31);
+                const float w = __shfl_sync(0xFFFFFFFFu, i < 32 ? wLow : wHigh, i & 31);
+                if (row == nullptr) continue;
+                int4 y[REDUCE_UNROLL];
 #pragma unroll
-                for (int b = 0; b < REDUCE_BATCH; b++) {
-                    const int i = base + b;
-                    on[b] = false;
-                    if (i < terms) {
-                        if (perExpert) { const int e = ids[t * K + i]; on[b] = e >= 0 && active[e / L] && !sFailed[e / L]; }
-                        else on[b] = rankPositions[t * W + i] >= 0 && active[i] && !sFailed[i];
-                    }
-                    if (on[b]) y[b] = ld_cv(incoming_row(p, perExpert ? ids[t * K + i] / L : i, parity, t, i) + v);
-                }
+                for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) y[u] = ld_cv(row + v0 + 32 * u);
 #pragma unroll
-                for (int b = 0; b < REDUCE_BATCH; b++) {
-                    if (!on[b]) continue;
+                for (int u = 0; u < REDUCE_UNROLL; u++) {
+                    if (v0 + 32 * u >= ROW_VECS) continue;
                     float f[ELEMS_PER_VEC];
-                    unpack(y[b], f);
+                    unpack(y[u], f);
                     if (weighted) {
-                        const float w = weights[t * K + base + b];
 #pragma unroll
-                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], __fmul_rn(w, f[x]));
+                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], __fmul_rn(w, f[x]));
                     } else {
 #pragma unroll
-                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[x] = __fadd_rn(acc[x], f[x]);
+                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], f[x]);
                     }
                 }
             }
-            ((int4*)(p.home + t * p.homeStride))[v] = pack(acc);
+            int4* home = (int4*)(p.home + t * p.homeStride);
+#pragma unroll
+            for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) home[v0 + 32 * u] = pack(acc[u]);
         }
     }
 }

@@ -73,9 +73,10 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
     }
 }
 
-// One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored.
+// One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored. A
+// message to this rank itself carries only its header: the receiver reads the row from home.
 __device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane) {
-    const int VECS = HEADER_VECS + ROW_VECS;
+    const int VECS = r == p.rank ? HEADER_VECS : HEADER_VECS + ROW_VECS;
     const int4* row = (const int4*)(p.home + t * p.homeStride);
     for (int v0 = lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
@@ -211,7 +212,8 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
             const char* message = incoming_message(p, s, parity, i);
             const int token = ld_cv((const int*)message);
-            const int4* source = (const int4*)(message + HEADER_BYTES);
+            // This rank's own tokens: the row is read from home, where the send half left it.
+            const int4* source = s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
 
             if (!perExpert) {
                 const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
