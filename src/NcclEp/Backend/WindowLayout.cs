@@ -23,8 +23,8 @@ internal readonly record struct WindowLayout
 {
     public const int ControlBytes = 512;
 
-    /// <summary>Chunks each (source, destination) block of dispatch messages is sent in (NCCLEP_CHUNKS in the kernels).</summary>
-    public const int Chunks = 32;
+    /// <summary>Most chunks one (source, destination) block of messages is sent in: flag slots per source (NCCLEP_CHUNKS in the kernels).</summary>
+    public const int Chunks = 256;
     private const int Align = 128;
 
     public WindowLayout(in EpConfig config, int worldSize)

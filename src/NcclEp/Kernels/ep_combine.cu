@@ -84,12 +84,12 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
             if (active[r] && is_network(p, r)) *(u64*)net_combine_slice(p, p.netOut, r) = (u64)seq << 32;
     __syncthreads();
 
-    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+    for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
         if (!active[s] || s == p.rank) continue;  // this rank's own rows are read where they are (term_row)
         const int n = min(counts[s], M);
+        if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the home rank does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        if (begin == end) continue;  // an empty chunk has no flag: the home rank skips it too
         if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
             // A warp per (message, slot): the rows answering one message spread over the block's warps.
             for (int item = begin * K + warp; item < end * K; item += NCCLEP_WARPS) {
@@ -121,7 +121,6 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
     if (hi < 0) return true;
     const int n = min(state_at<int>(p, p.hSendRankCounts)[r], p.maxTokens);
     for (int c = chunk_of(n, lo); c <= chunk_of(n, hi); c++) {
-        if (chunk_begin(n, c) == chunk_begin(n, c + 1)) continue;
         u64 word;
         if (!wait_sequence(p, combine_chunk_flag(p, p.window, parity, r, c), seq, r, PHASE_COMBINE_RECEIVE, &word)) return false;
     }

@@ -73,15 +73,23 @@ struct EpParams {
 #define STEP_RECEIVE 2
 
 // Dispatch messages go out in chunks of each (source, destination) block, each with its own flag, so the
-// receiving blocks copy a chunk while the sending blocks still write later ones. Combine sends its rows home in
+// receiving blocks copy a chunk while the sending blocks still write later ones: a sending block takes its
+// chunks in order, so chunks land one after another rather than all at the end. Combine sends its rows home in
 // the same chunks (of the messages they answer), so a home token is reduced once the chunks holding it landed.
-#define NCCLEP_CHUNKS 32
+#define NCCLEP_CHUNKS 256   // most chunks of one block (flag slots per source)
+#define CHUNK_MESSAGES 16   // messages per chunk, for blocks of fewer than 16 * NCCLEP_CHUNKS
 
-// Chunk c of a block of n messages is [chunk_begin(n, c), chunk_begin(n, c + 1)).
-__device__ __forceinline__ int chunk_begin(int n, int c) { return (int)((i64)n * c / NCCLEP_CHUNKS); }
+// How many chunks a block of n messages is cut into (1..NCCLEP_CHUNKS; none of them empty when n > 0).
+__device__ __forceinline__ int chunk_count(int n) { return min(NCCLEP_CHUNKS, max(1, (n + CHUNK_MESSAGES - 1) / CHUNK_MESSAGES)); }
+
+// Chunk c of a block of n messages is [chunk_begin(n, c), chunk_begin(n, c + 1)), c < chunk_count(n).
+__device__ __forceinline__ int chunk_begin(int n, int c) { return (int)((i64)n * c / chunk_count(n)); }
 
 // The chunk holding message x of a block of n (0 <= x < n).
-__device__ __forceinline__ int chunk_of(int n, int x) { return min(NCCLEP_CHUNKS - 1, max(0, (int)((((i64)x + 1) * NCCLEP_CHUNKS + n - 1) / n) - 1)); }
+__device__ __forceinline__ int chunk_of(int n, int x) {
+    const int m = chunk_count(n);
+    return min(m - 1, max(0, (int)((((i64)x + 1) * m + n - 1) / n) - 1));
+}
 
 __device__ __forceinline__ u64* chunk_flag(char* window, i64 offset, int world, int parity, int source, int chunk) {
     return (u64*)(window + offset + (((i64)parity * world + source) * NCCLEP_CHUNKS + chunk) * 8);

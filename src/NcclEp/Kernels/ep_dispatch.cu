@@ -106,12 +106,12 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
     const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
     const int* sendTokens = state_at<int>(p, p.hSendTokens);
 
-    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+    for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, r = job - c * W;
         if (!active[r]) continue;
         const int n = min(rankCounts[r], M);
+        if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the receiver does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        if (begin == end) continue;  // an empty chunk has no flag: receivers skip it too
         for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
             write_message(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
@@ -201,12 +201,11 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
-    for (int job = block; job < NCCLEP_CHUNKS * W; job += blocks) {
+    for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
         const int n = sCount[s];
-        if (n <= 0) continue;
+        if (n <= 0 || c >= chunk_count(n)) continue;
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        if (begin == end) continue;
         if (!is_network(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
 
         for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
