@@ -77,7 +77,9 @@ struct EpParams {
 // chunks in order, so chunks land one after another rather than all at the end. Combine sends its rows home in
 // the same chunks (of the messages they answer), so a home token is reduced once the chunks holding it landed.
 #define NCCLEP_CHUNKS 256   // most chunks of one block (flag slots per source)
-#define CHUNK_MESSAGES 16   // messages per chunk, for blocks of fewer than 16 * NCCLEP_CHUNKS
+// Messages per chunk (for blocks of fewer than CHUNK_MESSAGES * NCCLEP_CHUNKS): few in low-latency mode, where
+// every block should get a chunk of the ~128 messages; more in high-throughput mode, to pay a flag per 16 rows.
+#define CHUNK_MESSAGES (NCCLEP_MODE == MODE_LL ? 4 : 16)
 
 // How many chunks a block of n messages is cut into (1..NCCLEP_CHUNKS; none of them empty when n > 0).
 __device__ __forceinline__ int chunk_count(int n) { return min(NCCLEP_CHUNKS, max(1, (n + CHUNK_MESSAGES - 1) / CHUNK_MESSAGES)); }
