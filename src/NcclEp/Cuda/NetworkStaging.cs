@@ -21,19 +21,13 @@ namespace NcclEp.Cuda;
 /// </remarks>
 internal sealed class NetworkStaging : IDisposable
 {
-    private const int Align = 128;
     private readonly CudaDevice _device;
 
     public NetworkStaging(CudaDevice device, in EpConfig config, in WindowLayout layout, ulong networkMask)
     {
         _device = device;
-        Peers = BitOperations.PopCount(networkMask);
-        HeaderBytes = (int)WindowLayout.RoundUp(8 + (4L * layout.LocalExperts), Align);
-        CombineSlots = config.Layout == EpLayout.ExpertMajor ? config.TopK : 1;
-        DispatchSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * layout.MessageBytes), Align);
-        CombineSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * CombineSlots * layout.RowBytes), Align);
-        CombineBase = Peers * DispatchSlice;
-        long bytes = CombineBase + (Peers * CombineSlice);
+        Slices = new NetworkSlices(config, layout, BitOperations.PopCount(networkMask));
+        long bytes = Slices.BytesPerHalf;
         using CudaContextScope scope = device.MakeCurrent();
         try
         {
@@ -52,12 +46,12 @@ internal sealed class NetworkStaging : IDisposable
         }
     }
 
-    public int Peers { get; }
-    public int HeaderBytes { get; }
-    public int CombineSlots { get; }
-    public long DispatchSlice { get; }
-    public long CombineSlice { get; }
-    public long CombineBase { get; }
+    public NetworkSlices Slices { get; }
+    public int HeaderBytes => Slices.HeaderBytes;
+    public int CombineSlots => Slices.CombineSlots;
+    public long DispatchSlice => Slices.DispatchSlice;
+    public long CombineSlice => Slices.CombineSlice;
+    public long CombineBase => Slices.CombineBase;
     public nint Out { get; private set; }
     public nint In { get; private set; }
 
@@ -69,4 +63,39 @@ internal sealed class NetworkStaging : IDisposable
         if (In != 0) _ = CudaDriver.cuMemFree_v2(In);
         Out = In = 0;
     }
+}
+
+/// <summary>Sizes of the staging slices for <see cref="Peers"/> network peers (what <see cref="NetworkStaging"/> allocates per half).</summary>
+internal readonly record struct NetworkSlices
+{
+    private const int Align = 128;
+
+    public NetworkSlices(in EpConfig config, in WindowLayout layout, int peers)
+    {
+        Peers = peers;
+        HeaderBytes = (int)WindowLayout.RoundUp(8 + (4L * layout.LocalExperts), Align);
+        CombineSlots = config.Layout == EpLayout.ExpertMajor ? config.TopK : 1;
+        DispatchSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * layout.MessageBytes), Align);
+        CombineSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * CombineSlots * layout.RowBytes), Align);
+        CombineBase = peers * DispatchSlice;
+        BytesPerHalf = CombineBase + (peers * CombineSlice);
+    }
+
+    public int Peers { get; }
+
+    /// <summary>In-band header of a slice: u64 sequence (and count), then for dispatch one i32 count per local expert.
+    /// Combine slices use the same header size (the kernels take one offset), 128 B while L ≤ 30.</summary>
+    public int HeaderBytes { get; }
+
+    /// <summary>Rows per token in a combine slice: K for expert-major (one per top-k slot), else 1.</summary>
+    public int CombineSlots { get; }
+
+    public long DispatchSlice { get; }
+    public long CombineSlice { get; }
+
+    /// <summary>Offset of the combine slices inside each half (after the dispatch slices).</summary>
+    public long CombineBase { get; }
+
+    /// <summary>Bytes of one half (out or in).</summary>
+    public long BytesPerHalf { get; }
 }

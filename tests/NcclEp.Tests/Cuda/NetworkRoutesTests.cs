@@ -1,0 +1,116 @@
+using System;
+using System.Numerics;
+using NcclEp.Backend;
+using NcclEp.Cuda;
+using NcclEp.Interop;
+using NcclEp.InternodeModel;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>Which peers a rank reaches by address and which through NCCL send/recv, and the staging slices' sizes.</summary>
+public sealed class NetworkRoutesTests
+{
+    private static NcclLsaWindow Lsa(int lsaRank, int lsaSize, int worldRank)
+    {
+        var pointers = new nint[lsaSize];
+        for (int i = 0; i < lsaSize; i++) pointers[i] = 0x1000 * (i + 1);
+        return new NcclLsaWindow(lsaRank, lsaSize, worldRank, pointers, "test window");
+    }
+
+    [Fact]
+    public void Lsa_team_peers_get_addresses_and_the_others_are_network_peers()
+    {
+        // Rank 5 of 8 is LSA rank 1 of a team of 4: world ranks 4..7 by address, 0..3 through the network.
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 4, worldRank: 5), rank: 5, world: 8);
+
+        Assert.Equal(0b0000_1111UL, routes.NetworkMask);
+        Assert.Equal(4, routes.NetworkPeers);
+        for (int peer = 0; peer < 4; peer++) Assert.Equal(0, routes.Peers[peer]);
+        for (int peer = 4; peer < 8; peer++) Assert.Equal(0x1000 * (peer - 4 + 1), routes.Peers[peer]);
+        Assert.Contains("4 network peer(s)", routes.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_team_of_every_rank_has_no_network_peer()
+    {
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4);
+        Assert.Equal(0UL, routes.NetworkMask);
+        Assert.All(routes.Peers, p => Assert.NotEqual(0, p));
+        Assert.Equal("test window", routes.Summary);
+    }
+
+    [Fact]
+    public void Forced_network_keeps_only_the_rank_itself_by_address()
+    {
+        PeerRoutes routes = PeerRoutes.AllNetwork(rank: 2, world: 5, ownWindow: 0x7000);
+        Assert.Equal(0b1_1011UL, routes.NetworkMask);
+        Assert.Equal(new nint[] { 0, 0, 0x7000, 0, 0 }, routes.Peers);
+        Assert.Contains(PeerRoutes.ForceNetworkVariable, routes.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_window_of_another_rank_is_refused()
+    {
+        EpException e = Assert.Throws<EpException>(() => PeerRoutes.FromLsa(Lsa(0, 2, worldRank: 1), rank: 0, world: 2));
+        Assert.Contains("world rank 1", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void More_ranks_than_the_kernels_address_are_refused()
+    {
+        NotSupportedException e = Assert.Throws<NotSupportedException>(() => PeerRoutes.AllNetwork(0, CudaKernelParams.MaxWorld + 1, 0x10));
+        Assert.Contains("at most 64 ranks", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(8, 0, 4)]
+    [InlineData(8, 4, 4)]
+    [InlineData(16, 8, 8)]
+    [InlineData(5, 0, 1)]
+    public void Slice_index_is_the_count_of_lower_network_peers_as_in_the_kernels_and_the_model(int world, int lsaFirst, int lsaSize)
+    {
+        int rank = lsaFirst;
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(0, lsaSize, rank), rank, world);
+        for (int peer = 0; peer < world; peer++)
+        {
+            if ((routes.NetworkMask >> peer & 1) == 0) continue;
+            // ep_common.cuh network_index: __popcll(networkMask & ((1 << r) - 1)).
+            int kernelIndex = BitOperations.PopCount(routes.NetworkMask & ((1UL << peer) - 1));
+            Assert.Equal(StagingLayout.SliceIndex(peer, lsaFirst, lsaSize), kernelIndex);
+        }
+    }
+
+    [Theory]
+    [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, 256, 7168, 8, 128, 16)]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor, 64, 2048, 4, 128, 4)]
+    [InlineData(EpMode.HighThroughput, EpLayout.Flat, 256, 7168, 8, 4096, 32)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, 64, 512, 3, 17, 4)]
+    public void Library_slices_are_the_documented_ones(EpMode mode, EpLayout layout, int experts, int hidden, int topK, int maxTokens, int world)
+    {
+        var config = new EpConfig(mode, experts, hidden, topK, maxTokens, layout);
+        var window = new WindowLayout(config, world);
+        var slices = new NetworkSlices(config, window, peers: world - 1);
+        var model = new StagingLayout(world - 1, window.LocalExperts, topK, maxTokens, window.RowBytes,
+            layout == EpLayout.ExpertMajor ? topK : 1);
+
+        Assert.Equal(model.DispatchHeaderBytes, slices.HeaderBytes);
+        Assert.Equal(model.RowsPerToken, slices.CombineSlots);
+        Assert.Equal(WindowLayout.RoundUp(model.DispatchSliceBytes, 128), slices.DispatchSlice);
+        // The combine header reuses the dispatch header size: the model's 128 B while L <= 30.
+        long combineRows = (long)maxTokens * model.RowsPerToken * window.RowBytes;
+        Assert.Equal(WindowLayout.RoundUp(slices.HeaderBytes + combineRows, 128), slices.CombineSlice);
+        if (window.LocalExperts <= 30) Assert.Equal(WindowLayout.RoundUp(model.CombineSliceBytes, 128), slices.CombineSlice);
+        Assert.Equal((world - 1) * slices.DispatchSlice, slices.CombineBase);
+        Assert.Equal(slices.CombineBase + ((world - 1) * slices.CombineSlice), slices.BytesPerHalf);
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(64, 1)]
+    [InlineData(65, 2)]
+    [InlineData(4096, 64)]
+    public void Update_launches_a_block_per_tile_and_at_least_one(int tokens, int tiles) =>
+        Assert.Equal(tiles, HandleLayout.UpdateTiles(tokens));
+}
