@@ -1,0 +1,78 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Text.RegularExpressions;
+using NcclEp.Cuda;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>
+/// CI has no GPU and no NVRTC, so a typo in a kernel would first show on a GPU machine. This compiles the joined
+/// kernel source (exactly what NVRTC gets) with the host C++ compiler against <c>cuda_host_shim.h</c>, for every
+/// (mode, layout, dtype) specialization: names, types and syntax, not PTX semantics.
+/// </summary>
+public sealed class KernelSyntaxTests
+{
+    [GxxTheory]
+    [InlineData(0, 0, 0, 7168, 8)]
+    [InlineData(0, 1, 0, 7168, 8)]
+    [InlineData(0, 2, 0, 7168, 8)]
+    [InlineData(1, 0, 0, 4096, 4)]
+    [InlineData(1, 1, 0, 2048, 1)]
+    [InlineData(1, 2, 1, 1024, 22)]
+    [InlineData(0, 1, 1, 512, 32)]
+    public void Kernel_source_compiles_with_the_host_shim(int mode, int layout, int dtype, int hidden, int topK)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "ncclep-kernel-syntax-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Cuda", "cuda_host_shim.h"), Path.Combine(folder, "cuda_host_shim.h"));
+            // Dynamic shared arrays have no host equivalent: give them one element.
+            string source = Regex.Replace(KernelSource.Text, @"extern __shared__ (\w+) (\w+)\[\]", "static $1 $2[1]");
+            string file = Path.Combine(folder, "kernels.cpp");
+            File.WriteAllText(file, "#include \"cuda_host_shim.h\"\n" + source);
+
+            string arguments = $"-std=c++17 -fsyntax-only -Wno-unknown-pragmas -I \"{folder}\" -DNCCLEP_MODE={mode} -DNCCLEP_LAYOUT={layout} " +
+                $"-DNCCLEP_HIDDEN={hidden} -DNCCLEP_TOPK={topK} -DNCCLEP_DTYPE={dtype} -x c++ \"{file}\"";
+            (int exit, string errors) = Run("g++", arguments);
+            Assert.True(exit == 0, $"g++ {arguments}\n{errors}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    internal static (int Exit, string Errors) Run(string program, string arguments)
+    {
+        var start = new ProcessStartInfo(program, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using Process process = Process.Start(start)!;
+        string errors = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, errors);
+    }
+}
+
+/// <summary>A theory that is skipped, with the reason, where no g++ is on the PATH.</summary>
+public sealed class GxxTheoryAttribute : TheoryAttribute
+{
+    private static readonly Lazy<bool> Found = new(() =>
+    {
+        try
+        {
+            return KernelSyntaxTests.Run("g++", "--version").Exit == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    });
+
+    public GxxTheoryAttribute()
+    {
+        if (!Found.Value) Skip = "g++ is not on the PATH: the host syntax check of the kernels needs it";
+    }
+}
