@@ -37,7 +37,7 @@ internal static class Program
         int[] worlds = (Arg(args, "--world") ?? "2,4").Split(',').Select(int.Parse).ToArray();
         double budget = double.Parse(Arg(args, "--budget-seconds") ?? "480", CultureInfo.InvariantCulture);
         string? logPath = Arg(args, "--log");
-        using TextWriter log = logPath is null ? TextWriter.Null : new StreamWriter(logPath);
+        using TextWriter log = logPath is null ? TextWriter.Null : new StreamWriter(logPath) { AutoFlush = true }; // a killed run keeps its lines
 
         List<GpuCase> cases = GpuGrid.Build(grid, worlds);
         // --filter TEXT keeps the cases whose name contains TEXT (e.g. "H=7168 K=8"), to re-run a slice of a grid.
