@@ -46,6 +46,14 @@ internal static class BenchApp
             return ExitCodes.RunFailed;
         }
 
+        // The Cuda backend knows how its ranks are connected (NVLink addresses, network peers) once a group exists.
+        string connected = backend.Describe();
+        if (connected != backendLine)
+        {
+            backendLine = connected;
+            report.Line($"backend: {backendLine}");
+        }
+
         if (options.SmsSweep is not null) report.SmsSweep(results);
         else if (results.Count == 1) report.Single(results[0]);
         else report.Sweep(results);

@@ -14,7 +14,7 @@ internal sealed unsafe class CudaBenchBackend : IBenchBackend
 {
     private EpGroup[] _groups = [];
     private nint[] _streams = [];
-    private string _fabric = "not created yet";
+    private string _fabric = "ranks not connected yet";
 
     public string Name => "cuda";
 
@@ -23,7 +23,8 @@ internal sealed unsafe class CudaBenchBackend : IBenchBackend
         CudaDriver.Initialize();
         Check.Cu(CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
         string nccl = Nccl.TryLoad(out _) ? $"NCCL {Nccl.FormatVersion(Nccl.GetVersion())}" : "no NCCL";
-        return $"cuda ({count}× {CudaDriver.GetDeviceName(0)}, driver {CudaDriver.GetDriverVersion()}, {nccl}; {_fabric})";
+        int driver = CudaDriver.GetDriverVersion();
+        return $"cuda ({count}× {CudaDriver.GetDeviceName(0)}, CUDA driver API {driver / 1000}.{driver % 1000 / 10}, {nccl}; {_fabric})";
     }
 
     public void BindRankThread(int rank)
