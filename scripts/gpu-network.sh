@@ -14,7 +14,14 @@ timeout ${NET_GRID_TIMEOUT:-100} $run tests --suite grid --grid quick --world "$
 echo "network tests: $(tail -1 "$log")"
 # NET_BENCH=ll skips the HT bench (it moves worst-case slices over sockets: tens of ms per operation).
 modes=("--mode ll --tokens 128"); [ "${NET_BENCH:-all}" = ll ] || modes+=("--mode ht --tokens 4096 --layout flat --iters 10")
+[ "${NET_BENCH:-all}" = none ] && modes=()
 for mode in "${modes[@]}"; do
   echo "=== bench $mode, world $world, forced network" >> "$bench"
   timeout 90 $run bench --backend cuda --ranks "$world" $mode --hidden 7168 --topk 8 --experts 256 --validate 2>&1 | tee -a "$bench" | grep -E "^backend|back-to-back|^\| (update|dispatch|combine)|validation:|rror"
 done
+# CUDA Graph capture of the three steps (send half, NCCL group, receive half); NET_GRAPH=0 skips it.
+if [ "${NET_GRAPH:-1}" = 1 ]; then
+  echo "=== graph suite, forced network" >> "$log"
+  timeout 60 $run tests --suite graph >> "$log" 2>&1
+  echo "network graph suite: $(tail -1 "$log")"
+fi

@@ -1,25 +1,24 @@
 #!/usr/bin/env bash
-# One batch on a GPU machine: the GPU suites and the LL/HT benchmarks, with logs and result files in
-# ${OUT:-./gpu-out}. Run after scripts/gpu-bundle.sh, from the repository root:  bash scripts/gpu-validate.sh
-# Most important first; budgets (seconds) keep the batch inside one command. Each suite ends with
-# "N passed, N failed, N skipped". Scale with GRID_BUDGET, SOAK_TRIPS, SOAK_BUDGET.
+# Correctness batch on a GPU machine (after scripts/gpu-bundle.sh, from the repository root):
+#   bash scripts/gpu-validate.sh [world]          logs in ${OUT:-./gpu-out}; each suite ends "N passed, N failed, N skipped"
+# With at least `world` GPUs the ranks are on distinct GPUs (NCCL windows over NVLink); with fewer, co-located on
+# GPU 0. Budgets in seconds keep it inside one 10-minute device call: QUICK_BUDGET, HT_BUDGET, SOAK_BUDGET.
+# Performance: scripts/gpu-perf.sh. Network path: scripts/gpu-network.sh.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
+world=${1:-2}
 run="bash gpu-bundle/gpu-run.sh"
-tests="$out/tests.log"; bench="$out/bench.log"
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; ls /usr/lib/x86_64-linux-gnu/libnccl.so.2.*; date -u +"%Y-%m-%d %H:%M UTC"; } > "$out/device.txt" 2>&1
+tests="$out/tests.log"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; nvidia-smi topo -m; ls /usr/lib/x86_64-linux-gnu/libnccl.so.2.*; date -u +"%Y-%m-%d %H:%M UTC"; } > "$out/device.txt" 2>&1
 
-suite() { echo "=== tests $*" >> "$tests"; timeout "$1" $run tests "${@:2}" >> "$tests" 2>&1; echo "tests ${*:2}: $(tail -1 "$tests")"; }
-b() { echo "=== bench $*" >> "$bench"; timeout 90 $run bench --backend cuda "$@" 2>&1 | tee -a "$bench" | grep -E "back-to-back|baseline|^\| (update|dispatch|combine)|validation:|rror"; }
-common="--hidden 7168 --topk 8 --experts 256 --validate"
-
-suite $(( ${GRID_BUDGET:-150} + 30 )) --suite grid --grid ll --world 2 --budget-seconds ${GRID_BUDGET:-150}
-b --mode ll --ranks 1 --tokens 128 $common --markdown "$out/ll-w1.md"
-b --mode ll --ranks 2 --tokens 128 $common --markdown "$out/ll-w2.md"
-b --mode ll --ranks 2 --tokens 1 $common
-suite 60 --suite graph
-suite 60 --suite faults
-suite $(( ${SOAK_BUDGET:-50} + 30 )) --suite soak --round-trips ${SOAK_TRIPS:-1000000} --budget-seconds ${SOAK_BUDGET:-50}
-suite 70 --suite grid --grid quick --world 4 --budget-seconds 40
-suite 60 --suite grid --grid ht --world 2 --budget-seconds 30
-b --mode ht --ranks 2 --tokens 4096 --layout flat --iters 20 $common
+suite() { # suite <name for the log> <timeout> <args...>
+  echo "=== $1" >> "$tests"
+  timeout "$2" $run tests "${@:3}" >> "$tests" 2>&1
+  echo "$1: $(tail -1 "$tests")"
+}
+suite "quick grid, world $world" $(( ${QUICK_BUDGET:-90} + 30 )) --suite grid --grid quick --world "$world" --budget-seconds ${QUICK_BUDGET:-90} --log "$out/quick-cases.log"
+suite "HT grid, world $world" $(( ${HT_BUDGET:-200} + 30 )) --suite grid --grid ht --world "$world" --budget-seconds ${HT_BUDGET:-200} --log "$out/ht-cases.log"
+suite "graph" 60 --suite graph
+suite "faults" 60 --suite faults
+suite "soak" $(( ${SOAK_BUDGET:-40} + 30 )) --suite soak --round-trips ${SOAK_TRIPS:-300000} --budget-seconds ${SOAK_BUDGET:-40}
+grep -h FAIL "$tests" | head -20
