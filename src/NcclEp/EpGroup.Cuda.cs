@@ -16,7 +16,8 @@ public sealed partial class EpGroup
     /// and must be driven from its own thread. Distinct GPUs are joined by an NCCL communicator and reach
     /// each other through NCCL symmetric windows. If every entry names the same GPU, the ranks are
     /// co-located on it (each with its own window): the kernels run exactly as across GPUs, which tests
-    /// multi-rank behaviour on one GPU.
+    /// multi-rank behaviour on one GPU. Ranks outside NCCL's LSA team (another node), or every other rank when
+    /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md).
     /// </summary>
     public static EpGroup[] CreateCuda(EpConfig config, ReadOnlySpan<int> deviceIds, EpGroupOptions? options = null)
     {
@@ -36,6 +37,8 @@ public sealed partial class EpGroup
         }
         if (!allSame && !distinct)
             ThrowHelper.Argument(nameof(deviceIds), "Give each rank its own GPU, or every rank the same GPU (co-located); a mix is not supported.");
+        if (allSame && world > 1 && PeerRoutes.NetworkForced)
+            ThrowHelper.Argument(nameof(deviceIds), $"{PeerRoutes.ForceNetworkVariable}=1 asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {PeerRoutes.ForceNetworkVariable}.");
 
         CudaFabric fabric = allSame && world > 1
             ? new ColocatedFabric(config, world, deviceIds[0])

@@ -1,0 +1,27 @@
+using System;
+using NcclEp.Cuda;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary><c>NCCLEP_FORCE_NETWORK=1</c> with ranks co-located on one GPU is refused before any CUDA call, naming the argument.</summary>
+public sealed class ForcedNetworkTests
+{
+    [Fact]
+    public void Forcing_network_peers_on_co_located_ranks_is_refused_with_the_reason()
+    {
+        var config = new EpConfig(EpMode.LowLatency, NumExperts: 8, Hidden: 512, TopK: 2, MaxTokensPerRank: 4, EpLayout.ExpertMajor);
+        string? before = Environment.GetEnvironmentVariable(PeerRoutes.ForceNetworkVariable);
+        Environment.SetEnvironmentVariable(PeerRoutes.ForceNetworkVariable, "1");
+        try
+        {
+            ArgumentException e = Assert.Throws<ArgumentException>(() => EpGroup.CreateCuda(config, [0, 0]));
+            Assert.Equal("deviceIds", e.ParamName);
+            Assert.Contains("needs one GPU per rank", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(PeerRoutes.ForceNetworkVariable, before);
+        }
+    }
+}
