@@ -107,32 +107,26 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         }
     }
 
-    private void RunDispatchRoute(nint stream, ref CudaKernelParams p)
-    {
-        if (_staging is null)
-        {
-            Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
-            return;
-        }
-        p.Steps = StepSend;
-        Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
-        ExchangeSlices(_staging.Out, _staging.In, _staging.DispatchSlice, stream);
-        p.Steps = StepReceive;
-        Launch(_kernels.Dispatch, _grid, _dispatchShared, stream, ref p);
-    }
+    private void RunDispatchRoute(nint stream, ref CudaKernelParams p) =>
+        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, stream, ref p);
 
-    private void RunCombineRoute(nint stream, ref CudaKernelParams p)
+    private void RunCombineRoute(nint stream, ref CudaKernelParams p) =>
+        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, stream, ref p);
+
+    /// <summary>One launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
+    /// slices (at <paramref name="sliceBase"/> in each staging half), then the receive half.</summary>
+    private void RunRoute(nint function, uint shared, long sliceBase, long slice, nint stream, ref CudaKernelParams p)
     {
         if (_staging is null)
         {
-            Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
+            Launch(function, _grid, shared, stream, ref p);
             return;
         }
         p.Steps = StepSend;
-        Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
-        ExchangeSlices(_staging.Out + (nint)_staging.CombineBase, _staging.In + (nint)_staging.CombineBase, _staging.CombineSlice, stream);
+        Launch(function, _grid, shared, stream, ref p);
+        ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, stream);
         p.Steps = StepReceive;
-        Launch(_kernels.Combine, _grid, _combineShared, stream, ref p);
+        Launch(function, _grid, shared, stream, ref p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
