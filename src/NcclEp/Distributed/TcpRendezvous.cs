@@ -21,8 +21,6 @@ namespace NcclEp.Distributed;
 internal sealed class TcpRendezvous : EpRendezvous
 {
     private const int Version = 1;
-    private const int HeaderBytes = 16;
-    private const uint Magic = 0x5652_434E; // "NCRV" little-endian
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(5);
 
     private readonly string _host;
@@ -42,16 +40,6 @@ internal sealed class TcpRendezvous : EpRendezvous
         if (rank == 0 && worldSize > 1) _listener = Listen();
     }
 
-    private enum FrameType : byte
-    {
-        Hello = 1,
-        Welcome = 2,
-        Payload = 3,
-        Ready = 4,
-        Release = 5,
-        Abort = 6,
-    }
-
     public override string Address => FormatAddress(_host, _port);
 
     /// <summary>The port rank 0 listens on (the one asked for, or the free one it took for port 0).</summary>
@@ -68,10 +56,10 @@ internal sealed class TcpRendezvous : EpRendezvous
         if (Rank == 0)
         {
             byte[] payload = CreatePayload(createPayload);
-            for (int r = 1; r < WorldSize; r++) SendTo(r, FrameType.Payload, step, payload);
+            for (int r = 1; r < WorldSize; r++) SendTo(r, TcpFrameType.Payload, step, payload);
             return payload;
         }
-        return Expect(_root!, 0, FrameType.Payload, step, deadline, "the payload");
+        return Expect(_root!, 0, TcpFrameType.Payload, step, deadline, "the payload");
     }
 
     protected override void BarrierCore()
@@ -82,12 +70,12 @@ internal sealed class TcpRendezvous : EpRendezvous
         if (Rank == 0)
         {
             GatherReady(step, deadline);
-            for (int r = 1; r < WorldSize; r++) SendTo(r, FrameType.Release, step, []);
+            for (int r = 1; r < WorldSize; r++) SendTo(r, TcpFrameType.Release, step, []);
         }
         else
         {
-            SendTo(0, FrameType.Ready, step, []);
-            Expect(_root!, 0, FrameType.Release, step, deadline, "the release of the barrier (another rank may not have arrived)");
+            SendTo(0, TcpFrameType.Ready, step, []);
+            Expect(_root!, 0, TcpFrameType.Release, step, deadline, "the release of the barrier (another rank may not have arrived)");
         }
     }
 
@@ -98,19 +86,19 @@ internal sealed class TcpRendezvous : EpRendezvous
         {
             for (int r = 1; r < WorldSize; r++)
             {
-                if (_peers[r] is { } peer) TrySend(peer, FrameType.Abort, _sequence, text);
+                if (_peers[r] is { } peer) TcpFrames.TrySend(peer, TcpFrameType.Abort, _sequence, text);
             }
         }
         else if (_root is not null)
         {
-            TrySend(_root, FrameType.Abort, _sequence, text);
+            TcpFrames.TrySend(_root, TcpFrameType.Abort, _sequence, text);
         }
     }
 
     protected override void Dispose(bool disposing)
     {
-        foreach (Socket? peer in _peers) Close(peer);
-        Close(_root);
+        foreach (Socket? peer in _peers) TcpFrames.Close(peer);
+        TcpFrames.Close(_root);
         _listener?.Dispose();
         base.Dispose(disposing);
     }
@@ -195,13 +183,13 @@ internal sealed class TcpRendezvous : EpRendezvous
             try
             {
                 socket.NoDelay = true;
-                hello = Expect(socket, -1, FrameType.Hello, 0, Deadline.Min(deadline, Deadline.After(HelloTimeout)), "a hello");
+                hello = Expect(socket, -1, TcpFrameType.Hello, 0, Deadline.Min(deadline, Deadline.After(HelloTimeout)), "a hello");
             }
             catch (EpRendezvousException e)
             {
                 // Not one of ours, or a rank that gave up mid-way (it retries): drop it and keep waiting.
                 stray = $"{from}: {e.Message}";
-                Close(socket);
+                TcpFrames.Close(socket);
                 continue;
             }
 
@@ -216,13 +204,13 @@ internal sealed class TcpRendezvous : EpRendezvous
                 : null;
             if (refusal is not null)
             {
-                TrySend(socket, FrameType.Abort, 0, Encoding.UTF8.GetBytes($"rank 0 refused this rank: {refusal}"));
-                Close(socket);
+                TcpFrames.TrySend(socket, TcpFrameType.Abort, 0, Encoding.UTF8.GetBytes($"rank 0 refused this rank: {refusal}"));
+                TcpFrames.Close(socket);
                 throw Failure(refusal, timedOut: false);
             }
             _peers[rank] = socket;
             missing--;
-            SendTo(rank, FrameType.Welcome, 0, []);
+            SendTo(rank, TcpFrameType.Welcome, 0, []);
         }
     }
 
@@ -248,24 +236,24 @@ internal sealed class TcpRendezvous : EpRendezvous
                 try
                 {
                     ConnectWithin(socket, new IPEndPoint(address, _port), Deadline.Min(deadline, Deadline.After(TimeSpan.FromSeconds(10))));
-                    Send(socket, FrameType.Hello, 0, hello);
-                    Expect(socket, 0, FrameType.Welcome, 0, deadline, "the welcome");
+                    TcpFrames.Send(socket, TcpFrameType.Hello, 0, hello);
+                    Expect(socket, 0, TcpFrameType.Welcome, 0, deadline, "the welcome");
                     _root = socket;
                     return;
                 }
                 catch (EpRendezvousException e) when (!e.TimedOut && e.InnerException is IOException or SocketException)
                 {
                     last = e.Message;
-                    Close(socket);
+                    TcpFrames.Close(socket);
                 }
                 catch (Exception e) when (e is SocketException or IOException)
                 {
                     last = e.Message;
-                    Close(socket);
+                    TcpFrames.Close(socket);
                 }
                 catch
                 {
-                    Close(socket);
+                    TcpFrames.Close(socket);
                     throw;
                 }
             }
@@ -315,30 +303,30 @@ internal sealed class TcpRendezvous : EpRendezvous
             foreach (Socket socket in readable)
             {
                 int r = Array.IndexOf(_peers, socket);
-                Expect(socket, r, FrameType.Ready, step, deadline, "ready");
+                Expect(socket, r, TcpFrameType.Ready, step, deadline, "ready");
                 pending.Remove(r);
             }
         }
     }
 
     /// <summary>Reads one frame from rank <paramref name="from"/> (-1: not known yet) and checks it is <paramref name="type"/> for <paramref name="step"/>.</summary>
-    private byte[] Expect(Socket socket, int from, FrameType type, int step, Deadline deadline, string what)
+    private byte[] Expect(Socket socket, int from, TcpFrameType type, int step, Deadline deadline, string what)
     {
         string peer = from < 0 ? "a new connection" : from == 0 ? "rank 0" : $"rank {from}";
-        Span<byte> header = stackalloc byte[HeaderBytes];
+        Span<byte> header = stackalloc byte[TcpFrames.HeaderBytes];
         try
         {
-            ReadExactly(socket, header, deadline);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
+            TcpFrames.ReadExactly(socket, header, deadline);
+            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != TcpFrames.Magic)
                 throw Failure($"{peer} sent something that is not an NcclEp rendezvous frame", timedOut: false);
-            var got = (FrameType)header[4];
+            var got = (TcpFrameType)header[4];
             int gotStep = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
             int length = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
             if (length < 0 || length > MaxPayloadBytes)
                 throw Failure($"{peer} announced a frame of {length} bytes", timedOut: false);
             var body = new byte[length];
-            ReadExactly(socket, body, deadline);
-            if (got == FrameType.Abort)
+            TcpFrames.ReadExactly(socket, body, deadline);
+            if (got == TcpFrameType.Abort)
                 throw Failure($"{peer} aborted the rendezvous: {Encoding.UTF8.GetString(body)}", timedOut: false);
             if (got != type || gotStep != step)
                 throw Failure($"{peer} sent {got} for step {gotStep} while this rank waited for {type} of step {step}: the ranks called Share and Barrier in different orders", timedOut: false);
@@ -358,82 +346,16 @@ internal sealed class TcpRendezvous : EpRendezvous
         }
     }
 
-    private void SendTo(int rank, FrameType type, int step, byte[] payload)
+    private void SendTo(int rank, TcpFrameType type, int step, byte[] payload)
     {
         Socket socket = rank == 0 ? _root! : _peers[rank]!;
         try
         {
-            Send(socket, type, step, payload);
+            TcpFrames.Send(socket, type, step, payload);
         }
         catch (SocketException e)
         {
             throw Failure($"cannot send {type} (step {step}) to {(rank == 0 ? "rank 0" : $"rank {rank}")}: {e.Message}; did its process exit?", timedOut: false, e);
         }
-    }
-
-    private static void Send(Socket socket, FrameType type, int step, ReadOnlySpan<byte> payload)
-    {
-        var frame = new byte[HeaderBytes + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
-        frame[4] = (byte)type;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(8), step);
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(12), payload.Length);
-        payload.CopyTo(frame.AsSpan(HeaderBytes));
-        socket.SendTimeout = 10_000;
-        int sent = 0;
-        while (sent < frame.Length) sent += socket.Send(frame, sent, frame.Length - sent, SocketFlags.None);
-    }
-
-    private static void TrySend(Socket socket, FrameType type, int step, byte[] payload)
-    {
-        try
-        {
-            socket.SendTimeout = 1000;
-            Send(socket, type, step, payload);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
-
-    /// <summary>Fills <paramref name="buffer"/>; <see cref="TimeoutException"/> at the deadline, <see cref="EndOfStreamException"/> if the peer closed.</summary>
-    private static void ReadExactly(Socket socket, Span<byte> buffer, Deadline deadline)
-    {
-        int read = 0;
-        while (read < buffer.Length)
-        {
-            if (deadline.Expired) throw new TimeoutException();
-            socket.ReceiveTimeout = deadline.RemainingMilliseconds;
-            int n;
-            try
-            {
-                n = socket.Receive(buffer[read..], SocketFlags.None);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock)
-            {
-                throw new TimeoutException(e.Message, e);
-            }
-            if (n == 0) throw new EndOfStreamException();
-            read += n;
-        }
-    }
-
-    private static void Close(Socket? socket)
-    {
-        if (socket is null) return;
-        try
-        {
-            socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-        socket.Dispose();
     }
 }
