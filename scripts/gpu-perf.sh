@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Performance batch on a GPU machine (after scripts/gpu-bundle.sh, from the repository root):
 #   bash scripts/gpu-perf.sh [world]              Markdown results and the full log in ${OUT:-./gpu-out}
+#   VARIANTS="a b" bash scripts/gpu-perf.sh 2     also runs each bench with kernel-variants/<name> (made by
+#                                                 scripts/kernel-variant.sh; carry "kernel-variants"), right after
+#                                                 the bundled kernels, so the figures compare side by side.
+#   BENCHES="ll-128 ht-flat-4096" ...             only those benches (default: all below).
 # Every run validates against the Host oracle and, on distinct GPUs, measures the peer-copy ceiling in the same run.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
@@ -8,10 +12,15 @@ world=${1:-2}
 run="bash gpu-bundle/gpu-run.sh"
 log="$out/bench.log"
 common="--backend cuda --ranks $world --hidden 7168 --topk 8 --experts 256 --validate"
-b() { # b <name> <args...>
-  echo "=== $1: $*" >> "$log"
-  timeout 90 $run bench $common "${@:2}" --markdown "$out/$1-w$world.md" 2>&1 | tee -a "$log" \
-    | grep -E "^backend|back-to-back|^\| (dispatch|combine)|validation:|rror"
+b() { # b <name> <args...>: the bundled kernels, then every variant
+  case " ${BENCHES:-$1} " in *" $1 "*) ;; *) return ;; esac
+  for variant in bundled ${VARIANTS:-}; do
+    local dir="" tag=""
+    if [ "$variant" != bundled ]; then dir="kernel-variants/$variant"; tag="-$variant"; fi
+    echo "=== $1 [kernels: $variant]: ${*:2}" | tee -a "$log"
+    NCCLEP_KERNEL_SOURCE_DIR=$dir timeout 90 $run bench $common "${@:2}" --markdown "$out/$1$tag-w$world.md" 2>&1 | tee -a "$log" \
+      | grep -E "^backend|back-to-back|^\| (dispatch|combine)|validation:|rror"
+  done
 }
 b ll-128 --mode ll --tokens 128
 b ll-1 --mode ll --tokens 1

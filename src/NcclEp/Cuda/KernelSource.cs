@@ -5,27 +5,43 @@ using System.Text;
 
 namespace NcclEp.Cuda;
 
-/// <summary>The CUDA C++ sources embedded in the assembly, joined into one translation unit for NVRTC.</summary>
+/// <summary>
+/// The CUDA C++ sources joined into one translation unit for NVRTC: the ones embedded in the assembly, or, for
+/// kernel work on a GPU machine without rebuilding, the files of the directory named by NCCLEP_KERNEL_SOURCE_DIR.
+/// </summary>
 internal static class KernelSource
 {
+    /// <summary>Names a directory holding every kernel file; the embedded sources are not used then.</summary>
+    public const string DirectoryVariable = "NCCLEP_KERNEL_SOURCE_DIR";
     private const string CommonHeader = "ep_common.cuh";
     private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_combine.cu"];
-    private static readonly Lazy<string> Joined = new(Join);
+    private static readonly Lazy<string> Joined = new(() => Join(Environment.GetEnvironmentVariable(DirectoryVariable)));
 
     /// <summary>The header followed by every kernel file, with the local #include lines taken out.</summary>
     public static string Text => Joined.Value;
 
-    private static string Join()
+    /// <summary>Where <see cref="Text"/> comes from, for reports: "embedded" or the override directory.</summary>
+    public static string Origin => Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } directory ? directory : "embedded";
+
+    /// <summary>The joined source from <paramref name="directory"/>, or from the embedded files when it is null or empty.</summary>
+    internal static string Join(string? directory)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(Read(CommonHeader).Replace("#pragma once", string.Empty, StringComparison.Ordinal));
+        sb.AppendLine(Read(CommonHeader, directory).Replace("#pragma once", string.Empty, StringComparison.Ordinal));
         foreach (string unit in Units)
-            sb.AppendLine(Read(unit).Replace($"#include \"{CommonHeader}\"", string.Empty, StringComparison.Ordinal));
+            sb.AppendLine(Read(unit, directory).Replace($"#include \"{CommonHeader}\"", string.Empty, StringComparison.Ordinal));
         return sb.ToString();
     }
 
-    private static string Read(string name)
+    private static string Read(string name, string? directory)
     {
+        if (!string.IsNullOrEmpty(directory))
+        {
+            string path = Path.Combine(directory, name);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"{DirectoryVariable} is '{directory}', which has no {name}: it must hold {CommonHeader} and {string.Join(", ", Units)}.", path);
+            return File.ReadAllText(path, Encoding.UTF8);
+        }
         Assembly assembly = typeof(KernelSource).Assembly;
         using Stream stream = assembly.GetManifestResourceStream($"NcclEp.Kernels.{name}")
             ?? throw new InvalidOperationException($"Kernel source {name} is not embedded in {assembly.GetName().Name}.");

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Exports the kernel files of a git ref into kernel-variants/<name>/ (git-ignored), so a GPU batch can run them
+# beside the bundled kernels without a second bundle (NCCLEP_KERNEL_SOURCE_DIR; carry "kernel-variants"):
+#   bash scripts/kernel-variant.sh combine-latency next/combine-latency
+#   VARIANTS=combine-latency bash scripts/gpu-perf.sh 2        (on the GPU machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: kernel-variant.sh <name> <git ref>}; ref=${2:?usage: kernel-variant.sh <name> <git ref>}
+out="kernel-variants/$name"
+rm -rf "$out" && mkdir -p "$out"
+git archive "$ref" src/NcclEp/Kernels | tar -x -C "$out" --strip-components=3
+ls "$out"

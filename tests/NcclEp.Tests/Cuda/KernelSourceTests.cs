@@ -1,0 +1,52 @@
+using System;
+using System.IO;
+using NcclEp.Cuda;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>
+/// NCCLEP_KERNEL_SOURCE_DIR lets kernel work on a GPU machine swap the kernel files without a rebuild (and run two
+/// variants side by side); the joined source must then be exactly what that directory holds.
+/// </summary>
+public sealed class KernelSourceTests : IDisposable
+{
+    private static readonly string[] Files = ["ep_common.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_combine.cu"];
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"ncclep-kernels-{Guid.NewGuid():N}");
+
+    public KernelSourceTests() => Directory.CreateDirectory(_directory);
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void No_directory_joins_the_embedded_sources()
+    {
+        Assert.Equal(KernelSource.Join(null), KernelSource.Join(string.Empty));
+        Assert.Contains("ncclep_combine", KernelSource.Join(null), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_directory_replaces_the_embedded_sources_and_is_joined_the_same_way()
+    {
+        foreach (string file in Files) File.WriteAllText(Path.Combine(_directory, file), $"// {file}\n");
+        File.AppendAllText(Path.Combine(_directory, "ep_combine.cu"), "#include \"ep_common.cuh\"\n__global__ void variant_marker() {}\n");
+
+        string joined = KernelSource.Join(_directory);
+
+        Assert.Contains("variant_marker", joined, StringComparison.Ordinal);
+        Assert.DoesNotContain("#include \"ep_common.cuh\"", joined, StringComparison.Ordinal);
+        Assert.True(joined.IndexOf("// ep_common.cuh", StringComparison.Ordinal) < joined.IndexOf("// ep_update.cu", StringComparison.Ordinal));
+        Assert.DoesNotContain("ncclep_combine", joined, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_directory_missing_a_file_is_refused_naming_the_file_and_the_variable()
+    {
+        foreach (string file in Files[..3]) File.WriteAllText(Path.Combine(_directory, file), "// x\n");
+
+        FileNotFoundException e = Assert.Throws<FileNotFoundException>(() => KernelSource.Join(_directory));
+
+        Assert.Contains("ep_combine.cu", e.Message, StringComparison.Ordinal);
+        Assert.Contains(KernelSource.DirectoryVariable, e.Message, StringComparison.Ordinal);
+    }
+}
