@@ -230,8 +230,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(cons
     const int G = gridDim.x, b = blockIdx.x;
 
     if (send && receive && G > 1) {
-        // Half the blocks send, half reduce: both are resident (the grid is at most the SMs), so reducers may wait.
-        const int senders = G / 2;
+        const int senders = sending_blocks(G, COMBINE_SENDERS_PER_8);
         if (b < senders) send_chunks_home(p, seq, parity, b, senders);
         else reduce_tokens(p, seq, parity, b - senders, G - senders);
     } else {

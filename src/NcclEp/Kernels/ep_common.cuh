@@ -100,6 +100,19 @@ __device__ __forceinline__ u64* chunk_flag(char* window, i64 offset, int world, 
 // 16-byte vectors each lane loads before it stores any (loads in flight together).
 #define COPY_UNROLL 4
 
+// Of every 8 blocks of a launch that both sends and receives, how many send; the rest receive (dispatch) or
+// reduce (combine). Both halves are resident together (the grid is at most the SMs), so receivers may wait.
+// Overridable with -D for side-by-side runs (scripts/kernel-variant.sh).
+#ifndef DISPATCH_SENDERS_PER_8
+#define DISPATCH_SENDERS_PER_8 4
+#endif
+#ifndef COMBINE_SENDERS_PER_8
+#define COMBINE_SENDERS_PER_8 4
+#endif
+
+// Sending blocks of a grid of G > 1 blocks: at least one, and at least one left to receive.
+__device__ __forceinline__ int sending_blocks(int G, int per8) { return min(G - 1, max(1, G * per8 / 8)); }
+
 __device__ __forceinline__ bool is_network(const EpParams& p, int r) { return (p.networkMask >> r) & 1ull; }
 __device__ __forceinline__ int network_index(const EpParams& p, int r) { return __popcll(p.networkMask & ((1ull << r) - 1ull)); }
 // Peer r's dispatch or combine slice in the staging buffer (out: what this rank sends r; in: what r sent it).

@@ -136,6 +136,23 @@ __device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int pa
     return arrived;
 }
 
+// High-throughput expert-major: the padding rows of every segment are zeros with no source. They depend on the
+// counts alone, so they are written before the first chunk is waited for (while it is still on its way), a warp
+// per padding row over every receiving block, rather than a warp per segment at the end.
+__device__ void zero_padding(const EpParams& p, const int* sSegments, const int* sExpertCounts, int L, int block, int blocks) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const int rows = (int)min((i64)sSegments[L], p.receiveRows);
+    int l = 0;  // the segment of `index`: indices only grow, so it only moves forward
+    for (int index = block * NCCLEP_WARPS + warp; index < rows; index += blocks * NCCLEP_WARPS) {
+        while (l < L - 1 && index >= sSegments[l + 1]) l++;
+        if (index < sSegments[l] + sExpertCounts[l]) continue;  // a row in use
+        int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
+        for (int v = lane; v < ROW_VECS; v += 32) row[v] = make_int4(0, 0, 0, 0);
+        if (lane < 3) sourceInfo[(i64)index * 3 + lane] = -1;
+    }
+}
+
 __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
     __shared__ int sCount[NCCLEP_MAX_WORLD];
     __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
@@ -200,6 +217,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
     }
 
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    if (perExpert && packed) zero_padding(p, sSegments, sExpertCounts, L, block, blocks);
     const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
     for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
@@ -272,16 +290,6 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         }
     }
 
-    // High-throughput expert-major: zero the padding rows of each segment.
-    if (perExpert && packed) {
-        for (int l = block * NCCLEP_WARPS + warp; l < L; l += blocks * NCCLEP_WARPS) {
-            for (int index = sSegments[l] + sExpertCounts[l]; index < sSegments[l + 1]; index++) {
-                int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
-                for (int v = lane; v < ROW_VECS; v += 32) row[v] = make_int4(0, 0, 0, 0);
-                if (lane < 3) sourceInfo[(i64)index * 3 + lane] = -1;
-            }
-        }
-    }
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
@@ -292,8 +300,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
     const int G = gridDim.x, b = blockIdx.x;
 
     if (send && receive && G > 1) {
-        // Half the blocks send, half receive: both are resident (the grid is at most the SMs), so receivers may wait.
-        const int senders = G / 2;
+        const int senders = sending_blocks(G, DISPATCH_SENDERS_PER_8);
         if (b < senders) {
             if (b == 0) publish_counts(p, seq, parity);
             send_chunks(p, seq, parity, b, senders);
