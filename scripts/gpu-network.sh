@@ -26,3 +26,7 @@ if [ "${NET_GRAPH:-1}" = 1 ]; then
   timeout ${NET_GRAPH_TIMEOUT:-150} $run tests --suite graph --replays ${NET_GRAPH_REPLAYS:-100} >> "$log" 2>&1
   echo "network graph suite: $(tail -1 "$log")"
 fi
+# A silent network peer: the watchdog aborts the waiting rank's communicator (EpGroupAbortedException, no hang).
+echo "=== network-faults suite, forced network" >> "$log"
+timeout 90 $run tests --suite network-faults >> "$log" 2>&1
+echo "network faults: $(tail -1 "$log")"

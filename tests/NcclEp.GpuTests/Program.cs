@@ -25,6 +25,7 @@ internal static class Program
             case "soak": return SoakSuite.Run(args);
             case "faults": return FaultSuite.Run(args);
             case "graph": return GraphSuite.Run(args);
+            case "network-faults": return NetworkFaultSuite.Run(args);
             default:
                 Console.Error.WriteLine($"unknown suite '{suite}'");
                 return 2;

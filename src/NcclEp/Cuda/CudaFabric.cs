@@ -51,6 +51,13 @@ internal abstract class CudaFabric : IDisposable
     /// <summary>Rank <paramref name="rank"/>'s NCCL communicator (the network path's send/recv run on it); 0 where there is none.</summary>
     public virtual nint Communicator(int rank) => 0;
 
+    /// <summary>
+    /// Ends rank <paramref name="rank"/>'s NCCL communicator now (ncclCommAbort), from any thread: NCCL's pending
+    /// send/recv return, and nothing uses the communicator again (disposal skips what needs it).
+    /// </summary>
+    public virtual void AbortCommunicator(int rank) =>
+        throw new InvalidOperationException($"{GetType().Name} has no NCCL communicator to abort.");
+
     /// <summary>One line for logs and the bench: what connects the ranks.</summary>
     public abstract string Describe();
 

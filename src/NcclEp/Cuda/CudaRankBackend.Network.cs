@@ -11,11 +11,14 @@ internal sealed partial class CudaRankBackend
     /// One NCCL group on <paramref name="stream"/>: to every live network peer its out slice, from it its in slice
     /// (slice i belongs to the i-th network peer in rank order). Fixed sizes, counts in-band: nothing is read back,
     /// and the calls are captured like kernels in a CUDA Graph. Masked peers are skipped on both sides, as the
-    /// kernels skip them. NCCL's own wait is not bounded by the group's time-out (docs/internode.md).
+    /// kernels skip them. NCCL's own wait is unbounded, so the group is watched from another thread: events before
+    /// and after the group, and an exchange pending past the time-out aborts the communicator (<see cref="NetworkExchangeWatch"/>).
     /// </summary>
-    private void ExchangeSlices(nint outSlices, nint inSlices, long slice, nint stream)
+    private void ExchangeSlices(nint outSlices, nint inSlices, long slice, EpPhase phase, nint stream)
     {
+        using CudaContextScope scope = _device.MakeCurrent();  // the watch's events live in this rank's context
         ulong network = _template.NetworkMask;
+        _watch!.Begin(stream, phase);
         Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart", _comm);
         NcclResult status = NcclResult.Success;
         int index = 0;
@@ -30,5 +33,6 @@ internal sealed partial class CudaRankBackend
         NcclResult ended = NcclHotPath.GroupEnd();
         Check.Nccl(status, "ncclSend/ncclRecv (network peers)", _comm);
         Check.Nccl(ended, "ncclGroupEnd (network peers)", _comm);
+        _watch.End(stream);
     }
 }

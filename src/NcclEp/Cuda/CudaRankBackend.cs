@@ -21,6 +21,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly uint _grid;
     private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
     private readonly NetworkStaging? _staging;
+    private readonly NetworkExchangeWatch? _watch;
     private readonly nint _comm;
     private readonly bool[] _active;
     private CudaKernelParams _template;
@@ -55,6 +56,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
             _comm = fabric.Communicator(rank);
             if (_comm == 0) throw new EpException($"Rank {rank} has network peers but no NCCL communicator to reach them ({fabric.Describe()}).");
             _staging = new NetworkStaging(_device, c, fabric.Layout, network);
+            _watch = new NetworkExchangeWatch(_device, rank, options.PeerTimeout, () => fabric.AbortCommunicator(rank));
         }
         _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout, _staging);
     }
@@ -108,14 +110,14 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     }
 
     private void RunDispatchRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, stream, ref p);
+        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, EpPhase.DispatchReceive, stream, ref p);
 
     private void RunCombineRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, stream, ref p);
+        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, EpPhase.CombineReceive, stream, ref p);
 
     /// <summary>One launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
     /// slices (at <paramref name="sliceBase"/> in each staging half), then the receive half.</summary>
-    private void RunRoute(nint function, uint shared, long sliceBase, long slice, nint stream, ref CudaKernelParams p)
+    private void RunRoute(nint function, uint shared, long sliceBase, long slice, EpPhase phase, nint stream, ref CudaKernelParams p)
     {
         if (_staging is null)
         {
@@ -124,7 +126,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         }
         p.Steps = StepSend;
         Launch(function, _grid, shared, stream, ref p);
-        ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, stream);
+        ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, phase, stream);
         p.Steps = StepReceive;
         Launch(function, _grid, shared, stream, ref p);
     }
@@ -157,6 +159,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ThrowIfKernelFailed()
     {
+        _watch?.ThrowIfAborted();  // before the kernels' record: their time-out is the consequence, not the cause
         if (_errors.HasError) _errors.Throw(_rank, _timeout);
     }
 
@@ -204,6 +207,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         if (_disposed) return;
         _disposed = true;
+        _watch?.Dispose();
         _errors.Dispose();
         _staging?.Dispose();
         _fabric.ReleaseRank();

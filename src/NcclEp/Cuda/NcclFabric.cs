@@ -45,6 +45,12 @@ internal sealed class NcclFabric : CudaFabric
 
     public override nint Communicator(int rank) => _comms[rank];
 
+    public override void AbortCommunicator(int rank)
+    {
+        nint comm = System.Threading.Interlocked.Exchange(ref _comms[rank], 0);
+        if (comm != 0) Check.Nccl(Nccl.ncclCommAbort(comm), "ncclCommAbort");
+    }
+
     public override string Describe() =>
         $"{WorldSize} GPU(s) [{string.Join(", ", Array.ConvertAll(_devices, d => $"{d.Ordinal}:{d.Name}"))}] through NCCL {Nccl.FormatVersion(Nccl.GetVersion())}: {_route}";
 
@@ -121,7 +127,8 @@ internal sealed class NcclFabric : CudaFabric
     {
         for (int r = 0; r < WorldSize; r++)
         {
-            if (_windows[r] != 0) _ = Nccl.ncclCommWindowDeregister(_comms[r], _windows[r]);
+            // An aborted communicator (0 here) took its windows with it.
+            if (_windows[r] != 0 && _comms[r] != 0) _ = Nccl.ncclCommWindowDeregister(_comms[r], _windows[r]);
             if (_memory[r] != 0)
             {
                 using CudaContextScope scope = CudaContextScope.TryEnter(_devices[r].Context, out _);

@@ -142,6 +142,13 @@ internal sealed class NcclProcessFabric : CudaFabric
         Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize));
     }
 
+    public override void AbortCommunicator(int rank)
+    {
+        EnsureLocal(rank);
+        nint comm = System.Threading.Interlocked.Exchange(ref _comm, 0);
+        if (comm != 0) Check.Nccl(Nccl.ncclCommAbort(comm), "ncclCommAbort");
+    }
+
     private void Apply(PeerRoutes routes)
     {
         _peers = routes.Peers;
@@ -161,7 +168,7 @@ internal sealed class NcclProcessFabric : CudaFabric
         {
             // This rank's kernels are done with the peers' windows before the mappings go.
             _ = CudaDriver.cuCtxSynchronize();
-            if (_window != 0) _ = Nccl.ncclCommWindowDeregister(_comm, _window);
+            if (_window != 0 && _comm != 0) _ = Nccl.ncclCommWindowDeregister(_comm, _window);  // an aborted one took it
             if (_memory != 0) _ = Nccl.ncclMemFree(_memory);
             if (_barrierWord != 0) _ = CudaDriver.cuMemFree_v2(_barrierWord);
             if (_comm != 0) _ = Nccl.ncclCommDestroy(_comm);

@@ -14,6 +14,10 @@ internal static partial class CudaDriver
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuEventRecord(nint cuEvent, nint stream);
 
+    /// <summary>flags 1 (CU_EVENT_RECORD_EXTERNAL): during stream capture, a real event-record node in the graph.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuEventRecordWithFlags(nint cuEvent, nint stream, uint flags);
+
     /// <summary>CUDA_SUCCESS when the event has completed, CUDA_ERROR_NOT_READY otherwise.</summary>
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuEventQuery(nint cuEvent);

@@ -1,0 +1,108 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using NcclEp.Cuda;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>
+/// <c>--suite network-faults</c> (run with NCCLEP_FORCE_NETWORK=1, scripts/gpu-network.sh): W = 2 on two GPUs, every
+/// peer reached through NCCL send/recv, PeerTimeout 500 ms. Rank 1 never launches its Dispatch (then its Combine);
+/// rank 0's exchange stays pending, the watchdog aborts its communicator, and rank 0's Synchronize raises
+/// <see cref="EpGroupAbortedException"/> (rank 0, the right route) instead of waiting forever; the next call raises it
+/// again before launching anything. Ends with "N passed, N failed, N skipped".
+/// </summary>
+internal static class NetworkFaultSuite
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(500);
+    private static readonly GpuCase Case = new(EpMode.LowLatency, EpLayout.ExpertMajor, 2, 512, 4, 8, 8, EpDataType.BFloat16);
+
+    public static int Run(string[] args)
+    {
+        _ = args;
+        var cases = new (string Name, Func<string?> Body)[]
+        {
+            ("network W=2: rank 1 never launches Dispatch; rank 0's exchange is aborted", () => SilentPeer(stopBefore: 0, seed: 11)),
+            ("network W=2: rank 1 never launches Combine; rank 0's exchange is aborted", () => SilentPeer(stopBefore: 1, seed: 12)),
+        };
+        string? skip = !EpGroup.IsCudaAvailable(out string reason) ? $"no usable GPU ({reason})"
+            : !PeerRoutes.NetworkForced ? "NCCLEP_FORCE_NETWORK=1 is not set (scripts/gpu-network.sh sets it)"
+            : GpuCount() < 2 ? "fewer than 2 GPUs" : null;
+        if (skip is not null)
+        {
+            Console.WriteLine($"skipped: {skip}");
+            Console.WriteLine($"0 passed, 0 failed, {cases.Length} skipped");
+            return 0;
+        }
+
+        int passed = 0, failed = 0;
+        foreach ((string name, Func<string?> body) in cases)
+        {
+            long start = Stopwatch.GetTimestamp();
+            string? failure;
+            try { failure = body(); }
+            catch (Exception e) { failure = FaultSuite.Describe(e); }
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            if (failure is null) { passed++; Console.WriteLine($"PASS {name} ({ms:0} ms)"); }
+            else { failed++; Console.WriteLine($"FAIL {name}: {failure}"); }
+        }
+        Console.WriteLine($"{passed} passed, {failed} failed, 0 skipped");
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static int GpuCount()
+    {
+        NcclEp.Interop.CudaDriver.Initialize();
+        return NcclEp.Interop.CudaDriver.cuDeviceGetCount(out int count) == NcclEp.Interop.CuResult.Success ? count : 0;
+    }
+
+    private static string? SilentPeer(int stopBefore, int seed)
+    {
+        EpConfig config = Case.Config(Case.Tokens);
+        RankInputs[] inputs = FaultSuite.Inputs(Case, seed, round: 0);
+        EpGroupAbortedException? aborted = null, again = null;
+        Exception? other = null;
+        TimeSpan waited = default;
+        using (var gpu = new GuardedWorld(EpGroup.CreateCuda(config, new[] { 0, 1 }, new EpGroupOptions { PeerTimeout = Timeout })))
+        {
+            using var done = new Barrier(2);
+            for (int r = 0; r < 2; r++) gpu.Ranks[r].Load(inputs[r]);
+            RankWorkers.Run(2, rank =>
+            {
+                GuardedRank me = gpu.Ranks[rank];
+                me.Update();
+                if (stopBefore > 0) me.Dispatch();
+                me.Sync();
+                if (rank == 1)
+                {
+                    done.SignalAndWait(TimeSpan.FromSeconds(60));  // launches nothing more until rank 0 is done
+                    return;
+                }
+                long start = Stopwatch.GetTimestamp();
+                try
+                {
+                    if (stopBefore == 0) me.Dispatch();
+                    else me.Combine();
+                    me.Sync();
+                }
+                catch (EpGroupAbortedException e) { (aborted, waited) = (e, Stopwatch.GetElapsedTime(start)); }
+                catch (EpException e) { other = e; }
+                try { me.Dispatch(); }
+                catch (EpGroupAbortedException e) { again = e; }
+                done.SignalAndWait(TimeSpan.FromSeconds(60));
+            });
+        }
+
+        EpPhase phase = stopBefore == 0 ? EpPhase.DispatchReceive : EpPhase.CombineReceive;
+        if (other is not null) return $"rank 0 raised {other.GetType().Name} instead of EpGroupAbortedException: {other.Message}";
+        if (aborted is null) return "rank 0: no EpGroupAbortedException";
+        if (aborted.Rank != 0 || aborted.Phase != phase) return $"expected (rank 0, {phase}), got (rank {aborted.Rank}, {aborted.Phase}): {aborted.Message}";
+        // The abort comes a time-out after the exchange began; the receive half's own bounded wait may add one more.
+        if (waited < Timeout * 0.95 || waited > Timeout * 3 + TimeSpan.FromSeconds(2))
+            return $"raised {waited.TotalMilliseconds:0} ms after the launch; expected {Timeout.TotalMilliseconds * 0.95:0}..{(Timeout * 3).TotalMilliseconds + 2000:0} ms";
+        if (again is null) return "the call after the abort did not raise EpGroupAbortedException";
+        Console.WriteLine($"     {aborted.Message} ({waited.TotalMilliseconds:0} ms after the launch)");
+        return null;
+    }
+}
