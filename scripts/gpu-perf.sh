@@ -24,6 +24,8 @@ b() { # b <name> <args...>: the bundled kernels, then every variant
 }
 b ll-128 --mode ll --tokens 128
 b ll-1 --mode ll --tokens 1
-b ht-flat-4096 --mode ht --tokens 4096 --layout flat --iters 20
-b ht-em-4096 --mode ht --tokens 4096 --layout expert-major --align 128 --iters 20
+b ht-flat-4096 --mode ht --tokens 4096 --layout flat
+b ht-em-4096 --mode ht --tokens 4096 --layout expert-major --align 128
+# The same flat run with the experts step on the host (the GPUs idle for milliseconds before each timed combine).
+b ht-flat-4096-host-experts --mode ht --tokens 4096 --layout flat --host-experts --iters 20
 b ht-sms-sweep --mode ht --tokens 4096 --layout flat --iters 10 --warmup 3 --sms-sweep default

@@ -30,6 +30,8 @@ internal sealed record BenchOptions
     public int Iters { get; init; } = 50;
     public int Warmup { get; init; } = 10;
     public bool Validate { get; init; }
+    /// <summary><c>--host-experts</c>: the Cuda backend runs the identity experts on the host (download, scale, upload), as the Host backend does, instead of its GPU kernel.</summary>
+    public bool HostExperts { get; init; }
     public int Seed { get; init; } = 1;
     public string? JsonPath { get; init; }
     /// <summary><c>--chart</c>: an SVG chart (LL: latency vs tokens; HT: bandwidth vs tokens).</summary>
@@ -140,5 +142,5 @@ internal sealed record BenchOptions
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
         $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
-        $"iters={Iters} warmup={Warmup} seed={Seed}";
+        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "");
 }

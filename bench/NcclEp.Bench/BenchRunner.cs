@@ -39,7 +39,7 @@ internal static class BenchRunner
             {
                 var state = new RankState(backend, groups[rank], work, rank);
                 states[rank] = state;
-                samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters);
+                samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
                 if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
                 steady[rank] = SteadyState.Measure(state, barrier.Wait, Math.Max(200, options.Iters * 4));
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);

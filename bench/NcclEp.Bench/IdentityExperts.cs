@@ -9,7 +9,7 @@ namespace NcclEp.Bench;
 /// applies the router weights); for the per-rank layouts, whose combine is an unweighted sum, each row is
 /// multiplied by Σ of the weights of its top-k slots whose expert is local (fp32, rounded once).
 /// </summary>
-internal sealed class IdentityExperts
+internal sealed class IdentityExperts : IExpertsStep
 {
     private const int ChunkRows = 256;
     private readonly RankState _s;

@@ -10,13 +10,26 @@ internal static class PhaseLoop
 
     /// <summary>
     /// One rank's loop; returns [phase][iteration] µs of the timed iterations. <paramref name="meet"/> lines the
-    /// ranks up before each phase (threads: a barrier; processes: an NCCL all-reduce).
+    /// ranks up before each phase (threads: a barrier; processes: an NCCL all-reduce). The experts step runs on the
+    /// GPU for the Cuda backend unless <paramref name="hostExperts"/>.
     /// </summary>
-    public static double[][] Run(RankState s, Action meet, int warmups, int iterations)
+    public static double[][] Run(RankState s, Action meet, int warmups, int iterations, bool hostExperts)
+    {
+        IExpertsStep experts = s.Group.RankBackend is NcclEp.Cuda.CudaRankBackend && !hostExperts ? new GpuIdentityExperts(s) : new IdentityExperts(s);
+        try
+        {
+            return Run(s, meet, warmups, iterations, experts);
+        }
+        finally
+        {
+            (experts as IDisposable)?.Dispose();
+        }
+    }
+
+    private static double[][] Run(RankState s, Action meet, int warmups, int iterations, IExpertsStep experts)
     {
         var times = new double[Phases][];
         for (int p = 0; p < Phases; p++) times[p] = new double[iterations];
-        var experts = new IdentityExperts(s);
         IBenchBackend backend = s.Backend;
         IPhaseTimer timer = s.Timer;
         EpGroup group = s.Group;

@@ -61,6 +61,7 @@ internal static class ProcsOptions
         if (o.Sweep is { } sweep) a.AddRange(["--sweep", BenchNames.Mode(sweep)]);
         else if (o.Mode is { } mode) a.AddRange(["--mode", BenchNames.Mode(mode)]);
         if (o.Validate) a.Add("--validate");
+        if (o.HostExperts) a.Add("--host-experts");
         a.AddRange(["--rank", Text(rank), "--world", Text(o.Procs), "--rendezvous", rendezvous, "--result-file", resultFile]);
         return a;
     }

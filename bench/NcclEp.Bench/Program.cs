@@ -29,6 +29,11 @@ internal static class Program
         {
             Description = "check counts, received rows and dispatch → identity experts → combine against host references",
         };
+        var hostExperts = new Option<bool>("--host-experts")
+        {
+            Description = "cuda: run the identity experts between dispatch and combine on the host (download, scale, upload; " +
+                "the GPU idles meanwhile) instead of on the GPU",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -47,7 +52,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup,
-            validate, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -71,6 +76,7 @@ internal static class Program
                 Iters = parse.GetValue(iters),
                 Warmup = parse.GetValue(warmup),
                 Validate = parse.GetValue(validate),
+                HostExperts = parse.GetValue(hostExperts),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

@@ -1,0 +1,8 @@
+namespace NcclEp.Bench;
+
+/// <summary>The untimed "experts" between dispatch and combine: on the host (<see cref="IdentityExperts"/>) or on the GPU (<see cref="GpuIdentityExperts"/>).</summary>
+internal interface IExpertsStep
+{
+    /// <summary>Turns the dispatch output into the expert outputs the combine reads.</summary>
+    void Run();
+}

@@ -1,0 +1,42 @@
+using System;
+using System.IO;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>
+/// The bench's GPU identity experts (bench/NcclEp.Bench/Kernels/identity_experts.cu) are JIT-compiled on the GPU
+/// machine only; this checks them with the host compiler and <c>cuda_host_shim.h</c> for every layout, mode and
+/// data type the bench runs, as <see cref="KernelSyntaxTests"/> does for the library's kernels.
+/// </summary>
+public sealed class BenchKernelSyntaxTests
+{
+    [GxxTheory]
+    [InlineData(0, 1, 0, 7168, 8)]   // flat, HT, bf16
+    [InlineData(1, 1, 0, 7168, 8)]   // expert-major, HT (packed segments)
+    [InlineData(1, 0, 0, 2048, 4)]   // expert-major, LL (3-D)
+    [InlineData(2, 0, 1, 1024, 22)]  // rank-major, LL, fp32
+    [InlineData(0, 1, 1, 512, 1)]    // flat, fp32
+    public void Identity_experts_compile_with_the_host_shim(int layout, int mode, int dtype, int hidden, int topK)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "ncclep-bench-kernel-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Cuda", "cuda_host_shim.h"), Path.Combine(folder, "cuda_host_shim.h"));
+            string source = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "BenchKernels", "identity_experts.cu"));
+            Assert.Contains("extern \"C\" __global__ void bench_identity_experts(", source, StringComparison.Ordinal);
+            string file = Path.Combine(folder, "identity_experts.cpp");
+            File.WriteAllText(file, "#include \"cuda_host_shim.h\"\n" + source);
+
+            string arguments = $"-std=c++17 -fsyntax-only -Wno-unknown-pragmas -I \"{folder}\" -DLAYOUT={layout} -DMODE={mode} " +
+                $"-DDTYPE={dtype} -DHIDDEN={hidden} -DTOPK={topK} -x c++ \"{file}\"";
+            (int exit, string errors) = KernelSyntaxTests.Run("g++", arguments);
+            Assert.True(exit == 0, $"g++ {arguments}\n{errors}");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
