@@ -31,3 +31,4 @@ inline float __fadd_rn(float a, float b) { return a + b; }
 inline int4 __ldg(const int4* p) { return *p; }
 template <typename T> T min(T a, T b) { return a < b ? a : b; }
 template <typename T> T max(T a, T b) { return a > b ? a : b; }
+inline int4 __ldcg(const int4* p) { return *p; }
