@@ -127,6 +127,23 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
     return true;
 }
 
+// acc[u] += (w ·) y[u] for the lane's vectors v0 + 32u of the row, in fp32, rounded per operation like the Host.
+__device__ __forceinline__ void accumulate(float (&acc)[REDUCE_UNROLL][ELEMS_PER_VEC], const int4 (&y)[REDUCE_UNROLL], float w, bool weighted, int v0) {
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++) {
+        if (v0 + 32 * u >= ROW_VECS) continue;
+        float f[ELEMS_PER_VEC];
+        unpack(y[u], f);
+        if (weighted) {
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], __fmul_rn(w, f[x]));
+        } else {
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], f[x]);
+        }
+    }
+}
+
 // Term i of home token t: the row holding it (and its weight), or null when there is none or its rank failed.
 // A term computed on this rank is read straight from the caller's rows (its dispatch-output row); selfBase is
 // the first Flat row of this rank's own tokens.
@@ -195,26 +212,23 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
 #pragma unroll
                 for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
 
-            for (int i = 0; i < terms; i++) {
-                const int4* row = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(i < 32 ? low : high), i & 31);
-                const float w = __shfl_sync(0xFFFFFFFFu, i < 32 ? wLow : wHigh, i & 31);
-                if (row == nullptr) continue;
-                int4 y[REDUCE_UNROLL];
-#pragma unroll
-                for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) y[u] = ld_cv(row + v0 + 32 * u);
+            // Two terms per step, both loaded before either is added (the sum keeps term order).
+            for (int i = 0; i < terms; i += 2) {
+                const int4* rowA = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(i < 32 ? low : high), i & 31);
+                const float wA = __shfl_sync(0xFFFFFFFFu, i < 32 ? wLow : wHigh, i & 31);
+                const int j = i + 1 < terms ? i + 1 : i;
+                const int4* rowB = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(j < 32 ? low : high), j & 31);
+                const float wB = __shfl_sync(0xFFFFFFFFu, j < 32 ? wLow : wHigh, j & 31);
+                if (j == i) rowB = nullptr;
+                int4 ya[REDUCE_UNROLL], yb[REDUCE_UNROLL];
 #pragma unroll
                 for (int u = 0; u < REDUCE_UNROLL; u++) {
                     if (v0 + 32 * u >= ROW_VECS) continue;
-                    float f[ELEMS_PER_VEC];
-                    unpack(y[u], f);
-                    if (weighted) {
-#pragma unroll
-                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], __fmul_rn(w, f[x]));
-                    } else {
-#pragma unroll
-                        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], f[x]);
-                    }
+                    if (rowA != nullptr) ya[u] = ld_cg(rowA + v0 + 32 * u);
+                    if (rowB != nullptr) yb[u] = ld_cg(rowB + v0 + 32 * u);
                 }
+                if (rowA != nullptr) accumulate(acc, ya, wA, weighted, v0);
+                if (rowB != nullptr) accumulate(acc, yb, wB, weighted, v0);
             }
             int4* home = (int4*)(p.home + t * p.homeStride);
 #pragma unroll

@@ -154,6 +154,11 @@ __device__ __forceinline__ int ld_cv(const int* p) {
 
 __device__ __forceinline__ float ld_cv(const float* p) { return __int_as_float(ld_cv((const int*)p)); }
 
+// Bulk loads of rows a peer wrote, after the flag's acquire and a block barrier: NVLink writes land in L2, so
+// skipping L1 (.cg) is enough, and unlike ld_cv these loads are not volatile, so the compiler may keep several
+// terms' loads in flight.
+__device__ __forceinline__ int4 ld_cg(const int4* p) { return __ldcg(p); }
+
 __device__ __forceinline__ float bf16_lo(u32 w) { return __uint_as_float(w << 16); }
 __device__ __forceinline__ float bf16_hi(u32 w) { return __uint_as_float(w & 0xFFFF0000u); }
 

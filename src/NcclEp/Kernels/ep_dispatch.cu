@@ -238,7 +238,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                 for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
                     int4 x[COPY_UNROLL];
 #pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cv(source + v0 + 32 * u);
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cg(source + v0 + 32 * u);
 #pragma unroll
                     for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = x[u];
                 }
@@ -275,7 +275,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                 const int v0 = base + lane;
                 int4 x[COPY_UNROLL];
 #pragma unroll
-                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cv(source + v0 + 32 * u);
+                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cg(source + v0 + 32 * u);
 #pragma unroll 1
                 for (int k = 0; k < K; k++) {
                     const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
