@@ -234,6 +234,7 @@ internal static partial class GraphSuite
                 }
             }
             Compare(rig.Outputs(), expected[0], "eager step", report);
+            Milestone(g, "eager steps done");
             Meet(barrier);
 
             // Capture (nothing runs), then replay with new inputs before every replay.
@@ -241,6 +242,7 @@ internal static partial class GraphSuite
             EpGraph graph = EpGraph.Capture(g, s, ref step);
             graphOut = graph;
             report.NodeCount = graph.NodeCount;
+            Milestone(g, $"captured ({graph.NodeCount} nodes)");
             Meet(barrier);
             for (int i = 0; i < WarmUp; i++)
             {
@@ -249,6 +251,7 @@ internal static partial class GraphSuite
                 g.Synchronize(s);
             }
             Compare(rig.Outputs(), expected[0], "warm-up replays", report);
+            Milestone(g, "warm-up replays done");
             Meet(barrier);
 
             long allocated = 0;
@@ -275,6 +278,7 @@ internal static partial class GraphSuite
                 Meet(barrier);
             }
             report.ReplayAllocatedBytes = allocated;
+            Milestone(g, $"{replays} replays done");
 
             if (c.ErrorChecks) CheckCaptureErrors(g, s, rig, graph, batches, expected, barrier, report);
         }
@@ -379,6 +383,13 @@ internal static partial class GraphSuite
         }
         int at = expected.AsSpan().CommonPrefixLength(actual);
         if (at < expected.Length) report.Failures.Add($"{what}: differs from Host eager at output byte {at} ({StepRig.Describe(at)})");
+    }
+
+    /// <summary>With NCCLEP_GPU_TRACE=1, one line per step of a rank, so a run that hangs shows where.</summary>
+    private static void Milestone(EpGroup g, string what)
+    {
+        if (Environment.GetEnvironmentVariable("NCCLEP_GPU_TRACE") == "1")
+            Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] rank {g.Rank}: {what}");
     }
 
     private static void Meet(Barrier barrier)

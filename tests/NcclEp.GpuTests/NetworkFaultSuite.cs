@@ -51,6 +51,8 @@ internal static class NetworkFaultSuite
         return failed == 0 ? 0 : 1;
     }
 
+    private static void Trace(string what) => Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] {what}");
+
     private static int GpuCount()
     {
         NcclEp.Interop.CudaDriver.Initialize();
@@ -68,6 +70,22 @@ internal static class NetworkFaultSuite
         {
             using var done = new Barrier(2);
             for (int r = 0; r < 2; r++) gpu.Ranks[r].Load(inputs[r]);
+            using var stop = new CancellationTokenSource();
+            var watch = ((CudaRankBackend)gpu.Groups[0].RankBackend).NetworkWatch;
+            long t0 = Stopwatch.GetTimestamp();
+            Trace("group created; rank 0 watched: " + (watch is not null));
+            // Milestones on stdout, so a hang shows where it is: abort started, abort returned.
+            var monitor = new Thread(() =>
+            {
+                bool started = false, returned = false;
+                while (!stop.IsCancellationRequested && watch is not null)
+                {
+                    if (!started && watch.Aborted) { started = true; Trace($"watchdog began ncclCommAbort at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms"); }
+                    if (!returned && watch.AbortReturned) { returned = true; Trace($"ncclCommAbort returned at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms"); }
+                    Thread.Sleep(5);
+                }
+            }) { IsBackground = true };
+            monitor.Start();
             RankWorkers.Run(2, rank =>
             {
                 GuardedRank me = gpu.Ranks[rank];
@@ -88,11 +106,15 @@ internal static class NetworkFaultSuite
                 }
                 catch (EpGroupAbortedException e) { (aborted, waited) = (e, Stopwatch.GetElapsedTime(start)); }
                 catch (EpException e) { other = e; }
+                Trace($"rank 0: the stuck call returned after {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms");
                 try { me.Dispatch(); }
                 catch (EpGroupAbortedException e) { again = e; }
                 done.SignalAndWait(TimeSpan.FromSeconds(60));
             });
+            stop.Cancel();
+            Trace("ranks done; disposing the group");
         }
+        Trace("group disposed");
 
         EpPhase phase = stopBefore == 0 ? EpPhase.DispatchReceive : EpPhase.CombineReceive;
         if (other is not null) return $"rank 0 raised {other.GetType().Name} instead of EpGroupAbortedException: {other.Message}";

@@ -63,6 +63,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
 
+    /// <summary>The watchdog's view of this rank's network exchanges; null without network peers (tests).</summary>
+    internal NetworkExchangeWatch? NetworkWatch => _watch;
+
     /// <summary>Blocks per launch: NumSms if set, else every SM; co-located ranks split the GPU so all stay resident (they wait on each other).</summary>
     internal static int GridSize(in EpConfig config, int multiprocessors, int ranksPerDevice)
     {

@@ -21,7 +21,7 @@ internal sealed class NetworkExchangeWatch : IDisposable
     private readonly Action _abortCommunicator;
     private readonly ExchangeWatchState _state;
     private nint _begun, _done;
-    private int _phase, _aborted;
+    private int _phase, _aborted, _abortReturned;
 
     public NetworkExchangeWatch(CudaDevice device, int rank, TimeSpan timeout, Action abortCommunicator)
     {
@@ -38,6 +38,9 @@ internal sealed class NetworkExchangeWatch : IDisposable
 
     /// <summary>The communicator was aborted: the group is finished.</summary>
     public bool Aborted => Volatile.Read(ref _aborted) != 0;
+
+    /// <summary>ncclCommAbort has returned (diagnostics: an abort that never returns would hang the rank).</summary>
+    internal bool AbortReturned => Volatile.Read(ref _abortReturned) != 0;
 
     /// <summary>Raises <see cref="EpGroupAbortedException"/> once the communicator has been aborted.</summary>
     public void ThrowIfAborted()
@@ -78,7 +81,14 @@ internal sealed class NetworkExchangeWatch : IDisposable
         }
         if (!_state.Observe(begun, done, now)) return;
         Volatile.Write(ref _aborted, 1);
-        _abortCommunicator();
+        try
+        {
+            _abortCommunicator();
+        }
+        finally
+        {
+            Volatile.Write(ref _abortReturned, 1);
+        }
     }
 
     public void Dispose()
