@@ -18,7 +18,7 @@ b() { # b <name> <args...>: the bundled kernels, then every variant
     local dir="" tag=""
     if [ "$variant" != bundled ]; then dir="kernel-variants/$variant"; tag="-$variant"; fi
     echo "=== $1 [kernels: $variant]: ${*:2}" | tee -a "$log"
-    NCCLEP_KERNEL_SOURCE_DIR=$dir timeout 90 $run bench $common "${@:2}" --markdown "$out/$1$tag-w$world.md" 2>&1 | tee -a "$log" \
+    NCCLEP_KERNEL_SOURCE_DIR=$dir timeout -k 10 90 $run bench $common "${@:2}" --markdown "$out/$1$tag-w$world.md" 2>&1 | tee -a "$log" \
       | grep -E "^backend|back-to-back|^\| (dispatch|combine)|validation:|rror"
   done
 }

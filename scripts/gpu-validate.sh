@@ -13,7 +13,7 @@ tests="$out/tests.log"
 
 suite() { # suite <name for the log> <timeout> <args...>
   echo "=== $1" >> "$tests"
-  timeout "$2" $run tests "${@:3}" >> "$tests" 2>&1
+  timeout -k 10 "$2" $run tests "${@:3}" >> "$tests" 2>&1
   echo "$1: $(tail -1 "$tests")"
 }
 suite "quick grid, world $world" $(( ${QUICK_BUDGET:-90} + 30 )) --suite grid --grid quick --world "$world" --budget-seconds ${QUICK_BUDGET:-90} --log "$out/quick-cases.log"

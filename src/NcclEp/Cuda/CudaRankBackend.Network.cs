@@ -19,19 +19,27 @@ internal sealed partial class CudaRankBackend
         using CudaContextScope scope = _device.MakeCurrent();  // the watch's events live in this rank's context
         ulong network = _template.NetworkMask;
         _watch!.Begin(stream, phase);
-        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart", _comm);
-        NcclResult status = NcclResult.Success;
-        int index = 0;
-        for (int peer = 0; peer < _active.Length && status == NcclResult.Success; peer++)
+        NcclResult status = NcclResult.Success, ended;
+        try
         {
-            if ((network >> peer & 1) == 0) continue;
-            nint offset = (nint)(index++ * slice);
-            if (!_active[peer]) continue;
-            status = NcclHotPath.Send(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
-            if (status == NcclResult.Success) status = NcclHotPath.Recv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+            status = NcclHotPath.GroupStart();
+            int index = 0;
+            for (int peer = 0; peer < _active.Length && status == NcclResult.Success; peer++)
+            {
+                if ((network >> peer & 1) == 0) continue;
+                nint offset = (nint)(index++ * slice);
+                if (!_active[peer]) continue;
+                status = NcclHotPath.Send(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+                if (status == NcclResult.Success) status = NcclHotPath.Recv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+            }
+            ended = NcclHotPath.GroupEnd();
         }
-        NcclResult ended = NcclHotPath.GroupEnd();
-        Check.Nccl(status, "ncclSend/ncclRecv (network peers)", _comm);
+        finally
+        {
+            _watch.HostCallReturned();
+        }
+        _watch.ThrowIfAborted();  // the watchdog ended a call blocked in NCCL (first connection to a silent peer)
+        Check.Nccl(status, "ncclGroupStart/ncclSend/ncclRecv (network peers)", _comm);
         Check.Nccl(ended, "ncclGroupEnd (network peers)", _comm);
         _watch.End(stream);
     }

@@ -21,6 +21,13 @@ internal sealed class ExchangeWatchState
     /// <summary>Since when (clock ticks) the exchange has looked pending; -1 when it does not.</summary>
     public long PendingSince => _pendingSince;
 
+    /// <summary>
+    /// Whether the host call that enqueues the exchange (ncclGroupEnd), in progress since <paramref name="since"/>
+    /// (0: none), has blocked past the time-out: NCCL connects to a peer on the first exchange with it, on the host,
+    /// and waits there for a peer that never comes.
+    /// </summary>
+    public bool HostCallStuck(long since, long now) => since != 0 && now - since > _timeoutTicks;
+
     /// <summary>One look at the two events at time <paramref name="now"/>; true when the exchange is stuck.</summary>
     public bool Observe(bool begun, bool done, long now)
     {

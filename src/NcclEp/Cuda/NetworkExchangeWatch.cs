@@ -7,9 +7,10 @@ namespace NcclEp.Cuda;
 
 /// <summary>
 /// Bounds a rank's waits on its network peers. The kernels' own waits are bounded, but NCCL's send/recv between
-/// the send and receive halves waits for a silent peer forever. Each exchange is bracketed by two events on the
-/// stream (event-record nodes when captured into a graph); <see cref="NetworkWatchdog"/> looks at them from its
-/// thread, and an exchange pending for longer than the group's time-out makes it abort the rank's communicator
+/// the send and receive halves waits for a silent peer forever: on the GPU, or on the host when NCCL first connects
+/// to that peer inside ncclGroupEnd. Each exchange is bracketed by two events on the stream (event-record nodes when
+/// captured into a graph) and its host call is timed; <see cref="NetworkWatchdog"/> looks at both from its thread,
+/// and an exchange pending (or a host call blocked) for longer than the group's time-out makes it abort the rank's communicator
 /// (ncclCommAbort ends NCCL's wait). The rank's next call then raises <see cref="EpGroupAbortedException"/>.
 /// </summary>
 internal sealed class NetworkExchangeWatch : IDisposable
@@ -22,6 +23,7 @@ internal sealed class NetworkExchangeWatch : IDisposable
     private readonly ExchangeWatchState _state;
     private nint _begun, _done;
     private int _phase, _aborted, _abortReturned;
+    private long _hostCallSince;
 
     public NetworkExchangeWatch(CudaDevice device, int rank, TimeSpan timeout, Action abortCommunicator)
     {
@@ -53,7 +55,11 @@ internal sealed class NetworkExchangeWatch : IDisposable
     {
         Volatile.Write(ref _phase, (int)phase);
         Record(_begun, stream);
+        Volatile.Write(ref _hostCallSince, Stopwatch.GetTimestamp());
     }
+
+    /// <summary>The NCCL group calls have returned (successfully or not).</summary>
+    public void HostCallReturned() => Volatile.Write(ref _hostCallSince, 0);
 
     /// <summary>After the NCCL group of the exchange.</summary>
     public void End(nint stream) => Record(_done, stream);
@@ -79,7 +85,8 @@ internal sealed class NetworkExchangeWatch : IDisposable
             begun = CudaDriver.cuEventQuery(_begun) == CuResult.Success;
             done = CudaDriver.cuEventQuery(_done) == CuResult.Success;
         }
-        if (!_state.Observe(begun, done, now)) return;
+        bool stuck = _state.HostCallStuck(Volatile.Read(ref _hostCallSince), now) | _state.Observe(begun, done, now);
+        if (!stuck) return;
         Volatile.Write(ref _aborted, 1);
         try
         {

@@ -102,12 +102,15 @@ __device__ __forceinline__ u64* chunk_flag(char* window, i64 offset, int world, 
 
 // Of every 8 blocks of a launch that both sends and receives, how many send; the rest receive (dispatch) or
 // reduce (combine). Both halves are resident together (the grid is at most the SMs), so receivers may wait.
-// Overridable with -D for side-by-side runs (scripts/kernel-variant.sh).
+// High-throughput values from side-by-side runs on 2x H200 at 4096 tokens (bench/results, run 8): expert-major
+// dispatch writes each row once per local slot, so it wants more receivers (3 of 8 send: 251 us against 285 with
+// 4); the combine's reduce is the slower half (2 of 8 send: 724 us expert-major, 1 of 8 starves the senders).
+// Low-latency mode keeps half and half (not measured otherwise). Overridable with -D (scripts/kernel-variant.sh).
 #ifndef DISPATCH_SENDERS_PER_8
-#define DISPATCH_SENDERS_PER_8 4
+#define DISPATCH_SENDERS_PER_8 (NCCLEP_MODE == MODE_HT && NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? 3 : 4)
 #endif
 #ifndef COMBINE_SENDERS_PER_8
-#define COMBINE_SENDERS_PER_8 4
+#define COMBINE_SENDERS_PER_8 (NCCLEP_MODE == MODE_HT ? 2 : 4)
 #endif
 
 // Sending blocks of a grid of G > 1 blocks: at least one, and at least one left to receive.

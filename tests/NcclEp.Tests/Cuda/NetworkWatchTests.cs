@@ -48,6 +48,15 @@ public sealed class NetworkWatchTests
     }
 
     [Fact]
+    public void A_host_call_blocked_past_the_timeout_is_stuck_and_none_in_progress_never_is()
+    {
+        var state = new ExchangeWatchState(Timeout);
+        Assert.False(state.HostCallStuck(since: 0, now: 100 * Timeout));
+        Assert.False(state.HostCallStuck(since: 500, now: 500 + Timeout));
+        Assert.True(state.HostCallStuck(since: 500, now: 501 + Timeout));
+    }
+
+    [Fact]
     public void The_aborted_exception_names_the_rank_the_route_the_timeout_and_what_to_do()
     {
         var e = new EpGroupAbortedException(3, EpPhase.CombineReceive, TimeSpan.FromSeconds(2));
