@@ -54,6 +54,8 @@ public sealed class EpGraph : IDisposable
         _host = host;
         _cuda = cuda;
         _handles = handles;
+        // The executable goes before the group's communicator: NCCL's destroy waits for graphs holding its calls.
+        if (cuda is not null) group.AddDependent(cuda);
     }
 
     /// <summary>The rank's group the step was captured on.</summary>
@@ -218,6 +220,7 @@ public sealed class EpGraph : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        if (_cuda is not null) Group.RemoveDependent(_cuda);
         _cuda?.Dispose();
     }
 

@@ -15,6 +15,7 @@ public sealed partial class EpGroup : IDisposable
     private readonly IEpRankBackend _backend;
     private IEpRankBackend? _captureSink;
     private bool _disposed;
+    private readonly System.Collections.Generic.List<IDisposable> _dependents = new();
 
     internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
     {
@@ -145,11 +146,34 @@ public sealed partial class EpGroup : IDisposable
     /// <summary>Waits for the work queued on <paramref name="stream"/> (control path).</summary>
     public void Synchronize(EpStream stream = default) => RankBackend.Synchronize(stream);
 
-    /// <summary>Releases this rank's buffers and communicator.</summary>
+    /// <summary>
+    /// Releases this rank's buffers and communicator, and first the CUDA Graph executables captured on this rank that
+    /// are still alive (their <c>EpGraph</c> then refuses to replay): NCCL's communicator destroy waits for graphs
+    /// that hold its send/recv, so a group with network peers would otherwise never finish disposing.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        IDisposable[] dependents;
+        lock (_dependents)
+        {
+            dependents = _dependents.ToArray();
+            _dependents.Clear();
+        }
+        foreach (IDisposable dependent in dependents) dependent.Dispose();
         _backend.Dispose();
+    }
+
+    /// <summary>Ties a resource captured from this rank (a graph executable) to the group: released before the backend.</summary>
+    internal void AddDependent(IDisposable dependent)
+    {
+        lock (_dependents) _dependents.Add(dependent);
+    }
+
+    /// <summary>The resource was released by its owner.</summary>
+    internal void RemoveDependent(IDisposable dependent)
+    {
+        lock (_dependents) _dependents.Remove(dependent);
     }
 }

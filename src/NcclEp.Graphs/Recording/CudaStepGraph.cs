@@ -74,10 +74,15 @@ internal sealed class CudaStepGraph : IDisposable
         _ => $"result {(int)result}",
     };
 
+    /// <summary>Idempotent: the graph and, before it, its group's disposal may both call it.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _exec?.Dispose();
         _exec = null;
         Context.Dispose();
     }
+
+    private bool _disposed;
 }
