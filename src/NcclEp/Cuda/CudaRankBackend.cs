@@ -56,9 +56,10 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
             _comm = fabric.Communicator(rank);
             if (_comm == 0) throw new EpException($"Rank {rank} has network peers but no NCCL communicator to reach them ({fabric.Describe()}).");
             _staging = new NetworkStaging(_device, c, fabric.Layout, network);
-            _watch = new NetworkExchangeWatch(_device, rank, options.PeerTimeout, () => fabric.AbortCommunicator(rank));
         }
         _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout, _staging);
+        // Last: from here on the watchdog thread looks at this rank, so nothing after it may throw.
+        if (_staging is not null) _watch = new NetworkExchangeWatch(_device, rank, options.PeerTimeout, () => fabric.AbortCommunicator(rank));
     }
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
