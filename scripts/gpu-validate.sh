@@ -3,6 +3,8 @@
 #   bash scripts/gpu-validate.sh [world]          logs in ${OUT:-./gpu-out}; each suite ends "N passed, N failed, N skipped"
 # With at least `world` GPUs the ranks are on distinct GPUs (NCCL windows over NVLink); with fewer, co-located on
 # GPU 0. Budgets in seconds keep it inside one 10-minute device call: QUICK_BUDGET, HT_BUDGET, SOAK_BUDGET.
+# NCCLEP_GPU_TRACE=1 adds a timestamped line per step of every rank (set up, launched, synchronised), for a run
+# that hangs (W=4 co-located on GPU 0 of the 2-GPU machine did, undiagnosed). Finish a call with scripts/gpu-pack.sh.
 # Performance: scripts/gpu-perf.sh. Network path: scripts/gpu-network.sh.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"

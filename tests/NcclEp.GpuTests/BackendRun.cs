@@ -48,6 +48,7 @@ internal static class BackendRun
 
             // Co-located ranks share a GPU: allocation and set-up must not overlap another rank's waiting kernels.
             if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
+            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: set up");
             EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k);
             EpTensor weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
             EpTensor xT = EpTensor.Create2D(x.Pointer, config.DataType, t, h);
@@ -62,7 +63,9 @@ internal static class BackendRun
             g.Combine(handle, receivedT, combinedT, s);
             g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
             g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);
+            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: launched");
             g.Synchronize(s);
+            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: synchronised");
             if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
 
             var result = new RankResult();

@@ -21,9 +21,13 @@ internal static class CaseRunner
             RankInputs.FillRows(new Random(seed * 7919 + r), gradients[r], c.DataType);
         }
 
+        GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle");
         RankResult[] expected = RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
         var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
-        RankResult[] actual = RunOn(EpGroup.CreateCuda(config, devices, options), c, inputs, gradients);
+        EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
+        GpuTrace.Line($"case {c}: Cuda group created");
+        RankResult[] actual = RunOn(cuda, c, inputs, gradients);
+        GpuTrace.Line($"case {c}: Cuda groups disposed");
         elapsed = Stopwatch.GetElapsedTime(start);
         return ResultCompare.FirstDifference(expected, actual);
     }

@@ -310,8 +310,8 @@ internal static partial class GraphSuite
     /// <summary>With NCCLEP_GPU_TRACE=1, one line per step of a rank, so a run that hangs shows where.</summary>
     private static void Milestone(EpGroup g, string what, bool always = false)
     {
-        if (always || Environment.GetEnvironmentVariable("NCCLEP_GPU_TRACE") == "1")
-            Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] rank {g.Rank}: {what}");
+        if (always) Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] rank {g.Rank}: {what}");
+        else GpuTrace.Line($"rank {g.Rank}: {what}");
     }
 
     private static void Meet(Barrier barrier)
