@@ -46,40 +46,7 @@ internal static class FaultSuite
             ("W=2: rank 1 never launches Combine; rank 0 times out, masks it, goes on", () => DeadPeer(stopBefore: 1, seed: 8)),
             ("W=3: survivors out of step after a time-out are in step after the recovery rule", () => OutOfStep(seed: 9)),
         };
-        if (!EpGroup.IsCudaAvailable(out string reason))
-        {
-            Console.WriteLine($"skipped: no usable GPU ({reason})");
-            Console.WriteLine($"0 passed, 0 failed, {cases.Length} skipped");
-            return 0;
-        }
-
-        int passed = 0, failed = 0;
-        foreach ((string name, Func<string?> body) in cases)
-        {
-            long start = Stopwatch.GetTimestamp();
-            string? failure;
-            try
-            {
-                failure = body();
-            }
-            catch (Exception e)
-            {
-                failure = Describe(e);
-            }
-            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            if (failure is null)
-            {
-                passed++;
-                Console.WriteLine($"PASS {name} ({ms:0} ms)");
-            }
-            else
-            {
-                failed++;
-                Console.WriteLine($"FAIL {name}: {failure}");
-            }
-        }
-        Console.WriteLine($"{passed} passed, {failed} failed, 0 skipped");
-        return failed == 0 ? 0 : 1;
+        return SuiteCases.Run(cases, EpGroup.IsCudaAvailable(out string reason) ? null : $"no usable GPU ({reason})");
     }
 
     internal static string Describe(Exception e) => e switch

@@ -28,36 +28,11 @@ internal static class NetworkFaultSuite
         };
         string? skip = !EpGroup.IsCudaAvailable(out string reason) ? $"no usable GPU ({reason})"
             : !PeerRoutes.NetworkForced ? "NCCLEP_FORCE_NETWORK=1 is not set (scripts/gpu-network.sh sets it)"
-            : GpuCount() < 2 ? "fewer than 2 GPUs" : null;
-        if (skip is not null)
-        {
-            Console.WriteLine($"skipped: {skip}");
-            Console.WriteLine($"0 passed, 0 failed, {cases.Length} skipped");
-            return 0;
-        }
-
-        int passed = 0, failed = 0;
-        foreach ((string name, Func<string?> body) in cases)
-        {
-            long start = Stopwatch.GetTimestamp();
-            string? failure;
-            try { failure = body(); }
-            catch (Exception e) { failure = FaultSuite.Describe(e); }
-            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-            if (failure is null) { passed++; Console.WriteLine($"PASS {name} ({ms:0} ms)"); }
-            else { failed++; Console.WriteLine($"FAIL {name}: {failure}"); }
-        }
-        Console.WriteLine($"{passed} passed, {failed} failed, 0 skipped");
-        return failed == 0 ? 0 : 1;
+            : Program.DeviceCount() < 2 ? "fewer than 2 GPUs" : null;
+        return SuiteCases.Run(cases, skip);
     }
 
     private static void Trace(string what) => Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] {what}");
-
-    private static int GpuCount()
-    {
-        NcclEp.Interop.CudaDriver.Initialize();
-        return NcclEp.Interop.CudaDriver.cuDeviceGetCount(out int count) == NcclEp.Interop.CuResult.Success ? count : 0;
-    }
 
     private static string? SilentPeer(int stopBefore, int seed)
     {

@@ -20,9 +20,6 @@ internal static class KernelSource
     /// <summary>The header followed by every kernel file, with the local #include lines taken out.</summary>
     public static string Text => Joined.Value;
 
-    /// <summary>Where <see cref="Text"/> comes from, for reports: "embedded" or the override directory.</summary>
-    public static string Origin => Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } directory ? directory : "embedded";
-
     /// <summary>The joined source from <paramref name="directory"/>, or from the embedded files when it is null or empty.</summary>
     internal static string Join(string? directory)
     {
