@@ -4,6 +4,9 @@
 #   VARIANTS="a b" bash scripts/gpu-perf.sh 2     also runs each bench with kernel-variants/<name> (made by
 #                                                 scripts/kernel-variant.sh; carry "kernel-variants"), right after
 #                                                 the bundled kernels, so the figures compare side by side.
+#   BASELINES="before" bash scripts/gpu-perf.sh 2 first runs each bench with gpu-baselines/<name> (made by
+#                                                 scripts/baseline-bundle.sh; carry "gpu-baselines"): another
+#                                                 ref's whole bench, for changes outside the kernel files.
 #   BENCHES="ll-128 ht-flat-4096" ...             only those benches (default: all below).
 # Every run validates against the Host oracle and, on distinct GPUs, measures the peer-copy ceiling in the same run.
 set -uo pipefail
@@ -12,14 +15,20 @@ world=${1:-2}
 run="bash gpu-bundle/gpu-run.sh"
 log="$out/bench.log"
 common="--backend cuda --ranks $world --hidden 7168 --topk 8 --experts 256 --validate"
-b() { # b <name> <args...>: the bundled kernels, then every variant
+b() { # b <name> <args...>: every baseline, the bundled kernels, then every variant
   case " ${BENCHES:-$1} " in *" $1 "*) ;; *) return ;; esac
-  for variant in bundled ${VARIANTS:-}; do
-    local dir="" tag=""
-    if [ "$variant" != bundled ]; then dir="kernel-variants/$variant"; tag="-$variant"; fi
-    echo "=== $1 [kernels: $variant]: ${*:2}" | tee -a "$log"
-    NCCLEP_KERNEL_SOURCE_DIR=$dir timeout -k 10 90 $run bench $common "${@:2}" --markdown "$out/$1$tag-w$world.md" 2>&1 | tee -a "$log" \
-      | grep -E "^backend|back-to-back|^\| (dispatch|combine)|validation:|rror"
+  local runs=(); for base in ${BASELINES:-}; do runs+=("baseline:$base"); done
+  runs+=(bundled); for variant in ${VARIANTS:-}; do runs+=("variant:$variant"); done
+  for what in "${runs[@]}"; do
+    local dir="" tag="" bench="$run" unpack=${NCCLEP_UNPACK_DIR:-/tmp/ncclep}
+    case "$what" in
+      variant:*) dir="kernel-variants/${what#variant:}"; tag="-${what#variant:}" ;;
+      baseline:*) bench="bash gpu-baselines/${what#baseline:}/gpu-run.sh"; tag="-${what#baseline:}"
+                  unpack="/tmp/ncclep-baseline-${what#baseline:}" ;;
+    esac
+    echo "=== $1 [$what]: ${*:2}" | tee -a "$log"
+    NCCLEP_UNPACK_DIR=$unpack NCCLEP_KERNEL_SOURCE_DIR=$dir timeout -k 10 90 $bench bench $common "${@:2}" \
+      --markdown "$out/$1$tag-w$world.md" 2>&1 | tee -a "$log" | grep -E "^backend|back-to-back|^\| (dispatch|combine)|validation:|rror"
   done
 }
 b ll-128 --mode ll --tokens 128
