@@ -24,12 +24,12 @@ namespace NcclEp.InternodeModel;
 public readonly record struct StagingLayout(int Slices, int CountedExperts, int TopK, int MaxTokens, int RowBytes, int RowsPerToken)
 {
     public const int SliceHeaderAlign = 128;
-    public const int MessageAlign = 16;
+    public const int MessageAlign = 128;  // WindowLayout.MessageAlign
 
     /// <summary>Per-message header: source token, 3 reserved, then K ids, K weights, K slot positions.</summary>
     public int MessageHeaderBytes => (int)RoundUp(16 + (12 * TopK), MessageAlign);
 
-    public int MessageBytes => MessageHeaderBytes + RowBytes;
+    public int MessageBytes => (int)RoundUp(MessageHeaderBytes + RowBytes, MessageAlign);
     public long DispatchHeaderBytes => RoundUp(8 + (4L * CountedExperts), SliceHeaderAlign);
     public long DispatchSliceBytes => DispatchHeaderBytes + ((long)MaxTokens * MessageBytes);
     public static long CombineHeaderBytes => SliceHeaderAlign;

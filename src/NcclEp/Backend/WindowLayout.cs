@@ -27,6 +27,12 @@ internal readonly record struct WindowLayout
     public const int Chunks = 256;
     private const int Align = 128;
 
+    /// <summary>
+    /// Messages and their rows start on 128-byte lines, so a warp's 512-byte store covers whole lines: with the
+    /// 16-byte-aligned 112-byte header of top-8 every store to a peer straddled five lines (docs/kernels.md).
+    /// </summary>
+    public const int MessageAlign = 128;
+
     public WindowLayout(in EpConfig config, int worldSize)
     {
         WorldSize = worldSize;
@@ -34,8 +40,8 @@ internal readonly record struct WindowLayout
         TopK = config.TopK;
         MaxTokens = config.MaxTokensPerRank;
         RowBytes = config.RowBytes;
-        HeaderBytes = (int)RoundUp(16 + (12 * config.TopK), 16);
-        MessageBytes = HeaderBytes + RowBytes;
+        HeaderBytes = (int)RoundUp(16 + (12 * config.TopK), MessageAlign);
+        MessageBytes = (int)RoundUp(HeaderBytes + RowBytes, MessageAlign);
         CombineSlots = Math.Max(config.TopK, worldSize);
 
         long offset = ControlBytes;

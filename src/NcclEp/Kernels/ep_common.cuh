@@ -252,8 +252,9 @@ __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
     return isLast;
 }
 
-// Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], 16-byte aligned.
-#define HEADER_BYTES (((16 + 12 * NCCLEP_TOPK) + 15) / 16 * 16)
+// Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], rounded
+// up to 128 bytes so the row after it starts on a line (WindowLayout.MessageAlign).
+#define HEADER_BYTES (((16 + 12 * NCCLEP_TOPK) + 127) / 128 * 128)
 #define HEADER_VECS (HEADER_BYTES / 16)
 
 __device__ __forceinline__ int global_thread() { return blockIdx.x * blockDim.x + threadIdx.x; }

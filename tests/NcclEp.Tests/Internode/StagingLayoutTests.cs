@@ -55,10 +55,10 @@ public class StagingLayoutTests
     {
         StagingLayout s = Traffic.Staging(new Cluster(2, 8), Workload.LowLatency, CombineRows.PerSlot);
         Assert.Equal(8, s.Slices);                                 // R = 16 − 8
-        Assert.Equal(112, s.MessageHeaderBytes);                   // 16 + 12·8
-        Assert.Equal(14_448, s.MessageBytes);                      // 112 + 7168·2
+        Assert.Equal(128, s.MessageHeaderBytes);                   // roundUp(16 + 12·8, 128)
+        Assert.Equal(14_464, s.MessageBytes);                      // 128 + 7168·2
         Assert.Equal(128, s.DispatchHeaderBytes);                  // roundUp(8 + 4·16, 128)
-        Assert.Equal(128 + (128L * 14_448), s.DispatchSliceBytes);
+        Assert.Equal(128 + (128L * 14_464), s.DispatchSliceBytes);
         Assert.Equal(128 + (128L * 8 * 14_336), s.CombineSliceBytes);
         Assert.Equal(2L * 8 * (s.DispatchSliceBytes + s.CombineSliceBytes), s.TotalBytes);
     }

@@ -75,8 +75,8 @@ public class TrafficTests
                     NetworkBytes(Variant.FlatFixed, op, CombineRows.PerSlot, n, w with { NodeLimit = 2 }));
             }
         }
-        // 128 tokens to each of 120 network peers: 120 × (128 + 128 × 14,448) bytes per dispatch, whatever the routing.
-        Assert.Equal(120 * (128 + (128.0 * 14_448)), NetworkBytes(Variant.FlatFixed, Operation.Dispatch, CombineRows.PerRank, 16, Workload.LowLatency));
+        // 128 tokens to each of 120 network peers: 120 × (128 + 128 × 14,464) bytes per dispatch, whatever the routing.
+        Assert.Equal(120 * (128 + (128.0 * 14_464)), NetworkBytes(Variant.FlatFixed, Operation.Dispatch, CombineRows.PerRank, 16, Workload.LowLatency));
     }
 
     [Fact]
