@@ -102,8 +102,9 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         }
         if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
         __syncthreads();
+        // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
+        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
         if (threadIdx.x == 0) {
-            __threadfence_system();
             st_release_sys(combine_chunk_flag(p, p.peers[s], parity, p.rank, c), (u64)seq << 32);
         }
     }

@@ -116,8 +116,9 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
             write_message(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
         __syncthreads();
+        // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
+        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
         if (threadIdx.x == 0) {
-            __threadfence_system();
             st_release_sys(dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
         }
     }
