@@ -13,7 +13,9 @@
 #define REDUCE_UNROLL 4
 #define SEGMENT_VECS (32 * REDUCE_UNROLL)
 #define SEGMENTS ((ROW_VECS + SEGMENT_VECS - 1) / SEGMENT_VECS)
-#define MAX_TOKENS_PER_JOB 16
+// 8 rather than 16: the last job, reduced after its last row lands, is half as long (HT Flat combine back-to-back
+// 191 -> 187 us on 2x H200, bench/results/raw/h200-x2-run18).
+#define MAX_TOKENS_PER_JOB 8
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
