@@ -27,8 +27,7 @@ internal static partial class GraphSuite
     private const int Pool = 7, CheckEvery = 50, WarmUp = 10;
     private static readonly TimeSpan BarrierTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>A case; ErrorChecksOnNetwork runs its capture-error checks with network peers too (--network-capture-errors).</summary>
-    private sealed record GraphCase(string Name, EpConfig Config, bool ErrorChecks, bool ErrorChecksOnNetwork = false);
+    private sealed record GraphCase(string Name, EpConfig Config, bool ErrorChecks);
 
     /// <summary>One rank's measurements.</summary>
     private sealed class RankReport
@@ -53,8 +52,6 @@ internal static partial class GraphSuite
             new("LL RankMajor", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.RankMajor), ErrorChecks: false),
             new("HT Flat", new EpConfig(EpMode.HighThroughput, 16, 2048, 4, 256, EpLayout.Flat), ErrorChecks: false),
         ];
-        if (Array.IndexOf(args, "--network-capture-errors") >= 0)
-            cases = Array.ConvertAll(cases, c => c with { ErrorChecksOnNetwork = true });
         if (!EpGroup.IsCudaAvailable(out string reason))
         {
             Console.WriteLine($"skipped: no usable GPU ({reason})");
@@ -283,12 +280,9 @@ internal static partial class GraphSuite
             report.ReplayAllocatedBytes = allocated;
             Milestone(g, $"{replays} replays done");
 
-            // With network peers this suite hung after the replays in run 9 (bench/results/raw/h200-x2-run9): in these
-            // checks (captures abandoned after a dispatch was captured, graph-exec updates) or in the group's disposal,
-            // which waited for the live graphs in ncclCommDestroy (fixed in run 11: the group releases its graphs
-            // first). They stay off there unless --network-capture-errors asks for them.
-            if (c.ErrorChecks && backend.NetworkWatch is not null && !c.ErrorChecksOnNetwork) Milestone(g, "capture-error checks skipped: network peers (--network-capture-errors runs them)", always: true);
-            else if (c.ErrorChecks) CheckCaptureErrors(g, s, rig, graph, batches, expected, barrier, report);
+            // With network peers too: they passed there in run 12 (bench/results/raw/h200-x2-run12), after the group
+            // learned to release its graphs before destroying its communicator.
+            if (c.ErrorChecks) CheckCaptureErrors(g, s, rig, graph, batches, expected, barrier, report);
         }
         finally
         {
@@ -311,11 +305,7 @@ internal static partial class GraphSuite
     }
 
     /// <summary>With NCCLEP_GPU_TRACE=1, one line per step of a rank, so a run that hangs shows where.</summary>
-    private static void Milestone(EpGroup g, string what, bool always = false)
-    {
-        if (always) Console.WriteLine($"     [{DateTime.UtcNow:HH:mm:ss.fff}] rank {g.Rank}: {what}");
-        else GpuTrace.Line($"rank {g.Rank}: {what}");
-    }
+    private static void Milestone(EpGroup g, string what) => GpuTrace.Line($"rank {g.Rank}: {what}");
 
     private static void Meet(Barrier barrier)
     {

@@ -12,7 +12,7 @@ namespace NcclEp.GpuTests;
 /// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
 /// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT]
-///        NcclEp.GpuTests --suite graph [--replays N] [--eager N] [--network-capture-errors]
+///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 /// </summary>
 internal static class Program
 {
