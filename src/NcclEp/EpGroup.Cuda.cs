@@ -17,7 +17,8 @@ public sealed partial class EpGroup
     /// each other through NCCL symmetric windows. If every entry names the same GPU, the ranks are
     /// co-located on it (each with its own window): the kernels run exactly as across GPUs, which tests
     /// multi-rank behaviour on one GPU. Ranks outside NCCL's LSA team (another node), or every other rank when
-    /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md).
+    /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md);
+    /// <c>NCCLEP_NODE_SIZE=n</c> treats runs of n ranks as nodes, so peers in another run are network peers too.
     /// </summary>
     public static EpGroup[] CreateCuda(EpConfig config, ReadOnlySpan<int> deviceIds, EpGroupOptions? options = null)
     {
@@ -25,6 +26,7 @@ public sealed partial class EpGroup
         config.Validate(world);
         options ??= EpGroupOptions.Default;
         if (options.PeerTimeout <= TimeSpan.Zero) ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before anything is created
         if (world > CudaKernelParams.MaxWorld)
             ThrowHelper.OutOfRange(nameof(deviceIds), world, $"ranks exceed the Cuda backend's limit of {CudaKernelParams.MaxWorld}");
 
@@ -37,6 +39,8 @@ public sealed partial class EpGroup
         }
         if (!allSame && !distinct)
             ThrowHelper.Argument(nameof(deviceIds), "Give each rank its own GPU, or every rank the same GPU (co-located); a mix is not supported.");
+        if (allSame && world > 1 && PeerRoutes.EmulatedNodeSize is int nodeSize && nodeSize < world)
+            ThrowHelper.Argument(nameof(deviceIds), $"{PeerRoutes.NodeSizeVariable}={nodeSize} asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {PeerRoutes.NodeSizeVariable}.");
         if (allSame && world > 1 && PeerRoutes.NetworkForced)
             ThrowHelper.Argument(nameof(deviceIds), $"{PeerRoutes.ForceNetworkVariable}=1 asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {PeerRoutes.ForceNetworkVariable}.");
 

@@ -57,6 +57,7 @@ public sealed partial class EpGroup
         if (deviceOrdinal >= devices)
             ThrowHelper.OutOfRange(nameof(deviceOrdinal), deviceOrdinal, $"is not a CUDA device of this process: it sees {devices} (check CUDA_VISIBLE_DEVICES and LOCAL_RANK)");
 
+        _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before the rendezvous
         byte[] idBytes = rendezvous.Share(() => NcclCommHandle.CreateUniqueId().ToArray());
         if (idBytes.Length != NcclUniqueId.Size)
             throw new EpException($"Rank {rank} of {worldSize}: the rendezvous at {rendezvous.Address} delivered {idBytes.Length} bytes; an NCCL unique id is {NcclUniqueId.Size}.");

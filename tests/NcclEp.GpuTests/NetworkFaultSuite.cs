@@ -27,7 +27,8 @@ internal static class NetworkFaultSuite
             ("network W=2: rank 1 never launches Combine; rank 0's exchange is aborted", () => SilentPeer(stopBefore: 1, seed: 12)),
         };
         string? skip = !EpGroup.IsCudaAvailable(out string reason) ? $"no usable GPU ({reason})"
-            : !PeerRoutes.NetworkForced ? "NCCLEP_FORCE_NETWORK=1 is not set (scripts/gpu-network.sh sets it)"
+            : !PeerRoutes.NetworkForced && PeerRoutes.EmulatedNodeSize != 1
+                ? "rank 1 is not a network peer: set NCCLEP_FORCE_NETWORK=1 or NCCLEP_NODE_SIZE=1 (scripts/gpu-network.sh does)"
             : Program.DeviceCount() < 2 ? "fewer than 2 GPUs" : null;
         return SuiteCases.Run(cases, skip);
     }

@@ -113,7 +113,7 @@ internal sealed class NcclFabric : CudaFabric
 
         // Peers inside NCCL's LSA team by address; the others (another node, or no P2P path) through the network.
         for (int r = 0; r < world; r++)
-            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world));
+            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world, PeerRoutes.EmulatedNodeSize));
     }
 
     private void Apply(int rank, PeerRoutes routes)

@@ -139,7 +139,7 @@ internal sealed class NcclProcessFabric : CudaFabric
 
         // Collective across the processes: each registers its one window (same size, same order on every rank).
         Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, out _window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
-        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize));
+        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, PeerRoutes.EmulatedNodeSize));
     }
 
     public override void AbortCommunicator(int rank)

@@ -50,6 +50,45 @@ public sealed class NetworkRoutesTests
     }
 
     [Fact]
+    public void Emulated_nodes_keep_only_the_rank_s_own_run_by_address()
+    {
+        // Four GPUs in one LSA team, nodes of 2: rank 2 reaches 3 by address, 0 and 1 through the network.
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4, nodeSize: 2);
+        Assert.Equal(0b0011UL, routes.NetworkMask);
+        Assert.Equal(new nint[] { 0, 0, 0x3000, 0x4000 }, routes.Peers);
+        Assert.Contains("2 network peer(s)", routes.Summary, StringComparison.Ordinal);
+        Assert.Contains(PeerRoutes.NodeSizeVariable + "=2", routes.Summary, StringComparison.Ordinal);
+
+        // Nodes of 1: every other rank is a network peer, the rank itself keeps its window.
+        PeerRoutes alone = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 2, worldRank: 1), rank: 1, world: 2, nodeSize: 1);
+        Assert.Equal(0b01UL, alone.NetworkMask);
+        Assert.Equal(new nint[] { 0, 0x2000 }, alone.Peers);
+
+        // A node as large as the LSA team changes nothing; an LSA team smaller than the node still bounds it.
+        Assert.Equal(0UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 4, nodeSize: 4).NetworkMask);
+        Assert.Equal(0b1111_0000UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 8, nodeSize: 8).NetworkMask);
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("", null)]
+    [InlineData("2", 2)]
+    [InlineData("16", 16)]
+    public void Node_size_parses_whole_numbers(string? text, int? expected) => Assert.Equal(expected, PeerRoutes.ParseNodeSize(text));
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-2")]
+    [InlineData("two")]
+    [InlineData("2.5")]
+    public void A_bad_node_size_is_named(string text)
+    {
+        EpException e = Assert.Throws<EpException>(() => PeerRoutes.ParseNodeSize(text));
+        Assert.Contains(PeerRoutes.NodeSizeVariable, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{text}'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_window_of_another_rank_is_refused()
     {
         EpException e = Assert.Throws<EpException>(() => PeerRoutes.FromLsa(Lsa(0, 2, worldRank: 1), rank: 0, world: 2));
