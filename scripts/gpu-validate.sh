@@ -2,7 +2,8 @@
 # Correctness batch on a GPU machine (after scripts/gpu-bundle.sh, from the repository root):
 #   bash scripts/gpu-validate.sh [world]          logs in ${OUT:-./gpu-out}; each suite ends "N passed, N failed, N skipped"
 # With at least `world` GPUs the ranks are on distinct GPUs (NCCL windows over NVLink); with fewer, co-located on
-# GPU 0. Budgets in seconds keep it inside one 10-minute device call: QUICK_BUDGET, HT_BUDGET, SOAK_BUDGET.
+# GPU 0. Budgets in seconds keep it inside one 10-minute device call: QUICK_BUDGET, HT_BUDGET, SOAK_BUDGET. The
+# HT grid at W=2 takes about 5 minutes: HT_SHARD=0/2 and HT_SHARD=1/2 split it over two calls.
 # NCCLEP_GPU_TRACE=1 adds a timestamped line per step of every rank (set up, launched, synchronised), for a run
 # that hangs (W=4 co-located on GPU 0 of the 2-GPU machine did, undiagnosed). Finish a call with scripts/gpu-pack.sh.
 # Performance: scripts/gpu-perf.sh. Network path: scripts/gpu-network.sh.
@@ -19,7 +20,8 @@ suite() { # suite <name for the log> <timeout> <args...>
   echo "$1: $(tail -1 "$tests")"
 }
 suite "quick grid, world $world" $(( ${QUICK_BUDGET:-90} + 30 )) --suite grid --grid quick --world "$world" --budget-seconds ${QUICK_BUDGET:-90} --log "$out/quick-cases.log"
-suite "HT grid, world $world" $(( ${HT_BUDGET:-200} + 30 )) --suite grid --grid ht --world "$world" --budget-seconds ${HT_BUDGET:-200} --log "$out/ht-cases.log"
+shard=(); [ -n "${HT_SHARD:-}" ] && shard=(--shard "$HT_SHARD")
+suite "HT grid, world $world${HT_SHARD:+, shard $HT_SHARD}" $(( ${HT_BUDGET:-200} + 30 )) --suite grid --grid ht --world "$world" --budget-seconds ${HT_BUDGET:-200} --log "$out/ht-cases.log" "${shard[@]}"
 suite "graph" 60 --suite graph
 suite "faults" 60 --suite faults
 suite "soak" $(( ${SOAK_BUDGET:-40} + 30 )) --suite soak --round-trips ${SOAK_TRIPS:-300000} --budget-seconds ${SOAK_BUDGET:-40}

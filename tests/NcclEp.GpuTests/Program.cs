@@ -11,7 +11,7 @@ namespace NcclEp.GpuTests;
 /// GPU test program: the Cuda backend against the Host oracle, bit for bit, over a grid of shapes.
 /// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
-/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT]
+/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N]
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 /// </summary>
 internal static class Program
@@ -44,6 +44,9 @@ internal static class Program
         List<GpuCase> cases = GpuGrid.Build(grid, worlds);
         // --filter TEXT keeps the cases whose name contains TEXT (e.g. "H=7168 K=8"), to re-run a slice of a grid.
         if (Arg(args, "--filter") is string filter) cases = cases.FindAll(c => c.ToString().Contains(filter, StringComparison.Ordinal));
+        // --shard I/N keeps every N-th case from the I-th (0-based), so a grid longer than one device call's budget
+        // is covered by N calls, each with cases of every size.
+        if (Arg(args, "--shard") is string shard) cases = Shard(cases, shard);
         if (!EpGroup.IsCudaAvailable(out string reason))
         {
             Console.WriteLine($"skipped: no usable GPU ({reason})");
@@ -85,6 +88,15 @@ internal static class Program
         if (skipped > 0) Console.WriteLine($"time budget of {budget:0} s reached: {skipped} cases not run");
         Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
         return failed == 0 ? 0 : 1;
+    }
+
+    internal static List<GpuCase> Shard(List<GpuCase> cases, string shard)
+    {
+        string[] parts = shard.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int index)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1 || index >= count)
+            throw new ArgumentException($"--shard is '{shard}': give I/N with 0 <= I < N, e.g. 0/2 and 1/2.", nameof(shard));
+        return cases.Where((_, i) => i % count == index).ToList();
     }
 
     internal static int DeviceCount()
