@@ -35,21 +35,37 @@ internal sealed class RankInputs
     public float[] Weights { get; }
     public byte[] Rows { get; }
 
+    /// <summary>
+    /// Random values in [-4, 4) (never all zero), deterministic for a given <paramref name="random"/>: chunks of
+    /// <see cref="FillChunkBytes"/> are filled in parallel, each from its own generator seeded from
+    /// <paramref name="random"/>, so the HT grid's largest cases (hundreds of MB per case) do not spend seconds here.
+    /// </summary>
     public static void FillRows(Random random, byte[] bytes, EpDataType type)
     {
-        if (type == EpDataType.BFloat16)
+        int seed = random.Next();
+        int elementSize = type == EpDataType.BFloat16 ? 2 : 4;
+        long chunks = (bytes.LongLength + FillChunkBytes - 1) / FillChunkBytes;
+        System.Threading.Tasks.Parallel.For(0L, chunks, chunk =>
         {
-            for (int i = 0; i + 1 < bytes.Length; i += 2)
+            var local = new Random(unchecked((int)(((uint)seed * 0x9E3779B1u) ^ ((uint)chunk * 0x85EBCA6Bu))));  // not HashCode: it is seeded per process
+            long start = chunk * FillChunkBytes, end = Math.Min(bytes.LongLength, start + FillChunkBytes);
+            for (long i = start; i + elementSize <= end; i += elementSize)
             {
-                ushort bits = BFloat16.FromSingle((float)(random.NextDouble() * 8 - 4)).Bits;
-                bytes[i] = (byte)bits;
-                bytes[i + 1] = (byte)(bits >> 8);
+                float value = (float)(local.NextDouble() * 8 - 4);
+                if (type == EpDataType.BFloat16)
+                {
+                    ushort bits = BFloat16.FromSingle(value).Bits;
+                    bytes[i] = (byte)bits;
+                    bytes[i + 1] = (byte)(bits >> 8);
+                }
+                else
+                {
+                    BitConverter.TryWriteBytes(bytes.AsSpan((int)i), value);
+                }
             }
-        }
-        else
-        {
-            for (int i = 0; i + 3 < bytes.Length; i += 4)
-                BitConverter.TryWriteBytes(bytes.AsSpan(i), (float)(random.NextDouble() * 8 - 4));
-        }
+        });
     }
+
+    /// <summary>Bytes per parallel fill chunk: a multiple of both element sizes.</summary>
+    public const int FillChunkBytes = 1 << 20;
 }
