@@ -51,6 +51,34 @@ public sealed class KernelParamsMirrorTests
         Assert.Contains(CudaKernelModule.UpdateOffsetsEntryPoint, KernelSource.Text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Message_header_size_matches_the_window_layout()
+    {
+        Match header = Regex.Match(KernelSource.Text, @"#define HEADER_BYTES \(\(\(16 \+ 12 \* NCCLEP_TOPK\) \+ (\d+)\) / (\d+) \* (\d+)\)");
+        Assert.True(header.Success, "HEADER_BYTES is not defined in the kernel source as roundUp(16 + 12 * K, align)");
+        int align = int.Parse(header.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(WindowLayout.MessageAlign, align);
+        Assert.Equal(align - 1, int.Parse(header.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(align, int.Parse(header.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData(1, 512)]
+    [InlineData(8, 7168)]
+    [InlineData(9, 1152)]
+    [InlineData(22, 2048)]
+    [InlineData(32, 16384)]
+    public void Every_message_row_starts_on_a_128_byte_line(int topK, int hidden)
+    {
+        var config = new EpConfig(EpMode.LowLatency, 64, hidden, topK, 5, EpLayout.ExpertMajor);
+        var layout = new WindowLayout(config, worldSize: 4);
+        Assert.True(layout.HeaderBytes >= 16 + (12 * topK), "the header must hold the token word, 3 reserved words and K ids, weights and slot positions");
+        for (int parity = 0; parity < 2; parity++)
+            for (int source = 0; source < 4; source++)
+                for (int slot = 0; slot < 5; slot++)
+                    Assert.Equal(0, (layout.Message(parity, source, slot) + layout.HeaderBytes) % WindowLayout.MessageAlign);
+    }
+
     private static List<(string Name, int Size)> HeaderFields()
     {
         string text = KernelSource.Text;
