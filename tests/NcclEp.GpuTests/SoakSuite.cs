@@ -26,7 +26,7 @@ namespace NcclEp.GpuTests;
 /// </list>
 /// Ends with "N passed, N failed, N skipped".
 /// </summary>
-internal static unsafe class SoakSuite
+internal static unsafe partial class SoakSuite
 {
     private const int Pool = 256, World = 2;
 
@@ -64,42 +64,12 @@ internal static unsafe class SoakSuite
         int oracleEvery = int.Parse(Program.Arg(args, "--oracle-every") ?? "10000", CultureInfo.InvariantCulture);
         int cycles = int.Parse(Program.Arg(args, "--cycles") ?? "100", CultureInfo.InvariantCulture);
         double budget = double.Parse(Program.Arg(args, "--budget-seconds") ?? "270", CultureInfo.InvariantCulture);
-        if (!EpGroup.IsCudaAvailable(out string reason))
-        {
-            Console.WriteLine($"skipped: no usable GPU ({reason})");
-            Console.WriteLine("0 passed, 0 failed, 2 skipped");
-            return 0;
-        }
-
-        int passed = 0, failed = 0, skipped = 0;
-        foreach ((string name, bool wanted, Func<string?> body) in new (string, bool, Func<string?>)[]
-        {
+        string? skip = EpGroup.IsCudaAvailable(out string reason) ? null : $"no usable GPU ({reason})";
+        return SuiteCases.Run(
+        [
             ($"soak: {trips:N0} round trips, W=2 co-located", trips > 0, () => Soak(trips, checkEvery, oracleEvery, budget)),
             ($"memory: {cycles} create/dispose cycles of a W=2 group", cycles > 0, () => Memory(cycles)),
-        })
-        {
-            if (!wanted)
-            {
-                skipped++;
-                Console.WriteLine($"SKIP {name}");
-                continue;
-            }
-            long start = Stopwatch.GetTimestamp();
-            string? failure;
-            try
-            {
-                failure = body();
-            }
-            catch (Exception e)
-            {
-                failure = FaultSuite.Describe(e);
-            }
-            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            if (failure is null) { passed++; Console.WriteLine($"PASS {name} ({seconds:0.0} s)"); }
-            else { failed++; Console.WriteLine($"FAIL {name}: {failure}"); }
-        }
-        Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
-        return failed == 0 ? 0 : 1;
+        ], skip);
     }
 
     // ---- the soak -------------------------------------------------------------------------------------------
@@ -369,60 +339,5 @@ internal static unsafe class SoakSuite
         {
             foreach (EpBuffer b in new[] { Ids, Weights, X, WantCombined, WantCounts, Received, Combined, Result }) b.Dispose();
         }
-    }
-
-    // ---- memory ---------------------------------------------------------------------------------------------
-
-    private static string? Memory(int cycles)
-    {
-        GpuCase c = Case;
-        EpConfig config = c.Config(c.Tokens);
-        using var device = new CudaDevice(0);  // keeps the primary context alive between cycles, so the numbers mean something
-        RankInputs[] inputs = FaultSuite.Inputs(c, 11, 0);
-
-        void Cycle()
-        {
-            using var w = new GuardedWorld(EpGroup.CreateCuda(config, new int[World]));
-            for (int r = 0; r < World; r++) w.Ranks[r].Load(inputs[r]);
-            RankWorkers.Run(World, rank =>
-            {
-                GuardedRank me = w.Ranks[rank];
-                me.Update();
-                me.Dispatch();
-                me.Combine();
-                me.Sync();
-            });
-        }
-
-        long Used()
-        {
-            using CudaContextScope scope = device.MakeCurrent();
-            Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
-            Check.Cu(CudaDriver.cuMemGetInfo_v2(out nuint free, out nuint total), "cuMemGetInfo_v2");
-            return (long)(total - free);
-        }
-
-        long Settled()
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            return Used();
-        }
-
-        static string MiB(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture);
-
-        Cycle();  // the first cycle loads what stays loaded (driver state, pools)
-        long before = Settled();
-        var trajectory = new System.Collections.Generic.List<string>();
-        for (int i = 1; i <= cycles; i++)
-        {
-            Cycle();
-            if (i % Math.Max(1, cycles / 4) == 0 && i < cycles) trajectory.Add($"{i}: {MiB(Settled())}");
-        }
-        long after = Settled();
-        double growth = (after - before) / (1024.0 * 1024.0);
-        Console.WriteLine($"     GPU memory in use: {MiB(before)} MiB before, {MiB(after)} MiB after {cycles} cycles ({growth:+0.0;-0.0;0.0} MiB); " +
-            $"after cycle {string.Join(", ", trajectory)} MiB");
-        return growth > MaxGrowthMiB ? $"GPU memory in use grew by {growth:0.0} MiB over {cycles} create/dispose cycles (limit {MaxGrowthMiB} MiB)" : null;
     }
 }

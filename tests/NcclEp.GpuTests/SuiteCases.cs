@@ -7,7 +7,11 @@ namespace NcclEp.GpuTests;
 internal static class SuiteCases
 {
     /// <returns>The exit code: 0 when nothing failed (or everything was skipped for <paramref name="skipReason"/>).</returns>
-    public static int Run((string Name, Func<string?> Body)[] cases, string? skipReason)
+    public static int Run((string Name, Func<string?> Body)[] cases, string? skipReason) =>
+        Run(Array.ConvertAll(cases, c => (c.Name, true, c.Body)), skipReason);
+
+    /// <summary>As above; a case that is not <c>Wanted</c> (its options turned it off) is reported skipped.</summary>
+    public static int Run((string Name, bool Wanted, Func<string?> Body)[] cases, string? skipReason)
     {
         if (skipReason is not null)
         {
@@ -16,9 +20,15 @@ internal static class SuiteCases
             return 0;
         }
 
-        int passed = 0, failed = 0;
-        foreach ((string name, Func<string?> body) in cases)
+        int passed = 0, failed = 0, skipped = 0;
+        foreach ((string name, bool wanted, Func<string?> body) in cases)
         {
+            if (!wanted)
+            {
+                skipped++;
+                Console.WriteLine($"SKIP {name}");
+                continue;
+            }
             long start = Stopwatch.GetTimestamp();
             string? failure;
             try
@@ -41,7 +51,7 @@ internal static class SuiteCases
                 Console.WriteLine($"FAIL {name}: {failure}");
             }
         }
-        Console.WriteLine($"{passed} passed, {failed} failed, 0 skipped");
+        Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
         return failed == 0 ? 0 : 1;
     }
 }
