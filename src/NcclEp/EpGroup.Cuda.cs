@@ -26,7 +26,7 @@ public sealed partial class EpGroup
         config.Validate(world);
         options ??= EpGroupOptions.Default;
         if (options.PeerTimeout <= TimeSpan.Zero) ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
-        _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before anything is created
+        int? nodeSize = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before anything is created
         if (world > CudaKernelParams.MaxWorld)
             ThrowHelper.OutOfRange(nameof(deviceIds), world, $"ranks exceed the Cuda backend's limit of {CudaKernelParams.MaxWorld}");
 
@@ -39,10 +39,12 @@ public sealed partial class EpGroup
         }
         if (!allSame && !distinct)
             ThrowHelper.Argument(nameof(deviceIds), "Give each rank its own GPU, or every rank the same GPU (co-located); a mix is not supported.");
-        if (allSame && world > 1 && PeerRoutes.EmulatedNodeSize is int nodeSize && nodeSize < world)
-            ThrowHelper.Argument(nameof(deviceIds), $"{PeerRoutes.NodeSizeVariable}={nodeSize} asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {PeerRoutes.NodeSizeVariable}.");
-        if (allSame && world > 1 && PeerRoutes.NetworkForced)
-            ThrowHelper.Argument(nameof(deviceIds), $"{PeerRoutes.ForceNetworkVariable}=1 asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {PeerRoutes.ForceNetworkVariable}.");
+        if (allSame && world > 1 && (PeerRoutes.NetworkForced || nodeSize < world))
+        {
+            string variable = PeerRoutes.NetworkForced ? PeerRoutes.ForceNetworkVariable : PeerRoutes.NodeSizeVariable;
+            string setting = PeerRoutes.NetworkForced ? $"{variable}=1" : $"{variable}={nodeSize}";
+            ThrowHelper.Argument(nameof(deviceIds), $"{setting} asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {variable}.");
+        }
 
         CudaFabric fabric = allSame && world > 1
             ? new ColocatedFabric(config, world, deviceIds[0])

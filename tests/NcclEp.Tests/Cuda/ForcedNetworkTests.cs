@@ -4,7 +4,10 @@ using Xunit;
 
 namespace NcclEp.Tests.Cuda;
 
-/// <summary><c>NCCLEP_FORCE_NETWORK=1</c> with ranks co-located on one GPU is refused before any CUDA call, naming the argument.</summary>
+/// <summary>
+/// <c>NCCLEP_FORCE_NETWORK=1</c> or an <c>NCCLEP_NODE_SIZE</c> smaller than the group, with ranks co-located on one GPU,
+/// is refused before any CUDA call, naming the argument and the variable.
+/// </summary>
 public sealed class ForcedNetworkTests
 {
     [Fact]
@@ -22,6 +25,25 @@ public sealed class ForcedNetworkTests
         finally
         {
             Environment.SetEnvironmentVariable(PeerRoutes.ForceNetworkVariable, before);
+        }
+    }
+
+    [Fact]
+    public void Emulated_nodes_on_co_located_ranks_are_refused_with_the_reason()
+    {
+        var config = new EpConfig(EpMode.LowLatency, NumExperts: 8, Hidden: 512, TopK: 2, MaxTokensPerRank: 4, EpLayout.ExpertMajor);
+        string? before = Environment.GetEnvironmentVariable(PeerRoutes.NodeSizeVariable);
+        Environment.SetEnvironmentVariable(PeerRoutes.NodeSizeVariable, "1");
+        try
+        {
+            ArgumentException e = Assert.Throws<ArgumentException>(() => EpGroup.CreateCuda(config, [0, 0]));
+            Assert.Equal("deviceIds", e.ParamName);
+            Assert.Contains(PeerRoutes.NodeSizeVariable + "=1", e.Message, StringComparison.Ordinal);
+            Assert.Contains("needs one GPU per rank", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(PeerRoutes.NodeSizeVariable, before);
         }
     }
 }
