@@ -238,15 +238,16 @@ __device__ __forceinline__ bool wait_sequence(const EpParams& p, const u64* flag
 }
 
 // Grid "last block" ticket: returns true in exactly one block, after every block has arrived. As in a
-// cooperative grid sync, the barrier orders the block's writes before thread 0's system fence (fences are
-// cumulative), and the last block fences again before it publishes anything.
+// cooperative grid sync, the barrier orders the block's writes before thread 0's fence (fences are cumulative),
+// and the last block fences again before it publishes anything. GPU scope is enough: what the last block publishes
+// (the sequence number) is read by this GPU's next kernel, and peers learn of this operation only through flags.
 __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
     __shared__ int isLast;
     __syncthreads();
     if (threadIdx.x == 0) {
-        __threadfence_system();
+        __threadfence();
         isLast = atomicAdd(ticket, 1u) == gridDim.x - 1;
-        if (isLast) __threadfence_system();
+        if (isLast) __threadfence();
     }
     __syncthreads();
     return isLast;

@@ -63,7 +63,8 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
                                        : (int*)(p.peers[r] + p.offExpertCounts + (i64)(parity * W + p.rank) * L * 4);
         counts[l] = expertCounts[i];
     }
-    __threadfence_system();
+    // The barrier makes every thread's counts observed by the thread that releases a flag (cumulative), as for the
+    // chunk flags: no fence.sc.sys, which sits on the low-latency critical path.
     __syncthreads();
     for (int r = threadIdx.x; r < W; r += blockDim.x) {
         if (!active[r]) continue;

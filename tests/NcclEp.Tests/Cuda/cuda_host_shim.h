@@ -14,6 +14,7 @@ extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 inline int4 make_int4(int a, int b, int c, int d) { return int4{a, b, c, d}; }
 inline void __syncthreads() {}
 inline void __threadfence_system() {}
+inline void __threadfence() {}
 inline int atomicCAS(int*, int, int) { return 0; }
 inline int atomicExch(int*, int) { return 0; }
 inline unsigned atomicAdd(unsigned*, unsigned) { return 0; }
