@@ -5,7 +5,9 @@
 # GPU 0. Budgets in seconds keep it inside one 10-minute device call: QUICK_BUDGET, HT_BUDGET, SOAK_BUDGET. The
 # HT grid at W=2 takes about 5 minutes: HT_SHARD=0/2 and HT_SHARD=1/2 split it over two calls.
 # NCCLEP_GPU_TRACE=1 adds a timestamped line per step of every rank (set up, launched, synchronised), for a run
-# that hangs (W=4 co-located on GPU 0 of the 2-GPU machine did, undiagnosed). Finish a call with scripts/gpu-pack.sh.
+# that hangs or times out (W=4 co-located on GPU 0: see bench/results/ht-h200-x2-2026-11-24-runs19-25.md).
+# NCCLEP_GPU_ORACLE=after runs each case's Host oracle after the Cuda run instead of beside it. A failed case's line
+# ends with the GC pause time during the case. Finish a call with scripts/gpu-pack.sh.
 # Performance: scripts/gpu-perf.sh. Network path: scripts/gpu-network.sh.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"

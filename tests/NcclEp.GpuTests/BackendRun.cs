@@ -60,6 +60,7 @@ internal static class BackendRun
 
             handle.Update(idsT, weightsT, s);
             g.Dispatch(handle, xT, receivedT, s);
+            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: update and dispatch launched");
             g.Combine(handle, receivedT, combinedT, s);
             g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
             g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);

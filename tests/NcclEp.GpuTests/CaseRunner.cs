@@ -7,6 +7,8 @@ namespace NcclEp.GpuTests;
 /// <summary>Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte.</summary>
 internal static class CaseRunner
 {
+    private static readonly bool OracleAfter = Environment.GetEnvironmentVariable("NCCLEP_GPU_ORACLE") == "after";
+
     public static string? Run(GpuCase c, int[] devices, int seed, out TimeSpan elapsed)
     {
         long start = Stopwatch.GetTimestamp();
@@ -23,8 +25,10 @@ internal static class CaseRunner
         }
 
         // The Host oracle runs on other cores while the Cuda group is created and run: both only read the inputs.
-        GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle started");
-        Task<RankResult[]> oracle = Task.Run(() => RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients));
+        // NCCLEP_GPU_ORACLE=after runs it once the Cuda run is done instead (to tell a host-side delay from a GPU one).
+        GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle {(OracleAfter ? "deferred" : "started")}");
+        Func<RankResult[]> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
+        Task<RankResult[]> oracle = OracleAfter ? Task.FromResult<RankResult[]>([]) : Task.Run(runOracle);
         RankResult[] actual;
         try
         {
@@ -40,7 +44,7 @@ internal static class CaseRunner
             try { oracle.Wait(); } catch (AggregateException) { }
             throw;
         }
-        RankResult[] expected = oracle.GetAwaiter().GetResult();
+        RankResult[] expected = OracleAfter ? runOracle() : oracle.GetAwaiter().GetResult();
         GpuTrace.Line($"case {c}: Host oracle done");
         elapsed = Stopwatch.GetElapsedTime(start);
         return ResultCompare.FirstDifference(expected, actual);

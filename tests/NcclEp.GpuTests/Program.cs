@@ -64,6 +64,7 @@ internal static class Program
             int[] devices = deviceCount >= c.World ? Enumerable.Range(0, c.World).ToArray() : new int[c.World];
             string? difference;
             TimeSpan elapsed;
+            TimeSpan pausedBefore = GC.GetTotalPauseDuration();
             try
             {
                 difference = CaseRunner.Run(c, devices, seed: passed + failed + 1, out elapsed);
@@ -78,9 +79,11 @@ internal static class Program
                 difference = $"{e.GetType().Name}: {e.Message}";
                 elapsed = TimeSpan.Zero;
             }
+            // A failed case says how long the process stood still for the GC meanwhile: a rank thread held up between
+            // its peers' launches and its own makes them wait (co-located ranks time out after 2 s).
             string line = difference is null
                 ? $"PASS {c} ({elapsed.TotalMilliseconds:0} ms)"
-                : $"FAIL {c}: {difference}";
+                : $"FAIL {c}: {difference} [GC pauses during the case: {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms]";
             log.WriteLine(line);
             if (difference is null) passed++;
             else { failed++; Console.WriteLine(line); }
