@@ -16,7 +16,9 @@ public sealed partial class EpGroup
     /// and must be driven from its own thread. Distinct GPUs are joined by an NCCL communicator and reach
     /// each other through NCCL symmetric windows. If every entry names the same GPU, the ranks are
     /// co-located on it (each with its own window): the kernels run exactly as across GPUs, which tests
-    /// multi-rank behaviour on one GPU. Ranks outside NCCL's LSA team (another node), or every other rank when
+    /// multi-rank behaviour on one GPU; it needs a hardware work queue per rank plus one
+    /// (<c>CUDA_DEVICE_MAX_CONNECTIONS</c>, default 8) and the ranks' streams created one after another.
+    /// Ranks outside NCCL's LSA team (another node), or every other rank when
     /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md);
     /// <c>NCCLEP_NODE_SIZE=n</c> treats runs of n ranks as nodes, so peers in another run are network peers too.
     /// </summary>
@@ -45,6 +47,9 @@ public sealed partial class EpGroup
             string setting = PeerRoutes.NetworkForced ? $"{variable}=1" : $"{variable}={nodeSize}";
             ThrowHelper.Argument(nameof(deviceIds), $"{setting} asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {variable}.");
         }
+
+        if (allSame && world > 1)
+            ColocatedFabric.ThrowIfTooFewHardwareQueues(world, Environment.GetEnvironmentVariable(ColocatedFabric.ConnectionsVariable));
 
         CudaFabric fabric = allSame && world > 1
             ? new ColocatedFabric(config, world, deviceIds[0])

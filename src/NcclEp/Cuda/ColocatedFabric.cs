@@ -35,6 +35,34 @@ internal sealed class ColocatedFabric : CudaFabric
 
     public override int RanksPerDevice => WorldSize;
 
+    /// <summary>What the driver reads, when it creates a context, for its number of hardware work queues (1 to 32, default 8).</summary>
+    public const string ConnectionsVariable = "CUDA_DEVICE_MAX_CONNECTIONS";
+
+    /// <summary>The hardware work queues a context gets for <paramref name="setting"/> (the variable's value, or null).</summary>
+    internal static int HardwareQueues(string? setting) =>
+        int.TryParse(setting, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int queues) && queues > 0
+            ? Math.Min(queues, 32)
+            : 8;
+
+    /// <summary>
+    /// Co-located ranks wait on each other inside their kernels, so no rank's stream may share a hardware work queue
+    /// with another's: the queue runs its kernels in launch order, and a rank's kernel queued behind a peer's kernel
+    /// that waits for it would start only when that wait times out. The driver gives streams queues in the order they
+    /// are created, so W rank streams created one after another, plus the device's transfer stream, need W + 1 queues.
+    /// </summary>
+    public static void ThrowIfTooFewHardwareQueues(int world, string? setting)
+    {
+        int queues = HardwareQueues(setting);
+        if (world + 1 <= queues) return;
+        string now = string.IsNullOrEmpty(setting) ? "unset, so the driver's default of 8" : $"{setting}, so {queues}";
+        string fix = world + 1 <= 32
+            ? $"Set {ConnectionsVariable}={world + 1} (up to 32) before CUDA starts in this process, and create the ranks' streams one after another."
+            : "At most 31 ranks can be co-located on one GPU (the driver's limit is 32 queues); give the ranks more GPUs.";
+        ThrowHelper.Argument("deviceIds",
+            $"{world} ranks co-located on one GPU need a hardware work queue each, and NcclEp's copies one more: {world + 1}. {ConnectionsVariable} is {now}. " +
+            $"With fewer, a rank's kernel can queue behind a peer's kernel that waits for it. {fix}");
+    }
+
     public override CudaDevice Device(int rank) => _device;
 
     public override nint Window(int rank) => _windows[rank].Pointer;

@@ -20,43 +20,35 @@ internal sealed unsafe class CudaBuffer : EpBuffer
     protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset)
     {
         // A copy from pageable memory may return before its DMA lands; kernels on non-blocking streams would not
-        // wait for it. A private stream, synchronised, makes the upload complete when this returns.
+        // wait for it. The device's transfer stream, synchronised, makes the upload complete when this returns.
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
-        try
+        nint stream = _device.TransferStream;
+        fixed (byte* p = source)
         {
-            fixed (byte* p = source)
-            {
-                Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(Pointer + (nint)byteOffset, p, (nuint)source.Length, stream), "cuMemcpyHtoDAsync_v2");
-                Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
-            }
-        }
-        finally
-        {
-            _ = CudaDriver.cuStreamDestroy_v2(stream);
+            Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(Pointer + (nint)byteOffset, p, (nuint)source.Length, stream), "cuMemcpyHtoDAsync_v2");
+            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
         }
     }
 
     protected override void CopyOut(Span<byte> destination, long byteOffset)
     {
+        // Not the legacy default stream: it has a work queue of its own to share, and no reason to wait for it.
         using CudaContextScope scope = _device.MakeCurrent();
-        fixed (byte* p = destination) Check.Cu(CudaDriver.cuMemcpyDtoH_v2(p, Pointer + (nint)byteOffset, (nuint)destination.Length), "cuMemcpyDtoH_v2");
+        nint stream = _device.TransferStream;
+        fixed (byte* p = destination)
+        {
+            Check.Cu(CudaDriver.cuMemcpyDtoHAsync_v2(p, Pointer + (nint)byteOffset, (nuint)destination.Length, stream), "cuMemcpyDtoHAsync_v2");
+            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        }
     }
 
     protected override void FillBytes(byte value)
     {
-        // A private stream, not the context: co-located ranks' kernels may be waiting on this rank.
+        // The transfer stream, not the context: co-located ranks' kernels may be waiting on this rank.
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
-        try
-        {
-            Check.Cu(CudaDriver.cuMemsetD8Async(Pointer, value, (nuint)Bytes, stream), "cuMemsetD8Async");
-            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
-        }
-        finally
-        {
-            _ = CudaDriver.cuStreamDestroy_v2(stream);
-        }
+        nint stream = _device.TransferStream;
+        Check.Cu(CudaDriver.cuMemsetD8Async(Pointer, value, (nuint)Bytes, stream), "cuMemsetD8Async");
+        Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
     protected override void Free()

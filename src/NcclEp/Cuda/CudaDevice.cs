@@ -25,6 +25,26 @@ internal sealed class CudaDevice : IDisposable
             throw new NotSupportedException($"GPU {ordinal} ({Name}) has no unified addressing; NcclEp needs it for mapped error records.");
         if (Major < 7)
             throw new NotSupportedException($"GPU {ordinal} ({Name}) is sm_{Major}{Minor}; NcclEp's kernels need sm_70 or newer (acquire/release memory operations).");
+        using CudaContextScope scope = MakeCurrent();
+        Check.Cu(CudaDriver.cuStreamCreate(out nint transfer, CuStreamFlags.NonBlocking), "cuStreamCreate (transfer stream)");
+        _transferStream = transfer;
+    }
+
+    private nint _transferStream;
+
+    /// <summary>
+    /// A non-blocking stream for the control path's copies and fills, each synchronised before it returns. One for
+    /// the device's life, created before any rank's stream: the driver maps streams to its hardware work queues in
+    /// the order they are created, and a stream per copy would move the ranks' streams onto shared queues, where a
+    /// co-located rank's kernel can wait behind a peer's kernel that waits for it (docs/failure-handling.md).
+    /// </summary>
+    public nint TransferStream
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _transferStream;
+        }
     }
 
     public int Ordinal { get; }
@@ -43,6 +63,12 @@ internal sealed class CudaDevice : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        if (_transferStream != 0)
+        {
+            using CudaContextScope scope = CudaContextScope.TryEnter(Context, out _);
+            _ = CudaDriver.cuStreamDestroy_v2(_transferStream);
+            _transferStream = 0;
+        }
         _ = CudaDriver.cuDevicePrimaryCtxRelease_v2(Ordinal);
     }
 }

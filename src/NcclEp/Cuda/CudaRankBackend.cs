@@ -179,24 +179,17 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         _errors.DiscardTimeout();
 
         // A recovery point (as on the Host backend): the mask, then this rank's sequence restarts at 0 and the flags
-        // peers left in its window are cleared. On a private stream, synchronised before returning, so the writes
-        // are complete before any later launch on a non-blocking stream.
+        // peers left in its window are cleared. On the device's transfer stream, synchronised before returning, so
+        // the writes are complete before any later launch on a non-blocking stream.
         WindowLayout layout = _fabric.Layout;
         nint window = _fabric.Window(_rank);
-        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
-        try
+        nint stream = _device.TransferStream;
+        fixed (int* m = mask)
         {
-            fixed (int* m = mask)
-            {
-                Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(window + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4), stream), "cuMemcpyHtoDAsync_v2");
-                Check.Cu(CudaDriver.cuMemsetD8Async(window + (nint)layout.DispatchFlags, 0, (nuint)(layout.ExpertCounts - layout.DispatchFlags), stream), "cuMemsetD8Async");
-                Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, 2, stream), "cuMemsetD32Async");
-                Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
-            }
-        }
-        finally
-        {
-            _ = CudaDriver.cuStreamDestroy_v2(stream);
+            Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(window + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4), stream), "cuMemcpyHtoDAsync_v2");
+            Check.Cu(CudaDriver.cuMemsetD8Async(window + (nint)layout.DispatchFlags, 0, (nuint)(layout.ExpertCounts - layout.DispatchFlags), stream), "cuMemsetD8Async");
+            Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, 2, stream), "cuMemsetD32Async");
+            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
         }
     }
 
