@@ -17,17 +17,25 @@ internal sealed class CudaDevice : IDisposable
         Ordinal = ordinal;
         Check.Cu(CudaDriver.cuDevicePrimaryCtxRetain(out nint context, ordinal), "cuDevicePrimaryCtxRetain");
         Context = context;
-        Name = CudaDriver.GetDeviceName(ordinal);
-        Major = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.ComputeCapabilityMajor);
-        Minor = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.ComputeCapabilityMinor);
-        Multiprocessors = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.MultiprocessorCount);
-        if (CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.UnifiedAddressing) == 0)
-            throw new NotSupportedException($"GPU {ordinal} ({Name}) has no unified addressing; NcclEp needs it for mapped error records.");
-        if (Major < 7)
-            throw new NotSupportedException($"GPU {ordinal} ({Name}) is sm_{Major}{Minor}; NcclEp's kernels need sm_70 or newer (acquire/release memory operations).");
-        using CudaContextScope scope = MakeCurrent();
-        Check.Cu(CudaDriver.cuStreamCreate(out nint transfer, CuStreamFlags.NonBlocking), "cuStreamCreate (transfer stream)");
-        _transferStream = transfer;
+        try
+        {
+            Name = CudaDriver.GetDeviceName(ordinal);
+            Major = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.ComputeCapabilityMajor);
+            Minor = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.ComputeCapabilityMinor);
+            Multiprocessors = CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.MultiprocessorCount);
+            if (CudaDriver.GetAttribute(ordinal, CuDeviceAttribute.UnifiedAddressing) == 0)
+                throw new NotSupportedException($"GPU {ordinal} ({Name}) has no unified addressing; NcclEp needs it for mapped error records.");
+            if (Major < 7)
+                throw new NotSupportedException($"GPU {ordinal} ({Name}) is sm_{Major}{Minor}; NcclEp's kernels need sm_70 or newer (acquire/release memory operations).");
+            using CudaContextScope scope = MakeCurrent();
+            Check.Cu(CudaDriver.cuStreamCreate(out nint transfer, CuStreamFlags.NonBlocking), "cuStreamCreate (transfer stream)");
+            _transferStream = transfer;
+        }
+        catch
+        {
+            _ = CudaDriver.cuDevicePrimaryCtxRelease_v2(ordinal);  // no Dispose will come for a device that failed here
+            throw;
+        }
     }
 
     private nint _transferStream;
