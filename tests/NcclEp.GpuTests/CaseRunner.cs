@@ -28,7 +28,7 @@ internal static class CaseRunner
         // NCCLEP_GPU_ORACLE=after runs it once the Cuda run is done instead (to tell a host-side delay from a GPU one).
         GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle {(OracleAfter ? "deferred" : "started")}");
         Func<RankResult[]> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
-        Task<RankResult[]> oracle = OracleAfter ? Task.FromResult<RankResult[]>([]) : Task.Run(runOracle);
+        Task<RankResult[]>? oracle = OracleAfter ? null : Task.Run(runOracle);
         RankResult[] actual;
         try
         {
@@ -41,10 +41,10 @@ internal static class CaseRunner
         catch
         {
             // The oracle's threads finish on their own; wait so the next case does not start beside them.
-            try { oracle.Wait(); } catch (AggregateException) { }
+            try { oracle?.Wait(); } catch (AggregateException) { }
             throw;
         }
-        RankResult[] expected = OracleAfter ? runOracle() : oracle.GetAwaiter().GetResult();
+        RankResult[] expected = oracle is null ? runOracle() : oracle.GetAwaiter().GetResult();
         GpuTrace.Line($"case {c}: Host oracle done");
         elapsed = Stopwatch.GetElapsedTime(start);
         return ResultCompare.FirstDifference(expected, actual);
