@@ -3,7 +3,7 @@
 // share a queue, B's kernel starts only once A's has given up, so A reports a time-out. Co-located ranks' kernels
 // wait on each other in the same way (docs/failure-handling.md, "Co-located ranks get a hardware work queue each").
 // For gap = 0..maxGap streams created between A and B, kept alive or destroyed at once (as a stream per copy was),
-// it prints one Markdown row. Run with several CUDA_DEVICE_MAX_CONNECTIONS by scripts/gpu-queue-micro.sh:
+// it prints one Markdown row. Run with several CUDA_DEVICE_MAX_CONNECTIONS by scripts/gpu-colocation-micro.sh:
 //   queue_sharing [maxGap] [timeout ms]
 #include <cuda_runtime.h>
 #include <cstdio>
@@ -39,6 +39,11 @@ int main(int argc, char** argv) {
     CHECK(cudaMemset(flag, 0, sizeof(int)));
     CHECK(cudaMalloc(&waited, sizeof(unsigned long long)));
 
+    // Warm-up: both kernels loaded and run once. Under lazy loading (the CUDA 12+ default) a kernel's first launch
+    // waits for the running kernels, which would read as a shared queue in the first row.
+    waiter<<<1, 1, 0, 0>>>(flag, 0, timeoutNs, waited);
+    setter<<<1, 1, 0, 0>>>(flag, 0);
+    CHECK(cudaDeviceSynchronize());
     std::printf("CUDA_DEVICE_MAX_CONNECTIONS=%s; time-out %llu ms\n\n", connections ? connections : "(unset)", timeoutNs / 1000000);
     std::printf("| streams between A and B | kept alive: A waited µs | shared queue | destroyed at once: A waited µs | shared queue |\n");
     std::printf("| --: | --: | :-- | --: | :-- |\n");

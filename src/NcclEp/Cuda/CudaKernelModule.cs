@@ -55,6 +55,8 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
                 throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
             // Update's second launch (tile offsets) belongs to the same operation and module.
             UpdateOffsets = Function(UpdateOffsetsEntryPoint);
+            LocalBytesPerThread = Math.Max(Math.Max(LocalBytes(Update), LocalBytes(UpdateOffsets)), Math.Max(LocalBytes(Dispatch), LocalBytes(Combine)));
+            ReserveStack(LocalBytesPerThread);
         }
         catch
         {
@@ -71,6 +73,33 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
     public nint Dispatch { get; }
     public nint Combine { get; }
     public CompileReport Report { get; }
+
+    /// <summary>The most local memory (stack frame, spills) a thread of these kernels uses.</summary>
+    public int LocalBytesPerThread { get; }
+
+    /// <summary>
+    /// Raises the context's per-thread stack to <paramref name="bytes"/> now, while none of these kernels runs. A launch
+    /// that needs more local memory than the context has makes the driver grow it, and growing it waits for every
+    /// kernel of the context to finish: if a co-located peer's kernel is waiting for this rank's, that wait is a
+    /// deadlock until the time-out. Once grown it stays (the driver never shrinks it), so each context pays once.
+    /// </summary>
+    private void ReserveStack(int bytes)
+    {
+        if (bytes <= 0) return;
+        lock (s_lock)
+        {
+            using CudaContextScope scope = _device.MakeCurrent();
+            Check.Cu(CudaDriver.cuCtxGetLimit(out nuint current, CuLimit.StackSize), "cuCtxGetLimit(CU_LIMIT_STACK_SIZE)");
+            if (current >= (nuint)bytes) return;
+            Check.Cu(CudaDriver.cuCtxSetLimit(CuLimit.StackSize, (nuint)bytes), "cuCtxSetLimit(CU_LIMIT_STACK_SIZE)");
+        }
+    }
+
+    private static int LocalBytes(nint function)
+    {
+        Check.Cu(CudaDriver.cuFuncGetAttribute(out int bytes, CuFunctionAttribute.LocalSizeBytes, function), "cuFuncGetAttribute(CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES)");
+        return bytes;
+    }
 
     /// <summary>
     /// Sets the dynamic shared memory a kernel may take (needed above 48 KiB minus its static part). The function may

@@ -64,6 +64,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
 
+    /// <summary>The most local memory per thread of this rank's kernels (the context's stack is raised to it at creation).</summary>
+    internal int KernelLocalBytes => _kernels.LocalBytesPerThread;
+
     /// <summary>The watchdog's view of this rank's network exchanges; null without network peers (tests).</summary>
     internal NetworkExchangeWatch? NetworkWatch => _watch;
 

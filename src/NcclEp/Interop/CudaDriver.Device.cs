@@ -44,6 +44,13 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuCtxSynchronize();
 
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuCtxGetLimit(out nuint value, CuLimit limit);
+
+    /// <summary>Sets a limit of the current context; raising the stack size waits for the context's work to finish.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuCtxSetLimit(CuLimit limit, nuint value);
+
     /// <summary>Maps <paramref name="peerContext"/>'s memory into the current context; flags must be 0.</summary>
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuCtxEnablePeerAccess(nint peerContext, uint flags);

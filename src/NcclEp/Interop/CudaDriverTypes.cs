@@ -53,6 +53,12 @@ internal enum CuFunctionAttribute
     PreferredSharedMemoryCarveout = 9,
 }
 
+/// <summary>CUlimit values we read or set.</summary>
+internal enum CuLimit
+{
+    StackSize = 0,
+}
+
 /// <summary>CUpointer_attribute values we query.</summary>
 internal enum CuPointerAttribute
 {
