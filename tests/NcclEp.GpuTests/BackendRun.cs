@@ -48,6 +48,7 @@ internal static class BackendRun
 
             // Co-located ranks share a GPU: allocation and set-up must not overlap another rank's waiting kernels.
             if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
+            Mark(g, 0);
             GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: set up");
             EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k);
             EpTensor weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
@@ -59,13 +60,19 @@ internal static class BackendRun
             EpTensor gradRowsT = LayoutTensor(gradRows, config, world, local, layoutRows);
 
             handle.Update(idsT, weightsT, s);
+            Mark(g, 1);
             g.Dispatch(handle, xT, receivedT, s);
+            Mark(g, 2);
             GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: update and dispatch launched");
             g.Combine(handle, receivedT, combinedT, s);
+            Mark(g, 3);
             g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
+            Mark(g, 4);
             g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);
+            Mark(g, 5);
             GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: launched");
-            g.Synchronize(s);
+            try { g.Synchronize(s); }
+            finally { Mark(g, 6); }
             GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: synchronised");
             if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
 
@@ -98,6 +105,12 @@ internal static class BackendRun
         {
             if (stream != 0) ((CudaRankBackend)g.RankBackend).DestroyStream(stream);
         }
+    }
+
+    /// <summary>The Cuda ranks' timeline only: the Host oracle runs the same steps beside them.</summary>
+    private static void Mark(EpGroup g, int step)
+    {
+        if (g.Backend == EpBackendKind.Cuda) LaunchTimeline.Mark(g.Rank, step);
     }
 
     private static EpTensor LayoutTensor(EpBuffer b, EpConfig c, int world, int local, long rows) => c.Layout switch

@@ -13,6 +13,7 @@ internal static class CaseRunner
     {
         long start = Stopwatch.GetTimestamp();
         int world = c.World;
+        LaunchTimeline.Start(world);
         EpConfig config = c.Config(Math.Max(1, c.Tokens));
         var inputs = new RankInputs[world];
         var gradients = new byte[world][];
@@ -34,7 +35,7 @@ internal static class CaseRunner
         {
             var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
             EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
-            GpuTrace.Line($"case {c}: Cuda group created");
+            GpuTrace.Line($"case {c}: Cuda group created; kernels use {((NcclEp.Cuda.CudaRankBackend)cuda[0].RankBackend).KernelLocalBytes} B of local memory per thread");
             actual = RunOn(cuda, c, inputs, gradients);
             GpuTrace.Line($"case {c}: Cuda groups disposed");
         }

@@ -83,7 +83,7 @@ internal static class Program
             // its peers' launches and its own makes them wait (co-located ranks time out after 2 s).
             string line = difference is null
                 ? $"PASS {c} ({elapsed.TotalMilliseconds:0} ms)"
-                : $"FAIL {c}: {difference} [GC pauses during the case: {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms]";
+                : $"FAIL {c}: {difference} [GC pauses during the case: {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:0} ms; {LaunchTimeline.Describe()}]";
             log.WriteLine(line);
             if (difference is null) passed++;
             else { failed++; Console.WriteLine(line); }
