@@ -253,6 +253,24 @@ __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
     return isLast;
 }
 
+// Debugging aid, off unless the kernels are built with NCCLEP_BLOCK_TIMELINE defined (scripts/kernel-variant.sh with
+// DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): every block of dispatch and combine prints when it
+// started and ended (globaltimer, ns) and on which SM, so a run that times out tells a block that started late from a
+// flag that never arrived (scripts/block-timeline.py reads the lines).
+#ifdef NCCLEP_BLOCK_TIMELINE
+#define TIMELINE_START() const u64 timelineStart = globaltimer()
+#define TIMELINE_END(kernel, role)                                                                                   \
+    if (threadIdx.x == 0) {                                                                                          \
+        u32 sm;                                                                                                      \
+        asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));                                                              \
+        printf("timeline %s window %llx rank %d seq %u block %d %s sm %u start %llu end %llu\n", kernel,             \
+               (u64)p.window, p.rank, seq, (int)blockIdx.x, role, sm, timelineStart, globaltimer());                 \
+    }
+#else
+#define TIMELINE_START()
+#define TIMELINE_END(kernel, role)
+#endif
+
 // Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], rounded
 // up to 128 bytes so the row after it starts on a line (WindowLayout.MessageAlign).
 #define HEADER_BYTES (((16 + 12 * NCCLEP_TOPK) + 127) / 128 * 128)

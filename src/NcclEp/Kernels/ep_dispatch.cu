@@ -295,6 +295,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
+    TIMELINE_START();
     extern __shared__ int shared[];
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     const int parity = seq & 1;
@@ -322,4 +323,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         *ctrl_u32(p, CTRL_DISPATCH_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 4) = 0;
     }
+    TIMELINE_END("dispatch", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? "send" : "receive");
 }

@@ -22,7 +22,9 @@ public sealed class KernelSyntaxTests
     [InlineData(1, 1, 0, 2048, 1)]
     [InlineData(1, 2, 1, 1024, 22)]
     [InlineData(0, 1, 1, 512, 32)]
-    public void Kernel_source_compiles_with_the_host_shim(int mode, int layout, int dtype, int hidden, int topK)
+    [InlineData(1, 0, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]  // the debugging switch (ep_common.cuh)
+    [InlineData(1, 1, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]
+    public void Kernel_source_compiles_with_the_host_shim(int mode, int layout, int dtype, int hidden, int topK, string defines = "")
     {
         string folder = Path.Combine(Path.GetTempPath(), "ncclep-kernel-syntax-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -35,7 +37,7 @@ public sealed class KernelSyntaxTests
             File.WriteAllText(file, "#include \"cuda_host_shim.h\"\n" + source);
 
             string arguments = $"-std=c++17 -fsyntax-only -Wno-unknown-pragmas -I \"{folder}\" -DNCCLEP_MODE={mode} -DNCCLEP_LAYOUT={layout} " +
-                $"-DNCCLEP_HIDDEN={hidden} -DNCCLEP_TOPK={topK} -DNCCLEP_DTYPE={dtype} -x c++ \"{file}\"";
+                $"-DNCCLEP_HIDDEN={hidden} -DNCCLEP_TOPK={topK} -DNCCLEP_DTYPE={dtype} {defines} -x c++ \"{file}\"";
             (int exit, string errors) = Run("g++", arguments);
             Assert.True(exit == 0, $"g++ {arguments}\n{errors}");
         }
