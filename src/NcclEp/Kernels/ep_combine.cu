@@ -260,5 +260,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(cons
         *ctrl_u32(p, CTRL_COMBINE_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 12) = 0;
     }
-    TIMELINE_END("combine", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, COMBINE_SENDERS_PER_8) ? "send" : "receive");
+    TIMELINE_END("combine", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, COMBINE_SENDERS_PER_8) ? "send" : "receive", seq);
 }

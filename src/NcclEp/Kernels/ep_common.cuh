@@ -254,21 +254,21 @@ __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
 }
 
 // Debugging aid, off unless the kernels are built with NCCLEP_BLOCK_TIMELINE defined (scripts/kernel-variant.sh with
-// DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): every block of dispatch and combine prints when it
-// started and ended (globaltimer, ns) and on which SM, so a run that times out tells a block that started late from a
+// DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): every block of every kernel prints when it
+// started and ended (globaltimer, ns) and on which SM (update kernels with seq 0), so a run that times out tells a block that started late from a
 // flag that never arrived (scripts/block-timeline.py reads the lines).
 #ifdef NCCLEP_BLOCK_TIMELINE
 #define TIMELINE_START() const u64 timelineStart = globaltimer()
-#define TIMELINE_END(kernel, role)                                                                                   \
+#define TIMELINE_END(kernel, role, seq)                                                                              \
     if (threadIdx.x == 0) {                                                                                          \
         u32 sm;                                                                                                      \
         asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));                                                              \
         printf("timeline %s window %llx rank %d seq %u block %d %s sm %u start %llu end %llu\n", kernel,             \
-               (u64)p.window, p.rank, seq, (int)blockIdx.x, role, sm, timelineStart, globaltimer());                 \
+               (u64)p.window, p.rank, (u32)(seq), (int)blockIdx.x, role, sm, timelineStart, globaltimer());           \
     }
 #else
 #define TIMELINE_START()
-#define TIMELINE_END(kernel, role)
+#define TIMELINE_END(kernel, role, seq)
 #endif
 
 // Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], rounded

@@ -323,5 +323,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         *ctrl_u32(p, CTRL_DISPATCH_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 4) = 0;
     }
-    TIMELINE_END("dispatch", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? "send" : "receive");
+    TIMELINE_END("dispatch", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? "send" : "receive", seq);
 }
