@@ -10,12 +10,16 @@ set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}
 run="bash gpu-bundle/gpu-run.sh"
+# NET_HIER=1: hierarchical HT dispatch (NCCLEP_HIERARCHICAL=1): a token crosses to another node once, to its rail
+# peer, which forwards it over NVLink. With NET_NODE_SIZE=1 on 2 GPUs the rail peer is the destination itself.
+if [ "${NET_HIER:-0}" = 1 ]; then export NCCLEP_HIERARCHICAL=1; fi
 if [ -n "${NET_NODE_SIZE:-}" ]; then
   export NCCLEP_NODE_SIZE=$NET_NODE_SIZE; how="nodes of $NET_NODE_SIZE"; tag="-nodes$NET_NODE_SIZE"
 else
   export NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_NET=Socket NCCL_IB_DISABLE=1 NCCL_SOCKET_IFNAME=lo NCCLEP_FORCE_NETWORK=1
   how="forced network"; tag=""
 fi
+[ "${NET_HIER:-0}" = 1 ] && { how="$how, hierarchical dispatch"; tag="$tag-hier"; }
 log="$out/network-tests$tag.log"; bench="$out/network-bench$tag.log"
 echo "=== grid quick, world $world, $how" >> "$log"
 timeout -k 10 ${NET_GRID_TIMEOUT:-100} $run tests --suite grid --grid quick --world "$world" --budget-seconds ${NET_GRID_BUDGET:-70} --log "$out/network-grid-cases$tag.log" >> "$log" 2>&1

@@ -93,7 +93,7 @@ internal static class WindowControl
     /// <summary>u32: combine-route operations this rank has finished.</summary>
     public const int CombineSequence = 4;
 
-    /// <summary>u32 ×4: the kernels' grid tickets {dispatch send, dispatch done, combine send, combine done}.</summary>
+    /// <summary>u32 ×4: the kernels' grid tickets {hierarchical forwarding done, dispatch done, unused, combine done}.</summary>
     public const int Tickets = 32;
 
     /// <summary>i32 ×8: Host backend error record {code, peer, phase, sequence, value} (the Cuda backend keeps its record in mapped host memory).</summary>

@@ -38,7 +38,9 @@ internal unsafe struct CudaKernelParams
     public nint NetOut;
     public nint NetIn;
     public long NetDispatchSlice, NetCombineSlice, NetCombineBase;
-    public int NetHeaderBytes, NetCombineSlots, Reserved2, Reserved3;
+    public int NetHeaderBytes, NetCombineSlots;
+    public int NodeSize;   // hierarchical HT dispatch: ranks per node; 0 = flat (ep_common.cuh)
+    public int Reserved3;
     public long OffCombineChunkFlags;
     public long HRecvMessageRows;
     public fixed long Peers[MaxWorld];

@@ -9,12 +9,13 @@ internal sealed partial class CudaRankBackend
 
     /// <summary>
     /// One NCCL group on <paramref name="stream"/>: to every live network peer its out slice, from it its in slice
-    /// (slice i belongs to the i-th network peer in rank order). Fixed sizes, counts in-band: nothing is read back,
+    /// (slice i belongs to the i-th network peer in rank order), for the network peers in <paramref name="exchange"/>
+    /// (all of them, or the rail peers for hierarchical dispatch). Fixed sizes, counts in-band: nothing is read back,
     /// and the calls are captured like kernels in a CUDA Graph. Masked peers are skipped on both sides, as the
     /// kernels skip them. NCCL's own wait is unbounded, so the group is watched from another thread: events before
     /// and after the group, and an exchange pending past the time-out aborts the communicator (<see cref="NetworkExchangeWatch"/>).
     /// </summary>
-    private void ExchangeSlices(nint outSlices, nint inSlices, long slice, EpPhase phase, nint stream)
+    private void ExchangeSlices(nint outSlices, nint inSlices, long slice, ulong exchange, EpPhase phase, nint stream)
     {
         using CudaContextScope scope = _device.MakeCurrent();  // the watch's events live in this rank's context
         ulong network = _template.NetworkMask;
@@ -28,7 +29,7 @@ internal sealed partial class CudaRankBackend
             {
                 if ((network >> peer & 1) == 0) continue;
                 nint offset = (nint)(index++ * slice);
-                if (!_active[peer]) continue;
+                if (!_active[peer] || (exchange >> peer & 1) == 0) continue;
                 status = NcclHotPath.Send(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
                 if (status == NcclResult.Success) status = NcclHotPath.Recv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
             }

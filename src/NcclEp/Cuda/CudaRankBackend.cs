@@ -24,6 +24,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly NetworkExchangeWatch? _watch;
     private readonly nint _comm;
     private readonly bool[] _active;
+    private readonly int _nodeSize;            // hierarchical HT dispatch: ranks per node; 0 = flat
+    private readonly ulong _dispatchExchange;  // the network peers the dispatch route's NCCL group exchanges with
     private CudaKernelParams _template;
     private bool _disposed;
 
@@ -55,9 +57,12 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         {
             _comm = fabric.Communicator(rank);
             if (_comm == 0) throw new EpException($"Rank {rank} has network peers but no NCCL communicator to reach them ({fabric.Describe()}).");
-            _staging = new NetworkStaging(_device, c, fabric.Layout, network);
+            _nodeSize = HierarchicalDispatch.NodeSize(c, rank, world, network, HierarchicalDispatch.Requested);
+            _dispatchExchange = _nodeSize > 0 ? HierarchicalDispatch.RailMask(rank, world, _nodeSize) : network;
+            _staging = new NetworkStaging(_device, c, fabric.Layout, network, _nodeSize);
         }
         _template = BuildTemplate(fabric, rank, _errors.DevicePointer, options.PeerTimeout, _staging);
+        _template.NodeSize = _nodeSize;
         // Last: from here on the watchdog thread looks at this rank, so nothing after it may throw.
         if (_staging is not null) _watch = new NetworkExchangeWatch(_device, rank, options.PeerTimeout, () => fabric.AbortCommunicator(rank));
     }
@@ -117,14 +122,14 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     }
 
     private void RunDispatchRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, EpPhase.DispatchReceive, stream, ref p);
+        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, ref p);
 
     private void RunCombineRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, EpPhase.CombineReceive, stream, ref p);
+        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, ref p);
 
     /// <summary>One launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
     /// slices (at <paramref name="sliceBase"/> in each staging half), then the receive half.</summary>
-    private void RunRoute(nint function, uint shared, long sliceBase, long slice, EpPhase phase, nint stream, ref CudaKernelParams p)
+    private void RunRoute(nint function, uint shared, long sliceBase, long slice, ulong exchange, EpPhase phase, nint stream, ref CudaKernelParams p)
     {
         if (_staging is null)
         {
@@ -133,7 +138,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         }
         p.Steps = StepSend;
         Launch(function, _grid, shared, stream, ref p);
-        ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, phase, stream);
+        ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, exchange, phase, stream);
         p.Steps = StepReceive;
         Launch(function, _grid, shared, stream, ref p);
     }

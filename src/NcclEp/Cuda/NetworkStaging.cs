@@ -23,10 +23,10 @@ internal sealed class NetworkStaging : IDisposable
 {
     private readonly CudaDevice _device;
 
-    public NetworkStaging(CudaDevice device, in EpConfig config, in WindowLayout layout, ulong networkMask)
+    public NetworkStaging(CudaDevice device, in EpConfig config, in WindowLayout layout, ulong networkMask, int nodeSize = 0)
     {
         _device = device;
-        Slices = new NetworkSlices(config, layout, BitOperations.PopCount(networkMask));
+        Slices = new NetworkSlices(config, layout, BitOperations.PopCount(networkMask), nodeSize);
         long bytes = Slices.BytesPerHalf;
         using CudaContextScope scope = device.MakeCurrent();
         try
@@ -70,12 +70,16 @@ internal readonly record struct NetworkSlices
 {
     private const int Align = 128;
 
-    public NetworkSlices(in EpConfig config, in WindowLayout layout, int peers)
+    /// <summary>Sizes for <paramref name="peers"/> network peers; with <paramref name="nodeSize"/> (hierarchical
+    /// dispatch, ranks per node) the dispatch slices are rail slices (<see cref="HierarchicalDispatch.RailSliceBytes"/>),
+    /// used for the rail peers only.</summary>
+    public NetworkSlices(in EpConfig config, in WindowLayout layout, int peers, int nodeSize = 0)
     {
         Peers = peers;
         HeaderBytes = (int)WindowLayout.RoundUp(8 + (4L * layout.LocalExperts), Align);
         CombineSlots = config.Layout == EpLayout.ExpertMajor ? config.TopK : 1;
-        DispatchSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * layout.MessageBytes), Align);
+        DispatchSlice = WindowLayout.RoundUp(
+            nodeSize > 0 ? HierarchicalDispatch.RailSliceBytes(layout, nodeSize) : HeaderBytes + ((long)layout.MaxTokens * layout.MessageBytes), Align);
         CombineSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * CombineSlots * layout.RowBytes), Align);
         CombineBase = peers * DispatchSlice;
         BytesPerHalf = CombineBase + (peers * CombineSlice);

@@ -61,7 +61,9 @@ struct EpParams {
     char* netOut;                   // staging: [R] dispatch slices, then [R] combine slices at netCombineBase
     char* netIn;
     i64 netDispatchSlice, netCombineSlice, netCombineBase;
-    int netHeaderBytes, netCombineSlots, reserved2, reserved3;
+    int netHeaderBytes, netCombineSlots;
+    int nodeSize;                   // HT with network peers: ranks per node for hierarchical dispatch; 0: flat
+    int reserved3;
     i64 offCombineChunkFlags;       // window: [2][W][NCCLEP_CHUNKS] u64, combine's chunk flags
     i64 hRecvMessageRows;           // handle, expert-major: [W][M][K] dispatch-output row of each message's slot, -1 if none
     char* peers[NCCLEP_MAX_WORLD];  // LSA address of each peer's window; 0 for network peers
@@ -121,6 +123,22 @@ __device__ __forceinline__ int network_index(const EpParams& p, int r) { return 
 // Peer r's dispatch or combine slice in the staging buffer (out: what this rank sends r; in: what r sent it).
 __device__ __forceinline__ char* net_dispatch_slice(const EpParams& p, char* base, int r) { return base + network_index(p, r) * p.netDispatchSlice; }
 __device__ __forceinline__ char* net_combine_slice(const EpParams& p, char* base, int r) { return base + p.netCombineBase + network_index(p, r) * p.netCombineSlice; }
+
+// Hierarchical HT dispatch (docs/internode.md §7): a token bound for another node crosses the network once, to the
+// rank with this rank's local index there (its rail peer), which writes it into each destination's window as this
+// rank would have over NVLink. A rail slice holds: u64 seq << 32 | tokens; i32 rankCounts[G]; i32 expertCounts[G][L];
+// then (128-aligned) i32 slots[M][G], the token's slot at each rank of the node or -1; then (128-aligned) one message
+// per token, indexed by token, with the slot positions of every expert on the node. Combine stays flat.
+__device__ __forceinline__ bool hierarchical(const EpParams& p) { return NCCLEP_MODE == MODE_HT && p.nodeSize > 0; }
+// Whether messages and counts from source s are read from the staging buffer rather than this rank's window.
+__device__ __forceinline__ bool from_staging(const EpParams& p, int s) { return is_network(p, s) && !hierarchical(p); }
+__device__ __forceinline__ int rail_peer(const EpParams& p, int node) { return node * p.nodeSize + p.rank % p.nodeSize; }
+__device__ __forceinline__ i64 rail_header_bytes(const EpParams& p) {
+    return ((8 + 4 * (i64)p.nodeSize * (1 + p.localExperts)) + 127) / 128 * 128;
+}
+__device__ __forceinline__ i64 rail_messages_offset(const EpParams& p) {
+    return rail_header_bytes(p) + (4 * (i64)p.maxTokens * p.nodeSize + 127) / 128 * 128;
+}
 
 #define FLAG_SCALE_BY_WEIGHT 1  // dispatch route: expert-major rows = w * row (Combine backward)
 #define FLAG_WEIGHTED 1         // combine route: sum w * y (Combine forward, expert-major)

@@ -25,7 +25,7 @@ __device__ __forceinline__ int4* outgoing_message(const EpParams& p, int r, int 
 
 // Message `slot` from source s, here.
 __device__ __forceinline__ const char* incoming_message(const EpParams& p, int s, int parity, int slot) {
-    return is_network(p, s) ? net_dispatch_slice(p, p.netIn, s) + p.netHeaderBytes + (i64)slot * p.messageBytes
+    return from_staging(p, s) ? net_dispatch_slice(p, p.netIn, s) + p.netHeaderBytes + (i64)slot * p.messageBytes
                             : message_at(p, p.window, parity, s, slot);
 }
 
@@ -33,8 +33,9 @@ __device__ __forceinline__ u64* dispatch_chunk_flag(const EpParams& p, char* win
     return chunk_flag(window, p.offChunkFlags, p.world, parity, source, chunk);
 }
 
-// Word i of the header of token t's message to rank r.
-__device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int i) {
+// Word i of the header of token t's message to rank r, or with node >= 0 to that node's rail peer (the slot
+// positions of every expert on the node; the rail peer keeps each destination's own when it forwards).
+__device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int i, int node) {
     const int K = NCCLEP_TOPK;
     if (i == 0) return t;
     if (i < 4) return 0;
@@ -45,7 +46,8 @@ __device__ __forceinline__ int header_word(const EpParams& p, int t, int r, int 
     i -= K;
     if (i < K) {
         const int e = state_at<int>(p, p.hTopkIds)[t * K + i];
-        return e >= 0 && e / p.localExperts == r ? state_at<int>(p, p.hSlotPositions)[t * K + i] : -1;
+        const bool there = node >= 0 ? e / (p.localExperts * p.nodeSize) == node : e / p.localExperts == r;
+        return e >= 0 && there ? state_at<int>(p, p.hSlotPositions)[t * K + i] : -1;
     }
     return 0;
 }
@@ -59,8 +61,9 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
     for (int i = threadIdx.x; i < W * L; i += blockDim.x) {
         const int r = i / L, l = i - r * L;
         if (!active[r]) continue;
-        int* counts = is_network(p, r) ? (int*)(net_dispatch_slice(p, p.netOut, r) + 8)
-                                       : (int*)(p.peers[r] + p.offExpertCounts + (i64)(parity * W + p.rank) * L * 4);
+        int* counts = !is_network(p, r) ? (int*)(p.peers[r] + p.offExpertCounts + (i64)(parity * W + p.rank) * L * 4)
+                    : hierarchical(p)   ? (int*)(net_dispatch_slice(p, p.netOut, rail_peer(p, r / p.nodeSize)) + 8) + p.nodeSize + (r % p.nodeSize) * L
+                                        : (int*)(net_dispatch_slice(p, p.netOut, r) + 8);
         counts[l] = expertCounts[i];
     }
     // The barrier makes every thread's counts observed by the thread that releases a flag (cumulative), as for the
@@ -69,15 +72,24 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
     for (int r = threadIdx.x; r < W; r += blockDim.x) {
         if (!active[r]) continue;
         const u64 word = ((u64)seq << 32) | (u32)rankCounts[r];
-        if (is_network(p, r)) *(u64*)net_dispatch_slice(p, p.netOut, r) = word;  // travels with the slice
-        else st_release_sys((u64*)(p.peers[r] + p.offDispatchFlags + (i64)(parity * W + p.rank) * 8), word);
+        if (hierarchical(p) && is_network(p, r)) {  // the count goes into the node's rail slice, which travels whole
+            const int rail = rail_peer(p, r / p.nodeSize);
+            char* slice = net_dispatch_slice(p, p.netOut, rail);
+            ((int*)(slice + 8))[r % p.nodeSize] = rankCounts[r];
+            if (r == rail) *(u64*)slice = ((u64)seq << 32) | (u32)min(*state_at<int>(p, p.hNumTokens), p.maxTokens);
+        } else if (is_network(p, r)) {
+            *(u64*)net_dispatch_slice(p, p.netOut, r) = word;  // travels with the slice
+        } else {
+            st_release_sys((u64*)(p.peers[r] + p.offDispatchFlags + (i64)(parity * W + p.rank) * 8), word);
+        }
     }
 }
 
 // One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored. A
-// message to this rank itself carries only its header: the receiver reads the row from home.
-__device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane) {
-    const int VECS = r == p.rank ? HEADER_VECS : HEADER_VECS + ROW_VECS;
+// message to this rank itself carries only its header: the receiver reads the row from home. With node >= 0, the
+// message for that node's rail peer.
+__device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane, int node = -1) {
+    const int VECS = node < 0 && r == p.rank ? HEADER_VECS : HEADER_VECS + ROW_VECS;
     const int4* row = (const int4*)(p.home + t * p.homeStride);
     for (int v0 = lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
@@ -85,8 +97,8 @@ __device__ __forceinline__ void write_message(const EpParams& p, int4* message, 
         for (int u = 0; u < COPY_UNROLL; u++) {
             const int v = v0 + 32 * u;
             if (v >= VECS) break;
-            x[u] = v < HEADER_VECS ? make_int4(header_word(p, t, r, 4 * v), header_word(p, t, r, 4 * v + 1),
-                                               header_word(p, t, r, 4 * v + 2), header_word(p, t, r, 4 * v + 3))
+            x[u] = v < HEADER_VECS ? make_int4(header_word(p, t, r, 4 * v, node), header_word(p, t, r, 4 * v + 1, node),
+                                               header_word(p, t, r, 4 * v + 2, node), header_word(p, t, r, 4 * v + 3, node))
                                    : __ldg(row + (v - HEADER_VECS));
         }
 #pragma unroll
@@ -94,6 +106,33 @@ __device__ __forceinline__ void write_message(const EpParams& p, int4* message, 
             const int v = v0 + 32 * u;
             if (v >= VECS) break;
             message[v] = x[u];
+        }
+    }
+}
+
+// Hierarchical HT: for every other node with a live rail peer, each token's slot at each of the node's ranks (-1:
+// none, or a masked rank) and, if it has one, the token's message, indexed by token. The slices go out whole after
+// the kernel; the rail peer forwards (ep_forward.cu).
+#define RAIL_TOKENS 64
+__device__ void send_rail_messages(const EpParams& p, int block, int blocks) {
+    const int W = p.world, G = p.nodeSize, M = p.maxTokens;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int* active = active_mask(p);
+    const int* positions = state_at<int>(p, p.hRankPositions);  // [t][W]: the token's slot at each rank, -1: none
+    const int T = min(*state_at<int>(p, p.hNumTokens), M);
+    const int chunks = (T + RAIL_TOKENS - 1) / RAIL_TOKENS;
+    for (int job = block; job < (W / G) * chunks; job += blocks) {
+        const int node = job / chunks, c = job - node * chunks, rail = rail_peer(p, node);
+        if (node == p.rank / G || !active[rail]) continue;
+        char* slice = net_dispatch_slice(p, p.netOut, rail);
+        int* slots = (int*)(slice + rail_header_bytes(p));
+        char* messages = slice + rail_messages_offset(p);
+        for (int t = c * RAIL_TOKENS + warp; t < min(T, (c + 1) * RAIL_TOKENS); t += NCCLEP_WARPS) {
+            const int d = node * G + lane;
+            const int slot = lane < G && active[d] ? positions[(i64)t * W + d] : -1;
+            if (lane < G) slots[(i64)t * G + lane] = slot;
+            if (__ballot_sync(0xFFFFFFFFu, slot >= 0) == 0) continue;
+            write_message(p, (int4*)(messages + (i64)t * p.messageBytes), t, -1, lane, node);
         }
     }
 }
@@ -109,7 +148,7 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
 
     for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, r = job - c * W;
-        if (!active[r]) continue;
+        if (!active[r] || (hierarchical(p) && is_network(p, r))) continue;  // another node: through its rail peer
         const int n = min(rankCounts[r], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the receiver does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
@@ -123,6 +162,7 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
             st_release_sys(dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
         }
     }
+    if (hierarchical(p)) send_rail_messages(p, block, blocks);
 }
 
 // Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
@@ -173,7 +213,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         int count = 0;
         u64 word;
         if (active[s]) {
-            const u64* flag = is_network(p, s) ? (const u64*)net_dispatch_slice(p, p.netIn, s)
+            const u64* flag = from_staging(p, s) ? (const u64*)net_dispatch_slice(p, p.netIn, s)
                                                : (const u64*)(p.window + p.offDispatchFlags + (i64)(parity * W + s) * 8);
             count = wait_sequence(p, flag, seq, s, PHASE_DISPATCH_RECEIVE, &word) ? min((int)(u32)word, M) : -1;
         }
@@ -190,7 +230,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         for (int s = 0; s < W; s++) {
             sSourceOffsets[l * W + s] = running;
             if (sCount[s] < 0 || !active[s]) continue;
-            const int* counts = is_network(p, s) ? (const int*)(net_dispatch_slice(p, p.netIn, s) + 8)
+            const int* counts = from_staging(p, s) ? (const int*)(net_dispatch_slice(p, p.netIn, s) + 8)
                                                  : (const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4);
             running += min(max(ld_cv(counts + l), 0), M);
         }
@@ -226,7 +266,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        if (!is_network(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
+        if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
 
         for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
             const char* message = incoming_message(p, s, parity, i);
@@ -294,6 +334,9 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 
 }
 
+// Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu).
+__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks);
+
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
     TIMELINE_START();
     extern __shared__ int shared[];
@@ -315,6 +358,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
             if (b == 0) publish_counts(p, seq, parity);
             send_chunks(p, seq, parity, b, G);
         }
+        if (receive && hierarchical(p)) forward_rail_slices(p, seq, parity, b, G);
         if (receive) receive_chunks(p, seq, parity, b, G, shared);
     }
 

@@ -21,6 +21,8 @@ inline int atomicExch(int*, int) { return 0; }
 inline unsigned atomicAdd(unsigned*, unsigned) { return 0; }
 inline unsigned atomicOr(unsigned*, unsigned) { return 0; }
 inline int __popc(unsigned) { return 0; }
+inline int __ffs(unsigned) { return 0; }
+inline unsigned __ballot_sync(unsigned, int) { return 0; }
 inline int __popcll(unsigned long long) { return 0; }
 template <typename T> T __shfl_sync(unsigned, T v, int) { return v; }
 template <typename T> T __shfl_up_sync(unsigned, T v, int) { return v; }
