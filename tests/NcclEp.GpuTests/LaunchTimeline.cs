@@ -16,10 +16,14 @@ internal static class LaunchTimeline
     private static long[] s_marks = [];
     private static int s_world;
 
+    /// <summary>The case's kernels: registers and blocks per SM (CudaRankBackend.DescribeOccupancy), printed with the timeline.</summary>
+    public static string Kernels { get; set; } = "";
+
     public static void Start(int world)
     {
         s_world = world;
         s_marks = new long[world * Steps.Length];
+        Kernels = "";
     }
 
     /// <summary>Step 0 is the barrier, 1–5 the launch calls in order, 6 the return from the synchronise (or its throw).</summary>
@@ -34,7 +38,8 @@ internal static class LaunchTimeline
         long first = long.MaxValue;
         foreach (long t in s_marks) if (t != 0) first = Math.Min(first, t);
         if (first == long.MaxValue) return "no rank got past the barrier";
-        var text = new StringBuilder($"ms after the first rank passed the barrier ({string.Join(", ", Steps)}):");
+        var text = new StringBuilder(Kernels.Length > 0 ? $"kernels: {Kernels}; " : "");
+        text.Append($"ms after the first rank passed the barrier ({string.Join(", ", Steps)}):");
         for (int r = 0; r < s_world; r++)
         {
             text.Append($" rank {r}:");

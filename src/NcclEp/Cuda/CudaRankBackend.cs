@@ -72,6 +72,25 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     /// <summary>The most local memory per thread of this rank's kernels (the context's stack is raised to it at creation).</summary>
     internal int KernelLocalBytes => _kernels.LocalBytesPerThread;
 
+    /// <summary>
+    /// Per kernel: registers per thread and how many of its blocks fit on one SM, with this rank's grid. Co-located
+    /// ranks' dispatch and combine blocks must all be resident at once (they wait on each other); tests print this.
+    /// </summary>
+    internal string DescribeOccupancy()
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        return $"grid {_grid} of {_device.Multiprocessors} SMs; " + string.Join(", ",
+            Describe("update", _kernels.Update, _updateShared), Describe("offsets", _kernels.UpdateOffsets, _offsetsShared),
+            Describe("dispatch", _kernels.Dispatch, _dispatchShared), Describe("combine", _kernels.Combine, _combineShared));
+
+        static string Describe(string name, nint function, uint shared)
+        {
+            Check.Cu(CudaDriver.cuFuncGetAttribute(out int registers, CuFunctionAttribute.NumRegs, function), "cuFuncGetAttribute");
+            Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+            return $"{name} {registers} regs, {blocks} blocks/SM";
+        }
+    }
+
     /// <summary>The watchdog's view of this rank's network exchanges; null without network peers (tests).</summary>
     internal NetworkExchangeWatch? NetworkWatch => _watch;
 
