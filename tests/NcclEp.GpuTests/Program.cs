@@ -11,7 +11,7 @@ namespace NcclEp.GpuTests;
 /// GPU test program: the Cuda backend against the Host oracle, bit for bit, over a grid of shapes.
 /// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
-/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N]
+/// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N] [--num-sms N]
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 /// </summary>
 internal static class Program
@@ -47,6 +47,8 @@ internal static class Program
         // --shard I/N keeps every N-th case from the I-th (0-based), so a grid longer than one device call's budget
         // is covered by N calls, each with cases of every size.
         if (Arg(args, "--shard") is string shard) cases = Shard(cases, shard);
+        // --num-sms N caps every launch at N blocks (EpConfig.NumSms): with co-located ranks, fewer blocks leave SMs free.
+        if (Arg(args, "--num-sms") is string sms) GpuCase.NumSms = int.Parse(sms, NumberStyles.None, CultureInfo.InvariantCulture);
         if (!EpGroup.IsCudaAvailable(out string reason))
         {
             Console.WriteLine($"skipped: no usable GPU ({reason})");
