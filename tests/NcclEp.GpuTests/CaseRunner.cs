@@ -36,7 +36,7 @@ internal static class CaseRunner
             var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
             EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
             LaunchTimeline.Kernels = ((NcclEp.Cuda.CudaRankBackend)cuda[0].RankBackend).DescribeOccupancy();
-            GpuTrace.Line($"case {c}: Cuda group created; kernels use {((NcclEp.Cuda.CudaRankBackend)cuda[0].RankBackend).KernelLocalBytes} B of local memory per thread");
+            GpuTrace.Line($"case {c}: Cuda group created; kernels: {LaunchTimeline.Kernels}");
             actual = RunOn(cuda, c, inputs, gradients);
             GpuTrace.Line($"case {c}: Cuda groups disposed");
         }

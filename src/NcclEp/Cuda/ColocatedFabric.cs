@@ -46,9 +46,9 @@ internal sealed class ColocatedFabric : CudaFabric
 
     /// <summary>
     /// Co-located ranks wait on each other inside their kernels, so no rank's stream may share a hardware work queue
-    /// with another's: the queue runs its kernels in launch order, and a rank's kernel queued behind a peer's kernel
-    /// that waits for it would start only when that wait times out. The driver gives streams queues in the order they
-    /// are created, so W rank streams created one after another, plus the device's transfer stream, need W + 1 queues.
+    /// with another's: with one queue for four ranks every HT case timed out on an H200 (run 27,
+    /// bench/results/colocated-h200-x2-2026-11-24-runs26-29.md). W rank streams plus the device's transfer stream
+    /// ask for W + 1 queues.
     /// </summary>
     public static void ThrowIfTooFewHardwareQueues(int world, string? setting)
     {

@@ -42,9 +42,8 @@ internal sealed class CudaDevice : IDisposable
 
     /// <summary>
     /// A non-blocking stream for the control path's copies and fills, each synchronised before it returns. One for
-    /// the device's life, created before any rank's stream: the driver maps streams to its hardware work queues in
-    /// the order they are created, and a stream per copy would move the ranks' streams onto shared queues, where a
-    /// co-located rank's kernel can wait behind a peer's kernel that waits for it (docs/failure-handling.md).
+    /// the device's life rather than one per call: co-located ranks need a hardware work queue each, and this one
+    /// is the "+ 1" of the W + 1 that CreateCuda asks for (docs/failure-handling.md).
     /// </summary>
     public nint TransferStream
     {

@@ -69,17 +69,15 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
 
-    /// <summary>The most local memory per thread of this rank's kernels (the context's stack is raised to it at creation).</summary>
-    internal int KernelLocalBytes => _kernels.LocalBytesPerThread;
-
     /// <summary>
-    /// Per kernel: registers per thread and how many of its blocks fit on one SM, with this rank's grid. Co-located
-    /// ranks' dispatch and combine blocks must all be resident at once (they wait on each other); tests print this.
+    /// Per kernel: registers per thread and how many of its blocks fit on one SM, with this rank's grid and the
+    /// kernels' local memory. Co-located ranks' dispatch and combine blocks must all be resident at once (they wait
+    /// on each other); tests print this.
     /// </summary>
     internal string DescribeOccupancy()
     {
         using CudaContextScope scope = _device.MakeCurrent();
-        return $"grid {_grid} of {_device.Multiprocessors} SMs; " + string.Join(", ",
+        return $"grid {_grid} of {_device.Multiprocessors} SMs, {_kernels.LocalBytesPerThread} B local memory per thread; " + string.Join(", ",
             Describe("update", _kernels.Update, _updateShared), Describe("offsets", _kernels.UpdateOffsets, _offsetsShared),
             Describe("dispatch", _kernels.Dispatch, _dispatchShared), Describe("combine", _kernels.Combine, _combineShared));
 
