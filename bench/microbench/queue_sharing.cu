@@ -1,32 +1,12 @@
 // Do two streams of one context share a hardware work queue, depending on how many streams were created between
 // them? A kernel on stream A waits (bounded) for a flag that a kernel on stream B, launched after it, sets. If A and B
 // share a queue, B's kernel starts only once A's has given up, so A reports a time-out. Co-located ranks' kernels
-// wait on each other in the same way (docs/failure-handling.md, "Co-located ranks get a hardware work queue each").
+// wait on each other in the same way (docs/failure-handling.md, "Co-located ranks").
 // For gap = 0..maxGap streams created between A and B, kept alive or destroyed at once (as a stream per copy was),
 // it prints one Markdown row. Run with several CUDA_DEVICE_MAX_CONNECTIONS by scripts/gpu-colocation-micro.sh:
 //   queue_sharing [maxGap] [timeout ms]
-#include <cuda_runtime.h>
-#include <cstdio>
-#include <cstdlib>
+#include "wait_kernels.cuh"
 #include <vector>
-
-#define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); std::exit(1); } } while (0)
-
-__device__ __forceinline__ unsigned long long global_ns() {
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
-
-// Waits until *flag == expect or timeoutNs has passed; writes how long it waited.
-__global__ void waiter(volatile int* flag, int expect, unsigned long long timeoutNs, unsigned long long* waitedNs) {
-    const unsigned long long start = global_ns();
-    while (*flag != expect && global_ns() - start < timeoutNs) { }
-    *waitedNs = global_ns() - start;
-}
-
-__global__ void setter(volatile int* flag, int value) { *flag = value; }
 
 int main(int argc, char** argv) {
     const int maxGap = argc > 1 ? std::atoi(argv[1]) : 34;

@@ -5,27 +5,8 @@
 // waits for A's kernel, the flag is set only after A gave up: A reports a time-out. Co-located ranks' kernels wait
 // on each other in the same way (docs/failure-handling.md). One Markdown row per step:
 //   stack_growth [timeout ms]
-#include <cuda_runtime.h>
+#include "wait_kernels.cuh"
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
-
-#define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
-    std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #x, cudaGetErrorString(e_), __FILE__, __LINE__); std::exit(1); } } while (0)
-
-__device__ __forceinline__ unsigned long long global_ns() {
-    unsigned long long t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
-
-__global__ void waiter(volatile int* flag, int expect, unsigned long long timeoutNs, unsigned long long* waitedNs) {
-    const unsigned long long start = global_ns();
-    while (*flag != expect && global_ns() - start < timeoutNs) { }
-    *waitedNs = global_ns() - start;
-}
-
-__global__ void setter(volatile int* flag, int value) { *flag = value; }
 
 // A volatile local array stays in local memory: the kernel's local size is about Bytes per thread.
 template <int Bytes>
@@ -34,8 +15,6 @@ __global__ void hungry(int* out, int index) {
     for (int i = 0; i < Bytes; i += 64) scratch[i] = (char)(i + index);
     if (threadIdx.x == 0 && blockIdx.x == 0) out[0] = scratch[index % Bytes];
 }
-
-struct Step { const char* what; void (*launch)(cudaStream_t, int*); };
 
 template <int Bytes> void launch_hungry(cudaStream_t s, int* out) { hungry<Bytes><<<132, 512, 0, s>>>(out, 1); }
 
