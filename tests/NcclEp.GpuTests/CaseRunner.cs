@@ -36,6 +36,7 @@ internal static class CaseRunner
             var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
             EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
             LaunchTimeline.Kernels = ((NcclEp.Cuda.CudaRankBackend)cuda[0].RankBackend).DescribeOccupancy();
+            BlockTimeline.Reset(cuda);
             GpuTrace.Line($"case {c}: Cuda group created; kernels: {LaunchTimeline.Kernels}");
             actual = RunOn(cuda, c, inputs, gradients);
             GpuTrace.Line($"case {c}: Cuda groups disposed");
@@ -57,6 +58,11 @@ internal static class CaseRunner
         try
         {
             return BackendRun.Run(groups, c, inputs, gradients);
+        }
+        catch
+        {
+            BlockTimeline.Capture(groups);  // before the groups go: only the NCCLEP_BLOCK_TIMELINE kernels have one
+            throw;
         }
         finally
         {

@@ -50,6 +50,7 @@ internal static class LaunchTimeline
             }
             text.Append(';');
         }
+        if (BlockTimeline.Last.Length > 0) text.Append(' ').Append(BlockTimeline.Last);
         return text.ToString();
     }
 }

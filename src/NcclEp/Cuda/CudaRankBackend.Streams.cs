@@ -21,6 +21,9 @@ internal sealed unsafe partial class CudaRankBackend
 
     public CudaDevice Device => _device;
 
+    /// <summary>This rank's kernels (co-located ranks of one configuration share the module).</summary>
+    internal CudaKernelModule Kernels => _kernels;
+
     /// <summary>The fabric joining the ranks (the bench's NCCL baseline uses its communicators).</summary>
     public CudaFabric Fabric => _fabric;
 }

@@ -241,8 +241,8 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
-    TIMELINE_START();
     const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
+    TIMELINE_START(SLOT_COMBINE(seq));
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
     const int G = gridDim.x, b = blockIdx.x;
@@ -260,5 +260,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(cons
         *ctrl_u32(p, CTRL_COMBINE_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 12) = 0;
     }
-    TIMELINE_END("combine", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, COMBINE_SENDERS_PER_8) ? "send" : "receive", seq);
+    TIMELINE_END(SLOT_COMBINE(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, COMBINE_SENDERS_PER_8) ? 1 : 2, seq);
 }

@@ -272,21 +272,44 @@ __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
 }
 
 // Debugging aid, off unless the kernels are built with NCCLEP_BLOCK_TIMELINE defined (scripts/kernel-variant.sh with
-// DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): every block of every kernel prints when it
-// started and ended (globaltimer, ns) and on which SM (update kernels with seq 0), so a run that times out tells a block that started late from a
-// flag that never arrived (scripts/block-timeline.py reads the lines).
+// DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): thread 0 of every block of every kernel stores when
+// the block started and ended (globaltimer, ns), its SM and its role in a module global, which the GPU test program
+// reads after a failed case (tests/NcclEp.GpuTests/BlockTimeline.cs), so a time-out tells a kernel or block that
+// started late from a flag that never arrived. Plain stores, no printf: printing changed the timing enough that the
+// failures it was meant to catch did not happen (run 30). Slots: update, offsets, then the dispatch and combine of an
+// odd and of an even sequence number; a record is {start, end, sm << 32 | seq << 8 | role} (role: 0 both halves,
+// 1 send, 2 receive or reduce).
 #ifdef NCCLEP_BLOCK_TIMELINE
-#define TIMELINE_START() const u64 timelineStart = globaltimer()
-#define TIMELINE_END(kernel, role, seq)                                                                              \
-    if (threadIdx.x == 0) {                                                                                          \
-        u32 sm;                                                                                                      \
-        asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));                                                              \
-        printf("timeline %s window %llx rank %d seq %u block %d %s sm %u start %llu end %llu\n", kernel,             \
-               (u64)p.window, p.rank, (u32)(seq), (int)blockIdx.x, role, sm, timelineStart, globaltimer());           \
+#define TIMELINE_RANKS 8
+#define TIMELINE_SLOTS 6
+#define TIMELINE_BLOCKS 256
+#define SLOT_UPDATE 0
+#define SLOT_OFFSETS 1
+#define SLOT_DISPATCH(seq) (2 + 2 * (((seq) - 1) & 1))
+#define SLOT_COMBINE(seq) (3 + 2 * (((seq) - 1) & 1))
+__device__ u64 ncclep_block_timeline[TIMELINE_RANKS * TIMELINE_SLOTS * TIMELINE_BLOCKS * 3];
+__device__ __forceinline__ u64* timeline_record(const EpParams& p, int slot) {
+    if (threadIdx.x != 0 || p.rank >= TIMELINE_RANKS || blockIdx.x >= TIMELINE_BLOCKS) return nullptr;
+    return ncclep_block_timeline + (((i64)p.rank * TIMELINE_SLOTS + slot) * TIMELINE_BLOCKS + blockIdx.x) * 3;
+}
+#define TIMELINE_START(slot)                                  \
+    {                                                         \
+        u64* record = timeline_record(p, (slot));             \
+        if (record) record[0] = globaltimer();                \
+    }
+#define TIMELINE_END(slot, role, seq)                                                                  \
+    {                                                                                                  \
+        u64* record = timeline_record(p, (slot));                                                      \
+        if (record) {                                                                                  \
+            u32 sm;                                                                                    \
+            asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));                                            \
+            record[1] = globaltimer();                                                                 \
+            record[2] = ((u64)sm << 32) | (((u64)(seq) & 0xFFFFFFull) << 8) | (u64)(role);             \
+        }                                                                                              \
     }
 #else
-#define TIMELINE_START()
-#define TIMELINE_END(kernel, role, seq)
+#define TIMELINE_START(slot)
+#define TIMELINE_END(slot, role, seq)
 #endif
 
 // Message header size (WindowLayout.HeaderBytes): token, 3 reserved, ids[K], weights[K], slot positions[K], rounded

@@ -338,9 +338,9 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 __device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks);
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
-    TIMELINE_START();
     extern __shared__ int shared[];
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
+    TIMELINE_START(SLOT_DISPATCH(seq));
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
     const int G = gridDim.x, b = blockIdx.x;
@@ -367,5 +367,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         *ctrl_u32(p, CTRL_DISPATCH_SEQ) = seq;
         *ctrl_u32(p, CTRL_TICKETS + 4) = 0;
     }
-    TIMELINE_END("dispatch", !(send && receive && G > 1) ? "both" : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? "send" : "receive", seq);
+    TIMELINE_END(SLOT_DISPATCH(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? 1 : 2, seq);
 }

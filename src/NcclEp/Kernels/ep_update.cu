@@ -18,7 +18,7 @@ __device__ __forceinline__ int bits_before(const u32* mask, int t) {
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update(const EpParams p) {
-    TIMELINE_START();
+    TIMELINE_START(SLOT_UPDATE);
     extern __shared__ u32 sMasks[];  // [E + W][TILE_WORDS]: experts, then ranks
     const int T = p.numTokens, K = NCCLEP_TOPK, W = p.world, L = p.localExperts, E = p.numExperts;
     const int tile = blockIdx.x, base = tile * TILE_TOKENS, count = max(0, min(TILE_TOKENS, T - base));
@@ -76,11 +76,11 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update(const
         for (int w = 0; w < TILE_WORDS; w++) c += __popc(sMasks[i * TILE_WORDS + w]);
         tileCounts[i] = c;
     }
-    TIMELINE_END("update", "tile", 0);
+    TIMELINE_END(SLOT_UPDATE, 0, 0);
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update_offsets(const EpParams p) {
-    TIMELINE_START();
+    TIMELINE_START(SLOT_OFFSETS);
     extern __shared__ int sOffsets[];  // [E + W]: rows of earlier tiles per expert, then per rank
     const int T = p.numTokens, K = NCCLEP_TOPK, W = p.world, E = p.numExperts, M = p.maxTokens;
     const int tile = blockIdx.x, base = tile * TILE_TOKENS, count = max(0, min(TILE_TOKENS, T - base));
@@ -114,5 +114,5 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update_offse
         rankPositions[at] = position + sOffsets[E + r];
         sendTokens[(i64)r * M + position + sOffsets[E + r]] = base + i / W;
     }
-    TIMELINE_END("offsets", "tile", 0);
+    TIMELINE_END(SLOT_OFFSETS, 0, 0);
 }
