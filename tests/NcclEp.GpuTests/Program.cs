@@ -91,6 +91,8 @@ internal static class Program
             else { failed++; Console.WriteLine(line); }
         }
         if (skipped > 0) Console.WriteLine($"time budget of {budget:0} s reached: {skipped} cases not run");
+        if (NcclEp.Cuda.ColocatedStreams.Replaced > 0)
+            Console.WriteLine($"co-located ranks: {NcclEp.Cuda.ColocatedStreams.Replaced} new streams shared a hardware work queue with another rank's and were replaced");
         Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
         return failed == 0 ? 0 : 1;
     }

@@ -16,6 +16,7 @@ internal sealed class ColocatedFabric : CudaFabric
     public ColocatedFabric(in EpConfig config, int worldSize, int deviceOrdinal) : base(config, worldSize)
     {
         _device = new CudaDevice(deviceOrdinal);
+        Streams = new ColocatedStreams(_device);
         _windows = new CudaBuffer[worldSize];
         try
         {
@@ -34,6 +35,9 @@ internal sealed class ColocatedFabric : CudaFabric
     }
 
     public override int RanksPerDevice => WorldSize;
+
+    /// <summary>The ranks' streams, each checked to have a hardware work queue of its own.</summary>
+    public ColocatedStreams Streams { get; }
 
     /// <summary>What the driver reads, when it creates a context, for its number of hardware work queues (1 to 32, default 8).</summary>
     public const string ConnectionsVariable = "CUDA_DEVICE_MAX_CONNECTIONS";
@@ -74,6 +78,7 @@ internal sealed class ColocatedFabric : CudaFabric
     protected override void Dispose(bool disposing)
     {
         foreach (CudaBuffer? w in _windows) w?.Dispose();
+        Streams?.Dispose();
         _device.Dispose();
     }
 }

@@ -55,6 +55,8 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
                 throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
             // Update's second launch (tile offsets) belongs to the same operation and module.
             UpdateOffsets = Function(UpdateOffsetsEntryPoint);
+            QueueProbeWait = Function("ncclep_queue_probe_wait");
+            QueueProbeSet = Function("ncclep_queue_probe_set");
             LocalBytesPerThread = Math.Max(Math.Max(LocalBytes(Update), LocalBytes(UpdateOffsets)), Math.Max(LocalBytes(Dispatch), LocalBytes(Combine)));
             ReserveStack(LocalBytesPerThread);
         }
@@ -72,6 +74,10 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
     public nint UpdateOffsets { get; }
     public nint Dispatch { get; }
     public nint Combine { get; }
+
+    /// <summary>The co-located stream check's two kernels (ep_queue_probe.cu, ColocatedStreams.cs).</summary>
+    public nint QueueProbeWait { get; }
+    public nint QueueProbeSet { get; }
     public CompileReport Report { get; }
 
     /// <summary>The most local memory (stack frame, spills) a thread of these kernels uses.</summary>

@@ -14,7 +14,7 @@ internal static class KernelSource
     /// <summary>Names a directory holding every kernel file; the embedded sources are not used then.</summary>
     public const string DirectoryVariable = "NCCLEP_KERNEL_SOURCE_DIR";
     private const string CommonHeader = "ep_common.cuh";
-    private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu"];
+    private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
     private static readonly Lazy<string> Joined = new(() => Join(Environment.GetEnvironmentVariable(DirectoryVariable)));
 
     /// <summary>The header followed by every kernel file, with the local #include lines taken out.</summary>

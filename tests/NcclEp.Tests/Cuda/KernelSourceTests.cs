@@ -11,7 +11,7 @@ namespace NcclEp.Tests.Cuda;
 /// </summary>
 public sealed class KernelSourceTests : IDisposable
 {
-    private static readonly string[] Files = ["ep_common.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu"];
+    private static readonly string[] Files = ["ep_common.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"ncclep-kernels-{Guid.NewGuid():N}");
 
     public KernelSourceTests() => Directory.CreateDirectory(_directory);
