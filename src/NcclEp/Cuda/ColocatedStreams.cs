@@ -31,9 +31,22 @@ internal sealed unsafe class ColocatedStreams : IDisposable
     /// <summary>How many new streams of this process were found to share a queue with another rank's and replaced.</summary>
     public static long Replaced => Interlocked.Read(ref s_replaced);
 
+    /// <summary>
+    /// Diagnostics: NCCLEP_COLOCATED_STREAMS=plain creates streams unchecked (as before the check), first-launch
+    /// only runs one kernel on each new stream, one stream at a time; anything else checks.
+    /// </summary>
+    public const string ModeVariable = "NCCLEP_COLOCATED_STREAMS";
+    private static readonly string? s_mode = Environment.GetEnvironmentVariable(ModeVariable);
+
     /// <summary>A non-blocking stream for <paramref name="rank"/> on a queue no other rank's stream uses.</summary>
     public nint Create(int rank, CudaKernelModule kernels)
     {
+        if (s_mode == "plain")
+        {
+            using CudaContextScope plain = _device.MakeCurrent();
+            Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+            return stream;
+        }
         lock (_lock)
         {
             using CudaContextScope scope = _device.MakeCurrent();
@@ -48,7 +61,7 @@ internal sealed unsafe class ColocatedStreams : IDisposable
                 for (int attempt = 0; attempt < MaxCandidates; attempt++)
                 {
                     Check.Cu(CudaDriver.cuStreamCreate(out nint candidate, CuStreamFlags.NonBlocking), "cuStreamCreate");
-                    if (!SharesAQueue(rank, candidate, kernels))
+                    if (!(s_mode == "first-launch" ? LaunchOnce(candidate, kernels) : SharesAQueue(rank, candidate, kernels)))
                     {
                         _streams.Add((rank, candidate));
                         return candidate;
@@ -85,6 +98,17 @@ internal sealed unsafe class ColocatedStreams : IDisposable
         if (Shares(_device.TransferStream, candidate, kernels)) return true;
         foreach ((int other, nint stream) in _streams)
             if (other != rank && Shares(stream, candidate, kernels)) return true;
+        return false;
+    }
+
+    /// <summary>One kernel on the new stream, waited for; false: it checks nothing.</summary>
+    private bool LaunchOnce(nint candidate, CudaKernelModule kernels)
+    {
+        nint scratch = _words!.Pointer + 8;
+        int spare = 0;
+        void** args = stackalloc void*[] { &scratch, &spare };
+        Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeSet, 1, 1, 1, 1, 1, 1, 0, candidate, args, null), "cuLaunchKernel (first launch)");
+        Check.Cu(CudaDriver.cuStreamSynchronize(candidate), "cuStreamSynchronize (first launch)");
         return false;
     }
 
