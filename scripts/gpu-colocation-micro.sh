@@ -10,10 +10,10 @@ out=${OUT:-./gpu-out}; mkdir -p "$out"
 nvcc -O2 -std=c++17 -arch=sm_90 -o /tmp/ncclep-stack-growth bench/microbench/stack_growth.cu
 export CUDA_MODULE_LOADING=EAGER
 timeout -k 5 60 /tmp/ncclep-stack-growth "${2:-200}" | tee "$out/stack-micro.md"
-nvcc -O2 -std=c++17 -arch=sm_90 -o /tmp/ncclep-queue-sharing bench/microbench/queue_sharing.cu
+nvcc -O2 -std=c++17 -arch=sm_90 -Xcompiler -pthread -o /tmp/ncclep-queue-sharing bench/microbench/queue_sharing.cu
 : > "$out/queue-micro.md"
 for connections in "" 4 1 32; do
   if [ -n "$connections" ]; then export CUDA_DEVICE_MAX_CONNECTIONS=$connections; else unset CUDA_DEVICE_MAX_CONNECTIONS; fi
-  timeout -k 5 60 /tmp/ncclep-queue-sharing "${1:-34}" "${2:-200}" | tee -a "$out/queue-micro.md"
+  timeout -k 5 60 /tmp/ncclep-queue-sharing "${1:-34}" "${2:-200}" "${3:-50}" | tee -a "$out/queue-micro.md"
   echo >> "$out/queue-micro.md"
 done
