@@ -9,15 +9,18 @@ namespace NcclEp.Cuda;
 /// Streams for ranks co-located on one GPU (tests only), each on a hardware work queue that no other rank's stream
 /// and not the device's transfer stream uses. Co-located ranks' kernels wait on each other; when two ranks' streams
 /// share a queue, a rank's next kernel (which must wait for its current one) holds up the queue, and the other rank's
-/// kernel behind it starts only once the first gives up: a time-out. The driver does not say which queue a stream
-/// got, and the W=4 co-located HT grid hit such pairs in 7–22 % of its cases with 8 and with 32 queues alike
-/// (runs 26–31, bench/results/colocated-h200-2026-12-04-runs30-32.md), so each new stream is checked against the
-/// others with the kernels of ep_queue_probe.cu and replaced until it has a queue of its own.
+/// kernel behind it starts only once the first gives up: a time-out. Unchecked streams made by the rank threads did
+/// this in 7–22 % of the W=4 co-located HT grid's cases, with 8 or 32 queues, mostly to the first kernel on a new
+/// stream (bench/results/colocated-h200-2026-12-04-runs30-35.md). So each new stream gets one kernel at once, one
+/// stream at a time, and is checked against the others with the kernels of ep_queue_probe.cu (replaced while it
+/// shares a queue). In the runs the launch one at a time was enough (0 failures in 419 cases; no stream was ever
+/// replaced); the check is what makes it a guarantee: the same test found every pair of streams sharing a queue at
+/// CUDA_DEVICE_MAX_CONNECTIONS=1 (bench/microbench/queue_sharing.cu).
 /// </summary>
 internal sealed unsafe class ColocatedStreams : IDisposable
 {
     private const int MaxCandidates = 64;
-    private static readonly long ProbeTimeoutNs = 20_000_000;  // a shared queue holds the setter for the whole of it
+    private const long ProbeTimeoutNs = 20_000_000;  // a shared queue holds the setter for the whole of it
     private static long s_replaced;
 
     private readonly CudaDevice _device;
