@@ -46,6 +46,12 @@ internal sealed record BenchOptions
 
     /// <summary><c>--procs N</c>: run N ranks as N child processes of this program, one GPU each (0: not set). See ProcsLauncher.</summary>
     public int Procs { get; init; }
+    /// <summary>
+    /// <c>--procs-one-gpu</c>: every process of <c>--procs</c> on GPU 0, each with its own <c>NCCL_HOSTID</c>, so NCCL
+    /// sees one node per process and reaches every peer through its network transport: the network path at more ranks
+    /// than GPUs. The processes' kernels take turns on the GPU, so the times mean nothing; validation does.
+    /// </summary>
+    public bool ProcsOneGpu { get; init; }
     /// <summary><c>--rendezvous file:PATH|tcp:HOST:PORT</c>: where the processes of <c>--procs</c> meet (default: a fresh file).</summary>
     public string? Rendezvous { get; init; }
     /// <summary>Child mode (set by the parent of <c>--procs</c>): this process's rank, or null.</summary>

@@ -64,7 +64,7 @@ internal static class ProcsLauncher
         if (!EpGroup.IsCudaAvailable(out string reason)) return $"{Needs}: {reason}";
         if (!Nccl.TryLoad(out string noNccl)) return $"{Needs} and NCCL: {noNccl}";
         Check.Cu(CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
-        if (count < o.Procs) return $"{Needs}: this machine has {count} GPU(s) for {o.Procs} processes.";
+        if (count < (o.ProcsOneGpu ? 1 : o.Procs)) return $"{Needs}: this machine has {count} GPU(s) for {o.Procs} processes (--procs-one-gpu puts them all on GPU 0).";
         if (o.Rendezvous is not null)
         {
             try
@@ -84,7 +84,8 @@ internal static class ProcsLauncher
         int world = options.Procs;
         string rendezvous = options.Rendezvous ?? "file:" + Path.Combine(folder, "rendezvous");
         var report = new ConsoleReport();
-        report.Line($"procs: {world} processes of {ExecutableDescription()}, rank r on GPU r, rendezvous {rendezvous}");
+        string placement = options.ProcsOneGpu ? $"every rank on GPU 0 as a node of its own ({HostIdVariable}=ncclep-node-r)" : "rank r on GPU r";
+        report.Line($"procs: {world} processes of {ExecutableDescription()}, {placement}, rendezvous {rendezvous}");
         report.Line($"config: {options.Describe()}");
 
         var children = new Process[world];
@@ -98,7 +99,7 @@ internal static class ProcsLauncher
                 resultFiles[r] = Path.Combine(folder, $"rank{r}.json");
                 try
                 {
-                    children[r] = Start(r, ProcsOptions.ChildArguments(options, r, rendezvous, resultFiles[r]), tails[r]);
+                    children[r] = Start(r, ProcsOptions.ChildArguments(options, r, rendezvous, resultFiles[r]), tails[r], options.ProcsOneGpu);
                 }
                 catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
                 {
@@ -137,7 +138,10 @@ internal static class ProcsLauncher
         }
     }
 
-    private static Process Start(int rank, List<string> arguments, Queue<string> tail)
+    /// <summary>NCCL's per-process host identity: processes with different values are different nodes to NCCL.</summary>
+    internal const string HostIdVariable = "NCCL_HOSTID";
+
+    private static Process Start(int rank, List<string> arguments, Queue<string> tail, bool nodeOfItsOwn)
     {
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is not known; --procs cannot start its children.");
         var start = new ProcessStartInfo(exe)
@@ -150,6 +154,9 @@ internal static class ProcsLauncher
         if (string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.Ordinal))
             start.ArgumentList.Add(typeof(ProcsLauncher).Assembly.Location);
         foreach (string a in arguments) start.ArgumentList.Add(a);
+        // One GPU, many "nodes": NCCL refuses two ranks of one host on one GPU, and different host ids make them
+        // different hosts, reached through its network transport (sockets on loopback).
+        if (nodeOfItsOwn) start.Environment[HostIdVariable] = $"ncclep-node-{rank}";
         var child = new Process { StartInfo = start };
         DataReceivedEventHandler forward = (_, e) =>
         {

@@ -14,6 +14,7 @@ internal static class ProcsOptions
     public static string? Check(BenchOptions o)
     {
         if (o.Procs < 0) return $"--procs must be at least 1, not {o.Procs}.";
+        if (o.ProcsOneGpu && o.Procs == 0 && !o.IsChild) return "--procs-one-gpu goes with --procs.";
         if (o.Procs > 0)
         {
             if (o.IsChild || o.World is not null || o.ResultFile is not null)
@@ -62,6 +63,7 @@ internal static class ProcsOptions
         else if (o.Mode is { } mode) a.AddRange(["--mode", BenchNames.Mode(mode)]);
         if (o.Validate) a.Add("--validate");
         if (o.HostExperts) a.Add("--host-experts");
+        if (o.ProcsOneGpu) a.Add("--procs-one-gpu");
         a.AddRange(["--rank", Text(rank), "--world", Text(o.Procs), "--rendezvous", rendezvous, "--result-file", resultFile]);
         return a;
     }

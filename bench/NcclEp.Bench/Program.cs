@@ -44,6 +44,11 @@ internal static class Program
         var markdown = new Option<string?>("--markdown") { Description = "write a results file (device, date, command, table, byte formulas) to this file" };
         var noTerminalChart = new Option<bool>("--no-terminal-chart") { Description = "leave the sweep's bar chart out of the output" };
         Option<int> procs = Number("--procs", 0, "run the ranks as this many processes of this program, one GPU each (needs --backend cuda)");
+        var procsOneGpu = new Option<bool>("--procs-one-gpu")
+        {
+            Description = "with --procs: every process on GPU 0 as a node of its own (NCCL_HOSTID differs), so every peer is reached through NCCL's network " +
+                "transport: the network path at any world size on one GPU (tests only: the processes' kernels take turns on the GPU)",
+        };
         var rendezvous = new Option<string?>("--rendezvous") { Description = "with --procs: where the processes meet, file:PATH or tcp:HOST:PORT [default: a fresh file]" };
         var childRank = new Option<int?>("--rank") { Description = "(set by --procs) this process's rank", Hidden = true };
         var world = new Option<int?>("--world") { Description = "(set by --procs) processes in all", Hidden = true };
@@ -53,7 +58,7 @@ internal static class Program
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup,
             validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
-            procs, rendezvous, childRank, world, resultFile,
+            procs, procsOneGpu, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
         {
@@ -86,6 +91,7 @@ internal static class Program
                 MarkdownPath = parse.GetValue(markdown),
                 NoTerminalChart = parse.GetValue(noTerminalChart),
                 Procs = parse.GetValue(procs),
+                ProcsOneGpu = parse.GetValue(procsOneGpu),
                 Rendezvous = parse.GetValue(rendezvous),
                 ChildRank = parse.GetValue(childRank),
                 World = parse.GetValue(world),

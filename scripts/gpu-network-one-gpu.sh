@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The network path at more ranks than GPUs: the bench's --procs N --procs-one-gpu runs N processes on GPU 0, each with
+# its own NCCL_HOSTID, so NCCL sees N nodes and every peer goes through its socket transport on loopback (NcclEp's
+# staging slices and ncclSend/ncclRecv). The processes' kernels take turns on the GPU, so only validation counts
+# (counts, every received row bit for bit with its source info and order, combine = x * sum of weights); times don't.
+# Run after scripts/gpu-bundle.sh, from the repository root (logs in ${OUT:-./gpu-out}):
+#   bash scripts/gpu-network-one-gpu.sh [world, default 4]
+set -uo pipefail
+out=${OUT:-./gpu-out}; mkdir -p "$out"
+world=${1:-4}
+export NCCL_NET=Socket NCCL_IB_DISABLE=1 NCCL_SOCKET_IFNAME=lo
+log="$out/network-one-gpu-w$world.log"
+cases=(
+  "--mode ll --tokens 128 --hidden 7168 --topk 8 --experts 256 --layout expert-major"
+  "--mode ll --tokens 64 --hidden 2048 --topk 4 --experts 64 --layout rank-major"
+  "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout flat"
+  "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout expert-major"
+)
+for c in "${cases[@]}"; do
+  echo "=== bench $c, world $world, one GPU, a node per process" >> "$log"
+  timeout -k 10 ${NET_CASE_TIMEOUT:-150} bash gpu-bundle/gpu-run.sh bench --backend cuda --procs "$world" --procs-one-gpu $c \
+    --iters 3 --warmup 1 --validate --timeout-ms 30000 >> "$log" 2>&1
+  echo "$c: exit $? $(grep -E 'validation' "$log" | tail -1)"
+done
