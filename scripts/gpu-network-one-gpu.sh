@@ -5,11 +5,14 @@
 # (counts, every received row bit for bit with its source info and order, combine = x * sum of weights); times don't.
 # Run after scripts/gpu-bundle.sh, from the repository root (logs in ${OUT:-./gpu-out}):
 #   bash scripts/gpu-network-one-gpu.sh [world, default 4]
+# NET_FORCE=1 also sets NCCLEP_FORCE_NETWORK=1: no window registration with NCCL, every peer a network peer by fiat
+# (by default NCCL's LSA team, one rank per "node" here, decides the same).
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-4}
 export NCCL_NET=Socket NCCL_IB_DISABLE=1 NCCL_SOCKET_IFNAME=lo
-log="$out/network-one-gpu-w$world.log"
+tag=""; [ "${NET_FORCE:-0}" = 1 ] && { export NCCLEP_FORCE_NETWORK=1; tag="-forced"; }
+log="$out/network-one-gpu-w$world$tag.log"
 cases=(
   "--mode ll --tokens 128 --hidden 7168 --topk 8 --experts 256 --layout expert-major"
   "--mode ll --tokens 64 --hidden 2048 --topk 4 --experts 64 --layout rank-major"
