@@ -100,9 +100,16 @@ internal sealed unsafe class ColocatedStreams : IDisposable
     {
         if (Shares(_device.TransferStream, candidate, kernels)) return true;
         foreach ((int other, nint stream) in _streams)
-            if (other != rank && Shares(stream, candidate, kernels)) return true;
+        {
+            // A probe launched into a stream being captured would join the peer's graph: that stream is not checked.
+            if (other == rank || Capturing(stream)) continue;
+            if (Shares(stream, candidate, kernels)) return true;
+        }
         return false;
     }
+
+    private static bool Capturing(nint stream) =>
+        CudaDriver.cuStreamIsCapturing(stream, out CuStreamCaptureStatus status) != CuResult.Success || status != CuStreamCaptureStatus.None;
 
     /// <summary>One kernel on the new stream, waited for; false: it checks nothing.</summary>
     private bool LaunchOnce(nint candidate, CudaKernelModule kernels)
