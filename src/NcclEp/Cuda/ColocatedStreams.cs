@@ -114,33 +114,34 @@ internal sealed unsafe class ColocatedStreams : IDisposable
     /// <summary>One kernel on the new stream, waited for; false: it checks nothing.</summary>
     private bool LaunchOnce(nint candidate, CudaKernelModule kernels)
     {
-        nint scratch = _words!.Pointer + 8;
-        int spare = 0;
-        void** args = stackalloc void*[] { &scratch, &spare };
-        Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeSet, 1, 1, 1, 1, 1, 1, 0, candidate, args, null), "cuLaunchKernel (first launch)");
+        LaunchSet(kernels, candidate, _words!.Pointer + 8, 0);
         Check.Cu(CudaDriver.cuStreamSynchronize(candidate), "cuStreamSynchronize (first launch)");
         return false;
+    }
+
+    /// <summary>The one-thread kernel that stores <paramref name="value"/> at <paramref name="word"/>, on <paramref name="stream"/>.</summary>
+    private static void LaunchSet(CudaKernelModule kernels, nint stream, nint word, int value)
+    {
+        void** args = stackalloc void*[] { &word, &value };
+        Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeSet, 1, 1, 1, 1, 1, 1, 0, stream, args, null), "cuLaunchKernel (queue probe set)");
     }
 
     /// <summary>Waiter and a kernel behind it on <paramref name="existing"/>, then the setter on <paramref name="candidate"/>.</summary>
     private bool Shares(nint existing, nint candidate, CudaKernelModule kernels)
     {
         nint flag = _words!.Pointer, timedOut = _words.Pointer + 4;
-        int value = ++_value, zero = 0, spare = 0;
+        int value = ++_value, waiterTimedOut = 0;
         long timeout = ProbeTimeoutNs;
         Check.Cu(CudaDriver.cuMemsetD8Async(timedOut, 0, 4, existing), "cuMemsetD8Async (queue probe)");
         void** wait = stackalloc void*[] { &flag, &value, &timeout, &timedOut };
         Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeWait, 1, 1, 1, 1, 1, 1, 0, existing, wait, null), "cuLaunchKernel (queue probe wait)");
-        nint scratch = _words.Pointer + 8;  // any kernel will do behind the waiter; this one writes a word nobody reads
-        void** behind = stackalloc void*[] { &scratch, &spare };
-        Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeSet, 1, 1, 1, 1, 1, 1, 0, existing, behind, null), "cuLaunchKernel (queue probe, behind the waiter)");
-        void** set = stackalloc void*[] { &flag, &value };
-        Check.Cu(CudaDriver.cuLaunchKernel(kernels.QueueProbeSet, 1, 1, 1, 1, 1, 1, 0, candidate, set, null), "cuLaunchKernel (queue probe set)");
+        LaunchSet(kernels, existing, _words.Pointer + 8, 0);  // any kernel will do behind the waiter; this one writes a word nobody reads
+        LaunchSet(kernels, candidate, flag, value);
         Check.Cu(CudaDriver.cuStreamSynchronize(candidate), "cuStreamSynchronize (queue probe)");
         Check.Cu(CudaDriver.cuStreamSynchronize(existing), "cuStreamSynchronize (queue probe)");
-        Check.Cu(CudaDriver.cuMemcpyDtoHAsync_v2(&zero, timedOut, 4, existing), "cuMemcpyDtoHAsync_v2 (queue probe)");
+        Check.Cu(CudaDriver.cuMemcpyDtoHAsync_v2(&waiterTimedOut, timedOut, 4, existing), "cuMemcpyDtoHAsync_v2 (queue probe)");
         Check.Cu(CudaDriver.cuStreamSynchronize(existing), "cuStreamSynchronize (queue probe)");
-        return zero != 0;
+        return waiterTimedOut != 0;
     }
 
     public void Dispose()
