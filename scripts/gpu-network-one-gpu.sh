@@ -6,19 +6,28 @@
 # Run after scripts/gpu-bundle.sh, from the repository root (logs in ${OUT:-./gpu-out}):
 #   bash scripts/gpu-network-one-gpu.sh [world, default 4]
 # NET_FORCE=1 also sets NCCLEP_FORCE_NETWORK=1: no window registration with NCCL, every peer a network peer by fiat
-# (by default NCCL's LSA team, one rank per "node" here, decides the same).
+# (by default NCCL's LSA team, one rank per "node" here, decides the same). NET_HIER=1 sets NCCLEP_HIERARCHICAL=1 and
+# runs the HT cases only (a node is one rank here, so the rail peer is the destination itself).
+# NET_MORE=1 adds an fp32 LL case and an HT expert-major case with rows padded to 8 per expert.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-4}
 export NCCL_NET=Socket NCCL_IB_DISABLE=1 NCCL_SOCKET_IFNAME=lo
 tag=""; [ "${NET_FORCE:-0}" = 1 ] && { export NCCLEP_FORCE_NETWORK=1; tag="-forced"; }
+cases=()
+if [ "${NET_HIER:-0}" = 1 ]; then
+  export NCCLEP_HIERARCHICAL=1; tag="$tag-hier"
+else
+  cases+=("--mode ll --tokens 128 --hidden 7168 --topk 8 --experts 256 --layout expert-major"
+          "--mode ll --tokens 64 --hidden 2048 --topk 4 --experts 64 --layout rank-major")
+fi
+cases+=("--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout flat"
+        "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout expert-major")
+if [ "${NET_MORE:-0}" = 1 ]; then
+  [ "${NET_HIER:-0}" = 1 ] || cases+=("--mode ll --tokens 32 --hidden 1024 --topk 6 --experts 96 --layout expert-major --dtype fp32")
+  cases+=("--mode ht --tokens 1024 --hidden 4096 --topk 8 --experts 128 --layout expert-major --align 8")
+fi
 log="$out/network-one-gpu-w$world$tag.log"
-cases=(
-  "--mode ll --tokens 128 --hidden 7168 --topk 8 --experts 256 --layout expert-major"
-  "--mode ll --tokens 64 --hidden 2048 --topk 4 --experts 64 --layout rank-major"
-  "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout flat"
-  "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout expert-major"
-)
 for c in "${cases[@]}"; do
   echo "=== bench $c, world $world, one GPU, a node per process" >> "$log"
   timeout -k 10 ${NET_CASE_TIMEOUT:-150} bash gpu-bundle/gpu-run.sh bench --backend cuda --procs "$world" --procs-one-gpu $c \

@@ -55,12 +55,26 @@ internal static unsafe class NcclLsa
                 $"ncclTeamLsa returned an invalid team ({team.Rank} of {team.NRanks}); NCCL could not set up its Device API state (run with NCCL_DEBUG=WARN).");
         }
 
+        // A team of one (each rank a node of its own, e.g. one GPU per node) has no peer to reach by address. NCCL then
+        // has no symmetric memory to give (its window is a local registration), and none is needed: the rank's own
+        // memory is its only load/store target and every other rank goes through the network.
+        if (team.NRanks == 1) return SoleMember(worldRank, localPointer, version);
+
         using CudaContextScope scope = context == 0 ? default : CudaContextScope.Enter(context);
         NcclLsaWindow result = hostQuery
             ? FromHostQuery(window, team, worldRank, version)
             : FromVidmem(window, team, worldRank, version);
         CheckMapped(result, localPointer);
         return result;
+    }
+
+    /// <summary>The LSA team of one: the rank reaches only its own registered memory by address.</summary>
+    internal static NcclLsaWindow SoleMember(int worldRank, nint localPointer, int version)
+    {
+        if (localPointer == 0)
+            throw new ArgumentException("NCCL's LSA team has only this rank, so its own registered address is needed (got 0).", nameof(localPointer));
+        return new NcclLsaWindow(0, 1, worldRank, [localPointer],
+            $"LSA team of 1 (NCCL {Nccl.FormatVersion(version)}: no peer on this node with load/store access; the window is not read)");
     }
 
     /// <summary>
@@ -122,7 +136,8 @@ internal static unsafe class NcclLsa
             throw new InvalidOperationException(
                 $"ncclWindow_t 0x{window:x} is not device memory ({type}), so it is not an ncclWindow_vidmem: this communicator " +
                 $"has no symmetric-memory support in NCCL {Nccl.FormatVersion(version)} (it needs at least 2 ranks, all on one node with direct " +
-                "P2P between every pair of GPUs, NCCL_WIN_ENABLE=1 and cuMem enabled, NCCL_CUMEM_ENABLE). A 1-rank group has no LSA peers: use the local pointer.");
+                "P2P between every pair of GPUs, NCCL_WIN_ENABLE=1 and cuMem enabled, NCCL_CUMEM_ENABLE). A 1-rank group has no LSA peers: use the local pointer. " +
+                "NCCLEP_FORCE_NETWORK=1 sends every peer's tokens through NCCL send/recv instead.");
         }
 
         NcclWindowVidmem vidmem;

@@ -89,6 +89,26 @@ public sealed class NetworkRoutesTests
     }
 
     [Fact]
+    public void A_team_of_one_reaches_only_its_own_memory_and_every_other_rank_through_the_network()
+    {
+        // One GPU per node (or one process per emulated node on one GPU): NCCL's LSA team is the rank alone.
+        NcclLsaWindow sole = NcclLsa.SoleMember(worldRank: 2, localPointer: 0x7000, version: 22803);
+        PeerRoutes routes = PeerRoutes.FromLsa(sole, rank: 2, world: 4);
+
+        Assert.Equal(0b1011UL, routes.NetworkMask);
+        Assert.Equal(new nint[] { 0, 0, 0x7000, 0 }, routes.Peers);
+        Assert.Contains("LSA team of 1 (NCCL 2.28.3", routes.Summary, StringComparison.Ordinal);
+        Assert.Contains("3 network peer(s)", routes.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_team_of_one_needs_the_rank_s_own_address()
+    {
+        ArgumentException e = Assert.Throws<ArgumentException>(() => NcclLsa.SoleMember(worldRank: 0, localPointer: 0, version: 22803));
+        Assert.Equal("localPointer", e.ParamName);
+    }
+
+    [Fact]
     public void A_window_of_another_rank_is_refused()
     {
         EpException e = Assert.Throws<EpException>(() => PeerRoutes.FromLsa(Lsa(0, 2, worldRank: 1), rank: 0, world: 2));
