@@ -3,6 +3,7 @@
 # its own NCCL_HOSTID, so NCCL sees N nodes and every peer goes through its socket transport on loopback (NcclEp's
 # staging slices and ncclSend/ncclRecv). The processes' kernels take turns on the GPU, so only validation counts
 # (counts, every received row bit for bit with its source info and order, combine = x * sum of weights); times don't.
+# The back-to-back runs are left out (--steady-ops 0): with N processes taking turns they only cost time.
 # Run after scripts/gpu-bundle.sh, from the repository root (logs in ${OUT:-./gpu-out}):
 #   bash scripts/gpu-network-one-gpu.sh [world, default 4]
 # NET_FORCE=1 also sets NCCLEP_FORCE_NETWORK=1: no window registration with NCCL, every peer a network peer by fiat
@@ -31,6 +32,6 @@ log="$out/network-one-gpu-w$world$tag.log"
 for c in "${cases[@]}"; do
   echo "=== bench $c, world $world, one GPU, a node per process" >> "$log"
   timeout -k 10 ${NET_CASE_TIMEOUT:-150} bash gpu-bundle/gpu-run.sh bench --backend cuda --procs "$world" --procs-one-gpu $c \
-    --iters 3 --warmup 1 --validate --timeout-ms 30000 >> "$log" 2>&1
+    --iters 3 --warmup 1 --steady-ops 0 --validate --timeout-ms 30000 >> "$log" 2>&1
   echo "$c: exit $? $(grep -E 'validation' "$log" | tail -1)"
 done

@@ -29,6 +29,12 @@ internal sealed record BenchOptions
     public int NumSms { get; init; }
     public int Iters { get; init; } = 50;
     public int Warmup { get; init; } = 10;
+
+    /// <summary><c>--steady-ops</c>: operations per back-to-back run, or null for the default; 0 leaves those runs out.</summary>
+    public int? SteadyOps { get; init; }
+
+    /// <summary>Back-to-back operations per phase: <c>--steady-ops</c>, else max(200, 4 × iters).</summary>
+    public int SteadyOpCount => SteadyOps ?? Math.Max(200, Iters * 4);
     public bool Validate { get; init; }
     /// <summary><c>--host-experts</c>: the Cuda backend runs the identity experts on the host (download, scale, upload), as the Host backend does, instead of its GPU kernel.</summary>
     public bool HostExperts { get; init; }
@@ -109,6 +115,7 @@ internal sealed record BenchOptions
         if (Tokens < 1) return $"--tokens must be at least 1, not {Tokens}.";
         if (Iters < 1) return $"--iters must be at least 1, not {Iters}.";
         if (Warmup < 0) return $"--warmup must not be negative, not {Warmup}.";
+        if (SteadyOps < 0) return $"--steady-ops must not be negative, not {SteadyOps}.";
         if (TimeoutMs < 1) return $"--timeout-ms must be positive, not {TimeoutMs}.";
         if (ProcsOptions.Check(this) is { } procs) return procs;
         if (Sweep is not null && Mode is not null && Mode != Sweep)

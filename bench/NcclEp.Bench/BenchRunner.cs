@@ -41,7 +41,7 @@ internal static class BenchRunner
                 states[rank] = state;
                 samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
                 if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
-                steady[rank] = SteadyState.Measure(state, barrier.Wait, Math.Max(200, options.Iters * 4));
+                steady[rank] = SteadyState.Measure(state, barrier.Wait, options.SteadyOpCount);
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
@@ -50,8 +50,7 @@ internal static class BenchRunner
             double d = 0, c = 0, st = 0;
             foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
             string at = options.RunPoints().Count > 1 ? $"{point}: " : string.Empty; // which row of a sweep these lines belong to
-            Console.WriteLine(System.FormattableString.Invariant(
-                $"{at}back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {st:0.0} µs"));
+            Console.WriteLine(at + SteadyState.Describe(options.SteadyOpCount, new SteadyState.Result(d, c, st)));
             double bd = 0, bc = 0;
             foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
             Console.WriteLine(baselineNote.Length > 0 || double.IsNaN(bd)

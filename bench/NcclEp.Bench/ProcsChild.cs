@@ -54,7 +54,7 @@ internal static class ProcsChild
 
         double[][] samples = PhaseLoop.Run(state, backend.Barrier, options.Warmup, options.Iters, options.HostExperts);
         RankValidation? validation = options.Validate ? Validator.Check(state, work, traffic) : null;
-        SteadyState.Result steady = SteadyState.Measure(state, backend.Barrier, Math.Max(200, options.Iters * 4));
+        SteadyState.Result steady = SteadyState.Measure(state, backend.Barrier, options.SteadyOpCount);
         backend.Barrier(); // no rank releases its window while a peer may still use it
         return new RankSize(tokens, PhaseStats.Of(samples[(int)BenchPhase.Update]), PhaseStats.Of(samples[(int)BenchPhase.Dispatch]),
             PhaseStats.Of(samples[(int)BenchPhase.Combine]), steady, validation);

@@ -240,8 +240,7 @@ internal static class ProcsLauncher
                 c = Math.Max(c, s.Steady.CombineUs);
                 step = Math.Max(step, s.Steady.StepUs);
             }
-            report.Line(FormattableString.Invariant(
-                $"{sizes[i]} tokens/rank: back-to-back ({Math.Max(200, options.Iters * 4)} ops per rank, no host sync between them, slowest rank): dispatch {d:0.0} µs, combine {c:0.0} µs, update+dispatch+combine {step:0.0} µs"));
+            report.Line($"{sizes[i]} tokens/rank: " + SteadyState.Describe(options.SteadyOpCount, new SteadyState.Result(d, c, step)));
             results.Add(new SizeResult(config, world, options.Iters, options.Warmup,
                 PhaseStats.MaxOver(update), PhaseStats.MaxOver(dispatch), PhaseStats.MaxOver(combine), traffic,
                 options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,

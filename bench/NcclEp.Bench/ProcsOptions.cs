@@ -56,6 +56,7 @@ internal static class ProcsOptions
             "--num-sms", Text(o.NumSms),
             "--iters", Text(o.Iters),
             "--warmup", Text(o.Warmup),
+            "--steady-ops", Text(o.SteadyOpCount),
             "--seed", Text(o.Seed),
             "--timeout-ms", Text(o.TimeoutMs),
         };

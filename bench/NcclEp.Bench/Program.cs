@@ -25,6 +25,10 @@ internal static class Program
         Option<int[]?> smsSweep = SmsSweep();
         Option<int> iters = Number("--iters", 50, "timed iterations");
         Option<int> warmup = Number("--warmup", 10, "untimed warm-up iterations first");
+        var steadyOps = new Option<int?>("--steady-ops")
+        {
+            Description = "operations per phase in the back-to-back runs (no host sync between them) [default: max(200, 4 × iters); 0 leaves them out]",
+        };
         var validate = new Option<bool>("--validate")
         {
             Description = "check counts, received rows and dispatch → identity experts → combine against host references",
@@ -56,7 +60,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, rendezvous, childRank, world, resultFile,
         };
@@ -80,6 +84,7 @@ internal static class Program
                 SmsSweep = parse.GetResult(smsSweep) is { Implicit: false } ? parse.GetValue(smsSweep) : null, // GetValue of an array option not given is [], not null
                 Iters = parse.GetValue(iters),
                 Warmup = parse.GetValue(warmup),
+                SteadyOps = parse.GetValue(steadyOps),
                 Validate = parse.GetValue(validate),
                 HostExperts = parse.GetValue(hostExperts),
                 Seed = parse.GetValue(seed),

@@ -12,8 +12,16 @@ internal static class SteadyState
 {
     public readonly record struct Result(double DispatchUs, double CombineUs, double StepUs);
 
+    /// <summary>The report line of a back-to-back run over all ranks (<paramref name="slowest"/>: the slowest rank's times).</summary>
+    public static string Describe(int count, Result slowest) => count == 0
+        ? "back-to-back: not run (--steady-ops 0)"
+        : System.FormattableString.Invariant(
+            $"back-to-back ({count} ops per rank, no host sync between them, slowest rank): dispatch {slowest.DispatchUs:0.0} µs, combine {slowest.CombineUs:0.0} µs, update+dispatch+combine {slowest.StepUs:0.0} µs");
+
+    /// <summary>Runs <paramref name="count"/> of each phase back to back; zero times when <paramref name="count"/> is 0.</summary>
     public static Result Measure(RankState s, Action meet, int count)
     {
+        if (count == 0) return default;
         EpGroup group = s.Group;
         EpHandle handle = s.Handle;
         IPhaseTimer timer = s.Timer;

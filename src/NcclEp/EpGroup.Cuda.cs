@@ -67,9 +67,10 @@ public sealed partial class EpGroup
                     modules.Add(device.Ordinal, module);
                     fabric.Own(module);
                 }
-                groups[r] = new EpGroup(config, r, world, new CudaRankBackend(fabric, r, module, options), options);
+                var backend = new CudaRankBackend(fabric, r, module, options);
+                groups[r] = new EpGroup(config, r, world, backend, options);
                 groups[r].CompileReport = module.Report;
-                groups[r].FabricDescription = fabric.Describe();
+                groups[r].FabricDescription = fabric.Describe() + backend.RouteNote;
             }
         }
         catch

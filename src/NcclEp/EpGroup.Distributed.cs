@@ -70,10 +70,11 @@ public sealed partial class EpGroup
             var module = new CudaKernelModule(fabric.Device(rank), config, options);
             fabric.Own(module);
             string description = fabric.Describe();
-            var group = new EpGroup(config, rank, worldSize, new CudaRankBackend(fabric, rank, module, options), options);
+            var backend = new CudaRankBackend(fabric, rank, module, options);
+            var group = new EpGroup(config, rank, worldSize, backend, options);
             fabric = null; // the group's backend releases it now
             group.CompileReport = module.Report;
-            group.FabricDescription = description;
+            group.FabricDescription = description + backend.RouteNote;
             return group;
         }
         catch (Exception e)

@@ -69,6 +69,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     public EpBackendKind Kind => EpBackendKind.Cuda;
 
+    /// <summary>What this rank's group adds to the fabric's route description (hierarchical dispatch), or empty.</summary>
+    public string RouteNote => HierarchicalDispatch.Describe(_nodeSize, _nodeSize > 0 ? _dispatchExchange : 0);
+
     /// <summary>
     /// Per kernel: registers per thread and how many of its blocks fit on one SM, with this rank's grid and the
     /// kernels' local memory. Co-located ranks' dispatch and combine blocks must all be resident at once (they wait

@@ -40,6 +40,11 @@ internal static class HierarchicalDispatch
         return mask;
     }
 
+    /// <summary>What a rank's route description adds when hierarchical dispatch is on (nothing when it is off).</summary>
+    public static string Describe(int nodeSize, ulong railMask) => nodeSize == 0
+        ? string.Empty
+        : $"; hierarchical HT dispatch ({Variable}=1): nodes of {nodeSize} rank(s), {BitOperations.PopCount(railMask)} rail peer(s)";
+
     /// <summary>
     /// Bytes of one rail slice: u64 seq and tokens, i32 rankCounts[G], i32 expertCounts[G][L] (128-aligned); i32
     /// slots[M][G] (128-aligned); one message per token. The kernels compute the same offsets (ep_common.cuh).

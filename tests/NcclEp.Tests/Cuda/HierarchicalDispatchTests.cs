@@ -63,4 +63,12 @@ public sealed class HierarchicalDispatchTests
         Assert.True(rail.DispatchSlice > flat.DispatchSlice);
         Assert.Equal(flat.CombineSlice, rail.CombineSlice);  // combine stays flat
     }
+
+    [Fact]
+    public void The_route_description_says_when_dispatch_is_hierarchical()
+    {
+        Assert.Equal(string.Empty, HierarchicalDispatch.Describe(nodeSize: 0, railMask: 0));
+        Assert.Equal("; hierarchical HT dispatch (NCCLEP_HIERARCHICAL=1): nodes of 8 rank(s), 3 rail peer(s)",
+            HierarchicalDispatch.Describe(nodeSize: 8, railMask: 0x20202000UL));
+    }
 }
