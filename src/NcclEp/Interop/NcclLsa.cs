@@ -58,9 +58,15 @@ internal static unsafe class NcclLsa
         // A team of one (each rank a node of its own, e.g. one GPU per node) has no peer to reach by address. NCCL then
         // has no symmetric memory to give (its window is a local registration), and none is needed: the rank's own
         // memory is its only load/store target and every other rank goes through the network.
-        if (team.NRanks == 1) return SoleMember(worldRank, localPointer, version);
+        if (team.NRanks == 1) return SoleMember(worldRank, localPointer, version, "the rank alone on its node");
 
         using CudaContextScope scope = context == 0 ? default : CudaContextScope.Enter(context);
+        // No symmetric memory for this communicator (NCCL 2.28.3-2.28.6 across nodes, or NCCL_WIN_ENABLE=0, cuMem off):
+        // NCCL hands back its local registration (host memory). The node's peers then go through NCCL send/recv too,
+        // still over NVLink inside NCCL, rather than failing the group.
+        if (!hostQuery && CudaDriver.GetMemoryType(window) != CuMemoryType.Device)
+            return SoleMember(worldRank, localPointer, version, NoSymmetricMemoryReason(version, team.NRanks));
+
         NcclLsaWindow result = hostQuery
             ? FromHostQuery(window, team, worldRank, version)
             : FromVidmem(window, team, worldRank, version);
@@ -68,13 +74,26 @@ internal static unsafe class NcclLsa
         return result;
     }
 
-    /// <summary>The LSA team of one: the rank reaches only its own registered memory by address.</summary>
-    internal static NcclLsaWindow SoleMember(int worldRank, nint localPointer, int version)
+    /// <summary>
+    /// Only the rank itself by address (<paramref name="why"/>: no other rank on its node, or no symmetric memory): its
+    /// own registered memory; every other rank goes through NCCL send/recv.
+    /// </summary>
+    internal static NcclLsaWindow SoleMember(int worldRank, nint localPointer, int version, string why)
     {
         if (localPointer == 0)
-            throw new ArgumentException("NCCL's LSA team has only this rank, so its own registered address is needed (got 0).", nameof(localPointer));
-        return new NcclLsaWindow(0, 1, worldRank, [localPointer],
-            $"LSA team of 1 (NCCL {Nccl.FormatVersion(version)}: no peer on this node with load/store access; the window is not read)");
+            throw new ArgumentException("Only this rank is reached by address, so its own registered address is needed (got 0).", nameof(localPointer));
+        return new NcclLsaWindow(0, 1, worldRank, [localPointer], $"NCCL {Nccl.FormatVersion(version)}: {why}, no window read");
+    }
+
+    /// <summary>Why NCCL gave a communicator with <paramref name="nodeRanks"/> ranks on this node no symmetric memory, and what gives it.</summary>
+    internal static string NoSymmetricMemoryReason(int version, int nodeRanks)
+    {
+        (int major, int minor, int patch) = Nccl.SplitVersion(version);
+        string across = major == 2 && minor == 28 && patch < 7
+            ? $"NCCL {Nccl.FormatVersion(version)} gives it only to a communicator on one node (2.28.7 and later across nodes too), "
+            : string.Empty;
+        return $"no symmetric memory for this communicator, so the {nodeRanks - 1} other rank(s) on this node go through NCCL send/recv too " +
+            $"({across}with NCCL_WIN_ENABLE=1, cuMem on (NCCL_CUMEM_ENABLE) and CUDA P2P between the node's GPUs)";
     }
 
     /// <summary>

@@ -92,20 +92,32 @@ public sealed class NetworkRoutesTests
     public void A_team_of_one_reaches_only_its_own_memory_and_every_other_rank_through_the_network()
     {
         // One GPU per node (or one process per emulated node on one GPU): NCCL's LSA team is the rank alone.
-        NcclLsaWindow sole = NcclLsa.SoleMember(worldRank: 2, localPointer: 0x7000, version: 22803);
+        NcclLsaWindow sole = NcclLsa.SoleMember(worldRank: 2, localPointer: 0x7000, version: 22803, "the rank alone on its node");
         PeerRoutes routes = PeerRoutes.FromLsa(sole, rank: 2, world: 4);
 
         Assert.Equal(0b1011UL, routes.NetworkMask);
         Assert.Equal(new nint[] { 0, 0, 0x7000, 0 }, routes.Peers);
-        Assert.Contains("LSA team of 1 (NCCL 2.28.3", routes.Summary, StringComparison.Ordinal);
-        Assert.Contains("3 network peer(s)", routes.Summary, StringComparison.Ordinal);
+        Assert.Equal("NCCL 2.28.3: the rank alone on its node, no window read; LSA team of 1, 3 network peer(s) through NCCL send/recv", routes.Summary);
     }
 
     [Fact]
     public void A_team_of_one_needs_the_rank_s_own_address()
     {
-        ArgumentException e = Assert.Throws<ArgumentException>(() => NcclLsa.SoleMember(worldRank: 0, localPointer: 0, version: 22803));
+        ArgumentException e = Assert.Throws<ArgumentException>(() => NcclLsa.SoleMember(worldRank: 0, localPointer: 0, version: 22803, "why"));
         Assert.Equal("localPointer", e.ParamName);
+    }
+
+    [Theory]
+    [InlineData(22803, true)]   // 2.28.3: symmetric memory only when the communicator is on one node
+    [InlineData(22806, true)]
+    [InlineData(22807, false)]  // 2.28.7 dropped that condition
+    [InlineData(22809, false)]
+    public void Without_symmetric_memory_the_reason_names_what_gives_it(int version, bool namesOneNode)
+    {
+        string reason = NcclLsa.NoSymmetricMemoryReason(version, nodeRanks: 8);
+        Assert.Contains("the 7 other rank(s) on this node go through NCCL send/recv too", reason, StringComparison.Ordinal);
+        Assert.Contains("NCCL_WIN_ENABLE=1", reason, StringComparison.Ordinal);
+        Assert.Equal(namesOneNode, reason.Contains("only to a communicator on one node (2.28.7 and later across nodes too)", StringComparison.Ordinal));
     }
 
     [Fact]
