@@ -58,6 +58,11 @@ internal sealed record BenchOptions
     /// than GPUs. The processes' kernels take turns on the GPU, so the times mean nothing; validation does.
     /// </summary>
     public bool ProcsOneGpu { get; init; }
+    /// <summary>
+    /// <c>--procs-node-gpus G</c> (0: not set): the processes of <c>--procs</c> form emulated nodes of G ranks on GPUs
+    /// 0..G-1, one <c>NCCL_HOSTID</c> per node: NCCL's own transports inside a node, sockets between nodes.
+    /// </summary>
+    public int ProcsNodeGpus { get; init; }
     /// <summary><c>--rendezvous file:PATH|tcp:HOST:PORT</c>: where the processes of <c>--procs</c> meet (default: a fresh file).</summary>
     public string? Rendezvous { get; init; }
     /// <summary>Child mode (set by the parent of <c>--procs</c>): this process's rank, or null.</summary>

@@ -17,7 +17,7 @@ internal static class ProcsChild
 
     public static int Run(BenchOptions options)
     {
-        int rank = options.ChildRank!.Value, world = options.World!.Value, device = options.ProcsOneGpu ? 0 : rank;
+        int rank = options.ChildRank!.Value, world = options.World!.Value, device = ProcsOptions.DeviceOf(options, rank);
         var sizes = new List<RankSize>();
         string fabric = "not created";
         try

@@ -64,7 +64,9 @@ internal static class ProcsLauncher
         if (!EpGroup.IsCudaAvailable(out string reason)) return $"{Needs}: {reason}";
         if (!Nccl.TryLoad(out string noNccl)) return $"{Needs} and NCCL: {noNccl}";
         Check.Cu(CudaDriver.cuDeviceGetCount(out int count), "cuDeviceGetCount");
-        if (count < (o.ProcsOneGpu ? 1 : o.Procs)) return $"{Needs}: this machine has {count} GPU(s) for {o.Procs} processes (--procs-one-gpu puts them all on GPU 0).";
+        int needed = ProcsOptions.NodeGpus(o) is > 0 and int g ? g : o.Procs;
+        if (count < needed)
+            return $"{Needs}: this machine has {count} GPU(s) and {o.Procs} processes need {needed} ({ProcsOptions.Placement(o)}; --procs-one-gpu puts them all on GPU 0).";
         if (o.Rendezvous is not null)
         {
             try
@@ -84,8 +86,7 @@ internal static class ProcsLauncher
         int world = options.Procs;
         string rendezvous = options.Rendezvous ?? "file:" + Path.Combine(folder, "rendezvous");
         var report = new ConsoleReport();
-        string placement = options.ProcsOneGpu ? $"every rank on GPU 0 as a node of its own ({HostIdVariable}=ncclep-node-r)" : "rank r on GPU r";
-        report.Line($"procs: {world} processes of {ExecutableDescription()}, {placement}, rendezvous {rendezvous}");
+        report.Line($"procs: {world} processes of {ExecutableDescription()}, {ProcsOptions.Placement(options)}, rendezvous {rendezvous}");
         report.Line($"config: {options.Describe()}");
 
         var children = new Process[world];
@@ -99,7 +100,7 @@ internal static class ProcsLauncher
                 resultFiles[r] = Path.Combine(folder, $"rank{r}.json");
                 try
                 {
-                    children[r] = Start(r, ProcsOptions.ChildArguments(options, r, rendezvous, resultFiles[r]), tails[r], options.ProcsOneGpu);
+                    children[r] = Start(r, ProcsOptions.ChildArguments(options, r, rendezvous, resultFiles[r]), tails[r], ProcsOptions.HostIdOf(options, r));
                 }
                 catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
                 {
@@ -141,7 +142,7 @@ internal static class ProcsLauncher
     /// <summary>NCCL's per-process host identity: processes with different values are different nodes to NCCL.</summary>
     internal const string HostIdVariable = "NCCL_HOSTID";
 
-    private static Process Start(int rank, List<string> arguments, Queue<string> tail, bool nodeOfItsOwn)
+    private static Process Start(int rank, List<string> arguments, Queue<string> tail, string? hostId)
     {
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is not known; --procs cannot start its children.");
         var start = new ProcessStartInfo(exe)
@@ -154,9 +155,9 @@ internal static class ProcsLauncher
         if (string.Equals(Path.GetFileNameWithoutExtension(exe), "dotnet", StringComparison.Ordinal))
             start.ArgumentList.Add(typeof(ProcsLauncher).Assembly.Location);
         foreach (string a in arguments) start.ArgumentList.Add(a);
-        // One GPU, many "nodes": NCCL refuses two ranks of one host on one GPU, and different host ids make them
-        // different hosts, reached through its network transport (sockets on loopback).
-        if (nodeOfItsOwn) start.Environment[HostIdVariable] = $"ncclep-node-{rank}";
+        // Emulated nodes: NCCL refuses two ranks of one host on one GPU, and different host ids make them different
+        // hosts, reached through its network transport (sockets on loopback).
+        if (hostId is not null) start.Environment[HostIdVariable] = hostId;
         var child = new Process { StartInfo = start };
         DataReceivedEventHandler forward = (_, e) =>
         {

@@ -10,11 +10,41 @@ internal static class ProcsOptions
     /// <summary>The ranks that run: <c>--world</c> in a child, else <c>--procs</c>, else <c>--ranks</c>.</summary>
     public static int Ranks(int ranks, int procs, int? world) => world ?? (procs > 0 ? procs : ranks);
 
+    /// <summary>GPUs per emulated node: 1 with <c>--procs-one-gpu</c>, <c>--procs-node-gpus</c>, or 0 (no emulated nodes: rank r on GPU r).</summary>
+    public static int NodeGpus(BenchOptions o) => o.ProcsOneGpu ? 1 : o.ProcsNodeGpus;
+
+    /// <summary>The GPU of process <paramref name="rank"/>.</summary>
+    public static int DeviceOf(BenchOptions o, int rank) => NodeGpus(o) is > 0 and int g ? rank % g : rank;
+
+    /// <summary>The <c>NCCL_HOSTID</c> of process <paramref name="rank"/> (its emulated node), or null for the real host's.</summary>
+    public static string? HostIdOf(BenchOptions o, int rank) => NodeGpus(o) is > 0 and int g ? $"ncclep-node-{rank / g}" : null;
+
+    /// <summary>Where the processes run, for the report.</summary>
+    public static string Placement(BenchOptions o) => NodeGpus(o) switch
+    {
+        0 => "rank r on GPU r",
+        1 => "every rank on GPU 0 as a node of its own (NCCL_HOSTID=ncclep-node-r)",
+        int g => $"{o.Procs / g} emulated nodes of {g} ranks on GPUs 0..{g - 1} (NCCL_HOSTID=ncclep-node-n, rank r on GPU r % {g})",
+    };
+
+    private static string? CheckNodes(BenchOptions o)
+    {
+        int g = o.ProcsNodeGpus;
+        if (g < 0) return $"--procs-node-gpus must be at least 1, not {g}.";
+        if (g == 0) return null;
+        if (o.ProcsOneGpu) return "--procs-one-gpu is --procs-node-gpus 1: give one of them.";
+        if (o.IsChild) return null;
+        if (o.Procs == 0) return "--procs-node-gpus goes with --procs.";
+        if (o.Procs % g != 0) return $"--procs {o.Procs} is not a whole number of emulated nodes of --procs-node-gpus {g}.";
+        return null;
+    }
+
     /// <summary>A message naming the first bad combination of the process options, or null.</summary>
     public static string? Check(BenchOptions o)
     {
         if (o.Procs < 0) return $"--procs must be at least 1, not {o.Procs}.";
         if (o.ProcsOneGpu && o.Procs == 0 && !o.IsChild) return "--procs-one-gpu goes with --procs.";
+        if (CheckNodes(o) is { } nodes) return nodes;
         if (o.Procs > 0)
         {
             if (o.IsChild || o.World is not null || o.ResultFile is not null)
@@ -65,6 +95,7 @@ internal static class ProcsOptions
         if (o.Validate) a.Add("--validate");
         if (o.HostExperts) a.Add("--host-experts");
         if (o.ProcsOneGpu) a.Add("--procs-one-gpu");
+        if (o.ProcsNodeGpus > 0) a.AddRange(["--procs-node-gpus", Text(o.ProcsNodeGpus)]);
         a.AddRange(["--rank", Text(rank), "--world", Text(o.Procs), "--rendezvous", rendezvous, "--result-file", resultFile]);
         return a;
     }

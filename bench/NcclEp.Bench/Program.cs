@@ -53,6 +53,9 @@ internal static class Program
             Description = "with --procs: every process on GPU 0 as a node of its own (NCCL_HOSTID differs), so every peer is reached through NCCL's network " +
                 "transport: the network path at any world size on one GPU (tests only: the processes' kernels take turns on the GPU)",
         };
+        Option<int> procsNodeGpus = Number("--procs-node-gpus", 0,
+            "with --procs: emulated nodes of this many ranks on GPUs 0..N-1, one NCCL_HOSTID per node (NCCL's own transports inside a node, " +
+            "sockets between nodes): several nodes on one machine (tests only; 0: rank r on GPU r)");
         var rendezvous = new Option<string?>("--rendezvous") { Description = "with --procs: where the processes meet, file:PATH or tcp:HOST:PORT [default: a fresh file]" };
         var childRank = new Option<int?>("--rank") { Description = "(set by --procs) this process's rank", Hidden = true };
         var world = new Option<int?>("--world") { Description = "(set by --procs) processes in all", Hidden = true };
@@ -62,7 +65,7 @@ internal static class Program
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
-            procs, procsOneGpu, rendezvous, childRank, world, resultFile,
+            procs, procsOneGpu, procsNodeGpus, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
         {
@@ -97,6 +100,7 @@ internal static class Program
                 NoTerminalChart = parse.GetValue(noTerminalChart),
                 Procs = parse.GetValue(procs),
                 ProcsOneGpu = parse.GetValue(procsOneGpu),
+                ProcsNodeGpus = parse.GetValue(procsNodeGpus),
                 Rendezvous = parse.GetValue(rendezvous),
                 ChildRank = parse.GetValue(childRank),
                 World = parse.GetValue(world),
