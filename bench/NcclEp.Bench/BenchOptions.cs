@@ -63,6 +63,8 @@ internal sealed record BenchOptions
     /// 0..G-1, one <c>NCCL_HOSTID</c> per node: NCCL's own transports inside a node, sockets between nodes.
     /// </summary>
     public int ProcsNodeGpus { get; init; }
+    /// <summary><c>--fault-exit-rank R</c> (tests only, hidden): that rank kills its process before its first dispatch. See <see cref="ProcsFault"/>.</summary>
+    public int? FaultExitRank { get; init; }
     /// <summary><c>--rendezvous file:PATH|tcp:HOST:PORT</c>: where the processes of <c>--procs</c> meet (default: a fresh file).</summary>
     public string? Rendezvous { get; init; }
     /// <summary>Child mode (set by the parent of <c>--procs</c>): this process's rank, or null.</summary>

@@ -45,6 +45,7 @@ internal static class ProcsOptions
         if (o.Procs < 0) return $"--procs must be at least 1, not {o.Procs}.";
         if (o.ProcsOneGpu && o.Procs == 0 && !o.IsChild) return "--procs-one-gpu goes with --procs.";
         if (CheckNodes(o) is { } nodes) return nodes;
+        if (ProcsFault.Check(o) is { } fault) return fault;
         if (o.Procs > 0)
         {
             if (o.IsChild || o.World is not null || o.ResultFile is not null)
@@ -96,6 +97,7 @@ internal static class ProcsOptions
         if (o.HostExperts) a.Add("--host-experts");
         if (o.ProcsOneGpu) a.Add("--procs-one-gpu");
         if (o.ProcsNodeGpus > 0) a.AddRange(["--procs-node-gpus", Text(o.ProcsNodeGpus)]);
+        if (o.FaultExitRank is int fault) a.AddRange(["--fault-exit-rank", Text(fault)]);
         a.AddRange(["--rank", Text(rank), "--world", Text(o.Procs), "--rendezvous", rendezvous, "--result-file", resultFile]);
         return a;
     }

@@ -57,6 +57,7 @@ internal static class Program
             "with --procs: emulated nodes of this many ranks on GPUs 0..N-1, one NCCL_HOSTID per node (NCCL's own transports inside a node, " +
             "sockets between nodes): several nodes on one machine (tests only; 0: rank r on GPU r)");
         var rendezvous = new Option<string?>("--rendezvous") { Description = "with --procs: where the processes meet, file:PATH or tcp:HOST:PORT [default: a fresh file]" };
+        var faultExitRank = new Option<int?>("--fault-exit-rank") { Description = "(tests) with --procs: this rank kills its process before its first dispatch", Hidden = true };
         var childRank = new Option<int?>("--rank") { Description = "(set by --procs) this process's rank", Hidden = true };
         var world = new Option<int?>("--world") { Description = "(set by --procs) processes in all", Hidden = true };
         var resultFile = new Option<string?>("--result-file") { Description = "(set by --procs) where this rank writes its times", Hidden = true };
@@ -65,7 +66,7 @@ internal static class Program
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
-            procs, procsOneGpu, procsNodeGpus, rendezvous, childRank, world, resultFile,
+            procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
         {
@@ -101,6 +102,7 @@ internal static class Program
                 Procs = parse.GetValue(procs),
                 ProcsOneGpu = parse.GetValue(procsOneGpu),
                 ProcsNodeGpus = parse.GetValue(procsNodeGpus),
+                FaultExitRank = parse.GetValue(faultExitRank),
                 Rendezvous = parse.GetValue(rendezvous),
                 ChildRank = parse.GetValue(childRank),
                 World = parse.GetValue(world),
