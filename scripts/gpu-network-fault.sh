@@ -13,13 +13,13 @@ log="$out/network-fault-w$world-g$gpus.log"
 for c in "--mode ll --tokens 128 --hidden 7168 --topk 8 --experts 256 --layout expert-major" \
          "--mode ht --tokens 512 --hidden 2048 --topk 8 --experts 64 --layout flat"; do
   echo "=== bench $c, world $world, nodes of $gpus GPU(s), rank $victim exits before its first dispatch" >> "$log"
-  one=$(mktemp); start=$(date +%s.%N)
+  one=$(mktemp); start=$SECONDS
   timeout -k 10 120 bash gpu-bundle/gpu-run.sh bench --backend cuda --procs "$world" --procs-node-gpus "$gpus" $c \
     --iters 3 --warmup 1 --steady-ops 0 --timeout-ms "$timeout_ms" --fault-exit-rank "$victim" > "$one" 2>&1
-  code=$?; took=$(echo "$(date +%s.%N) - $start" | bc)
+  code=$?; took=$((SECONDS - start))
   cat "$one" >> "$log"; echo "exit $code after $took s" >> "$log"
   own=$(grep -c 'error: the run failed: rank .*(exit 3)' "$one"); stopped=$(grep -c 'stopped rank' "$one")
-  echo "$c: exit $code after ${took%.*} s; ranks that failed on their own: $own of $((world - 1)); stopped: $stopped"
+  echo "$c: exit $code after $took s; ranks that failed on their own: $own of $((world - 1)); stopped: $stopped"
   grep -m3 -oE 'rank [0-9]+ \(exit 3\): .{0,160}' "$one"
   rm -f "$one"
 done
