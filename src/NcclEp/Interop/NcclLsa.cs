@@ -27,15 +27,12 @@ internal static unsafe class NcclLsa
 
     /// <summary>The LSA team and the peer addresses of <paramref name="window"/> (registered on <paramref name="comm"/>).</summary>
     /// <param name="comm">The ncclComm_t the window was registered on.</param>
-    /// <param name="window">The ncclWindow_t.</param>
+    /// <param name="window">The ncclWindow_t; 0 when NCCL registered nothing (no symmetric memory and NCCL_LOCAL_REGISTER=0).</param>
     /// <param name="localPointer">This rank's registered address (checked to be on the same device), or 0.</param>
     /// <param name="context">A CUcontext to make current for the reads, or 0 to use the thread's current one.</param>
     public static NcclLsaWindow Inspect(nint comm, nint window, nint localPointer, nint context)
     {
-        if (comm == 0 || window == 0)
-        {
-            throw new ArgumentException("Both the communicator and the window must be non-null.", nameof(window));
-        }
+        if (comm == 0) throw new ArgumentException("The communicator must be non-null.", nameof(comm));
 
         int version = Nccl.GetVersion();
         (int major, int minor, _) = Nccl.SplitVersion(version);
@@ -64,7 +61,8 @@ internal static unsafe class NcclLsa
         // No symmetric memory for this communicator (NCCL 2.28.3-2.28.6 across nodes, or NCCL_WIN_ENABLE=0, cuMem off):
         // NCCL hands back its local registration (host memory). The node's peers then go through NCCL send/recv too,
         // still over NVLink inside NCCL, rather than failing the group.
-        if (!hostQuery && CudaDriver.GetMemoryType(window) != CuMemoryType.Device)
+        // With NCCL_LOCAL_REGISTER=0 it registers nothing and leaves the handle 0.
+        if (window == 0 || (!hostQuery && CudaDriver.GetMemoryType(window) != CuMemoryType.Device))
             return SoleMember(worldRank, localPointer, version, NoSymmetricMemoryReason(version, team.NRanks));
 
         NcclLsaWindow result = hostQuery

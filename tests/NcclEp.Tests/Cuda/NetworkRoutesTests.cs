@@ -107,6 +107,13 @@ public sealed class NetworkRoutesTests
         Assert.Equal("localPointer", e.ParamName);
     }
 
+    [Fact]
+    public void Inspecting_needs_a_communicator_and_nothing_native_runs_without_one()
+    {
+        ArgumentException e = Assert.Throws<ArgumentException>(() => NcclLsa.Inspect(comm: 0, window: 0, localPointer: 0x1000, context: 0));
+        Assert.Equal("comm", e.ParamName);
+    }
+
     [Theory]
     [InlineData(22803, true)]   // 2.28.3: symmetric memory only when the communicator is on one node
     [InlineData(22806, true)]
