@@ -19,7 +19,8 @@ namespace NcclEp.GpuTests;
 /// Host backend; replay must allocate 0 bytes; host cost per step (Stopwatch around the launch calls) and GPU time (CUDA
 /// events, median) are timed for eager calls and for replays. The first case also checks the capture errors on Cuda
 /// (nested and foreign captures, Synchronize and Download inside a capture, graph-exec update of the same and of another
-/// topology) and every case checks that replay after the group's disposal throws. Ends with "N passed, N failed, N skipped".
+/// topology) and every case checks that replay after the group's disposal throws. With one GPU the first case also checks
+/// that a rank making a stream while another rank captures leaves that capture alone. Ends with "N passed, N failed, N skipped".
 /// Usage: NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 /// </summary>
 internal static partial class GraphSuite
@@ -143,6 +144,7 @@ internal static partial class GraphSuite
         EpGroup[] groups = EpGroup.CreateCuda(config, devices, new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
         try
         {
+            if (c.ErrorChecks && devices[0] == devices[1]) CheckStreamMadeDuringCapture(groups, reports[0]);
             using var barrier = new Barrier(world);
             RankWorkers.Run(world, r => RunRank(c, groups[r], batches[r], expected[r], replays, eagerRuns, barrier, reports[r], out graphs[r]));
         }
