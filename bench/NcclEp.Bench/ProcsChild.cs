@@ -6,7 +6,7 @@ using NcclEp.Distributed;
 namespace NcclEp.Bench;
 
 /// <summary>
-/// One rank of <c>--procs</c>, in its own process on GPU <c>rank</c> (GPU 0 with <c>--procs-one-gpu</c>): for each
+/// One rank of <c>--procs</c>, in its own process on GPU <c>rank</c> (<see cref="ProcsOptions.DeviceOf"/> in emulated nodes): for each
 /// token count it creates its group with <see cref="EpGroup.CreateCudaRank(EpConfig, int, int, int, EpRendezvous, EpGroupOptions?)"/>, runs the same
 /// iterations as the single-process bench (all ranks meet at a barrier before Update, Dispatch and Combine of each
 /// iteration; here an NCCL all-reduce instead of a thread barrier), validates its rank, and writes its phase times

@@ -10,7 +10,8 @@ using NcclEp.Interop;
 namespace NcclEp.Bench;
 
 /// <summary>
-/// <c>--procs N</c>: runs the N ranks as N child processes of this program (one GPU each, rank r on GPU r), the way
+/// <c>--procs N</c>: runs the N ranks as N child processes of this program (rank r on GPU r; in emulated nodes with
+/// <c>--procs-one-gpu</c> or <c>--procs-node-gpus</c>, see <see cref="ProcsOptions.Placement"/>), the way
 /// a cluster launcher starts a job. The children meet through a rendezvous (a fresh file by default, or
 /// <c>--rendezvous file:PATH|tcp:HOST:PORT</c>), each writes its per-rank phase times to a file, and this process
 /// combines them into the same table as a single-process run (slowest rank per phase).
