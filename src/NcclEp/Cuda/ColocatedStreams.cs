@@ -102,6 +102,7 @@ internal sealed unsafe class ColocatedStreams : IDisposable
         foreach ((int other, nint stream) in _streams)
         {
             // A probe launched into a stream being captured would join the peer's graph: that stream is not checked.
+            // (A capture that begins during this probe is not seen; co-located ranks are for tests.)
             if (other == rank || Capturing(stream)) continue;
             if (Shares(stream, candidate, kernels)) return true;
         }
