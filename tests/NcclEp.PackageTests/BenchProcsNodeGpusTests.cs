@@ -44,11 +44,7 @@ public sealed class BenchProcsNodeGpusTests
     [Fact]
     public void Every_child_gets_the_node_size()
     {
-        var o = new BenchOptions { Procs = 4, ProcsNodeGpus = 2 };
-        var args = ProcsOptions.ChildArguments(o, 3, "file:/tmp/x", "/tmp/r3.json");
-        int at = args.IndexOf("--procs-node-gpus");
-        Assert.True(at >= 0);
-        Assert.Equal("2", args[at + 1]);
+        Assert.Equal("2", ChildCommandLine.ValueOf(new BenchOptions { Procs = 4, ProcsNodeGpus = 2 }, 3, "--procs-node-gpus"));
         var child = new BenchOptions { Backend = BackendChoice.Cuda, ProcsNodeGpus = 2, ChildRank = 3, World = 4, Rendezvous = "file:/tmp/x", ResultFile = "/tmp/r3.json" };
         Assert.Null(ProcsOptions.Check(child));
     }
