@@ -16,6 +16,9 @@ namespace NcclEp.Distributed;
 /// the others connect). Every rank must perform the same sequence of <see cref="Share"/> and
 /// <see cref="Barrier"/> calls. An instance is used by one thread at a time; after a failure it refuses
 /// further use (the ranks no longer agree where they are), and it tells the other ranks so they fail fast.</para>
+/// <para>Who may take part: <see cref="EpRendezvousOptions"/>. With a job secret every rank proves it and the payload
+/// goes only to ranks that did; without one, anyone who can reach the address (or write the folder) can take part,
+/// and a TCP rendezvous on a network address warns. A peer that breaks the protocol is dropped, never fatal.</para>
 /// <para>A world of one rank never waits and touches neither files nor sockets.</para>
 /// <para>Other channels (an existing MPI or torch.distributed setup) can derive from this class: implement
 /// <see cref="ShareCore"/>, <see cref="BarrierCore"/> and <see cref="Address"/>.</para>
@@ -144,11 +147,17 @@ public abstract class EpRendezvous : IDisposable
     /// A rendezvous at <paramref name="address"/>: <c>file:PATH</c> (see <see cref="File"/>) or <c>tcp:HOST:PORT</c>
     /// (see <see cref="Tcp"/>; an IPv6 host in brackets, <c>tcp:[::1]:29500</c>).
     /// </summary>
-    public static EpRendezvous Parse(string address, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1)
+    /// <param name="address">Where the ranks meet.</param>
+    /// <param name="rank">This process's rank, 0..<paramref name="worldSize"/>-1.</param>
+    /// <param name="worldSize">Processes (ranks) that meet.</param>
+    /// <param name="timeout">Longest wait of one step; default <see cref="DefaultTimeout"/>.</param>
+    /// <param name="localRank">This process's index on its machine, or -1 if not known.</param>
+    /// <param name="options">The job secret, job id and policy (the same on every rank); default none.</param>
+    public static EpRendezvous Parse(string address, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1, EpRendezvousOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(address);
         if (address.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
-            return File(address[5..], rank, worldSize, timeout, localRank);
+            return File(address[5..], rank, worldSize, timeout, localRank, options);
         if (address.StartsWith("tcp:", StringComparison.OrdinalIgnoreCase))
         {
             string rest = address[4..];
@@ -157,7 +166,7 @@ public abstract class EpRendezvous : IDisposable
             if (host.StartsWith('[') && host.EndsWith(']')) host = host[1..^1];
             if (host.Length == 0 || !int.TryParse(rest.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port))
                 throw new ArgumentException($"'{address}' is not a TCP rendezvous address: write tcp:HOST:PORT (e.g. tcp:127.0.0.1:29500).", nameof(address));
-            return Tcp(host, port, rank, worldSize, timeout, localRank);
+            return Tcp(host, port, rank, worldSize, timeout, localRank, options);
         }
         throw new ArgumentException($"'{address}' is not a rendezvous address: write file:PATH or tcp:HOST:PORT.", nameof(address));
     }
@@ -166,88 +175,78 @@ public abstract class EpRendezvous : IDisposable
     /// A file rendezvous: rank 0 writes the payload to <paramref name="path"/> (a temporary file renamed into place, so
     /// no rank reads half of it) and the other ranks poll for it; every step is acknowledged through small files
     /// beside it (<c>PATH.rankN</c>). The path must be on a file system every rank sees (one machine: any local
-    /// folder). Use a fresh path for each job. Rank 0 creates the folder if it is missing.
+    /// folder). Rank 0 creates the folder if it is missing (readable by its owner only); every file is created
+    /// readable by its owner only. With a secret or a job id in <paramref name="options"/>, the job's files are
+    /// <c>PATH.job-TAG</c> and <c>PATH.job-TAG.rankN</c> (the tag from the secret and job id), so jobs given one path
+    /// stay apart, and files of another job or secret are ignored. Without either, use a fresh path for each job.
     /// </summary>
-    public static EpRendezvous File(string path, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1)
+    /// <param name="path">The record's path (the file need not exist).</param>
+    /// <param name="rank">This process's rank, 0..<paramref name="worldSize"/>-1.</param>
+    /// <param name="worldSize">Processes (ranks) that meet.</param>
+    /// <param name="timeout">Longest wait of one step; default <see cref="DefaultTimeout"/>.</param>
+    /// <param name="localRank">This process's index on its machine, or -1 if not known.</param>
+    /// <param name="options">The job secret, job id and policy (the same on every rank); default none.</param>
+    public static EpRendezvous File(string path, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1, EpRendezvousOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return new FileRendezvous(path, rank, worldSize, timeout ?? DefaultTimeout, localRank);
+        options ??= EpRendezvousOptions.Default;
+        options.Validate(worldSize);
+        return new FileRendezvous(path, rank, worldSize, timeout ?? DefaultTimeout, localRank, options);
     }
 
     /// <summary>
     /// A TCP rendezvous: rank 0 listens on <paramref name="host"/>:<paramref name="port"/> (an address of rank 0's
     /// machine; it starts listening here, so an unusable address fails at once), the others connect (retrying until
     /// the time-out) and stay connected for later steps. Port 0 on rank 0 takes a free port; <see cref="Address"/>
-    /// then names it.
+    /// then names it. Rank 0 handles joining connections side by side, each with its own deadline, and drops any that
+    /// breaks the protocol (remembered for its error message if the ranks do not meet); it stops listening once every
+    /// rank has joined. With a secret in <paramref name="options"/>, both sides prove it before anything about the job
+    /// is sent; without one, an address other than loopback warns (see <see cref="EpRendezvousOptions"/>).
     /// </summary>
-    public static EpRendezvous Tcp(string host, int port, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1)
+    /// <param name="host">Rank 0's address (an IP address or a host name).</param>
+    /// <param name="port">Rank 0's port; 0 on rank 0 takes a free one.</param>
+    /// <param name="rank">This process's rank, 0..<paramref name="worldSize"/>-1.</param>
+    /// <param name="worldSize">Processes (ranks) that meet.</param>
+    /// <param name="timeout">Longest wait of one step; default <see cref="DefaultTimeout"/>.</param>
+    /// <param name="localRank">This process's index on its machine, or -1 if not known.</param>
+    /// <param name="options">The job secret and policy (the same on every rank); default none.</param>
+    public static EpRendezvous Tcp(string host, int port, int rank, int worldSize, TimeSpan? timeout = null, int localRank = -1, EpRendezvousOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         if (port < 0 || port > 65535 || (port == 0 && rank != 0))
             ThrowHelper.OutOfRange(nameof(port), port, rank == 0 ? "must be 0..65535" : "must be 1..65535 (only rank 0 may ask for a free port with 0)");
-        return new TcpRendezvous(host, port, rank, worldSize, timeout ?? DefaultTimeout, localRank);
+        options ??= EpRendezvousOptions.Default;
+        options.Validate(worldSize);
+        return new TcpRendezvous(host, port, rank, worldSize, timeout ?? DefaultTimeout, localRank, options);
     }
 
     /// <summary>
     /// The rendezvous a launcher describes in the environment: the rank from <c>RANK</c> (else
     /// <c>OMPI_COMM_WORLD_RANK</c>, <c>PMI_RANK</c>, <c>SLURM_PROCID</c>), the world size from <c>WORLD_SIZE</c>
     /// (else <c>OMPI_COMM_WORLD_SIZE</c>, <c>PMI_SIZE</c>, <c>SLURM_NTASKS</c>), the local rank from
-    /// <c>LOCAL_RANK</c> (else <c>OMPI_COMM_WORLD_LOCAL_RANK</c>, <c>MPI_LOCALRANKID</c>, <c>SLURM_LOCALID</c>), and
-    /// the address from <c>NCCLEP_RENDEZVOUS</c> if set, else TCP at <c>MASTER_ADDR</c>:<c>MASTER_PORT</c>.
+    /// <c>LOCAL_RANK</c> (else <c>OMPI_COMM_WORLD_LOCAL_RANK</c>, <c>MPI_LOCALRANKID</c>, <c>SLURM_LOCALID</c>), the
+    /// address from <c>NCCLEP_RENDEZVOUS</c> if set, else TCP at <c>MASTER_ADDR</c>:<c>MASTER_PORT</c>; under srun
+    /// without them, the first node of the step (loopback for a step on one node), and under mpirun on one node,
+    /// loopback; then the port (unless <c>MASTER_PORT</c> is set) is derived from the job id. The secret, job id and
+    /// policy come from <see cref="EpRendezvousOptions.FromEnvironment()"/>.
     /// </summary>
     /// <param name="timeout">Longest wait of one step; default <c>NCCLEP_RENDEZVOUS_TIMEOUT</c> seconds, else <see cref="DefaultTimeout"/>.</param>
     /// <exception cref="InvalidOperationException">A variable is missing or not a number; the message names it.</exception>
-    public static EpRendezvous FromEnvironment(TimeSpan? timeout = null) => FromEnvironment(Environment.GetEnvironmentVariable, timeout);
+    public static EpRendezvous FromEnvironment(TimeSpan? timeout = null) => LauncherEnvironment.Rendezvous(Environment.GetEnvironmentVariable, timeout, null);
 
-    internal static EpRendezvous FromEnvironment(Func<string, string?> variable, TimeSpan? timeout)
+    /// <summary>As <see cref="FromEnvironment(TimeSpan?)"/>, with the secret, job id and policy given rather than read from the environment.</summary>
+    /// <param name="options">The job secret, job id and policy (the same on every rank).</param>
+    /// <param name="timeout">Longest wait of one step; default <c>NCCLEP_RENDEZVOUS_TIMEOUT</c> seconds, else <see cref="DefaultTimeout"/>.</param>
+    /// <exception cref="InvalidOperationException">A variable is missing or not a number; the message names it.</exception>
+    /// <exception cref="ArgumentException">The options are not usable (named <c>options</c>).</exception>
+    public static EpRendezvous FromEnvironment(EpRendezvousOptions options, TimeSpan? timeout = null)
     {
-        ArgumentNullException.ThrowIfNull(variable);
-        const string Hint = "Launch with torchrun (or mpirun, srun), or set RANK, WORLD_SIZE, LOCAL_RANK and MASTER_ADDR/MASTER_PORT (or NCCLEP_RENDEZVOUS=file:PATH|tcp:HOST:PORT) yourself.";
-        int rank = Integer(variable, ["RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"])
-            ?? throw new InvalidOperationException($"RANK is not set (nor OMPI_COMM_WORLD_RANK, PMI_RANK, SLURM_PROCID). {Hint}");
-        int world = Integer(variable, ["WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"])
-            ?? throw new InvalidOperationException($"WORLD_SIZE is not set (nor OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS). {Hint}");
-        int local = Integer(variable, ["LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"]) ?? -1;
-        if (world < 1) throw new InvalidOperationException($"The world size from the environment is {world}; it must be at least 1.");
-        if (rank < 0 || rank >= world) throw new InvalidOperationException($"The rank from the environment is {rank}; with a world size of {world} it must be 0..{world - 1}.");
-        if (local < -1) throw new InvalidOperationException($"The local rank from the environment is {local}; it must not be negative.");
-
-        if (timeout is null)
-        {
-            string? text = variable(TimeoutVariable);
-            if (!string.IsNullOrWhiteSpace(text))
-            {
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || !(seconds > 0) || seconds > 86_400)
-                    throw new InvalidOperationException($"{TimeoutVariable}='{text}' is not a number of seconds (0 < s ≤ 86400).");
-                timeout = TimeSpan.FromSeconds(seconds);
-            }
-        }
-
-        string? address = variable(AddressVariable);
-        if (!string.IsNullOrWhiteSpace(address))
-        {
-            try
-            {
-                return Parse(address.Trim(), rank, world, timeout, local);
-            }
-            catch (ArgumentException e)
-            {
-                throw new InvalidOperationException($"{AddressVariable}='{address}': {e.Message}", e);
-            }
-        }
-
-        string? host = variable("MASTER_ADDR");
-        string? portText = variable("MASTER_PORT");
-        if (string.IsNullOrWhiteSpace(host) || string.IsNullOrWhiteSpace(portText))
-        {
-            if (world == 1) return new LocalRendezvous(timeout ?? DefaultTimeout, local);
-            throw new InvalidOperationException(
-                $"Rank {rank} of {world}: MASTER_ADDR and MASTER_PORT must both be set for a TCP rendezvous (MASTER_ADDR={Show(host)}, MASTER_PORT={Show(portText)}), or set {AddressVariable}. {Hint}");
-        }
-        if (!int.TryParse(portText.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port > 65535)
-            throw new InvalidOperationException($"MASTER_PORT='{portText}' is not a TCP port (1..65535).");
-        return Tcp(host.Trim(), port, rank, world, timeout, local);
+        ArgumentNullException.ThrowIfNull(options);
+        return LauncherEnvironment.Rendezvous(Environment.GetEnvironmentVariable, timeout, options);
     }
+
+    internal static EpRendezvous FromEnvironment(Func<string, string?> variable, TimeSpan? timeout, EpRendezvousOptions? options = null) =>
+        LauncherEnvironment.Rendezvous(variable, timeout, options);
 
     /// <summary>Rank 0: sends the payload that <paramref name="createPayload"/> makes (call it through
     /// <see cref="CreatePayload"/>) to every rank; other ranks: receives it. No barrier (the caller adds one).</summary>
@@ -325,21 +324,6 @@ public abstract class EpRendezvous : IDisposable
         {
         }
     }
-
-    private static int? Integer(Func<string, string?> variable, string[] names)
-    {
-        foreach (string name in names)
-        {
-            string? text = variable(name);
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            if (!int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
-                throw new InvalidOperationException($"{name}='{text}' is not an integer.");
-            return value;
-        }
-        return null;
-    }
-
-    private static string Show(string? value) => string.IsNullOrWhiteSpace(value) ? "(not set)" : $"'{value}'";
 }
 
 /// <summary>A world of one rank (from the environment without an address): nothing to meet.</summary>

@@ -14,47 +14,43 @@ internal enum TcpFrameType : byte
     Ready = 4,
     Release = 5,
     Abort = 6,
+    Challenge = 7,
+    Join = 8,
 }
 
 /// <summary>
-/// The TCP rendezvous' wire format: a 16-byte header (u32 magic "NCRV", u8 type, 3 reserved, i32 step, i32 payload
-/// length, little-endian) and the payload; sending, reading with a deadline, and closing.
+/// The TCP rendezvous' wire format: a 16-byte header (u32 magic "NCRV", u8 type, 3 reserved, i32 step, i32 body
+/// length, little-endian) and the body; on an authenticated connection a 32-byte MAC follows the body
+/// (<see cref="TcpChannel"/>). Reading with a deadline, and closing.
 /// </summary>
 internal static class TcpFrames
 {
     public const int HeaderBytes = 16;
     public const uint Magic = 0x5652_434E; // "NCRV" little-endian
 
-    internal static void Send(Socket socket, TcpFrameType type, int step, ReadOnlySpan<byte> payload)
+    public static void WriteHeader(Span<byte> header, TcpFrameType type, int step, int length)
     {
-        var frame = new byte[HeaderBytes + payload.Length];
-        BinaryPrimitives.WriteUInt32LittleEndian(frame, Magic);
-        frame[4] = (byte)type;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(8), step);
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(12), payload.Length);
-        payload.CopyTo(frame.AsSpan(HeaderBytes));
-        socket.SendTimeout = 10_000;
-        int sent = 0;
-        while (sent < frame.Length) sent += socket.Send(frame, sent, frame.Length - sent, SocketFlags.None);
+        header[..HeaderBytes].Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        header[4] = (byte)type;
+        BinaryPrimitives.WriteInt32LittleEndian(header[8..], step);
+        BinaryPrimitives.WriteInt32LittleEndian(header[12..], length);
     }
 
-    internal static void TrySend(Socket socket, TcpFrameType type, int step, byte[] payload)
+    /// <summary>Reads a header; null if it is sound and announces at most <paramref name="maxBody"/> bytes, else what is wrong
+    /// (checked before anything of that size is allocated).</summary>
+    public static string? ParseHeader(ReadOnlySpan<byte> header, int maxBody, out TcpFrameType type, out int step, out int length)
     {
-        try
-        {
-            socket.SendTimeout = 1000;
-            Send(socket, type, step, payload);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+        type = (TcpFrameType)header[4];
+        step = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
+        length = BinaryPrimitives.ReadInt32LittleEndian(header[12..]);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic) return "sent something that is not an NcclEp rendezvous frame";
+        if (length < 0 || length > maxBody) return $"announced a frame of {length} bytes (at most {maxBody} here)";
+        return null;
     }
 
     /// <summary>Fills <paramref name="buffer"/>; <see cref="TimeoutException"/> at the deadline, <see cref="EndOfStreamException"/> if the peer closed.</summary>
-    internal static void ReadExactly(Socket socket, Span<byte> buffer, Deadline deadline)
+    public static void ReadExactly(Socket socket, Span<byte> buffer, Deadline deadline)
     {
         int read = 0;
         while (read < buffer.Length)
@@ -75,7 +71,7 @@ internal static class TcpFrames
         }
     }
 
-    internal static void Close(Socket? socket)
+    public static void Close(Socket? socket)
     {
         if (socket is null) return;
         try

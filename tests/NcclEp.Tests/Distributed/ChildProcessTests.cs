@@ -17,7 +17,7 @@ namespace NcclEp.Tests.Distributed;
 public sealed class ChildProcessTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(25);
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "ncclep-child-test-" + Guid.NewGuid().ToString("N"));
+    private readonly ScratchFolder _scratch = new("ncclep-child-test-");
     private readonly List<Process> _children = [];
 
     public void Dispose()
@@ -27,13 +27,7 @@ public sealed class ChildProcessTests : IDisposable
             if (!child.HasExited) child.Kill(entireProcessTree: true);
             child.Dispose();
         }
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        _scratch.Dispose();
     }
 
     [Fact]
@@ -68,10 +62,48 @@ public sealed class ChildProcessTests : IDisposable
     }
 
     [Fact]
+    public void Two_child_processes_started_as_srun_would_meet_this_process_with_the_job_secret()
+    {
+        byte[] id = RandomNumberGenerator.GetBytes(128);
+        string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        using EpRendezvous root = EpRendezvous.Tcp("127.0.0.1", 0, 0, 3, Limit, options: new EpRendezvousOptions { Secret = secret });
+        string port = root.Address[(root.Address.LastIndexOf(':') + 1)..];
+        for (int r = 1; r < 3; r++)
+        {
+            Start(r, new Dictionary<string, string?>
+            {
+                ["RANK"] = null,
+                ["WORLD_SIZE"] = null,
+                ["LOCAL_RANK"] = null,
+                ["MASTER_ADDR"] = null, // srun sets none of these: the step's one node means loopback
+                ["MASTER_PORT"] = port,
+                ["NCCLEP_RENDEZVOUS"] = null,
+                ["SLURM_PROCID"] = r.ToString(CultureInfo.InvariantCulture),
+                ["SLURM_NTASKS"] = "3",
+                ["SLURM_LOCALID"] = r.ToString(CultureInfo.InvariantCulture),
+                ["SLURM_JOB_ID"] = "4242",
+                ["SLURM_STEP_ID"] = "0",
+                ["SLURM_STEP_NUM_NODES"] = "1",
+                [EpRendezvousOptions.SecretVariable] = secret,
+                ["NCCLEP_RENDEZVOUS_TIMEOUT"] = "20",
+                [StartupHook.ChildVariable] = "00", // not rank 0: never used
+            });
+        }
+
+        byte[] got = root.Share(() => id);
+        root.Barrier();
+        Assert.Equal([3], root.Share(() => [3]));
+        Assert.Equal(id, got);
+        string[] lines = WaitForChildren();
+        Assert.Equal($"rank 1 of 3 local 1 got {Convert.ToHexString(id)} then 3", lines[0]);
+        Assert.Equal($"rank 2 of 3 local 2 got {Convert.ToHexString(id)} then 3", lines[1]);
+    }
+
+    [Fact]
     public void Three_child_processes_meet_through_a_file()
     {
         byte[] id = RandomNumberGenerator.GetBytes(128);
-        string path = Path.Combine(_folder, "rendezvous");
+        string path = _scratch.PathFor("rendezvous");
         for (int r = 0; r < 3; r++)
         {
             Start(r, new Dictionary<string, string?>

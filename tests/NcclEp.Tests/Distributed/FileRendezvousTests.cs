@@ -11,20 +11,13 @@ namespace NcclEp.Tests.Distributed;
 public sealed class FileRendezvousTests : IDisposable
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "ncclep-rdv-test-" + Guid.NewGuid().ToString("N"));
+    private readonly ScratchFolder _scratch = new("ncclep-rdv-test-");
 
-    private string PathFor(string name) => Path.Combine(_folder, name);
+    private string Folder => _scratch.Root;
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_folder, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    private string PathFor(string name) => _scratch.PathFor(name);
+
+    public void Dispose() => _scratch.Dispose();
 
     private static EpRendezvous[] Group(string path, int world, TimeSpan? timeout = null)
     {
@@ -139,7 +132,7 @@ public sealed class FileRendezvousTests : IDisposable
     public void A_file_that_is_not_a_rendezvous_file_is_named_in_the_time_out()
     {
         string path = PathFor("garbage");
-        Directory.CreateDirectory(_folder);
+        Directory.CreateDirectory(Folder);
         File.WriteAllText(path, "hello");
         using EpRendezvous rdv = EpRendezvous.File(path, 1, 2, TimeSpan.FromMilliseconds(300));
         EpRendezvousException e = Assert.Throws<EpRendezvousException>(() => rdv.Barrier());
@@ -228,8 +221,8 @@ public sealed class FileRendezvousTests : IDisposable
     [Fact]
     public void A_folder_is_refused_as_the_path()
     {
-        Directory.CreateDirectory(_folder);
-        ArgumentException e = Assert.Throws<ArgumentException>(() => EpRendezvous.File(_folder, 0, 2));
+        Directory.CreateDirectory(Folder);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => EpRendezvous.File(Folder, 0, 2));
         Assert.Contains("is a folder", e.Message, StringComparison.Ordinal);
     }
 }

@@ -140,4 +140,46 @@ public class RendezvousSetupTests
         Assert.Equal("local:", alone.Address);
         Assert.Equal([5], alone.Share(() => [5]));
     }
+
+    [Fact]
+    public void A_tcp_rendezvous_without_a_secret_on_a_network_address_warns_and_on_loopback_does_not()
+    {
+        var warnings = new List<string>();
+        var options = new EpRendezvousOptions { OnWarning = warnings.Add };
+        using (EpRendezvous.Tcp("192.0.2.10", 29500, 1, 2, options: options))
+        {
+        }
+        string warning = Assert.Single(warnings);
+        Assert.Contains("tcp:192.0.2.10:29500 has no job secret", warning, StringComparison.Ordinal);
+        Assert.Contains("NCCLEP_RENDEZVOUS_SECRET", warning, StringComparison.Ordinal);
+
+        // Nothing to say on loopback, with a secret, or for a world of one (this rank 1 of 2 connects to nobody here).
+        using (EpRendezvous.Tcp("127.0.0.1", 29500, 1, 2, options: options)) { }
+        using (EpRendezvous.Tcp("localhost", 29500, 1, 2, options: options)) { }
+        using (EpRendezvous.Tcp("::1", 29500, 1, 2, options: options)) { }
+        using (EpRendezvous.Tcp("192.0.2.10", 29500, 1, 2, options: options with { Secret = "0123456789abcdef" })) { }
+        using (EpRendezvous.Tcp("192.0.2.10", 29500, 0, 1, options: options)) { }
+        Assert.Single(warnings);
+    }
+
+    [Fact]
+    public void RequireSecret_refuses_a_rendezvous_without_one_and_a_short_secret_is_refused()
+    {
+        var require = new EpRendezvousOptions { RequireSecret = true };
+        ArgumentException tcp = Assert.Throws<ArgumentException>(() => EpRendezvous.Tcp("127.0.0.1", 29500, 1, 2, options: require));
+        Assert.Equal("options", tcp.ParamName);
+        Assert.Contains("no secret and RequireSecret is set", tcp.Message, StringComparison.Ordinal);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => EpRendezvous.File(Nowhere, 1, 2, options: require)).ParamName);
+        using (EpRendezvous.Tcp("127.0.0.1", 29500, 1, 2, options: require with { Secret = "0123456789abcdef" })) { }
+        using (EpRendezvous.File(Nowhere, 0, 1, options: require)) { } // one rank meets nobody
+
+        ArgumentException tooShort = Assert.Throws<ArgumentException>(() => EpRendezvous.Parse("tcp:127.0.0.1:29500", 1, 2, options: new EpRendezvousOptions { Secret = "short" }));
+        Assert.Equal("options", tooShort.ParamName);
+        Assert.Contains("secret is 5 bytes; it must be 16..", tooShort.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("short", tooShort.Message, StringComparison.Ordinal); // the secret itself is never shown
+        string shown = new EpRendezvousOptions { Secret = "do-not-print-this-secret", JobId = "job-7" }.ToString();
+        Assert.Contains("Secret = (set)", shown, StringComparison.Ordinal);
+        Assert.Contains("JobId = job-7", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain("do-not-print", shown, StringComparison.Ordinal);
+    }
 }

@@ -171,10 +171,15 @@ public class TcpRendezvousTests
     [Fact]
     public void Ranks_given_different_world_sizes_fail_with_a_message_that_says_so()
     {
-        using EpRendezvous root = EpRendezvous.Tcp("127.0.0.1", 0, 0, 2, Generous);
+        // The refused rank fails at once; rank 0 keeps waiting for a rank 1 that fits (a stranger could have sent
+        // that hello), and names the refusal when its time-out ends.
+        using EpRendezvous root = EpRendezvous.Tcp("127.0.0.1", 0, 0, 2, TimeSpan.FromSeconds(1.5));
         using EpRendezvous other = EpRendezvous.Parse(root.Address, 1, 3, Generous);
         RankOutcome[] outcomes = RankRunner.Run(2, r => (r == 0 ? root : other).Share(() => [1]));
+        Assert.True(outcomes[1].Finished < TimeSpan.FromSeconds(1), $"the refused rank learnt of it after {outcomes[1].Finished}");
         EpRendezvousException e0 = outcomes[0].Failed<EpRendezvousException>();
+        Assert.True(e0.TimedOut);
+        Assert.Contains("rank 1 did not connect within 1.5 s", e0.Message, StringComparison.Ordinal);
         Assert.Contains("rank 1", e0.Message, StringComparison.Ordinal);
         Assert.Contains("world size of 3, but rank 0 has 2", e0.Message, StringComparison.Ordinal);
         EpRendezvousException e1 = outcomes[1].Failed<EpRendezvousException>();
@@ -185,11 +190,14 @@ public class TcpRendezvousTests
     [Fact]
     public void Two_processes_with_the_same_rank_are_refused()
     {
-        using EpRendezvous root = EpRendezvous.Tcp("127.0.0.1", 0, 0, 3, TimeSpan.FromSeconds(5));
-        using EpRendezvous first = EpRendezvous.Parse(root.Address, 1, 3, TimeSpan.FromSeconds(5));
-        using EpRendezvous second = EpRendezvous.Parse(root.Address, 1, 3, TimeSpan.FromSeconds(5));
+        // Rank 2 never comes: rank 0 times out and names the second rank 1 it refused. The rank 1s wait longer, so
+        // the one that got in hears rank 0's abort.
+        using EpRendezvous root = EpRendezvous.Tcp("127.0.0.1", 0, 0, 3, TimeSpan.FromSeconds(1.5));
+        using EpRendezvous first = EpRendezvous.Parse(root.Address, 1, 3, TimeSpan.FromSeconds(8));
+        using EpRendezvous second = EpRendezvous.Parse(root.Address, 1, 3, TimeSpan.FromSeconds(8));
         RankOutcome[] outcomes = RankRunner.Run(3, r => (r == 0 ? root : r == 1 ? first : second).Share(() => [1]));
         Assert.Contains("rank 1 connected twice", outcomes[0].Failed<EpRendezvousException>().Message, StringComparison.Ordinal);
+        Assert.Contains("rank 2 did not connect", outcomes[0].Failed<EpRendezvousException>().Message, StringComparison.Ordinal);
         // One of the two rank 1s was refused outright, the other learnt of rank 0's failure.
         Assert.Contains("connected twice", outcomes[1].Failed<EpRendezvousException>().Message, StringComparison.Ordinal);
         Assert.Contains("connected twice", outcomes[2].Failed<EpRendezvousException>().Message, StringComparison.Ordinal);
