@@ -16,7 +16,7 @@ namespace NcclEp;
 /// <param name="NumSms">Multiprocessors (thread blocks) the kernels may use; 0 lets the backend choose.</param>
 /// <param name="ExpertAlignment">High-throughput expert-major only: each expert's segment is padded with
 /// zero rows to a multiple of this (for grouped GEMMs); 1 means no padding.</param>
-public readonly record struct EpConfig(
+public readonly partial record struct EpConfig(
     EpMode Mode,
     int NumExperts,
     int Hidden,
@@ -80,31 +80,6 @@ public readonly record struct EpConfig(
     /// <param name="worldSize">Ranks in the group.</param>
     public void Validate(int worldSize)
     {
-        if (worldSize < 1 || worldSize > MaxWorldSize)
-            ThrowHelper.OutOfRange(nameof(worldSize), worldSize, $"must be 1..{MaxWorldSize}");
-        if (!Enum.IsDefined(Mode))
-            ThrowHelper.OutOfRange(nameof(Mode), (int)Mode, "is not an EpMode");
-        if (!IsLayoutValid(Mode, Layout))
-            ThrowHelper.Argument(nameof(Layout), $"Layout {Layout} is not valid for mode {Mode}: low latency takes ExpertMajor or RankMajor, high throughput takes Flat or ExpertMajor.");
-        if (DataType is not (EpDataType.BFloat16 or EpDataType.Float32))
-            ThrowHelper.Argument(nameof(DataType), $"Token rows must be BFloat16 or Float32, not {DataType}.");
-        if (Hidden < MinHidden || Hidden > MaxHidden || Hidden % HiddenGranularity != 0)
-            ThrowHelper.OutOfRange(nameof(Hidden), Hidden, $"must be a multiple of {HiddenGranularity} from {MinHidden} to {MaxHidden}");
-        if (TopK < 1 || TopK > MaxTopK)
-            ThrowHelper.OutOfRange(nameof(TopK), TopK, $"must be 1..{MaxTopK}");
-        if (NumExperts < 1 || NumExperts % worldSize != 0)
-            ThrowHelper.OutOfRange(nameof(NumExperts), NumExperts, $"must be a positive multiple of the world size {worldSize}");
-        if (TopK > NumExperts)
-            ThrowHelper.OutOfRange(nameof(TopK), TopK, $"must not exceed NumExperts ({NumExperts}): a token picks distinct experts");
-        if (MaxTokensPerRank < 1 || MaxTokensPerRank > (1 << 20))
-            ThrowHelper.OutOfRange(nameof(MaxTokensPerRank), MaxTokensPerRank, "must be 1..1048576");
-        if (NumSms < 0 || NumSms > 1024)
-            ThrowHelper.OutOfRange(nameof(NumSms), NumSms, "must be 0 (backend's choice) to 1024");
-        if (ExpertAlignment < 1 || ExpertAlignment > MaxExpertAlignment)
-            ThrowHelper.OutOfRange(nameof(ExpertAlignment), ExpertAlignment, $"must be 1..{MaxExpertAlignment}");
-        if (ExpertAlignment != 1 && !(Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor))
-            ThrowHelper.Argument(nameof(ExpertAlignment), "ExpertAlignment applies to the high-throughput ExpertMajor layout only; leave it 1.");
-        if (ReceiveRows(worldSize) > int.MaxValue)
-            ThrowHelper.Argument(nameof(MaxTokensPerRank), $"The dispatch output would need {ReceiveRows(worldSize)} rows; more than 2^31-1.");
+        if (FindProblem(worldSize) is { } problem) problem.Throw(this, worldSize);
     }
 }
