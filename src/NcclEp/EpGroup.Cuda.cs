@@ -22,6 +22,8 @@ public sealed partial class EpGroup
     /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md);
     /// <c>NCCLEP_NODE_SIZE=n</c> treats runs of n ranks as nodes, so peers in another run are network peers too.
     /// </summary>
+    /// <exception cref="EpMemoryException">A GPU has less free memory than <see cref="EpConfig.EstimateMemory"/> says its ranks
+    /// need (checked before any window is allocated; see <see cref="EpGroupOptions.CheckMemory"/>).</exception>
     public static EpGroup[] CreateCuda(EpConfig config, ReadOnlySpan<int> deviceIds, EpGroupOptions? options = null)
     {
         int world = deviceIds.Length;
@@ -51,6 +53,8 @@ public sealed partial class EpGroup
         if (allSame && world > 1)
             ColocatedFabric.ThrowIfTooFewHardwareQueues(world, Environment.GetEnvironmentVariable(ColocatedFabric.ConnectionsVariable));
 
+        // Before any window: a GPU that cannot hold its ranks' memory is refused with the numbers, not half-filled.
+        using DeviceMemoryCheck? memory = options.CheckMemory ? DeviceMemoryCheck.Run(deviceIds, config.EstimateMemory(world)) : null;
         CudaFabric fabric = allSame && world > 1
             ? new ColocatedFabric(config, world, deviceIds[0])
             : NcclFabric.Create(config, deviceIds.ToArray());

@@ -27,7 +27,8 @@ public sealed partial class EpGroup
     /// <returns>This process's rank; drive it from one thread. Dispose it on every rank.</returns>
     /// <exception cref="ArgumentException">A bad argument (named), checked before anything is touched.</exception>
     /// <exception cref="EpException">The Cuda backend cannot run in this process (no driver, no GPU, no NCCL): thrown
-    /// before joining the rendezvous, so the other ranks fail there with a time-out; or the peer addressing check failed.</exception>
+    /// before joining the rendezvous, so the other ranks fail there with a time-out; or the peer addressing check failed.
+    /// <see cref="EpMemoryException"/> (also before the rendezvous): the GPU has less free memory than the rank needs.</exception>
     /// <exception cref="EpRendezvousException">The ranks did not meet.</exception>
     public static EpGroup CreateCudaRank(EpConfig config, int rank, int worldSize, int deviceOrdinal, EpRendezvous rendezvous, EpGroupOptions? options = null)
     {
@@ -58,6 +59,7 @@ public sealed partial class EpGroup
             ThrowHelper.OutOfRange(nameof(deviceOrdinal), deviceOrdinal, $"is not a CUDA device of this process: it sees {devices} (check CUDA_VISIBLE_DEVICES and LOCAL_RANK)");
 
         _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before the rendezvous
+        using DeviceMemoryCheck? memory = options.CheckMemory ? DeviceMemoryCheck.Run([deviceOrdinal], config.EstimateMemory(worldSize)) : null;
         byte[] idBytes = rendezvous.Share(() => NcclCommHandle.CreateUniqueId().ToArray());
         if (idBytes.Length != NcclUniqueId.Size)
             throw new EpException($"Rank {rank} of {worldSize}: the rendezvous at {rendezvous.Address} delivered {idBytes.Length} bytes; an NCCL unique id is {NcclUniqueId.Size}.");

@@ -73,12 +73,16 @@ public sealed partial class EpGroup : IDisposable
     /// Creates a Host-backend group of <paramref name="worldSize"/> ranks in this process; element r is
     /// rank r, to be driven from its own thread (ranks wait on each other inside each call).
     /// </summary>
+    /// <exception cref="ArgumentException">A field of <paramref name="config"/> or <paramref name="options"/> is not valid (named).</exception>
+    /// <exception cref="EpMemoryException">This machine has less memory available than <see cref="EpConfig.EstimateMemory"/>
+    /// says every rank needs together (checked before anything is allocated; see <see cref="EpGroupOptions.CheckMemory"/>).</exception>
     public static EpGroup[] CreateHost(EpConfig config, int worldSize, EpGroupOptions? options = null)
     {
         config.Validate(worldSize);
         options ??= EpGroupOptions.Default;
         if (options.PeerTimeout <= TimeSpan.Zero)
             ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        if (options.CheckMemory) MemoryGuard.ThrowIfHostCannotHold(config.EstimateMemory(worldSize));
         var fabric = new HostFabric(config, worldSize, options.PeerTimeout);
         var groups = new EpGroup[worldSize];
         for (int r = 0; r < worldSize; r++)

@@ -18,4 +18,12 @@ public sealed record EpGroupOptions
     /// <c>~/.cache/ncclep/kernels</c>.
     /// </summary>
     public string? KernelCacheDirectory { get; init; }
+
+    /// <summary>
+    /// Whether group creation first compares <see cref="EpConfig.EstimateMemory"/> (window, handle and the caller's
+    /// tensors for the layout) with the memory available (Host: this machine's available physical memory; Cuda: each
+    /// GPU's free memory) and refuses with <see cref="EpMemoryException"/> a configuration that cannot fit. Default
+    /// true; turn it off only when your own tensors are smaller than the estimate counts (e.g. experts that write in place).
+    /// </summary>
+    public bool CheckMemory { get; init; } = true;
 }
