@@ -38,6 +38,10 @@ internal sealed class NoOpBackend : IEpRankBackend
     {
     }
 
+    public void CopyToHost(nint source, Span<byte> destination)
+    {
+    }
+
     public void Dispose()
     {
     }

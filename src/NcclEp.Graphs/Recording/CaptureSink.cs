@@ -97,6 +97,10 @@ internal sealed class CaptureSink : IEpRankBackend
         "EpGroup.Synchronize",
         $"waiting for the device is a host synchronisation, which a graph cannot hold{DescribeStream(stream)}; synchronise after Replay");
 
+    public void CopyToHost(nint source, Span<byte> destination) => throw Refused(
+        "EpGroup.DownloadToArray, Download2D or DownloadTo",
+        "copying to the host is a host synchronisation, which a graph cannot hold; download after Replay");
+
     /// <summary>Never called: the group disposes its own backend.</summary>
     public void Dispose()
     {

@@ -26,4 +26,7 @@ internal interface IEpRankBackend : IDisposable
 
     /// <summary>Waits until all work this rank queued is done (control path, tests, benchmarks).</summary>
     void Synchronize(EpStream stream);
+
+    /// <summary>Copies device bytes at <paramref name="source"/> into host memory, complete on return (control path).</summary>
+    void CopyToHost(nint source, Span<byte> destination);
 }

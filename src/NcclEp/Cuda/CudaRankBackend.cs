@@ -105,6 +105,18 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     public EpBuffer Allocate(long bytes) => CudaBuffer.Allocate(_device, bytes);
 
+    /// <summary>On the device's transfer stream, synchronised (as <see cref="CudaBuffer"/>'s downloads).</summary>
+    public void CopyToHost(nint source, Span<byte> destination)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        nint stream = _device.TransferStream;
+        fixed (byte* p = destination)
+        {
+            Check.Cu(CudaDriver.cuMemcpyDtoHAsync_v2(p, source, (nuint)destination.Length, stream), "cuMemcpyDtoHAsync_v2");
+            Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        }
+    }
+
     public void Update(EpHandle handle, ref readonly EpLaunchArgs args)
     {
         ThrowIfKernelFailed();

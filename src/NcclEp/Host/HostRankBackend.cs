@@ -52,6 +52,10 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
 
     public EpBuffer Allocate(long bytes) => new HostBuffer(bytes);
 
+    /// <summary>"Device" memory is this process's native memory: a plain copy.</summary>
+    public void CopyToHost(nint source, Span<byte> destination) =>
+        new ReadOnlySpan<byte>((void*)source, destination.Length).CopyTo(destination);
+
     /// <summary>
     /// Writes the mask and makes this call a recovery point: the rank's dispatch and combine sequence restart at 0
     /// and the flags peers left in its window are cleared, so survivors that got different distances into a failed

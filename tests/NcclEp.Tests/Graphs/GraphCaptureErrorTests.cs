@@ -37,6 +37,9 @@ public sealed class GraphCaptureErrorTests : IDisposable
         "EpBuffer.Download",
         "EpBuffer.Upload",
         "EpBuffer.Fill",
+        "EpGroup.DownloadToArray",
+        "EpGroup.Download2D",
+        "EpGroup.DownloadTo",
     };
 
     [Theory]
@@ -173,6 +176,9 @@ public sealed class GraphCaptureErrorTests : IDisposable
             case "EpBuffer.Download": _rig.Combined.Download<byte>(bytes); break;
             case "EpBuffer.Upload": _rig.X.Upload<byte>(bytes); break;
             case "EpBuffer.Fill": _rig.Combined.Fill(0); break;
+            case "EpGroup.DownloadToArray": g.DownloadToArray<int>(_rig.Handle.ReceivedExpertCounts); break;
+            case "EpGroup.Download2D": g.Download2D<int>(_rig.Handle.ReceivedSourceInfo); break;
+            case "EpGroup.DownloadTo": g.DownloadTo<int>(_rig.Combined.As2D(EpDataType.Int32, 1, 4), new int[4]); break;
             default: throw new ArgumentException(call, nameof(call));
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using CommunityToolkit.HighPerformance;
 
 namespace NcclEp.Tests.Infrastructure;
 
@@ -18,7 +19,8 @@ internal static class ExpertWork
         data.DownloadFrom(input);
         var result = new ElementArray(data.Length, c.DataType);
         result.Fill(poison);
-        EpTensor ids = rig.Handle.ReceivedTopkIds, weights = rig.Handle.ReceivedTopkWeights;
+        ReadOnlySpan2D<int> ids = rig.Group.Download2D<int>(rig.Handle.ReceivedTopkIds).Span;
+        ReadOnlySpan2D<float> weights = rig.Group.Download2D<float>(rig.Handle.ReceivedTopkWeights).Span;
         int[] counts = HostView.Int32s(rig.Handle.ReceivedRankCounts);
         var acc = new float[c.Hidden];
         long flat = 0;
@@ -31,9 +33,9 @@ internal static class ExpertWork
                 Array.Clear(acc);
                 for (int k = 0; k < c.TopK; k++)
                 {
-                    int e = HostView.Int32At(ids, row, k);
+                    int e = ids[(int)row, k];
                     if (e < 0 || e / local != rank) continue;
-                    float w = HostView.FloatAt(weights, row, k);
+                    float w = weights[(int)row, k];
                     for (int j = 0; j < c.Hidden; j++) acc[j] = acc[j] + (w * Numerics.Decode(data[(physical * pitch) + j], c.DataType));
                 }
                 for (int j = 0; j < c.Hidden; j++) result.Set((physical * pitch) + j, Numerics.Encode(acc[j], c.DataType));

@@ -20,14 +20,6 @@ internal static unsafe class HostView
         return new ReadOnlySpan<float>((void*)t.Data, checked((int)t.ElementCount)).ToArray();
     }
 
-    /// <summary>Element [row, col] of a 2-D int32 tensor.</summary>
-    public static int Int32At(in EpTensor t, long row, long col) =>
-        *(int*)(t.Data + (nint)(((row * t.Stride(0)) + (col * t.Stride(1))) * 4));
-
-    /// <summary>Element [row, col] of a 2-D float32 tensor.</summary>
-    public static float FloatAt(in EpTensor t, long row, long col) =>
-        *(float*)(t.Data + (nint)(((row * t.Stride(0)) + (col * t.Stride(1))) * 4));
-
     /// <summary>Raw bytes of a handle tensor (for reproducibility comparisons).</summary>
     public static byte[] Bytes(in EpTensor t) =>
         new ReadOnlySpan<byte>((void*)t.Data, checked((int)(t.ElementCount * t.DataType.SizeInBytes()))).ToArray();
