@@ -33,7 +33,7 @@ public abstract class EpBuffer : IDisposable
     {
         EpCaptureGuard.ThrowIfCapturing("EpBuffer.Upload");
         ReadOnlySpan<byte> bytes = MemoryMarshal.AsBytes(source);
-        CheckRange(byteOffset, bytes.Length);
+        if (!InRange(byteOffset, bytes.Length)) ThrowOutside(byteOffset, bytes.Length, nameof(source), "the source");
         CopyIn(bytes, byteOffset);
     }
 
@@ -42,7 +42,7 @@ public abstract class EpBuffer : IDisposable
     {
         EpCaptureGuard.ThrowIfCapturing("EpBuffer.Download");
         Span<byte> bytes = MemoryMarshal.AsBytes(destination);
-        CheckRange(byteOffset, bytes.Length);
+        if (!InRange(byteOffset, bytes.Length)) ThrowOutside(byteOffset, bytes.Length, nameof(destination), "the destination");
         CopyOut(bytes, byteOffset);
     }
 
@@ -57,14 +57,16 @@ public abstract class EpBuffer : IDisposable
     /// <summary>A contiguous 2-D descriptor over the buffer from <paramref name="byteOffset"/>.</summary>
     public EpTensor As2D(EpDataType type, long rows, long cols, long byteOffset = 0)
     {
-        CheckRange(byteOffset, rows * cols * type.SizeInBytes());
+        long length = rows * cols * type.SizeInBytes();
+        if (!InRange(byteOffset, length)) ThrowOutside(byteOffset, length, nameof(rows), $"a [{rows}, {cols}] {type} tensor");
         return EpTensor.Create2D(Pointer + (nint)byteOffset, type, rows, cols);
     }
 
     /// <summary>A contiguous 3-D descriptor over the buffer from <paramref name="byteOffset"/>.</summary>
     public EpTensor As3D(EpDataType type, long d0, long d1, long d2, long byteOffset = 0)
     {
-        CheckRange(byteOffset, d0 * d1 * d2 * type.SizeInBytes());
+        long length = d0 * d1 * d2 * type.SizeInBytes();
+        if (!InRange(byteOffset, length)) ThrowOutside(byteOffset, length, nameof(d0), $"a [{d0}, {d1}, {d2}] {type} tensor");
         return EpTensor.Create3D(Pointer + (nint)byteOffset, type, d0, d1, d2);
     }
 
@@ -80,11 +82,24 @@ public abstract class EpBuffer : IDisposable
     /// <summary>Releases the memory.</summary>
     protected abstract void Free();
 
-    private void CheckRange(long byteOffset, long length)
+    /// <summary>Whether <paramref name="length"/> bytes from <paramref name="byteOffset"/> lie inside the live buffer.</summary>
+    private bool InRange(long byteOffset, long length)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (byteOffset < 0 || length < 0 || byteOffset + length > Bytes)
-            ThrowHelper.OutOfRange(nameof(byteOffset), byteOffset, $"with {length} bytes runs past the buffer's {Bytes} bytes");
+        return byteOffset >= 0 && length >= 0 && byteOffset + length <= Bytes;
+    }
+
+    /// <summary>
+    /// The request (<paramref name="what"/>, <paramref name="length"/> bytes from <paramref name="byteOffset"/>) does not
+    /// fit. The message names the offset only when the caller gave one: at offset 0 the size is the problem.
+    /// </summary>
+    private void ThrowOutside(long byteOffset, long length, string paramName, string what)
+    {
+        string sentence = char.ToUpperInvariant(what[0]) + what[1..];
+        if (byteOffset < 0) ThrowHelper.OutOfRange(nameof(byteOffset), byteOffset, "must not be negative");
+        if (length < 0) ThrowHelper.Argument(paramName, $"{sentence} has a negative size.");
+        if (byteOffset == 0) ThrowHelper.Argument(paramName, $"{sentence} needs {length} bytes; the buffer holds {Bytes}.");
+        ThrowHelper.OutOfRange(nameof(byteOffset), byteOffset, $"with {what} of {length} bytes runs past the buffer's {Bytes} bytes");
     }
 
     /// <summary>Frees the memory.</summary>
