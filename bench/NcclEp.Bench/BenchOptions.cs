@@ -115,7 +115,7 @@ internal sealed record BenchOptions
     public EpConfig ToConfig(RunPoint point) =>
         new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align);
 
-    /// <summary>A message naming the first bad option, or null; the library checks the rest (EpConfig.Validate).</summary>
+    /// <summary>A message naming the first bad option, or null; the library's checks (EpConfig) worded with the option names.</summary>
     public string? Check()
     {
         if (Ranks < 1) return $"--ranks must be at least 1, not {Ranks}.";
@@ -130,14 +130,7 @@ internal sealed record BenchOptions
         if (CheckSmsSweep() is { } sms) return sms;
         foreach (RunPoint point in RunPoints())
         {
-            try
-            {
-                ToConfig(point).Validate(Ranks);
-            }
-            catch (ArgumentException e)
-            {
-                return $"the configuration is not supported ({point}, {Ranks} ranks): {e.Message}";
-            }
+            if (ToConfig(point).FindProblem(Ranks) is { } problem) return ConfigOptionErrors.Describe(problem, this, point);
         }
         return null;
     }
