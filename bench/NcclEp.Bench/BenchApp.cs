@@ -31,13 +31,20 @@ internal static class BenchApp
         report.Line($"config: {options.Describe()}");
         if (options.SmsSweep is not null && backend is HostBenchBackend)
             report.Line($"note: {SmsSweepList.OptionName} on the Host backend: numSms has no effect there (its C# kernels ignore it), so the rows differ by noise only");
+        BenchMemory memory = BenchMemory.Of(options, backend is HostBenchBackend);
+        report.Line(memory.Line());
+        if (memory.RefusalHere() is { } tooLarge)
+        {
+            Console.Error.WriteLine($"error: {tooLarge}");
+            return ExitCodes.Usage;
+        }
 
         List<SizeResult> results;
         try
         {
             using var threads = new RankThreads(options.Ranks, backend.BindRankThread);
             results = points.Count == 1
-                ? [BenchRunner.Run(backend, threads, options, points[0])]
+                ? [report.RunWithStatus($"running {points[0]}", options.JsonPath, () => BenchRunner.Run(backend, threads, options, points[0]))]
                 : report.RunWithProgress(points, point => BenchRunner.Run(backend, threads, options, point));
         }
         catch (Exception e) when (e is RankFailedException or EpException or TimeoutException or InvalidOperationException or ArgumentException)
