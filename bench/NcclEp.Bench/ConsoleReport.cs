@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
 using NcclEp;
 using Spectre.Console;
 
@@ -57,6 +59,41 @@ internal sealed class ConsoleReport
         }
         return results;
     }
+
+    /// <summary>How long a single run goes before its progress indicator appears (shorter runs draw nothing).</summary>
+    public static readonly TimeSpan StatusDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Whether a single run shows a live progress indicator: only on a terminal (stdout and stderr not redirected)
+    /// and without <c>--json</c>, so logs and machine-read runs stay free of redraws.
+    /// </summary>
+    public static bool ShowsStatus(bool interactive, string? jsonPath) => interactive && jsonPath is null;
+
+    /// <summary>
+    /// Runs <paramref name="run"/> (one size); if it is still going after <see cref="StatusDelay"/> and
+    /// <see cref="ShowsStatus"/> allows it, shows a spinner with <paramref name="label"/> and the time so far until it ends.
+    /// </summary>
+    public T RunWithStatus<T>(string label, string? jsonPath, Func<T> run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (!ShowsStatus(Interactive, jsonPath)) return run();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Task<T> task = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        if (!Ended(task, StatusDelay))
+        {
+            _console.Status().Spinner(Spinner.Known.Dots).Start(Status(label, clock.Elapsed), ctx =>
+            {
+                while (!Ended(task, TimeSpan.FromMilliseconds(250))) ctx.Status(Status(label, clock.Elapsed));
+            });
+        }
+        return task.GetAwaiter().GetResult();  // the run's own exception, not an AggregateException
+    }
+
+    /// <summary>Waits up to <paramref name="wait"/> for the task to end, however it ends (a failed run throws later, once).</summary>
+    private static bool Ended(Task task, TimeSpan wait) => ((IAsyncResult)task).AsyncWaitHandle.WaitOne(wait);
+
+    private static string Status(string label, TimeSpan elapsed) =>
+        Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label}: {elapsed.TotalSeconds:0} s"));
 
     /// <summary>A plain line (never wrapped).</summary>
     public void Line(string text) => System.Console.Out.WriteLine(text);
