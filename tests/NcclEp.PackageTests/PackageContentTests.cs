@@ -91,6 +91,59 @@ public sealed class PackageContentTests
     }
 
     [Fact]
+    public void Both_packages_carry_the_readme_for_package_users_and_a_copyright()
+    {
+        string expected = File.ReadAllText(Path.Combine(_packages.RepoRoot, PackedPackages.ReadmeSource));
+        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
+        {
+            using ZipArchive zip = Open(id);
+            ZipArchiveEntry readme = zip.GetEntry("README.md") ?? throw new InvalidOperationException($"no README.md in {id}");
+            using var reader = new StreamReader(readme.Open());
+            Assert.Equal(expected, reader.ReadToEnd());
+            XElement metadata = Metadata(id);
+            Assert.Contains("NcclEp contributors", (string?)metadata.Element(metadata.Name.Namespace + "copyright") ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_license_expression_matches_the_license_file_of_the_repository()
+    {
+        XElement metadata = Metadata("NcclEp");
+        string expression = metadata.Element(metadata.Name.Namespace + "license")!.Value;
+        string[] file = File.ReadAllLines(Path.Combine(_packages.RepoRoot, "LICENSE"));
+        Assert.Equal($"{expression} License", file[0]);
+    }
+
+    [Fact]
+    public void Packed_assemblies_are_deterministic_and_their_pdbs_hold_mapped_source_paths()
+    {
+        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
+        {
+            using ZipArchive zip = Open(id);
+            using MemoryStream dll = Read(zip, $"lib/net10.0/{id}.dll");
+            using var pe = new PEReader(dll);
+            Assert.Contains(pe.ReadDebugDirectory(), entry => entry.Type == DebugDirectoryEntryType.Reproducible);
+
+            using ZipArchive symbols = ZipFile.OpenRead(_packages.SymbolPackage(id));
+            using MemoryStream pdbBytes = Read(symbols, $"lib/net10.0/{id}.pdb");
+            using MetadataReaderProvider provider = MetadataReaderProvider.FromPortablePdbStream(pdbBytes);
+            MetadataReader pdb = provider.GetMetadataReader();
+            string[] documents = pdb.Documents.Select(d => pdb.GetString(pdb.GetDocument(d).Name)).ToArray();
+            Assert.Contains(documents, path => path.StartsWith("/_/src/", StringComparison.Ordinal));
+            Assert.DoesNotContain(documents, path => path.Contains(_packages.Root, StringComparison.Ordinal)); // no path of the machine that packed
+        }
+    }
+
+    private static MemoryStream Read(ZipArchive zip, string entry)
+    {
+        ZipArchiveEntry found = zip.GetEntry(entry) ?? throw new InvalidOperationException($"no {entry}");
+        var bytes = new MemoryStream();
+        using (Stream s = found.Open()) s.CopyTo(bytes);
+        bytes.Position = 0;
+        return bytes;
+    }
+
+    [Fact]
     public void Symbol_packages_hold_the_portable_pdbs()
     {
         foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })

@@ -15,6 +15,12 @@ namespace NcclEp.PackageTests;
 public sealed class PackedPackages : IDisposable
 {
     public const string Version = "0.1.0";
+
+    /// <summary>The readme for package users, packed as README.md by both packages.</summary>
+    public const string ReadmeSource = "src/PackageReadme.md";
+
+    /// <summary>The property a release pack sets (the README's packing section says so).</summary>
+    public const string ReleaseBuild = "-p:ContinuousIntegrationBuild=true";
     public static readonly TimeSpan Budget = TimeSpan.FromMinutes(5);
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -26,21 +32,22 @@ public sealed class PackedPackages : IDisposable
         Sources = Path.Combine(Root, "repo");
         Feed = Path.Combine(Root, "feed");
         Directory.CreateDirectory(Feed);
-        if (!File.Exists(Path.Combine(RepoRoot, "README.md")))
+        if (!File.Exists(Path.Combine(RepoRoot, ReadmeSource)))
         {
-            Problem = $"README.md is missing at the repository root ({RepoRoot}); both packages pack it as their readme (PackageReadmeFile).";
+            Problem = $"{ReadmeSource} is missing in {RepoRoot}; both packages pack it as their readme (PackageReadmeFile).";
             PackSteps = [];
             return;
         }
         CopyRepository(RepoRoot, Sources);
 
         // Graphs first: it builds NcclEp (and the generators) on the way; NcclEp is then packed without a rebuild.
+        // As a release is packed: ContinuousIntegrationBuild maps the source paths in the PDBs (deterministic output).
         var steps = new List<CliResult>
         {
-            Dotnet(Sources, ["pack", Path.Combine("src", "NcclEp.Graphs", "NcclEp.Graphs.csproj"), "-c", "Release", "-o", Feed, "-nodeReuse:false"], TimeSpan.FromMinutes(3)),
+            Dotnet(Sources, ["pack", Path.Combine("src", "NcclEp.Graphs", "NcclEp.Graphs.csproj"), "-c", "Release", "-o", Feed, "-nodeReuse:false", ReleaseBuild], TimeSpan.FromMinutes(3)),
         };
         if (steps[^1].ExitCode == 0)
-            steps.Add(Dotnet(Sources, ["pack", Path.Combine("src", "NcclEp", "NcclEp.csproj"), "-c", "Release", "--no-build", "-o", Feed, "-nodeReuse:false"], TimeSpan.FromMinutes(1)));
+            steps.Add(Dotnet(Sources, ["pack", Path.Combine("src", "NcclEp", "NcclEp.csproj"), "-c", "Release", "--no-build", "-o", Feed, "-nodeReuse:false", ReleaseBuild], TimeSpan.FromMinutes(1)));
         PackSteps = steps;
         PackElapsed = _clock.Elapsed;
     }
