@@ -22,7 +22,7 @@ internal static class ProcsChild
         string fabric = "not created";
         try
         {
-            using EpRendezvous rendezvous = EpRendezvous.Parse(options.Rendezvous!, rank, world);
+            using EpRendezvous rendezvous = EpRendezvous.Parse(options.Rendezvous!, rank, world, options: EpRendezvousOptions.FromEnvironment());
             foreach (int tokens in options.TokenCounts())
             {
                 sizes.Add(RunSize(options, rendezvous, rank, world, device, tokens, ref fabric));

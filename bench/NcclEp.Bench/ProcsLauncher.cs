@@ -72,7 +72,7 @@ internal static class ProcsLauncher
         {
             try
             {
-                using EpRendezvous probe = EpRendezvous.Parse(o.Rendezvous, 1, Math.Max(2, o.Procs));
+                using EpRendezvous probe = EpRendezvous.Parse(o.Rendezvous, 1, Math.Max(2, o.Procs), options: new EpRendezvousOptions { Secret = s_runSecret.Value });
             }
             catch (ArgumentException e)
             {
@@ -143,6 +143,11 @@ internal static class ProcsLauncher
     /// <summary>NCCL's per-process host identity: processes with different values are different nodes to NCCL.</summary>
     internal const string HostIdVariable = "NCCL_HOSTID";
 
+    private static readonly Lazy<string> s_runSecret = new(() =>
+        Environment.GetEnvironmentVariable(EpRendezvousOptions.SecretVariable) is { Length: > 0 } secret
+            ? secret
+            : Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
+
     private static Process Start(int rank, List<string> arguments, Queue<string> tail, string? hostId)
     {
         string exe = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this program is not known; --procs cannot start its children.");
@@ -159,6 +164,8 @@ internal static class ProcsLauncher
         // Emulated nodes: NCCL refuses two ranks of one host on one GPU, and different host ids make them different
         // hosts, reached through its network transport (sockets on loopback).
         if (hostId is not null) start.Environment[HostIdVariable] = hostId;
+        // The children authenticate each other at the rendezvous: the user's secret if one is set, else one made for this run.
+        start.Environment[EpRendezvousOptions.SecretVariable] = s_runSecret.Value;
         var child = new Process { StartInfo = start };
         DataReceivedEventHandler forward = (_, e) =>
         {
