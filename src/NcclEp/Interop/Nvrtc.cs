@@ -7,7 +7,9 @@ namespace NcclEp.Interop;
 
 /// <summary>
 /// NVRTC resolved at run time: the file named by <c>NCCLEP_NVRTC_PATH</c>, else <c>libnvrtc.so.13</c>, then
-/// <c>libnvrtc.so.12</c>, then <c>libnvrtc.so</c>. Raw calls under their C names return the nvrtcResult;
+/// <c>libnvrtc.so.12</c>, then <c>libnvrtc.so</c>, then <c>libnvrtc.so.11.2</c> (the soname of NVRTC 11.2 to 11.8, the
+/// oldest that targets sm_90: Debian's <c>libnvrtc11.2</c>, which CI compiles every kernel with; the newest is
+/// preferred). Raw calls under their C names return the nvrtcResult;
 /// <see cref="NvrtcCompiler"/> is the managed way in. Programs are <see cref="nint"/> (nvrtcProgram).
 /// </summary>
 internal static unsafe class Nvrtc
@@ -15,9 +17,9 @@ internal static unsafe class Nvrtc
     /// <summary>The environment variable that names the NVRTC library file to load instead of the defaults.</summary>
     internal const string PathVariable = "NCCLEP_NVRTC_PATH";
 
-    private const string MissingHint = "NVRTC (CUDA 12 or 13) compiles the Cuda backend's kernels at run time.";
+    private const string MissingHint = "NVRTC (CUDA 11.8, 12 or 13) compiles the Cuda backend's kernels at run time.";
 
-    private static readonly string[] s_candidates = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"];
+    private static readonly string[] s_candidates = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"];
     private static readonly Lock s_lock = new();
     private static Table? s_table;
 
