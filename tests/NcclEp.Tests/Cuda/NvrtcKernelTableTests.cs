@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using NcclEp.Cuda;
+using NcclEp.Interop;
+using Xunit;
+
+namespace NcclEp.Tests.Cuda;
+
+/// <summary>
+/// Every entry of the generated kernel table (<c>EpKernelTable</c>: each (mode, layout) the launch stubs run) compiled
+/// for sm_90 by NVRTC, no GPU needed, through the library's own path: the joined source, <see cref="KernelCache.Options"/>
+/// with the table's defines (what <see cref="CudaKernelModule"/> passes) and <see cref="KernelCache.GetOrCompile"/>. CI
+/// installs NVRTC 11.8 (Debian's <c>libnvrtc11.2</c>, .ci/run), so a kernel change that does not compile fails here
+/// before any GPU time is spent. Unlike <see cref="KernelSyntaxTests"/> (host g++ against a shim) this is the real
+/// compiler: PTX, inline assembly, ptxas. Without NVRTC every case is skipped with the loader's reason.
+/// </summary>
+/// <remarks>
+/// The cubins go to the on-disk kernel cache, keyed by SHA-256 of the exact source, options and NVRTC version, and only
+/// a successful compile is stored: a changed kernel, option or compiler compiles again, and a failure always does. So a
+/// second run on the same machine re-reads what that compiler made of that source (CI machines start empty). NVRTC
+/// 11.8 serialises compiles inside a process, so the cases run one after the other.
+/// </remarks>
+public sealed class NvrtcKernelTableTests
+{
+    /// <summary>The real architecture the compiles target: H100/H200, the oldest the kernels are written for.</summary>
+    internal const string Architecture = "sm_90";
+
+    /// <summary>
+    /// Per element type, hidden sizes and top-k across the accepted range (<see cref="EpConfig"/>): bf16 at the usual
+    /// shape and the smallest, fp32 at an odd top-k and the largest; every (mode, layout) gets all four.
+    /// </summary>
+    private static readonly (EpDataType Type, int Hidden, int TopK)[] Shapes =
+    [
+        (EpDataType.BFloat16, 7168, 8),
+        (EpDataType.BFloat16, EpConfig.MinHidden, 1),
+        (EpDataType.Float32, 2048, 22),
+        (EpDataType.Float32, EpConfig.MaxHidden, EpConfig.MaxTopK),
+    ];
+
+    /// <summary>Where the tests keep their cubins (see the remarks).</summary>
+    internal static string CacheDirectory => Path.Combine(Path.GetTempPath(), "ncclep-test-kernels");
+
+    /// <summary>Each (mode, layout) of the kernel table × <see cref="Shapes"/>.</summary>
+    public static TheoryData<EpMode, EpLayout, EpDataType, int, int> Entries()
+    {
+        var data = new TheoryData<EpMode, EpLayout, EpDataType, int, int>();
+        foreach ((EpMode mode, EpLayout layout) in EpKernelTable.Specializations)
+        {
+            foreach ((EpDataType type, int hidden, int topK) in Shapes) data.Add(mode, layout, type, hidden, topK);
+        }
+        return data;
+    }
+
+    [NvrtcTheory]
+    [MemberData(nameof(Entries))]
+    public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(EpMode mode, EpLayout layout, EpDataType type, int hidden, int topK)
+    {
+        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type);
+        ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(mode, layout);
+        Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
+        List<string> options = KernelCache.Options(config, Architecture, specs[0].Defines);
+
+        byte[] cubin = Compile(KernelSource.Text, options);
+
+        var entryPoints = new List<string> { CudaKernelModule.UpdateOffsetsEntryPoint, "ncclep_queue_probe_wait", "ncclep_queue_probe_set" };
+        foreach (EpKernelSpec spec in specs) entryPoints.Add(spec.EntryPoint);
+        foreach (string entry in entryPoints)
+            Assert.True(DefinesFunction(cubin, entry), $"the sm_90 cubin of {mode} / {layout} ({string.Join(' ', options)}) has no function {entry}");
+    }
+
+    [NvrtcFact]
+    public void Debugging_block_timeline_build_compiles_for_sm_90()
+    {
+        // The NCCLEP_BLOCK_TIMELINE switch (ep_common.cuh) adds code the table's builds never compile.
+        var config = new EpConfig(EpMode.HighThroughput, 256, 4096, 8, 128, EpLayout.Flat);
+        List<string> options = KernelCache.Options(config, Architecture, EpKernelTable.For(config.Mode, config.Layout)[0].Defines);
+        options.Add("-DNCCLEP_BLOCK_TIMELINE=1");
+        Assert.True(DefinesFunction(Compile(KernelSource.Text, options), "ncclep_dispatch"));
+    }
+
+    [Fact]
+    public void Function_check_finds_only_functions_the_image_defines()
+    {
+        // The check the cases rely on: a code section named exactly, not a prefix of another function's name.
+        byte[] image = Encoding.ASCII.GetBytes("\0.text.ncclep_update_offsets\0.nv.info.ncclep_dispatch\0");
+        Assert.True(DefinesFunction(image, "ncclep_update_offsets"));
+        Assert.False(DefinesFunction(image, "ncclep_update"));
+        Assert.False(DefinesFunction(image, "ncclep_dispatch"));
+    }
+
+    /// <summary>The cubin from the kernel cache or NVRTC, with NVRTC's log and the options in the failure message.</summary>
+    private static byte[] Compile(string source, IReadOnlyList<string> options)
+    {
+        try
+        {
+            return KernelCache.GetOrCompile(source, options, CacheDirectory, out _);
+        }
+        catch (NvrtcCompileException e)
+        {
+            Assert.Fail($"{NvrtcCompiler.VersionString}, options {string.Join(' ', options)}:\n{e.Message}");
+            throw;
+        }
+    }
+
+    /// <summary>Whether the ELF image has the code section of <paramref name="function"/> (".text.NAME"): it is defined there.</summary>
+    private static bool DefinesFunction(byte[] cubin, string function) =>
+        cubin.AsSpan().IndexOf(Encoding.ASCII.GetBytes($".text.{function}\0")) >= 0;
+}
+
+/// <summary>A theory that is skipped, with the loader's reason, where no NVRTC can be loaded.</summary>
+public sealed class NvrtcTheoryAttribute : TheoryAttribute
+{
+    public NvrtcTheoryAttribute() => Skip = NvrtcAvailability.WhyNot.Value;
+}
+
+/// <summary>A fact that is skipped, with the loader's reason, where no NVRTC can be loaded.</summary>
+public sealed class NvrtcFactAttribute : FactAttribute
+{
+    public NvrtcFactAttribute() => Skip = NvrtcAvailability.WhyNot.Value;
+}
+
+internal static class NvrtcAvailability
+{
+    /// <summary>Null where NVRTC loads, else why the compiles are skipped.</summary>
+    public static readonly Lazy<string?> WhyNot = new(() => Nvrtc.TryLoad(out string reason)
+        ? null
+        : "no NVRTC could be loaded, so the kernels were not compiled (CI installs Debian's libnvrtc11.2: see .ci/run): " + reason);
+}
