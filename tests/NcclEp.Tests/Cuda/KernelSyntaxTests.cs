@@ -8,9 +8,10 @@ using Xunit;
 namespace NcclEp.Tests.Cuda;
 
 /// <summary>
-/// CI has no GPU and no NVRTC, so a typo in a kernel would first show on a GPU machine. This compiles the joined
-/// kernel source (exactly what NVRTC gets) with the host C++ compiler against <c>cuda_host_shim.h</c>, for every
-/// (mode, layout, dtype) specialization: names, types and syntax, not PTX semantics.
+/// CI has no GPU, so a typo in a kernel would first show on a GPU machine. This compiles the joined kernel source
+/// (exactly what NVRTC gets) with the host C++ compiler against <c>cuda_host_shim.h</c>, for every (mode, layout, dtype)
+/// specialization: names, types and syntax, not PTX semantics. <see cref="NvrtcKernelTableTests"/> compiles the same
+/// source with NVRTC where one loads (CI installs it); this check also runs where none does.
 /// </summary>
 public sealed class KernelSyntaxTests
 {
