@@ -6,7 +6,8 @@ namespace NcclEp.Bench;
 /// <summary>
 /// Runs one configuration: groups, routing and buffers, then warm-ups and timed iterations on the rank
 /// threads (all ranks pass a barrier before Update, Dispatch and Combine of every iteration), then validation,
-/// the back-to-back figures, the NCCL all-to-all baseline and the peer-copy ceiling.
+/// the back-to-back figures, the NCCL all-to-all baseline and the peer-copy ceiling (high throughput). The link's
+/// bandwidth (one 1 GiB peer copy, for the link bound) is measured first, with nothing else running.
 /// </summary>
 internal static class BenchRunner
 {
@@ -32,8 +33,11 @@ internal static class BenchRunner
         var states = new RankState?[ranks];
         PeerCopyCeiling? ceiling = null;
         string ceilingNote = string.Empty;
+        LinkResult link;
+        BaselineResult baselineResult;
         try
         {
+            link = PeerCopyLink.Measure(groups);
             ceiling = PeerCopyCeiling.TryCreate(groups, peerBytes, out ceilingNote);
             threads.Run((rank, barrier) =>
             {
@@ -53,9 +57,10 @@ internal static class BenchRunner
             Console.WriteLine(at + SteadyState.Describe(options.SteadyOpCount, new SteadyState.Result(d, c, st)));
             double bd = 0, bc = 0;
             foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
-            Console.WriteLine(baselineNote.Length > 0 || double.IsNaN(bd)
-                ? $"{at}baseline: {(baselineNote.Length > 0 ? baselineNote : "not run")}"
-                : System.FormattableString.Invariant($"{at}baseline NCCL all-to-all (counts first, host sync, then rows; median, slowest rank): dispatch {bd:0.0} µs, combine {bc:0.0} µs"));
+            baselineResult = baselineNote.Length > 0 || double.IsNaN(bd)
+                ? BaselineResult.Skipped(baselineNote.Length > 0 ? baselineNote : "not run")
+                : new BaselineResult(null, bd, bc);
+            Console.WriteLine(at + baselineResult.Line());
         }
         finally
         {
@@ -80,7 +85,11 @@ internal static class BenchRunner
             traffic,
             options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
             ceiling is null ? CeilingResult.Skipped(ceilingNote, peerBytes) : Ceiling(ceilingSamples, peerBytes),
-            blocks);
+            blocks)
+        {
+            Link = link,
+            Baseline = baselineResult,
+        };
     }
 
     /// <summary>The slowest rank's median and p90 of the copies of each phase.</summary>

@@ -101,17 +101,21 @@ internal sealed class ConsoleReport
     public void Single(SizeResult r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        Table table = NewTable("phase", "median µs", "p90 µs", "MB moved", "GB/s (all ranks)", "GB/s per rank", "% of ceiling");
+        Table table = NewTable("phase", "median µs", "p90 µs", "MB moved", "GB/s (all ranks)", "GB/s per rank",
+            "GB/s/rank (ep_bench)", "link bound µs", "% of link", "NCCL a2a µs", "% of ceiling");
         Row(table, "update", r.Update, null, r.Ranks, double.NaN);
-        Row(table, "dispatch", r.Dispatch, r.Traffic.DispatchBytes, r.Ranks, r.DispatchPercentOfCeiling);
-        Row(table, "combine", r.Combine, r.Traffic.CombineBytes, r.Ranks, r.CombinePercentOfCeiling);
+        Row(table, "dispatch", r.Dispatch, r.Traffic.DispatchBytes, r.Ranks, r.DispatchPercentOfCeiling,
+            (r.DispatchGBpsEpBench, r.DispatchLinkBoundUs, r.DispatchPercentOfLink, r.Baseline.DispatchUs));
+        Row(table, "combine", r.Combine, r.Traffic.CombineBytes, r.Ranks, r.CombinePercentOfCeiling,
+            (r.CombineGBpsEpBench, r.CombineLinkBoundUs, r.CombinePercentOfLink, r.Baseline.CombineUs));
         if (r.Ceiling.Measured)
         {
             // The ceiling moves the remote bytes only: its MB column is those.
             Row(table, "dispatch ceiling (peer copy)", r.Ceiling.Dispatch, r.Ceiling.Bytes.DispatchBytes, r.Ranks, double.NaN);
             Row(table, "combine ceiling (peer copy)", r.Ceiling.Combine, r.Ceiling.Bytes.CombineBytes, r.Ranks, double.NaN);
         }
-        Write(table, 110);
+        Write(table, 160);
+        foreach (string line in LinkTable.Lines([r], bySms: false)) Line(line);
         Line(r.Traffic.DispatchFormula(r.Config));
         Line(r.Traffic.CombineFormula(r.Config));
         Line(r.Ceiling.Line());
@@ -131,6 +135,7 @@ internal sealed class ConsoleReport
         int size = last.Config.DataType.SizeInBytes();
         Line($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
         Line($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
+        Link(results, bySms: false);
         Ceiling(results, bySms: false);
         Line(TimingNote(last));
     }
@@ -145,8 +150,16 @@ internal sealed class ConsoleReport
         Line(SmsSweepTable.BlocksNote);
         Line(last.Traffic.DispatchFormula(last.Config));
         Line(last.Traffic.CombineFormula(last.Config));
+        Link(results, bySms: true);
         Ceiling(results, bySms: true);
         Line(TimingNote(last));
+    }
+
+    /// <summary>The link-bound table (ep_bench GB/s, link bound, % of link, baseline) and its formulas.</summary>
+    private void Link(IReadOnlyList<SizeResult> results, bool bySms)
+    {
+        Write(Fill(NewTable(LinkTable.Columns(bySms)), LinkTable.Rows(results, bySms)), 220);
+        foreach (string line in LinkTable.Lines(results, bySms)) Line(line);
     }
 
     /// <summary>The ceiling table (where measured), how it was taken or why not, and its byte formulas.</summary>
@@ -202,7 +215,9 @@ internal sealed class ConsoleReport
         return table;
     }
 
-    private static void Row(Table table, string phase, PhaseStats stats, long? bytes, int ranks, double percentOfCeiling)
+    /// <summary>A phase's row; <paramref name="link"/> (ep_bench GB/s per rank, link bound, % of link, baseline µs) for dispatch and combine only.</summary>
+    private static void Row(Table table, string phase, PhaseStats stats, long? bytes, int ranks, double percentOfCeiling,
+        (double EpBench, double BoundUs, double PercentOfLink, double BaselineUs)? link = null)
     {
         double gbps = bytes is null ? 0 : Units.GigabytesPerSecond(bytes.Value, stats.MedianUs);
         table.AddRow(Cells(
@@ -212,6 +227,10 @@ internal sealed class ConsoleReport
             bytes is null ? "-" : ResultTable.Megabytes(bytes.Value),
             bytes is null ? "-" : Units.Rate(gbps),
             bytes is null ? "-" : Units.Rate(gbps / ranks),
+            link is { } a ? Units.Rate(a.EpBench) : "-",
+            link is { } b ? Units.MicrosOrNa(b.BoundUs) : "-",
+            link is { } c ? Units.PercentOrNa(c.PercentOfLink) : "-",
+            link is { } d ? Units.MicrosOrNa(d.BaselineUs) : "-",
             Units.Percent(percentOfCeiling)));
     }
 

@@ -44,9 +44,11 @@ internal static class HtmlReport
         (string[] columns, List<string[]> rows) = ResultTable.ForRun(context.Options, context.Results);
         AppendTable(s, columns, rows);
         bool bySms = context.Options.SmsSweep is not null;
+        AppendTable(s, LinkTable.Columns(bySms), LinkTable.Rows(context.Results, bySms));
         List<string[]> ceiling = CeilingTable.Rows(context.Results, bySms);
         if (ceiling.Count > 0) AppendTable(s, CeilingTable.Columns(bySms), ceiling);
         s.Append("<ul>\n");
+        foreach (string line in LinkTable.Lines(context.Results, bySms)) s.Append("<li>").Append(E(line)).Append("</li>\n");
         foreach (string line in CeilingTable.Lines(context.Results, bySms)) s.Append("<li>").Append(E(line)).Append("</li>\n");
         foreach (string line in ResultTable.Formulas(context.Results)) s.Append("<li>").Append(E(line)).Append("</li>\n");
         s.Append("</ul>\n</body>\n</html>\n");

@@ -49,7 +49,9 @@ internal static class JsonReport
         w.WriteNumber("seed", o.Seed);
         w.WriteString("timing", "median and p90 µs per rank over iters after warm-ups; slowest rank (max over ranks) reported");
         w.WriteString("bytes", "remote + local rows of all ranks × hidden × element size; GB/s = bytes / slowest rank's median / 1e9 per s");
-        w.WriteString("ceiling", CeilingResult.Method + "; its bytes are the remote bytes only");
+        w.WriteString("ceiling", CeilingResult.Method + "; its bytes are the remote bytes only; high throughput only");
+        w.WriteString("gbps_ep_bench_per_rank", SizeResult.EpBenchFormula);
+        w.WriteString("link_bound", LinkResult.Formula + "; link: " + LinkResult.Method + "; null where the link was not measured");
         w.WriteStartArray("results");
         foreach (SizeResult r in results) WriteResult(w, r);
         w.WriteEndArray();
@@ -70,8 +72,15 @@ internal static class JsonReport
         w.WriteEndObject();
         WritePhase(w, "dispatch", r.Dispatch, r.Traffic.DispatchRows, r.Traffic.DispatchBytes, r.Traffic.RemoteDispatchBytes,
             r.DispatchGBps, r.Ranks, r.Traffic.DispatchFormula(r.Config), r.DispatchPercentOfCeiling);
+        WriteLinkFigures(w, r.DispatchGBpsEpBench, r.Ceiling.Bytes.BusiestRankDispatchBytes, r.DispatchLinkBoundUs, r.DispatchPercentOfLink, r.Baseline.DispatchUs);
+        w.WriteEndObject();
         WritePhase(w, "combine", r.Combine, r.Traffic.CombineRows, r.Traffic.CombineBytes, r.Traffic.RemoteCombineBytes,
             r.CombineGBps, r.Ranks, r.Traffic.CombineFormula(r.Config), r.CombinePercentOfCeiling);
+        WriteLinkFigures(w, r.CombineGBpsEpBench, r.Ceiling.Bytes.BusiestRankCombineBytes, r.CombineLinkBoundUs, r.CombinePercentOfLink, r.Baseline.CombineUs);
+        w.WriteEndObject();
+        w.WriteNumber("ep_bench_selections", r.Traffic.Slots);
+        WriteLink(w, r.Link);
+        WriteBaseline(w, r.Baseline);
         WriteCeiling(w, r);
         WriteValidation(w, "validation", r.Validation);
         w.WriteEndObject();
@@ -83,8 +92,7 @@ internal static class JsonReport
         CeilingResult c = r.Ceiling;
         w.WriteStartObject("ceiling");
         w.WriteBoolean("measured", c.Measured);
-        if (c.NotMeasured is null) w.WriteNull("not_measured_because");
-        else w.WriteString("not_measured_because", c.NotMeasured);
+        StringOrNull(w, "not_measured_because", c.NotMeasured);
         WriteCeilingPhase(w, "dispatch", c.Measured, c.Dispatch, c.Bytes.TotalDispatchRows, c.Bytes.DispatchBytes, c.DispatchGBps, c.Bytes.DispatchFormula(r.Config));
         WriteCeilingPhase(w, "combine", c.Measured, c.Combine, c.Bytes.TotalCombineRows, c.Bytes.CombineBytes, c.CombineGBps, c.Bytes.CombineFormula(r.Config));
         w.WriteEndObject();
@@ -102,6 +110,44 @@ internal static class JsonReport
         w.WriteEndObject();
     }
 
+    /// <summary>A phase's ep_bench GB/s per rank, link bound (null where the link was not measured) and baseline time (null where it did not run).</summary>
+    private static void WriteLinkFigures(Utf8JsonWriter w, double epBench, long busiestRankBytes, double boundUs, double percentOfLink, double baselineUs)
+    {
+        w.WriteNumber("gbps_ep_bench_per_rank", epBench);
+        w.WriteNumber("busiest_rank_remote_bytes", busiestRankBytes);
+        NumberOrNull(w, "link_bound_us", boundUs);
+        NumberOrNull(w, "percent_of_link", percentOfLink);
+        NumberOrNull(w, "nccl_all_to_all_us", baselineUs);
+    }
+
+    /// <summary>The 1 GiB peer copy the link bound divides by: measured or why not, its time and GB/s.</summary>
+    private static void WriteLink(Utf8JsonWriter w, LinkResult link)
+    {
+        w.WriteStartObject("link");
+        w.WriteBoolean("measured", link.Measured);
+        StringOrNull(w, "not_measured_because", link.NotMeasured);
+        w.WriteNumber("copy_bytes", LinkResult.CopyBytes);
+        NumberOrNull(w, "median_us", link.Measured ? link.Copy.MedianUs : double.NaN);
+        NumberOrNull(w, "gbps", link.GBps);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The NCCL all-to-all baseline of the same routing: ran or why not (its times are in each phase).</summary>
+    private static void WriteBaseline(Utf8JsonWriter w, BaselineResult baseline)
+    {
+        w.WriteStartObject("baseline");
+        w.WriteBoolean("ran", baseline.Ran);
+        StringOrNull(w, "not_run_because", baseline.NotRun);
+        w.WriteString("method", BaselineResult.Method);
+        w.WriteEndObject();
+    }
+
+    private static void StringOrNull(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null) w.WriteNull(name);
+        else w.WriteString(name, value);
+    }
+
     /// <summary>A number, or null where there is none (NaN: Utf8JsonWriter refuses it).</summary>
     private static void NumberOrNull(Utf8JsonWriter w, string name, double value)
     {
@@ -109,6 +155,7 @@ internal static class JsonReport
         else w.WriteNull(name);
     }
 
+    /// <summary>Opens the phase's object and writes its times, bytes and rates (the caller adds the link figures and closes it).</summary>
     private static void WritePhase(Utf8JsonWriter w, string name, PhaseStats s, long rows, long bytes, long remote,
         double gbps, int ranks, string formula, double percentOfCeiling)
     {
@@ -122,7 +169,6 @@ internal static class JsonReport
         w.WriteNumber("gbps_per_rank", gbps / ranks);
         w.WriteString("formula", formula);
         NumberOrNull(w, "percent_of_ceiling", percentOfCeiling);
-        w.WriteEndObject();
     }
 
     private static void WriteValidation(Utf8JsonWriter w, string name, ValidationSummary v)

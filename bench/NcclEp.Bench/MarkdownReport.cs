@@ -8,7 +8,8 @@ namespace NcclEp.Bench;
 
 /// <summary>
 /// A results file for bench/results (<c>--markdown PATH.md</c>): device/backend, machine, date, the command that
-/// reproduces it, the configuration, the table, the byte formulas, and the chart when one was written.
+/// reproduces it, the configuration, the table, the link bound with ep_bench's GB/s and the baseline, the peer-copy
+/// ceiling, the byte formulas, and the chart when one was written.
 /// </summary>
 internal static class MarkdownReport
 {
@@ -52,6 +53,12 @@ internal static class MarkdownReport
         if (o.SmsSweep is not null) s.Append("- ").Append(SmsSweepTable.BlocksNote).Append("\n\n");
 
         bool bySms = o.SmsSweep is not null;
+        s.Append("## Link bound, ep_bench GB/s and the NCCL all-to-all baseline\n\n");
+        AppendTable(s, LinkTable.Columns(bySms), LinkTable.Rows(context.Results, bySms));
+        s.Append('\n');
+        foreach (string line in LinkTable.Lines(context.Results, bySms)) s.Append("- ").Append(line).Append('\n');
+        s.Append('\n');
+
         s.Append("## Peer-copy ceiling\n\n");
         foreach (string line in CeilingTable.Lines(context.Results, bySms)) s.Append("- ").Append(line).Append('\n');
         s.Append('\n');

@@ -40,7 +40,33 @@ internal sealed class PeerCopyBytes
 
     public long Dispatch(int sender, int receiver) => DispatchRows[sender][receiver] * RowBytes;
 
+    /// <summary>
+    /// The dispatch's remote bytes of its busiest rank: over the ranks, the largest of what one sends to the other
+    /// ranks and what it receives from them (each direction of a link carries its own). What the link bound divides.
+    /// </summary>
+    public long BusiestRankDispatchBytes => BusiestRank(DispatchRows) * RowBytes;
+
+    /// <summary>The combine's remote bytes of its busiest rank, as <see cref="BusiestRankDispatchBytes"/>.</summary>
+    public long BusiestRankCombineBytes => BusiestRank(CombineRows) * RowBytes;
+
     public long Combine(int sender, int receiver) => CombineRows[sender][receiver] * RowBytes;
+
+    /// <summary>Over the ranks, the most rows one sends to the others or receives from them.</summary>
+    private static long BusiestRank(long[][] rows)
+    {
+        long busiest = 0;
+        for (int r = 0; r < rows.Length; r++)
+        {
+            long sent = 0, received = 0;
+            for (int p = 0; p < rows.Length; p++)
+            {
+                sent += rows[r][p];
+                received += rows[p][r];
+            }
+            busiest = Math.Max(busiest, Math.Max(sent, received));
+        }
+        return busiest;
+    }
 
     public static PeerCopyBytes From(Traffic traffic, in EpConfig config)
     {
@@ -63,6 +89,12 @@ internal sealed class PeerCopyBytes
         }
         return bytes;
     }
+
+    /// <summary>The bytes the link bound divides, with their figures.</summary>
+    public string BusiestRankFormula() =>
+        $"link bound bytes = the busiest rank's remote bytes (over the ranks, the larger of what one sends to and receives from the others): " +
+        $"dispatch {BusiestRankDispatchBytes / RowBytes} rows = {Units.Megabytes(BusiestRankDispatchBytes)}, " +
+        $"combine {BusiestRankCombineBytes / RowBytes} rows = {Units.Megabytes(BusiestRankCombineBytes)}";
 
     /// <summary>The ceiling's dispatch bytes with their figure.</summary>
     public string DispatchFormula(in EpConfig c) =>

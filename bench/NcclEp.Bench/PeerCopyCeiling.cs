@@ -11,13 +11,20 @@ namespace NcclEp.Bench;
 /// cuMemcpyPeerAsync (copy engines, no kernel), all ranks and all peers at once, timed with CUDA events like the
 /// phases. What EP moves between GPUs cannot go faster than this plain copy of the same bytes, so ceiling time /
 /// phase time says how close a phase comes. Created on the main thread once per configuration; measured on the
-/// rank threads. Only where every rank has its own GPU in this process (<see cref="NcclFabric"/>).
+/// rank threads. Only where every rank has its own GPU in this process (<see cref="NcclFabric"/>), and only for
+/// high throughput: a low-latency phase's few rows copy in about the copy's launch time, which bounds nothing (the
+/// link bound of <see cref="PeerCopyLink"/> stands in for it there).
 /// </summary>
 internal sealed class PeerCopyCeiling : IDisposable
 {
     private const int DispatchPhase = 0, CombinePhase = 1;
     private readonly PeerCopyBytes _bytes;
     private readonly PeerCopyRank?[] _ranks;
+
+    /// <summary>Why a low-latency run has no ceiling.</summary>
+    internal const string LowLatencyReason =
+        "low latency: a peer copy of a few small rows times the copy's launch, not the link, so it bounds nothing " +
+        "(high-throughput runs only); the link bound stands in for it";
 
     private PeerCopyCeiling(PeerCopyBytes bytes, int world)
     {
@@ -34,6 +41,7 @@ internal sealed class PeerCopyCeiling : IDisposable
         try
         {
             reason = WhyNot(groups);
+            if (reason.Length == 0 && groups[0].Config.Mode == EpMode.LowLatency) reason = LowLatencyReason;
             if (reason.Length > 0) return null;
             var contexts = new nint[groups.Length];
             for (int r = 0; r < groups.Length; r++) contexts[r] = ((CudaRankBackend)groups[r].RankBackend).Device.Context;
@@ -96,16 +104,16 @@ internal sealed class PeerCopyCeiling : IDisposable
         Check.Cu(CudaHotPath.EventRecord(me.End[phase], me.Stream), "cuEventRecord");
     }
 
-    /// <summary>Why these groups have no peer-copy ceiling, or "" when they have one.</summary>
+    /// <summary>Why these groups cannot copy between their GPUs (no peer-copy ceiling, no link bound), or "" when they can.</summary>
     internal static string WhyNot(EpGroup[] groups)
     {
         if (groups.Length < 2) return "one rank has no peer to copy to";
         if (groups[0].RankBackend is not CudaRankBackend backend)
-            return "the Host backend's ranks are threads without GPUs; the ceiling needs --backend cuda with one GPU per rank";
+            return "the Host backend's ranks are threads without GPUs; a peer copy needs --backend cuda with one GPU per rank";
         if (backend.Fabric is not NcclFabric)
         {
             return $"the {groups.Length} ranks share GPU {backend.Device.Ordinal} (fewer GPUs than ranks), so a copy between them " +
-                "crosses no link; the ceiling needs one GPU per rank";
+                "crosses no link; a peer copy needs one GPU per rank";
         }
         for (int a = 0; a < groups.Length; a++)
         {
@@ -123,7 +131,7 @@ internal sealed class PeerCopyCeiling : IDisposable
     private static int Ordinal(EpGroup group) => ((CudaRankBackend)group.RankBackend).Device.Ordinal;
 
     /// <summary>Lets each context's copies reach every other context's memory directly (already enabled is fine).</summary>
-    private static void EnablePeerAccess(nint[] contexts)
+    internal static void EnablePeerAccess(nint[] contexts)
     {
         for (int a = 0; a < contexts.Length; a++)
         {

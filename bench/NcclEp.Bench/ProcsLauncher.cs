@@ -26,6 +26,8 @@ internal static class ProcsLauncher
     private const string NoCeiling = "with --procs each rank is its own process and reaches its peers only through NCCL windows " +
         "(no CUDA IPC), so no process can copy into another's GPU memory; leave --procs out to measure it";
 
+    private const string NoBaseline = "not run with --procs (the NCCL all-to-all baseline runs where all ranks are in one process)";
+
     public static int Run(BenchOptions options, string[] args)
     {
         string? error = Preflight(options);
@@ -253,9 +255,13 @@ internal static class ProcsLauncher
             results.Add(new SizeResult(config, world, options.Iters, options.Warmup,
                 PhaseStats.MaxOver(update), PhaseStats.MaxOver(dispatch), PhaseStats.MaxOver(combine), traffic,
                 options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
-                CeilingResult.Skipped(NoCeiling, PeerCopyBytes.From(traffic, config)), Blocks: 0));
+                CeilingResult.Skipped(NoCeiling, PeerCopyBytes.From(traffic, config)), Blocks: 0)
+            {
+                Link = LinkResult.Skipped(NoCeiling),
+                Baseline = BaselineResult.Skipped(NoBaseline),
+            });
         }
-        report.Line("baseline: not run with --procs (the NCCL all-to-all baseline runs where all ranks are in one process)");
+        report.Line("baseline: " + NoBaseline);
 
         string backendLine = $"cuda, {world} processes (one GPU each; rendezvous {rendezvous}); rank 0: {reports[0].Fabric}";
         report.Line($"backend: {backendLine}");

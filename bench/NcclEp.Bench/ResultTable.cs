@@ -18,8 +18,9 @@ internal static class ResultTable
 
     public static readonly string[] Columns =
     [
-        "tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s", "dispatch % of ceiling",
-        "combine µs", "combine p90", "combine MB", "combine GB/s", "combine % of ceiling", "validation",
+        "tokens/rank", "update µs", "dispatch µs", "dispatch p90", "dispatch MB", "dispatch GB/s", "dispatch GB/s/rank (ep_bench)",
+        "dispatch % of link", "dispatch % of ceiling", "combine µs", "combine p90", "combine MB", "combine GB/s", "combine GB/s/rank (ep_bench)",
+        "combine % of link", "combine % of ceiling", "validation",
     ];
 
     /// <summary>The run's main table: one row per numSms for <c>--sms-sweep</c>, else one per token count.</summary>
@@ -43,11 +44,15 @@ internal static class ResultTable
                 Units.Micros(r.Dispatch.P90Us),
                 Megabytes(r.Traffic.DispatchBytes),
                 Units.Rate(r.DispatchGBps),
+                Units.Rate(r.DispatchGBpsEpBench),
+                Units.PercentOrNa(r.DispatchPercentOfLink),
                 Units.Percent(r.DispatchPercentOfCeiling),
                 Units.Micros(r.Combine.MedianUs),
                 Units.Micros(r.Combine.P90Us),
                 Megabytes(r.Traffic.CombineBytes),
                 Units.Rate(r.CombineGBps),
+                Units.Rate(r.CombineGBpsEpBench),
+                Units.PercentOrNa(r.CombinePercentOfLink),
                 Units.Percent(r.CombinePercentOfCeiling),
                 Validation(r),
             ]);

@@ -17,6 +17,12 @@ internal sealed record SizeResult(
     CeilingResult Ceiling,
     int Blocks)
 {
+    /// <summary>The link's bandwidth, measured in the same run (one 1 GiB peer copy), or why not.</summary>
+    public LinkResult Link { get; init; } = LinkResult.Skipped("not measured by this runner");
+
+    /// <summary>The NCCL all-to-all baseline of the same routing, or why it did not run.</summary>
+    public BaselineResult Baseline { get; init; } = BaselineResult.Skipped("not run by this runner");
+
     public int Tokens => Config.MaxTokensPerRank;
 
     /// <summary>The numSms this configuration asked for (0: the backend's choice).</summary>
@@ -27,6 +33,41 @@ internal sealed record SizeResult(
 
     /// <summary>All ranks' combine bytes over the slowest rank's median combine time.</summary>
     public double CombineGBps => Units.GigabytesPerSecond(Traffic.CombineBytes, Combine.MedianUs);
+
+    /// <summary>ep_bench's GB/s per rank as the outputs state it.</summary>
+    public const string EpBenchFormula =
+        "GB/s per rank (ep_bench) = valid (token, expert) selections of all ranks / ranks × hidden × element bytes / the slowest " +
+        "rank's median (1 GB = 10^9 B), the same bytes for dispatch and combine: the convention of NCCL EP's and DeepEP's tables";
+
+    /// <summary>The bytes behind <see cref="EpBenchGBpsPerRank"/>, with their figures.</summary>
+    public string EpBenchBytes() =>
+        $"ep_bench bytes per rank = {Traffic.Slots} selections / {Ranks} ranks × {Config.Hidden} × {Config.DataType.SizeInBytes()} B = " +
+        Units.Megabytes(Traffic.Slots * Config.RowBytes / Ranks);
+
+    /// <summary>
+    /// ep_bench's convention (NCCL EP, DeepEP), the same bytes for both phases: valid (token, expert) selections of all
+    /// ranks / ranks × hidden × element bytes, over the slowest rank's median time of <paramref name="phase"/>, in GB/s.
+    /// </summary>
+    public double EpBenchGBpsPerRank(PhaseStats phase) =>
+        phase.MedianUs > 0 ? (double)Traffic.Slots * Config.RowBytes / Ranks / (phase.MedianUs * 1e3) : 0;
+
+    /// <summary>The dispatch at ep_bench's GB/s per rank (<see cref="EpBenchGBpsPerRank"/>).</summary>
+    public double DispatchGBpsEpBench => EpBenchGBpsPerRank(Dispatch);
+
+    /// <summary>The combine at ep_bench's GB/s per rank (<see cref="EpBenchGBpsPerRank"/>).</summary>
+    public double CombineGBpsEpBench => EpBenchGBpsPerRank(Combine);
+
+    /// <summary>The busiest rank's remote dispatch bytes at the link's bandwidth, in µs (NaN where the link was not measured).</summary>
+    public double DispatchLinkBoundUs => Link.BoundUs(Ceiling.Bytes.BusiestRankDispatchBytes);
+
+    /// <summary>The busiest rank's remote combine bytes at the link's bandwidth, in µs (NaN where the link was not measured).</summary>
+    public double CombineLinkBoundUs => Link.BoundUs(Ceiling.Bytes.BusiestRankCombineBytes);
+
+    /// <summary>Link bound / dispatch time, in percent (NaN where the link was not measured).</summary>
+    public double DispatchPercentOfLink => LinkResult.PercentOf(DispatchLinkBoundUs, Dispatch);
+
+    /// <summary>Link bound / combine time, in percent (NaN where the link was not measured).</summary>
+    public double CombinePercentOfLink => LinkResult.PercentOf(CombineLinkBoundUs, Combine);
 
     /// <summary>Peer-copy ceiling time / dispatch time, in percent (NaN where the ceiling was not measured).</summary>
     public double DispatchPercentOfCeiling => CeilingResult.PercentOf(Ceiling.Dispatch, Dispatch, Ceiling.Measured);

@@ -96,7 +96,7 @@ internal static class SvgChart
                 if (!double.IsFinite(series.Values[i])) continue;
                 points.Add(Inv($"{N(X(chart.X, i))},{N(Y(series.Values[i], top))}"));
             }
-            s.Append(Inv($"<polyline fill=\"none\" stroke=\"{series.Color}\" stroke-width=\"2.5\" stroke-linejoin=\"round\" points=\"{string.Join(' ', points)}\"/>\n"));
+            s.Append(Inv($"<polyline fill=\"none\" stroke=\"{series.Color}\" stroke-width=\"2.5\"{Dash(series)} stroke-linejoin=\"round\" points=\"{string.Join(' ', points)}\"/>\n"));
             for (int i = 0; i < series.Values.Length && i < chart.X.Length; i++)
             {
                 double v = series.Values[i];
@@ -108,7 +108,10 @@ internal static class SvgChart
         }
 
         // Legend: in the corner of the plot that the lines cross least.
-        const double legendW = 150, rowH = 22;
+        const double rowH = 22;
+        int longest = 0;
+        foreach (ChartSeries series in chart.Series) longest = Math.Max(longest, series.Name.Length);
+        double legendW = Math.Max(150, 62 + (7.5 * longest));
         double legendH = 12 + (rowH * chart.Series.Length);
         (double lx, double ly) = LegendCorner(chart, top, legendW, legendH);
         s.Append("<g class=\"legend\">\n");
@@ -117,7 +120,7 @@ internal static class SvgChart
         {
             ChartSeries series = chart.Series[i];
             double y = ly + 17 + (i * rowH);
-            s.Append(Inv($"<line x1=\"{N(lx + 10)}\" y1=\"{N(y)}\" x2=\"{N(lx + 40)}\" y2=\"{N(y)}\" stroke=\"{series.Color}\" stroke-width=\"2.5\"/>\n"));
+            s.Append(Inv($"<line x1=\"{N(lx + 10)}\" y1=\"{N(y)}\" x2=\"{N(lx + 40)}\" y2=\"{N(y)}\" stroke=\"{series.Color}\" stroke-width=\"2.5\"{Dash(series)}/>\n"));
             s.Append(Inv($"<circle cx=\"{N(lx + 25)}\" cy=\"{N(y)}\" r=\"4\" fill=\"{series.Color}\"/>\n"));
             s.Append(Inv($"<text x=\"{N(lx + 50)}\" y=\"{N(y)}\" dy=\"0.35em\" fill=\"#111111\">")).Append(Escape(series.Name)).Append("</text>\n");
         }
@@ -197,6 +200,9 @@ internal static class SvgChart
 
     private static string Tick(double value, double step) =>
         Math.Round(value, step >= 1 ? 1 : 6).ToString("0.######", CultureInfo.InvariantCulture);
+
+    /// <summary>The dash attribute of a bound's line (with its leading space), or nothing.</summary>
+    private static string Dash(ChartSeries series) => series.Dashed ? " stroke-dasharray=\"7 5\"" : "";
 
     private static string N(double value) => Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture);
 

@@ -23,6 +23,15 @@ internal static class Units
     /// <summary><see cref="Micros"/>, or "-" when there is no figure (NaN).</summary>
     public static string MicrosOrDash(double us) => double.IsFinite(us) ? Micros(us) : "-";
 
+    /// <summary><see cref="Micros"/>, or "n/a" where the figure cannot be had (NaN: e.g. no link measured on the Host backend).</summary>
+    public static string MicrosOrNa(double us) => double.IsFinite(us) ? Micros(us) : "n/a";
+
+    /// <summary><see cref="Rate"/>, or "n/a" where the figure cannot be had (NaN).</summary>
+    public static string RateOrNa(double gbps) => double.IsFinite(gbps) ? Rate(gbps) : "n/a";
+
+    /// <summary><see cref="Percent"/>, or "n/a" where the figure cannot be had (NaN).</summary>
+    public static string PercentOrNa(double percent) => double.IsFinite(percent) ? Percent(percent) : "n/a";
+
     /// <summary><see cref="Rate"/>, or "-" when there is no figure (NaN).</summary>
     public static string RateOrDash(double gbps) => double.IsFinite(gbps) ? Rate(gbps) : "-";
 }

@@ -129,13 +129,17 @@ public sealed class BenchCeilingReportTests
         }
     }
 
-    /// <summary>A result with a measured ceiling, on a generated routing of the options' size.</summary>
+    /// <summary>A result with a measured ceiling (and, as the Cuda backend measures both, link), on a generated routing of the options' size.</summary>
     private static SizeResult Result(BenchOptions options, int numSms, int blocks)
     {
         EpConfig config = options.ToConfig(new RunPoint(options.Tokens, numSms));
         Traffic traffic = Traffic.Compute(Workload.Generate(config, 2, seed: 3));
         var ceiling = new CeilingResult(null, new PhaseStats(50, 55), new PhaseStats(100, 110), PeerCopyBytes.From(traffic, config));
         return new SizeResult(config, 2, 5, 1, new PhaseStats(10, 12), new PhaseStats(100, 120), new PhaseStats(400, 450), traffic,
-            ValidationSummary.Skipped, ceiling, blocks);
+            ValidationSummary.Skipped, ceiling, blocks)
+        {
+            Link = new LinkResult(null, new PhaseStats(2700, 2710)),
+            Baseline = new BaselineResult(null, 150, 500),
+        };
     }
 }

@@ -19,6 +19,21 @@ internal static class BenchCli
         return DotnetCli.Run(workingDirectory, all, Limit);
     }
 
+    /// <summary>Runs <paramref name="test"/> with a fresh temporary folder (<see cref="TempFolder"/>), deleted afterwards.</summary>
+    public static void InTempFolder(Action<string> test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        string folder = TempFolder();
+        try
+        {
+            test(folder);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     /// <summary>A fresh temporary folder for one test's files.</summary>
     public static string TempFolder()
     {
