@@ -8,7 +8,8 @@
 #                                                 scripts/baseline-bundle.sh; carry "gpu-baselines"): another
 #                                                 ref's whole bench, for changes outside the kernel files.
 #   BENCHES="ll-128 ht-flat-4096" ...             only those benches (default: all below).
-# Every run validates against the Host oracle and, on distinct GPUs, measures the peer-copy ceiling in the same run.
+# Every run validates against the Host oracle and, on distinct GPUs, measures in the same run the link (one 1 GiB peer
+# copy: link bound and % of link per phase) and, for HT, the peer-copy ceiling. LL targets: scripts/gpu-ll-targets.sh.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}

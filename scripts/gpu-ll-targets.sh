@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Issue 19's low-latency targets, measured in one device call on a machine with 2 (or more) H200s, after
+# scripts/gpu-bundle.sh (carry gpu-bundle), from the repository root:
+#   bash scripts/gpu-ll-targets.sh [world]; bash scripts/gpu-pack.sh
+# Setting: distinct GPUs, --mode ll, hidden 7168, top-8 of 256 experts, bf16; median of 50 iterations after 10 warm-ups,
+# slowest rank, every operation timed with CUDA events (as ep_bench does), results checked bit for bit against the
+# Host oracle (--validate). Each run prints and writes (Markdown and --json) per phase: median µs, ep_bench GB/s per
+# rank, the link bound (busiest rank's remote bytes / one 1 GiB peer copy measured in the same run), % of link and the
+# NCCL all-to-all baseline of the same routing (docs/benchmarks.md says what each column is).
+# Targets (issue 19): 128 tokens/rank: dispatch (with whatever routing it needs: today update + dispatch) <= 12 µs,
+# combine <= 15 µs; 1 token/rank: <= 8 µs each; a captured graph step (routing, dispatch, experts, combine) at 128
+# tokens <= 30 µs per replay.
+set -uo pipefail
+out=${OUT:-./gpu-out}; mkdir -p "$out"
+world=${1:-2}
+log="$out/ll-targets.log"
+run="bash gpu-bundle/gpu-run.sh"
+common=(--backend cuda --ranks "$world" --mode ll --hidden 7168 --topk 8 --experts 256 --dtype bf16 --iters 50 --warmup 10 --validate)
+{ date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv 2>&1; nvidia-smi topo -m 2>&1; } >> "$log"
+gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+[ "$gpus" -ge "$world" ] || echo "warning: $gpus GPU(s) for $world ranks: ranks share GPU 0, no link bound, no baseline" | tee -a "$log"
+
+bench() { # bench <name> <args...>: one bench run, its Markdown and JSON beside the log
+  echo "=== $1: ${*:2}" | tee -a "$log"
+  timeout -k 10 240 $run bench "${common[@]}" "${@:2}" --markdown "$out/$1-w$world.md" --json "$out/$1-w$world.json" 2>&1 | tee -a "$log" |
+    grep -E "^backend|^\| (phase|update|dispatch|combine) |^link|^baseline|back-to-back|validation:|rror"
+}
+for layout in expert-major rank-major; do
+  bench "ll-$layout-128" --layout "$layout" --tokens 128
+  bench "ll-$layout-1" --layout "$layout" --tokens 1
+done
+# The whole LL range with its chart (link bound dashed).
+bench ll-sweep --layout expert-major --sweep ll --chart "$out/ll-sweep-w$world.svg" --no-terminal-chart
+
+# The graph step: capture/replay GPU µs per case (its own shapes; the 128-token target needs the issue's shape there).
+echo "=== graph suite" | tee -a "$log"
+timeout -k 10 180 $run tests --suite graph --replays 300 2>&1 | tee -a "$log" | grep -E "^\||passed|rror"
+echo "outputs in $out (pack them with scripts/gpu-pack.sh)"
