@@ -32,7 +32,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt_net=(-o Acquire::Retries=1 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20)
 if ! timeout 120 apt-get "${apt_net[@]}" -o Dir::Etc::sourcelist="$source_file" -o Dir::Etc::sourceparts=- \
-     -o APT::Get::List-Cleanup=0 -qq update; then
+     -o APT::Get::List-Cleanup=0 --error-on=any -qq update; then
   say "not installed: apt-get update of $source_file failed (no network?)"; exit 0
 fi
 if ! timeout 300 apt-get "${apt_net[@]}" install -y -qq --no-install-recommends libnvrtc11.2 >/dev/null; then

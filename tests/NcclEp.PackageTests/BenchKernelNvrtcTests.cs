@@ -39,7 +39,13 @@ public sealed class BenchKernelNvrtcTests
 public sealed class BenchNvrtcTheoryAttribute : TheoryAttribute
 {
     private static readonly Lazy<string?> WhyNot = new(() =>
-        BenchTestAccess.TryLoadNvrtc(out string reason) ? null : "no NVRTC could be loaded, so the bench's kernel was not compiled: " + reason);
+        BenchTestAccess.TryLoadNvrtc(out string reason)
+            ? null
+            : $"no NVRTC could be loaded, so the bench's kernel was not compiled ({InstallStatus}): {reason}");
+
+    /// <summary>What .ci/run's NVRTC install said (it exports its line), or where CI gets NVRTC.</summary>
+    private static string InstallStatus =>
+        Environment.GetEnvironmentVariable("NCCLEP_CI_NVRTC_STATUS") is { Length: > 0 } status ? status : "CI installs it: .ci/install-nvrtc.sh";
 
     public BenchNvrtcTheoryAttribute()
     {

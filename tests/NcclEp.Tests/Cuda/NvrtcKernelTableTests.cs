@@ -126,5 +126,11 @@ internal static class NvrtcAvailability
     /// <summary>Null where NVRTC loads, else why the compiles are skipped.</summary>
     public static readonly Lazy<string?> WhyNot = new(() => Nvrtc.TryLoad(out string reason)
         ? null
-        : "no NVRTC could be loaded, so the kernels were not compiled (CI installs Debian's libnvrtc11.2: see .ci/run): " + reason);
+        : $"no NVRTC could be loaded, so the kernels were not compiled ({InstallStatus()}): {reason}");
+
+    /// <summary>What .ci/run's NVRTC install said (it exports its line), or where CI gets NVRTC.</summary>
+    internal static string InstallStatus() =>
+        Environment.GetEnvironmentVariable("NCCLEP_CI_NVRTC_STATUS") is { Length: > 0 } status
+            ? status
+            : "CI installs Debian's libnvrtc11.2: see .ci/install-nvrtc.sh";
 }
