@@ -61,7 +61,7 @@ internal sealed unsafe class CudaBenchBackend : IBenchBackend
     public void CopyDevice(EpGroup group, EpStream stream, nint source, nint destination, long bytes)
     {
         using CudaContextScope scope = CudaContextScope.Enter(Backend(group.Rank).Device.Context);
-        Check.Cu(CudaHotPath.MemcpyDtoDAsync(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
+        Check.Cu(CudaDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
     }
 
     private CudaRankBackend Backend(int rank) => (CudaRankBackend)_groups[rank].RankBackend;

@@ -22,9 +22,9 @@ internal sealed class CudaPhaseTimer : IPhaseTimer
         }
     }
 
-    public void Begin(BenchPhase phase) => Check.Cu(CudaHotPath.EventRecord(_begin[(int)phase], _stream), "cuEventRecord");
+    public void Begin(BenchPhase phase) => Check.Cu(CudaDriver.cuEventRecord(_begin[(int)phase], _stream), "cuEventRecord");
 
-    public void End(BenchPhase phase) => Check.Cu(CudaHotPath.EventRecord(_end[(int)phase], _stream), "cuEventRecord");
+    public void End(BenchPhase phase) => Check.Cu(CudaDriver.cuEventRecord(_end[(int)phase], _stream), "cuEventRecord");
 
     public double ElapsedMicroseconds(BenchPhase phase)
     {

@@ -93,7 +93,7 @@ internal sealed unsafe class GpuIdentityExperts : IExpertsStep, IDisposable
             &a.Rows, &a.MaxTokens, &a.World, &a.LocalExperts, &a.Rank,
         };
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaHotPath.LaunchKernel(_function, _grid, 1, 1, Threads, 1, 1, 0, _s.Stream.Handle, arguments), "cuLaunchKernel (identity experts)");
+        Check.Cu(CudaDriver.cuLaunchKernel(_function, _grid, 1, 1, Threads, 1, 1, 0, _s.Stream.Handle, arguments, null), "cuLaunchKernel (identity experts)");
     }
 
     public void Dispose()

@@ -86,13 +86,13 @@ internal sealed unsafe class NcclAllToAllBaseline : IDisposable
 
     private int[] ExchangeCounts()
     {
-        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart");
+        Check.Nccl(Nccl.ncclGroupStart(), "ncclGroupStart");
         for (int p = 0; p < _world; p++)
         {
-            Check.Nccl(NcclHotPath.Send(_deviceCounts + (p * 4), 1, NcclDataType.Int32, p, _comm, _stream), "ncclSend", _comm);
-            Check.Nccl(NcclHotPath.Recv(_deviceCounts + (4 * _world) + (p * 4), 1, NcclDataType.Int32, p, _comm, _stream), "ncclRecv", _comm);
+            Check.Nccl(Nccl.ncclSend(_deviceCounts + (p * 4), 1, NcclDataType.Int32, p, _comm, _stream), "ncclSend", _comm);
+            Check.Nccl(Nccl.ncclRecv(_deviceCounts + (4 * _world) + (p * 4), 1, NcclDataType.Int32, p, _comm, _stream), "ncclRecv", _comm);
         }
-        Check.Nccl(NcclHotPath.GroupEnd(), "ncclGroupEnd");
+        Check.Nccl(Nccl.ncclGroupEnd(), "ncclGroupEnd");
         // The host must learn the sizes before it can post the receives: the synchronisation NcclEp avoids.
         Check.Cu(CudaDriver.cuMemcpyDtoHAsync_v2((void*)_hostCounts, _deviceCounts + (4 * _world), (nuint)(4 * _world), _stream), "cuMemcpyDtoHAsync_v2");
         Check.Cu(CudaDriver.cuStreamSynchronize(_stream), "cuStreamSynchronize");
@@ -102,19 +102,19 @@ internal sealed unsafe class NcclAllToAllBaseline : IDisposable
     private void ExchangeRows(int[] sendCounts, int[] recvCounts)
     {
         long sendOffset = 0, recvOffset = 0;
-        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart");
+        Check.Nccl(Nccl.ncclGroupStart(), "ncclGroupStart");
         for (int p = 0; p < _world; p++)
         {
             long sendBytes = sendCounts[p] * _rowBytes, recvBytes = recvCounts[p] * _rowBytes;
-            if (sendBytes > 0) Check.Nccl(NcclHotPath.Send(_send + (nint)sendOffset, (nuint)sendBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclSend", _comm);
-            if (recvBytes > 0) Check.Nccl(NcclHotPath.Recv(_recv + (nint)recvOffset, (nuint)recvBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclRecv", _comm);
+            if (sendBytes > 0) Check.Nccl(Nccl.ncclSend(_send + (nint)sendOffset, (nuint)sendBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclSend", _comm);
+            if (recvBytes > 0) Check.Nccl(Nccl.ncclRecv(_recv + (nint)recvOffset, (nuint)recvBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclRecv", _comm);
             sendOffset += sendBytes;
             recvOffset += recvBytes;
         }
-        Check.Nccl(NcclHotPath.GroupEnd(), "ncclGroupEnd");
+        Check.Nccl(Nccl.ncclGroupEnd(), "ncclGroupEnd");
     }
 
-    private void Record(int i) => Check.Cu(CudaHotPath.EventRecord(_events[i], _stream), "cuEventRecord");
+    private void Record(int i) => Check.Cu(CudaDriver.cuEventRecord(_events[i], _stream), "cuEventRecord");
 
     private double Elapsed(int from, int to)
     {

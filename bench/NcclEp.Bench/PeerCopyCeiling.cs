@@ -87,21 +87,21 @@ internal sealed class PeerCopyCeiling : IDisposable
     private void CopyToPeers(int rank, int phase)
     {
         PeerCopyRank me = _ranks[rank]!;
-        Check.Cu(CudaHotPath.EventRecord(me.Begin[phase], me.Stream), "cuEventRecord");
+        Check.Cu(CudaDriver.cuEventRecord(me.Begin[phase], me.Stream), "cuEventRecord");
         for (int p = 0; p < _ranks.Length; p++)
         {
             long bytes = phase == DispatchPhase ? _bytes.Dispatch(rank, p) : _bytes.Combine(rank, p);
             if (p == rank || bytes == 0) continue;
             PeerCopyRank peer = _ranks[p]!;
             nint stream = me.PeerStreams[p];
-            Check.Cu(CudaHotPath.StreamWaitEvent(stream, me.Begin[phase]), "cuStreamWaitEvent");
+            Check.Cu(CudaDriver.cuStreamWaitEvent(stream, me.Begin[phase], 0), "cuStreamWaitEvent");
             Check.Cu(CudaDriver.cuMemcpyPeerAsync(
                 peer.Receive + (nint)peer.ReceiveOffsets[rank], peer.Context,
                 me.Send + (nint)me.SendOffsets[p], me.Context, (nuint)bytes, stream), "cuMemcpyPeerAsync");
-            Check.Cu(CudaHotPath.EventRecord(me.PeerDone[p], stream), "cuEventRecord");
-            Check.Cu(CudaHotPath.StreamWaitEvent(me.Stream, me.PeerDone[p]), "cuStreamWaitEvent");
+            Check.Cu(CudaDriver.cuEventRecord(me.PeerDone[p], stream), "cuEventRecord");
+            Check.Cu(CudaDriver.cuStreamWaitEvent(me.Stream, me.PeerDone[p], 0), "cuStreamWaitEvent");
         }
-        Check.Cu(CudaHotPath.EventRecord(me.End[phase], me.Stream), "cuEventRecord");
+        Check.Cu(CudaDriver.cuEventRecord(me.End[phase], me.Stream), "cuEventRecord");
     }
 
     /// <summary>Why these groups cannot copy between their GPUs (no peer-copy ceiling, no link bound), or "" when they can.</summary>

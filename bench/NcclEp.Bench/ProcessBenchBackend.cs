@@ -51,7 +51,7 @@ internal sealed unsafe class ProcessBenchBackend : IBenchBackend
     public void CopyDevice(EpGroup group, EpStream stream, nint source, nint destination, long bytes)
     {
         using CudaContextScope scope = CudaContextScope.Enter(_backend.Device.Context);
-        Check.Cu(CudaHotPath.MemcpyDtoDAsync(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
+        Check.Cu(CudaDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
     }
 
     /// <summary>Every process's rank meets here (all-reduce of one int on the rank's stream, then a host wait).</summary>

@@ -60,7 +60,7 @@ public sealed partial class EpGroup
 
         _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before the rendezvous
         using DeviceMemoryCheck? memory = options.CheckMemory ? DeviceMemoryCheck.Run([deviceOrdinal], config.EstimateMemory(worldSize)) : null;
-        byte[] idBytes = rendezvous.Share(() => NcclCommHandle.CreateUniqueId().ToArray());
+        byte[] idBytes = rendezvous.Share(() => Nccl.CreateUniqueId().ToArray());
         if (idBytes.Length != NcclUniqueId.Size)
             throw new EpException($"Rank {rank} of {worldSize}: the rendezvous at {rendezvous.Address} delivered {idBytes.Length} bytes; an NCCL unique id is {NcclUniqueId.Size}.");
         NcclUniqueId id = NcclUniqueId.FromBytes(idBytes);

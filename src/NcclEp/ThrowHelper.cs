@@ -32,8 +32,4 @@ internal static class ThrowHelper
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void Timeout(int rank, int peer, EpPhase phase, uint sequence, TimeSpan timeout) =>
         throw new EpTimeoutException(rank, peer, phase, sequence, timeout);
-
-    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
-    public static void PeerFailed(int rank, int peer, EpPhase phase, uint sequence) =>
-        throw new EpRankFailedException(rank, peer, phase, sequence);
 }

@@ -18,7 +18,7 @@ internal static partial class GraphSuite
     {
         public void Execute(EpStream stream)
         {
-            if (cuda) Check.Cu(CudaHotPath.MemcpyDtoDAsync(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
+            if (cuda) Check.Cu(CudaDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
             else Buffer.MemoryCopy((void*)source, (void*)destination, bytes, bytes);
         }
     }

@@ -223,11 +223,11 @@ internal static partial class GraphSuite
             for (int i = 0; i < WarmUp + eagerRuns; i++)
             {
                 Meet(barrier);
-                Check.Cu(CudaHotPath.EventRecord(start, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(start, stream), "cuEventRecord");
                 long t0 = Stopwatch.GetTimestamp();
                 rig.RunEager(s);
                 long t1 = Stopwatch.GetTimestamp();
-                Check.Cu(CudaHotPath.EventRecord(end, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(end, stream), "cuEventRecord");
                 g.Synchronize(s);
                 if (i >= WarmUp)
                 {
@@ -262,13 +262,13 @@ internal static partial class GraphSuite
                 int p = i % Pool;
                 rig.Upload(batches[p]);
                 Meet(barrier);
-                Check.Cu(CudaHotPath.EventRecord(start, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(start, stream), "cuEventRecord");
                 long a0 = GC.GetAllocatedBytesForCurrentThread();
                 long t0 = Stopwatch.GetTimestamp();
                 graph.Replay();
                 long t1 = Stopwatch.GetTimestamp();
                 allocated += GC.GetAllocatedBytesForCurrentThread() - a0;
-                Check.Cu(CudaHotPath.EventRecord(end, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(end, stream), "cuEventRecord");
                 g.Synchronize(s);
                 report.ReplayHostUs.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds);
                 report.ReplayGpuUs.Add(ElapsedUs(start, end));

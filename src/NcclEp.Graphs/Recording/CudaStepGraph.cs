@@ -7,7 +7,7 @@ namespace NcclEp.Graphs.Recording;
 
 /// <summary>
 /// The Cuda side of an <see cref="EpGraph"/>: the rank's primary context (held for as long as the graph lives) and
-/// the instantiated graph. Launch is one cuGraphLaunch through <see cref="CudaHotPath"/>.
+/// the instantiated graph. Launch is one cuGraphLaunch.
 /// </summary>
 internal sealed class CudaStepGraph : IDisposable
 {

@@ -23,17 +23,17 @@ internal sealed partial class CudaRankBackend
         NcclResult status = NcclResult.Success, ended;
         try
         {
-            status = NcclHotPath.GroupStart();
+            status = Nccl.ncclGroupStart();
             int index = 0;
             for (int peer = 0; peer < _active.Length && status == NcclResult.Success; peer++)
             {
                 if ((network >> peer & 1) == 0) continue;
                 nint offset = (nint)(index++ * slice);
                 if (!_active[peer] || (exchange >> peer & 1) == 0) continue;
-                status = NcclHotPath.Send(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
-                if (status == NcclResult.Success) status = NcclHotPath.Recv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+                status = Nccl.ncclSend(outSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
+                if (status == NcclResult.Success) status = Nccl.ncclRecv(inSlices + offset, (nuint)slice, NcclDataType.Uint8, peer, _comm, stream);
             }
-            ended = NcclHotPath.GroupEnd();
+            ended = Nccl.ncclGroupEnd();
         }
         finally
         {

@@ -7,7 +7,7 @@ namespace NcclEp.Cuda;
 
 /// <summary>
 /// One rank of the Cuda backend. Each data-path call copies a prepared parameter block to the stack,
-/// fills in the call's pointers and launches one kernel through a cached driver function pointer: no
+/// fills in the call's pointers and launches one kernel through a blittable driver binding: no
 /// allocation, no host synchronisation, nothing read back.
 /// </summary>
 internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
@@ -181,7 +181,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         using CudaContextScope scope = _device.MakeCurrent();
         void* block = Unsafe.AsPointer(ref p);
         void** arguments = &block;
-        Check.Cu(CudaHotPath.LaunchKernel(function, grid, 1, 1, CudaKernelModule.ThreadsPerBlock, 1, 1, shared, stream, arguments), "cuLaunchKernel");
+        Check.Cu(CudaDriver.cuLaunchKernel(function, grid, 1, 1, CudaKernelModule.ThreadsPerBlock, 1, 1, shared, stream, arguments, null), "cuLaunchKernel");
     }
 
     private static void Fill(ref CudaKernelParams p, EpHandle handle, ref readonly EpLaunchArgs args, int flags)

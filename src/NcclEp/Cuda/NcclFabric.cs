@@ -8,7 +8,7 @@ namespace NcclEp.Cuda;
 /// from ncclMemAlloc registered with ncclCommWindowRegister, and peers reached at the window's LSA addresses
 /// (docs/nccl-lsa.md). No CUDA IPC. The addressing is proven by the stamp check before the group is used.
 /// </summary>
-internal sealed class NcclFabric : CudaFabric
+internal sealed unsafe class NcclFabric : CudaFabric
 {
     private readonly CudaDevice[] _devices;
     private readonly nint[] _comms;
@@ -74,7 +74,11 @@ internal sealed class NcclFabric : CudaFabric
     private void Connect(int[] deviceIds)
     {
         int world = deviceIds.Length;
-        Check.Nccl(Nccl.ncclCommInitAll(_comms, deviceIds), "ncclCommInitAll");
+        fixed (nint* comms = _comms)
+        fixed (int* devices = deviceIds)
+        {
+            Check.Nccl(Nccl.ncclCommInitAll(comms, world, devices), "ncclCommInitAll");
+        }
         nuint bytes = (nuint)Layout.TotalBytes;
         for (int r = 0; r < world; r++)
         {
@@ -99,15 +103,19 @@ internal sealed class NcclFabric : CudaFabric
             return;
         }
 
-        // Registration is collective: one thread drives every rank inside a group.
-        Check.Nccl(NcclHotPath.GroupStart(), "ncclGroupStart");
-        NcclResult registered = NcclResult.Success;
-        for (int r = 0; r < world && registered == NcclResult.Success; r++)
+        // Registration is collective: one thread drives every rank inside a group. NCCL writes the window handles at
+        // ncclGroupEnd, so the array they go to stays pinned until then.
+        Check.Nccl(Nccl.ncclGroupStart(), "ncclGroupStart");
+        NcclResult registered = NcclResult.Success, ended;
+        fixed (nint* windows = _windows)
         {
-            using CudaContextScope scope = _devices[r].MakeCurrent();
-            registered = Nccl.ncclCommWindowRegister(_comms[r], _memory[r], bytes, out _windows[r], NcclWindowFlags.Default);
+            for (int r = 0; r < world && registered == NcclResult.Success; r++)
+            {
+                using CudaContextScope scope = _devices[r].MakeCurrent();
+                registered = Nccl.ncclCommWindowRegister(_comms[r], _memory[r], bytes, windows + r, NcclWindowFlags.Default);
+            }
+            ended = Nccl.ncclGroupEnd();
         }
-        NcclResult ended = NcclHotPath.GroupEnd();
         Check.Nccl(registered, "ncclCommWindowRegister", _comms[0]);
         Check.Nccl(ended, "ncclGroupEnd (window registration)", _comms[0]);
 

@@ -17,7 +17,7 @@ namespace NcclEp.Cuda;
 /// all ranks pass the rendezvous barrier, each reads every peer's stamp through its LSA addresses, and a last
 /// barrier makes every rank wait until all of them passed (so a failed check fails the group on every rank).
 /// </remarks>
-internal sealed class NcclProcessFabric : CudaFabric
+internal sealed unsafe class NcclProcessFabric : CudaFabric
 {
     private readonly int _rank;
     private readonly CudaDevice _device;
@@ -104,7 +104,7 @@ internal sealed class NcclProcessFabric : CudaFabric
     public void DeviceBarrier(nint stream)
     {
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Nccl(NcclHotPath.AllReduce(_barrierWord, _barrierWord, 1, NcclDataType.Int32, NcclRedOp.Sum, _comm, stream), "ncclAllReduce (barrier)", _comm);
+        Check.Nccl(Nccl.ncclAllReduce(_barrierWord, _barrierWord, 1, NcclDataType.Int32, NcclRedOp.Sum, _comm, stream), "ncclAllReduce (barrier)", _comm);
         Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
@@ -138,7 +138,9 @@ internal sealed class NcclProcessFabric : CudaFabric
         }
 
         // Collective across the processes: each registers its one window (same size, same order on every rank).
-        Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, out _window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
+        nint window;
+        Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, &window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
+        _window = window;
         Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, PeerRoutes.EmulatedNodeSize));
     }
 

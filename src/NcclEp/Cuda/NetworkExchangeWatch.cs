@@ -70,7 +70,7 @@ internal sealed class NetworkExchangeWatch : IDisposable
         Check.Cu(CudaDriver.cuStreamIsCapturing(stream, out CuStreamCaptureStatus capture), "cuStreamIsCapturing");
         CuResult status = capture == CuStreamCaptureStatus.Active
             ? CudaDriver.cuEventRecordWithFlags(cuEvent, stream, RecordExternal)
-            : CudaHotPath.EventRecord(cuEvent, stream);
+            : CudaDriver.cuEventRecord(cuEvent, stream);
         Check.Cu(status, "cuEventRecord (network exchange watch)");
     }
 

@@ -5,8 +5,6 @@ namespace NcclEp.Interop;
 // Devices, primary contexts, peer access and pointer queries.
 internal static unsafe partial class CudaDriver
 {
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuDeviceGet(out int device, int ordinal);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuDeviceGetCount(out int count);
@@ -16,12 +14,6 @@ internal static unsafe partial class CudaDriver
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuDeviceGetAttribute(out int value, CuDeviceAttribute attribute, int device);
-
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuDeviceTotalMem_v2(out nuint bytes, int device);
-
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuDeviceGetPCIBusId(byte* pciBusId, int length, int device);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuDeviceCanAccessPeer(out int canAccessPeer, int device, int peerDevice);
@@ -37,9 +29,6 @@ internal static unsafe partial class CudaDriver
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuCtxGetCurrent(out nint context);
-
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuCtxGetDevice(out int device);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuCtxSynchronize();
@@ -64,15 +53,6 @@ internal static unsafe partial class CudaDriver
         const int Capacity = 256;
         byte* buffer = stackalloc byte[Capacity];
         Check.Cu(cuDeviceGetName(buffer, Capacity, device), "cuDeviceGetName");
-        return Marshal.PtrToStringUTF8((nint)buffer) ?? string.Empty;
-    }
-
-    /// <summary>The device's PCI bus id, e.g. "0000:18:00.0" (cuDeviceGetPCIBusId).</summary>
-    internal static string GetPciBusId(int device)
-    {
-        const int Capacity = 64;
-        byte* buffer = stackalloc byte[Capacity];
-        Check.Cu(cuDeviceGetPCIBusId(buffer, Capacity, device), "cuDeviceGetPCIBusId");
         return Marshal.PtrToStringUTF8((nint)buffer) ?? string.Empty;
     }
 

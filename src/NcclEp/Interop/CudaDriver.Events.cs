@@ -23,8 +23,5 @@ internal static partial class CudaDriver
     internal static partial CuResult cuEventQuery(nint cuEvent);
 
     [LibraryImport(LibraryName)]
-    internal static partial CuResult cuEventSynchronize(nint cuEvent);
-
-    [LibraryImport(LibraryName)]
     internal static partial CuResult cuEventElapsedTime_v2(out float milliseconds, nint start, nint end);
 }

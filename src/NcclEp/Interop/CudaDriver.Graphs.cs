@@ -2,12 +2,9 @@ using System.Runtime.InteropServices;
 
 namespace NcclEp.Interop;
 
-// CUDA Graphs (cuGraphExecUpdate_v2 with its result-info struct; cuGraphLaunch is also in CudaHotPath).
+// CUDA Graphs (cuGraphExecUpdate_v2 with its result-info struct).
 internal static unsafe partial class CudaDriver
 {
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuGraphCreate(out nint graph, uint flags);
-
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuGraphDestroy(nint graph);
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 
 namespace NcclEp.Interop;
 
-// Device and pinned host memory, copies and memsets (control-path forms; the hot async memsets are in CudaHotPath).
+// Device and pinned host memory, copies and memsets.
 internal static unsafe partial class CudaDriver
 {
     [LibraryImport(LibraryName)]
@@ -28,13 +28,7 @@ internal static unsafe partial class CudaDriver
     internal static partial CuResult cuMemcpyDtoH_v2(void* destination, nint source, nuint bytes);
 
     [LibraryImport(LibraryName)]
-    internal static partial CuResult cuMemcpyDtoD_v2(nint destination, nint source, nuint bytes);
-
-    [LibraryImport(LibraryName)]
     internal static partial CuResult cuMemsetD8_v2(nint destination, byte value, nuint count);
-
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuMemsetD32_v2(nint destination, uint value, nuint count);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuMemcpyHtoDAsync_v2(nint destination, void* source, nuint bytes, nint stream);

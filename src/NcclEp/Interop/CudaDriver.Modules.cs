@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace NcclEp.Interop;
 
-// Modules, functions and the control-path launch (the data-path launch is CudaHotPath.LaunchKernel).
+// Modules, functions and the launch.
 internal static unsafe partial class CudaDriver
 {
     /// <summary>Loads a CUBIN, fatbin or NUL-terminated PTX image into the current context.</summary>

@@ -6,15 +6,15 @@ namespace NcclEp.Interop;
 
 /// <summary>
 /// Bindings of the CUDA driver API in <c>libcuda.so.1</c>, under the symbol names that CUDA 13's cuda.h maps
-/// the public names to (cuMemAlloc → cuMemAlloc_v2, cuEventElapsedTime → cuEventElapsedTime_v2,
-/// cuStreamGetCaptureInfo → cuStreamGetCaptureInfo_v3, ...). Device addresses are <see cref="nint"/>
+/// the public names to (cuMemAlloc → cuMemAlloc_v2, cuEventElapsedTime → cuEventElapsedTime_v2, ...), with
+/// blittable signatures: the data-path calls (cuLaunchKernel, cuEventRecord, cuGraphLaunch, the async copies) marshal
+/// nothing and allocate nothing. Device addresses are <see cref="nint"/>
 /// (CUdeviceptr is 64-bit on x64); handles (CUcontext, CUstream, ...) are <see cref="nint"/>.
 /// </summary>
 /// <remarks>
-/// Nothing loads at type-load time. Call <see cref="Initialize"/> or <see cref="TryInitialize"/> before the
-/// raw bindings: they load the library through <see cref="NativeLibraryLoader"/> and so turn a missing driver
-/// into <see cref="NativeLibraryMissingException"/> (a raw binding called first would throw DllNotFoundException).
-/// The data-path calls are in <see cref="CudaHotPath"/>.
+/// Nothing loads at type-load time. <see cref="NativeLibraryResolver"/> loads the library at the first binding called;
+/// call <see cref="Initialize"/> or <see cref="TryInitialize"/> first to also run cuInit and learn that no GPU is there
+/// as a reason rather than an exception.
 /// </remarks>
 internal static unsafe partial class CudaDriver
 {

@@ -115,17 +115,3 @@ internal struct CuGraphExecUpdateResultInfo
     public nint ErrorNode;
     public nint ErrorFromNode;
 }
-
-/// <summary>CUgraphEdgeData (8 bytes), returned by cuStreamGetCaptureInfo_v3 beside each dependency.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct CuGraphEdgeData
-{
-    public byte FromPort;
-    public byte ToPort;
-    public byte Type;
-    public byte Reserved0;
-    public byte Reserved1;
-    public byte Reserved2;
-    public byte Reserved3;
-    public byte Reserved4;
-}

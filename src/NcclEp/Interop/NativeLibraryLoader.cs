@@ -86,25 +86,4 @@ internal static class NativeLibraryLoader
         string[] lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return lines.Length == 0 ? message : lines[^1];
     }
-
-    /// <summary>Runs <paramref name="resolve"/> (which loads a library and its entry points); false with the reason when either is missing.</summary>
-    public static bool TryResolve<T>(Func<T> resolve, out string reason)
-    {
-        try
-        {
-            _ = resolve();
-            reason = string.Empty;
-            return true;
-        }
-        catch (NativeLibraryMissingException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-        catch (EntryPointNotFoundException e)
-        {
-            reason = e.Message;
-            return false;
-        }
-    }
 }

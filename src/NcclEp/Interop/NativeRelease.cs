@@ -21,9 +21,6 @@ internal static class NativeRelease
     /// <summary>The call and status of the last such failure, or null.</summary>
     public static string? LastFailure => Volatile.Read(ref s_lastFailure);
 
-    /// <summary>True once the process has started to exit.</summary>
-    public static bool IsProcessExiting => s_exiting;
-
     /// <summary>Subscribes to process exit once; called when a native library is first loaded.</summary>
     public static void TrackProcessExit()
     {

@@ -1,93 +1,38 @@
+using System.Runtime.InteropServices;
+
 namespace NcclEp.Interop;
 
-// Communicators: creation, queries, errors, teardown.
-internal static unsafe partial class Nccl
+// Communicators: the unique id, creation, queries, teardown.
+internal static partial class Nccl
 {
-    internal static NcclResult ncclGetUniqueId(out NcclUniqueId id)
+    /// <summary>A new id, made on one rank and sent to all the others (ncclGetUniqueId).</summary>
+    internal static NcclUniqueId CreateUniqueId()
     {
-        fixed (NcclUniqueId* p = &id)
-        {
-            return Api.GetUniqueId(p);
-        }
+        Check.Nccl(ncclGetUniqueId(out NcclUniqueId id), "ncclGetUniqueId");
+        return id;
     }
 
-    internal static NcclResult ncclCommInitRank(out nint comm, int nRanks, in NcclUniqueId id, int rank)
-    {
-        fixed (nint* p = &comm)
-        {
-            return Api.CommInitRank(p, nRanks, id, rank);
-        }
-    }
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclGetUniqueId(out NcclUniqueId id);
 
-    internal static NcclResult ncclCommInitRankConfig(out nint comm, int nRanks, in NcclUniqueId id, int rank, ref NcclConfig config)
-    {
-        NcclApi api = Api;
-        if (api.CommInitRankConfig == null)
-        {
-            ThrowMissingEntryPoint("ncclCommInitRankConfig", "2.14");
-        }
+    /// <summary>Joins rank <paramref name="rank"/> of <paramref name="nRanks"/> (collective: every rank calls it with the same id, passed by value).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclCommInitRank(out nint comm, int nRanks, NcclUniqueId id, int rank);
 
-        fixed (nint* p = &comm)
-        fixed (NcclConfig* c = &config)
-        {
-            return api.CommInitRankConfig(p, nRanks, id, rank, c);
-        }
-    }
+    /// <summary>One communicator per device of this process; <paramref name="comms"/> holds <paramref name="count"/> entries.</summary>
+    [LibraryImport(LibraryName)]
+    internal static unsafe partial NcclResult ncclCommInitAll(nint* comms, int count, int* devices);
 
-    /// <summary>One communicator per device of this process; <paramref name="comms"/> must be as long as <paramref name="devices"/>.</summary>
-    internal static NcclResult ncclCommInitAll(System.Span<nint> comms, System.ReadOnlySpan<int> devices)
-    {
-        fixed (nint* c = comms)
-        fixed (int* d = devices)
-        {
-            return Api.CommInitAll(c, devices.Length, d);
-        }
-    }
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclCommDestroy(nint comm);
 
-    internal static NcclResult ncclCommFinalize(nint comm)
-    {
-        NcclApi api = Api;
-        if (api.CommFinalize == null)
-        {
-            ThrowMissingEntryPoint("ncclCommFinalize", "2.14");
-        }
+    /// <summary>Frees the communicator now, cancelling pending operations (for a hung or failed peer).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclCommAbort(nint comm);
 
-        return api.CommFinalize(comm);
-    }
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclCommCuDevice(nint comm, out int device);
 
-    internal static NcclResult ncclCommDestroy(nint comm) => Api.CommDestroy(comm);
-
-    internal static NcclResult ncclCommAbort(nint comm) => Api.CommAbort(comm);
-
-    internal static NcclResult ncclCommGetAsyncError(nint comm, out NcclResult asyncError)
-    {
-        fixed (NcclResult* p = &asyncError)
-        {
-            return Api.CommGetAsyncError(comm, p);
-        }
-    }
-
-    internal static NcclResult ncclCommCount(nint comm, out int count)
-    {
-        fixed (int* p = &count)
-        {
-            return Api.CommCount(comm, p);
-        }
-    }
-
-    internal static NcclResult ncclCommCuDevice(nint comm, out int device)
-    {
-        fixed (int* p = &device)
-        {
-            return Api.CommCuDevice(comm, p);
-        }
-    }
-
-    internal static NcclResult ncclCommUserRank(nint comm, out int rank)
-    {
-        fixed (int* p = &rank)
-        {
-            return Api.CommUserRank(comm, p);
-        }
-    }
+    [LibraryImport(LibraryName)]
+    internal static partial NcclResult ncclCommUserRank(nint comm, out int rank);
 }

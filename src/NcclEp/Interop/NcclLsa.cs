@@ -18,13 +18,6 @@ internal static unsafe class NcclLsa
 {
     private const ulong FourGiB = 1UL << 32;
 
-    /// <summary>Each LSA peer's device address of the window's first byte, indexed by LSA rank.</summary>
-    public static nint[] GetLsaPeerPointers(NcclWindowHandle window, nint context = 0)
-    {
-        ArgumentNullException.ThrowIfNull(window);
-        return Inspect(window.Comm.Value, window.Value, window.LocalPointer, context).PeerPointers;
-    }
-
     /// <summary>The LSA team and the peer addresses of <paramref name="window"/> (registered on <paramref name="comm"/>).</summary>
     /// <param name="comm">The ncclComm_t the window was registered on.</param>
     /// <param name="window">The ncclWindow_t; 0 when NCCL registered nothing (no symmetric memory and NCCL_LOCAL_REGISTER=0).</param>
@@ -92,23 +85,6 @@ internal static unsafe class NcclLsa
             : string.Empty;
         return $"no symmetric memory for this communicator, so the {nodeRanks - 1} other rank(s) on this node go through NCCL send/recv too " +
             $"({across}with NCCL_WIN_ENABLE=1, cuMem on (NCCL_CUMEM_ENABLE) and CUDA P2P between the node's GPUs)";
-    }
-
-    /// <summary>
-    /// Reads the 2.28.x <c>ncclWindow_vidmem</c> an <c>ncclWindow_t</c> points to. Throws <see cref="NotSupportedException"/>
-    /// on any other NCCL, and <see cref="InvalidOperationException"/> when the handle is not device memory.
-    /// </summary>
-    public static NcclWindowVidmem ReadWindow(nint window)
-    {
-        int version = Nccl.GetVersion();
-        (int major, int minor, _) = Nccl.SplitVersion(version);
-        if (major != 2 || minor != 28)
-        {
-            throw new NotSupportedException(
-                $"Found NCCL {Nccl.FormatVersion(version)}; the ncclWindow_vidmem layout is only known for NCCL 2.28.x.");
-        }
-
-        return ReadVidmem(window, version);
     }
 
     private static NcclLsaWindow FromHostQuery(nint window, NcclTeam team, int worldRank, int version)

@@ -1,170 +1,85 @@
-using System;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace NcclEp.Interop;
 
 /// <summary>
-/// NVRTC resolved at run time: the file named by <c>NCCLEP_NVRTC_PATH</c>, else <c>libnvrtc.so.13</c>, then
-/// <c>libnvrtc.so.12</c>, then <c>libnvrtc.so</c>, then <c>libnvrtc.so.11.2</c> (the soname of NVRTC 11.2 to 11.8, the
-/// oldest that targets sm_90: Debian's <c>libnvrtc11.2</c>, which CI compiles every kernel with; the newest is
-/// preferred). Raw calls under their C names return the nvrtcResult;
-/// <see cref="NvrtcCompiler"/> is the managed way in. Programs are <see cref="nint"/> (nvrtcProgram).
+/// Bindings of NVRTC under their C names (<c>[LibraryImport]</c> of <see cref="LibraryName"/>, which
+/// <see cref="NativeLibraryResolver"/> points at the file named by <c>NCCLEP_NVRTC_PATH</c>, else <c>libnvrtc.so.13</c>,
+/// then <c>libnvrtc.so.12</c>, then <c>libnvrtc.so</c>, then <c>libnvrtc.so.11.2</c>: NVRTC 11.2 to 11.8, the oldest that
+/// targets sm_90, Debian's <c>libnvrtc11.2</c>, which CI compiles every kernel with; the newest is preferred). Each returns the nvrtcResult; <see cref="NvrtcCompiler"/> is
+/// the managed way in. Programs are <see cref="nint"/> (nvrtcProgram).
 /// </summary>
-internal static unsafe class Nvrtc
+internal static unsafe partial class Nvrtc
 {
+    /// <summary>The name the bindings import; the resolver maps it to the loaded library.</summary>
+    internal const string LibraryName = "libnvrtc.so.13";
+
     /// <summary>The environment variable that names the NVRTC library file to load instead of the defaults.</summary>
     internal const string PathVariable = "NCCLEP_NVRTC_PATH";
 
     private const string MissingHint = "NVRTC (CUDA 11.8, 12 or 13) compiles the Cuda backend's kernels at run time.";
 
-    private static readonly string[] s_candidates = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"];
+    private static readonly string[] s_candidates = [LibraryName, "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"];
     private static readonly Lock s_lock = new();
-    private static Table? s_table;
+    private static nint s_library;
+
+    /// <summary>The loader handle of NVRTC; loads it on first use or throws <see cref="NativeLibraryMissingException"/>.</summary>
+    internal static nint LibraryHandle
+    {
+        get
+        {
+            nint handle = Volatile.Read(ref s_library);
+            return handle != 0 ? handle : Load();
+        }
+    }
 
     /// <summary>NVRTC's (major, minor) version; loads the library.</summary>
     internal static (int Major, int Minor) GetVersion()
     {
-        int major;
-        int minor;
-        Check.Nvrtc(Api.Version(&major, &minor), "nvrtcVersion", string.Empty);
+        Check.Nvrtc(nvrtcVersion(out int major, out int minor), "nvrtcVersion", string.Empty);
         return (major, minor);
     }
 
-    /// <summary>Loads NVRTC if needed; false with a reason when it cannot be.</summary>
-    internal static bool TryLoad(out string reason) => NativeLibraryLoader.TryResolve(() => Api, out reason);
-
     /// <summary>NVRTC's text for a status ("NVRTC_ERROR_COMPILATION"), or the enum name when NVRTC is not loaded.</summary>
-    internal static string GetErrorString(NvrtcResult status)
-    {
-        Table? table = Volatile.Read(ref s_table);
-        return table is null ? status.ToString() : Marshal.PtrToStringUTF8((nint)table.GetErrorString(status)) ?? status.ToString();
-    }
+    internal static string GetErrorString(NvrtcResult status) =>
+        Volatile.Read(ref s_library) == 0 ? status.ToString() : Marshal.PtrToStringUTF8((nint)nvrtcGetErrorString(status)) ?? status.ToString();
 
-    internal static NvrtcResult nvrtcCreateProgram(
-        out nint program, byte* source, byte* name, int headerCount, byte** headers, byte** includeNames)
-    {
-        fixed (nint* p = &program)
-        {
-            return Api.CreateProgram(p, source, name, headerCount, headers, includeNames);
-        }
-    }
-
-    internal static NvrtcResult nvrtcCompileProgram(nint program, int optionCount, byte** options) =>
-        Api.CompileProgram(program, optionCount, options);
-
-    internal static NvrtcResult nvrtcDestroyProgram(ref nint program)
-    {
-        fixed (nint* p = &program)
-        {
-            return Api.DestroyProgram(p);
-        }
-    }
-
-    internal static NvrtcResult nvrtcGetProgramLogSize(nint program, out nuint size)
-    {
-        fixed (nuint* p = &size)
-        {
-            return Api.GetProgramLogSize(program, p);
-        }
-    }
-
-    internal static NvrtcResult nvrtcGetProgramLog(nint program, byte* log) => Api.GetProgramLog(program, log);
-
-    internal static NvrtcResult nvrtcGetCUBINSize(nint program, out nuint size)
-    {
-        fixed (nuint* p = &size)
-        {
-            return Api.GetCubinSize(program, p);
-        }
-    }
-
-    internal static NvrtcResult nvrtcGetCUBIN(nint program, byte* cubin) => Api.GetCubin(program, cubin);
-
-    internal static NvrtcResult nvrtcGetPTXSize(nint program, out nuint size)
-    {
-        fixed (nuint* p = &size)
-        {
-            return Api.GetPtxSize(program, p);
-        }
-    }
-
-    internal static NvrtcResult nvrtcGetPTX(nint program, byte* ptx) => Api.GetPtx(program, ptx);
-
-    internal static NvrtcResult nvrtcAddNameExpression(nint program, byte* nameExpression) =>
-        Api.AddNameExpression(program, nameExpression);
-
-    /// <summary>The mangled name of a name expression; the string is owned by the program (valid until it is destroyed).</summary>
-    internal static NvrtcResult nvrtcGetLoweredName(nint program, byte* nameExpression, out byte* loweredName)
-    {
-        fixed (byte** p = &loweredName)
-        {
-            return Api.GetLoweredName(program, nameExpression, p);
-        }
-    }
-
-    private static Table Api
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => Volatile.Read(ref s_table) ?? Load();
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Table Load()
+    private static nint Load()
     {
         lock (s_lock)
         {
-            Table? table = s_table;
-            if (table is null)
-            {
-                table = new Table(NativeLibraryLoader.Load("libnvrtc.so.13", PathVariable, MissingHint, s_candidates));
-                Volatile.Write(ref s_table, table);
-            }
-
-            return table;
+            if (s_library == 0)
+                Volatile.Write(ref s_library, NativeLibraryLoader.Load(LibraryName, PathVariable, MissingHint, s_candidates));
+            return s_library;
         }
     }
 
-    private sealed class Table(nint library)
-    {
-        public readonly delegate* unmanaged<int*, int*, NvrtcResult> Version =
-            (delegate* unmanaged<int*, int*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcVersion");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcVersion(out int major, out int minor);
 
-        public readonly delegate* unmanaged<NvrtcResult, byte*> GetErrorString =
-            (delegate* unmanaged<NvrtcResult, byte*>)NativeLibrary.GetExport(library, "nvrtcGetErrorString");
+    [LibraryImport(LibraryName)]
+    internal static partial byte* nvrtcGetErrorString(NvrtcResult result);
 
-        public readonly delegate* unmanaged<nint*, byte*, byte*, int, byte**, byte**, NvrtcResult> CreateProgram =
-            (delegate* unmanaged<nint*, byte*, byte*, int, byte**, byte**, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcCreateProgram");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcCreateProgram(
+        out nint program, byte* source, byte* name, int headerCount, byte** headers, byte** includeNames);
 
-        public readonly delegate* unmanaged<nint, int, byte**, NvrtcResult> CompileProgram =
-            (delegate* unmanaged<nint, int, byte**, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcCompileProgram");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcCompileProgram(nint program, int optionCount, byte** options);
 
-        public readonly delegate* unmanaged<nint*, NvrtcResult> DestroyProgram =
-            (delegate* unmanaged<nint*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcDestroyProgram");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcDestroyProgram(ref nint program);
 
-        public readonly delegate* unmanaged<nint, nuint*, NvrtcResult> GetProgramLogSize =
-            (delegate* unmanaged<nint, nuint*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetProgramLogSize");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcGetProgramLogSize(nint program, out nuint size);
 
-        public readonly delegate* unmanaged<nint, byte*, NvrtcResult> GetProgramLog =
-            (delegate* unmanaged<nint, byte*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetProgramLog");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcGetProgramLog(nint program, byte* log);
 
-        public readonly delegate* unmanaged<nint, nuint*, NvrtcResult> GetCubinSize =
-            (delegate* unmanaged<nint, nuint*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetCUBINSize");
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcGetCUBINSize(nint program, out nuint size);
 
-        public readonly delegate* unmanaged<nint, byte*, NvrtcResult> GetCubin =
-            (delegate* unmanaged<nint, byte*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetCUBIN");
-
-        public readonly delegate* unmanaged<nint, nuint*, NvrtcResult> GetPtxSize =
-            (delegate* unmanaged<nint, nuint*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetPTXSize");
-
-        public readonly delegate* unmanaged<nint, byte*, NvrtcResult> GetPtx =
-            (delegate* unmanaged<nint, byte*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetPTX");
-
-        public readonly delegate* unmanaged<nint, byte*, NvrtcResult> AddNameExpression =
-            (delegate* unmanaged<nint, byte*, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcAddNameExpression");
-
-        public readonly delegate* unmanaged<nint, byte*, byte**, NvrtcResult> GetLoweredName =
-            (delegate* unmanaged<nint, byte*, byte**, NvrtcResult>)NativeLibrary.GetExport(library, "nvrtcGetLoweredName");
-    }
+    [LibraryImport(LibraryName)]
+    internal static partial NvrtcResult nvrtcGetCUBIN(nint program, byte* cubin);
 }

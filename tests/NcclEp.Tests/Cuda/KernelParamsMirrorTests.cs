@@ -63,6 +63,18 @@ public sealed class KernelParamsMirrorTests
     }
 
     [Theory]
+    [InlineData("CTRL_DISPATCH_SEQ", WindowControl.DispatchSequence)]
+    [InlineData("CTRL_COMBINE_SEQ", WindowControl.CombineSequence)]
+    [InlineData("CTRL_TICKETS", WindowControl.Tickets)]
+    [InlineData("CTRL_ACTIVE_MASK", WindowControl.ActiveMask)]
+    public void Control_block_offsets_match_the_window_layout(string define, int offset)
+    {
+        Match match = Regex.Match(KernelSource.Text, $@"#define {define} (\d+)");
+        Assert.True(match.Success, $"{define} is not defined in the kernel source");
+        Assert.Equal(offset, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
     [InlineData(1, 512)]
     [InlineData(8, 7168)]
     [InlineData(9, 1152)]

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace NcclEp.Interop;
 
 /// <summary>
-/// Base of the handles that live in a CUDA context (streams, events, memory, modules, graphs). It keeps the
+/// Base of the handles that live in a CUDA context (a captured graph and its executable). It keeps the
 /// context alive, makes it current around the destroy call (a finalizer thread has no current context) and
 /// puts the caller's context back afterwards.
 /// </summary>

@@ -34,9 +34,9 @@ internal sealed class CudaGraphExecHandle : CudaContextBoundHandle
         }
     }
 
-    /// <summary>Launches on a stream (data path: cached function pointer, status returned).</summary>
+    /// <summary>Launches on a stream (data path: a blittable binding, status returned).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public CuResult Launch(nint stream) => CudaHotPath.GraphLaunch(handle, stream);
+    public CuResult Launch(nint stream) => CudaDriver.cuGraphLaunch(handle, stream);
 
     /// <summary>Uploads the graph's work to the device ahead of the first launch.</summary>
     public void Upload(nint stream) => Check.Cu(CudaDriver.cuGraphUpload(handle, stream), "cuGraphUpload");

@@ -1,6 +1,6 @@
 namespace NcclEp.Interop;
 
-/// <summary>A CUgraph (cuGraphCreate or stream capture / cuGraphDestroy).</summary>
+/// <summary>A CUgraph made by stream capture (cuStreamEndCapture / cuGraphDestroy).</summary>
 internal sealed unsafe class CudaGraphHandle : CudaContextBoundHandle
 {
     private CudaGraphHandle(CudaPrimaryContext context)
@@ -9,26 +9,6 @@ internal sealed unsafe class CudaGraphHandle : CudaContextBoundHandle
     }
 
     protected override string DestroyCall => "cuGraphDestroy";
-
-    /// <summary>An empty graph.</summary>
-    public static CudaGraphHandle Create(CudaPrimaryContext context)
-    {
-        var graph = new CudaGraphHandle(context);
-        try
-        {
-            using (context.MakeCurrent())
-            {
-                graph.SetCreated(CudaDriver.cuGraphCreate(out nint value, 0), value, "cuGraphCreate");
-            }
-
-            return graph;
-        }
-        catch
-        {
-            graph.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>Ends capture on <paramref name="stream"/> and takes ownership of the captured graph.</summary>
     public static CudaGraphHandle EndCapture(CudaPrimaryContext context, nint stream)

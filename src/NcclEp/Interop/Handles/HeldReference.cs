@@ -4,8 +4,8 @@ using System.Threading;
 namespace NcclEp.Interop;
 
 /// <summary>
-/// A reference one SafeHandle holds on another (DangerousAddRef) so that the other outlives it: a stream keeps
-/// its context alive, a window keeps its communicator alive. Released exactly once.
+/// A reference one SafeHandle holds on another (DangerousAddRef) so that the other outlives it: a graph keeps
+/// its context alive. Released exactly once.
 /// </summary>
 internal sealed class HeldReference
 {
