@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace NcclEp.PackageTests;
 
 /// <summary>
-/// A brand-new console project in a temporary folder restores NcclEp and NcclEp.Graphs 0.1.0 from the folder
+/// A brand-new console project in a temporary folder restores NcclEp 0.1.0 (NcclEp.Graphs inside) from the folder
 /// feed (and everything else from the sources the repository's restore uses), builds with warnings as errors
 /// (so the packed analyzers load cleanly), and runs a 2-rank Host round trip that prints "ok".
 /// </summary>
@@ -49,7 +49,6 @@ public sealed class ConsumerProjectTests
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="NcclEp" Version="{PackedPackages.Version}" />
-                <PackageReference Include="NcclEp.Graphs" Version="{PackedPackages.Version}" />
               </ItemGroup>
             </Project>
             """);

@@ -10,7 +10,7 @@ using Xunit;
 
 namespace NcclEp.PackageTests;
 
-/// <summary>What <c>dotnet pack -c Release</c> puts in the NcclEp and NcclEp.Graphs packages.</summary>
+/// <summary>What <c>dotnet pack -c Release</c> puts in the NcclEp package (NcclEp.Graphs travels inside it).</summary>
 [Collection(PackagesCollection.Name)]
 public sealed class PackageContentTests
 {
@@ -32,39 +32,52 @@ public sealed class PackageContentTests
     }
 
     [Fact]
-    public void Both_packages_carry_version_license_readme_description_tags_and_a_repository_without_urls()
+    public void NcclEp_package_carries_version_license_readme_description_tags_and_a_repository_without_urls()
     {
-        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
-        {
-            XElement metadata = Metadata(id);
-            XNamespace ns = metadata.Name.Namespace;
-            Assert.Equal(id, (string?)metadata.Element(ns + "id"));
-            Assert.Equal(PackedPackages.Version, (string?)metadata.Element(ns + "version"));
-            XElement? license = metadata.Element(ns + "license");
-            Assert.NotNull(license);
-            Assert.Equal("expression", (string?)license.Attribute("type"));
-            Assert.Equal("MIT", license.Value);
-            Assert.Equal("README.md", (string?)metadata.Element(ns + "readme"));
-            Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "description")), $"{id}: no description");
-            Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "tags")), $"{id}: no tags");
-            XElement? repository = metadata.Element(ns + "repository");
-            Assert.NotNull(repository);
-            Assert.Equal("git", (string?)repository.Attribute("type"));
-            Assert.Null(repository.Attribute("url"));
-            Assert.Null(metadata.Element(ns + "projectUrl"));
-        }
+        XElement metadata = Metadata("NcclEp");
+        XNamespace ns = metadata.Name.Namespace;
+        Assert.Equal("NcclEp", (string?)metadata.Element(ns + "id"));
+        Assert.Equal(PackedPackages.Version, (string?)metadata.Element(ns + "version"));
+        XElement? license = metadata.Element(ns + "license");
+        Assert.NotNull(license);
+        Assert.Equal("expression", (string?)license.Attribute("type"));
+        Assert.Equal("MIT", license.Value);
+        Assert.Equal("README.md", (string?)metadata.Element(ns + "readme"));
+        Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "description")), "no description");
+        Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "tags")), "no tags");
+        XElement? repository = metadata.Element(ns + "repository");
+        Assert.NotNull(repository);
+        Assert.Equal("git", (string?)repository.Attribute("type"));
+        Assert.Null(repository.Attribute("url"));
+        Assert.Null(metadata.Element(ns + "projectUrl"));
     }
 
+    /// <summary>
+    /// NcclEp.Graphs is compiled against NcclEp's internals, so it may only ever run beside the NcclEp.dll it was built
+    /// with: it ships in the same package (no package of its own that could be restored beside another NcclEp), and the
+    /// NcclEp it references is exactly the version of the NcclEp.dll beside it.
+    /// </summary>
     [Fact]
-    public void NcclEp_Graphs_depends_on_NcclEp_of_the_same_version()
+    public void NcclEp_Graphs_ships_inside_the_NcclEp_package_beside_the_NcclEp_it_was_built_against()
     {
-        XElement metadata = Metadata("NcclEp.Graphs");
+        using ZipArchive zip = Open("NcclEp");
+        HashSet<string> entries = Entries(zip);
+        Assert.Contains("lib/net10.0/NcclEp.Graphs.dll", entries);
+        Assert.Contains("lib/net10.0/NcclEp.Graphs.xml", entries);
+        Assert.False(File.Exists(_packages.Package("NcclEp.Graphs")), "an NcclEp.Graphs package was packed: it could be restored beside another NcclEp version");
+
+        XElement metadata = Metadata("NcclEp");
         XNamespace ns = metadata.Name.Namespace;
-        XElement[] dependencies = metadata.Descendants(ns + "dependency").ToArray();
-        XElement ncclEp = Assert.Single(dependencies, d => (string?)d.Attribute("id") == "NcclEp");
-        Assert.Equal(PackedPackages.Version, (string?)ncclEp.Attribute("version"));
-        using ZipArchive zip = Open("NcclEp.Graphs");
-        Assert.Contains("lib/net10.0/NcclEp.Graphs.dll", Entries(zip));
+        Assert.DoesNotContain(metadata.Descendants(ns + "dependency"), d => ((string?)d.Attribute("id"))?.StartsWith("NcclEp", StringComparison.Ordinal) == true);
+
+        using var ncclEp = new AssemblyMetadata(zip, "lib/net10.0/NcclEp.dll");
+        using var graphs = new AssemblyMetadata(zip, "lib/net10.0/NcclEp.Graphs.dll");
+        Version built = ncclEp.Reader.GetAssemblyDefinition().Version;
+        AssemblyReference reference = graphs.Reader.AssemblyReferences
+            .Select(graphs.Reader.GetAssemblyReference)
+            .Single(r => graphs.Reader.GetString(r.Name) == "NcclEp");
+        Assert.Equal(built, reference.Version);
+        Assert.Equal(new Version(PackedPackages.Version + ".0"), built);
     }
 
     [Fact]
@@ -78,12 +91,8 @@ public sealed class PackageContentTests
         Assert.NotEmpty(expected);
 
         using ZipArchive zip = Open("NcclEp");
-        ZipArchiveEntry dll = zip.GetEntry("lib/net10.0/NcclEp.dll") ?? throw new InvalidOperationException("no NcclEp.dll in the package");
-        using var bytes = new MemoryStream();
-        using (Stream s = dll.Open()) s.CopyTo(bytes);
-        bytes.Position = 0;
-        using var pe = new PEReader(bytes);
-        MetadataReader reader = pe.GetMetadataReader();
+        using var dll = new AssemblyMetadata(zip, "lib/net10.0/NcclEp.dll");
+        MetadataReader reader = dll.Reader;
         var resources = new HashSet<string>(StringComparer.Ordinal);
         foreach (ManifestResourceHandle handle in reader.ManifestResources)
             resources.Add(reader.GetString(reader.GetManifestResource(handle).Name));
@@ -91,18 +100,15 @@ public sealed class PackageContentTests
     }
 
     [Fact]
-    public void Both_packages_carry_the_readme_for_package_users_and_a_copyright()
+    public void The_package_carries_the_readme_for_package_users_and_a_copyright()
     {
         string expected = File.ReadAllText(Path.Combine(_packages.RepoRoot, PackedPackages.ReadmeSource));
-        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
-        {
-            using ZipArchive zip = Open(id);
-            ZipArchiveEntry readme = zip.GetEntry("README.md") ?? throw new InvalidOperationException($"no README.md in {id}");
-            using var reader = new StreamReader(readme.Open());
-            Assert.Equal(expected, reader.ReadToEnd());
-            XElement metadata = Metadata(id);
-            Assert.Contains("NcclEp contributors", (string?)metadata.Element(metadata.Name.Namespace + "copyright") ?? "", StringComparison.Ordinal);
-        }
+        using ZipArchive zip = Open("NcclEp");
+        ZipArchiveEntry readme = zip.GetEntry("README.md") ?? throw new InvalidOperationException("no README.md in NcclEp");
+        using var reader = new StreamReader(readme.Open());
+        Assert.Equal(expected, reader.ReadToEnd());
+        XElement metadata = Metadata("NcclEp");
+        Assert.Contains("NcclEp contributors", (string?)metadata.Element(metadata.Name.Namespace + "copyright") ?? "", StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,14 +123,14 @@ public sealed class PackageContentTests
     [Fact]
     public void Packed_assemblies_are_deterministic_and_their_pdbs_hold_mapped_source_paths()
     {
+        using ZipArchive zip = Open("NcclEp");
+        using ZipArchive symbols = ZipFile.OpenRead(_packages.SymbolPackage("NcclEp"));
         foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
         {
-            using ZipArchive zip = Open(id);
             using MemoryStream dll = Read(zip, $"lib/net10.0/{id}.dll");
             using var pe = new PEReader(dll);
             Assert.Contains(pe.ReadDebugDirectory(), entry => entry.Type == DebugDirectoryEntryType.Reproducible);
 
-            using ZipArchive symbols = ZipFile.OpenRead(_packages.SymbolPackage(id));
             using MemoryStream pdbBytes = Read(symbols, $"lib/net10.0/{id}.pdb");
             using MetadataReaderProvider provider = MetadataReaderProvider.FromPortablePdbStream(pdbBytes);
             MetadataReader pdb = provider.GetMetadataReader();
@@ -144,15 +150,15 @@ public sealed class PackageContentTests
     }
 
     [Fact]
-    public void Symbol_packages_hold_the_portable_pdbs()
+    public void Symbol_package_holds_the_portable_pdbs_of_both_assemblies()
     {
-        foreach (string id in new[] { "NcclEp", "NcclEp.Graphs" })
+        Assert.True(_packages.Packed(out string why), why);
+        string path = _packages.SymbolPackage("NcclEp");
+        Assert.True(File.Exists(path), $"{path} was not written");
+        using ZipArchive zip = ZipFile.OpenRead(path);
+        foreach (string assembly in new[] { "NcclEp", "NcclEp.Graphs" })
         {
-            Assert.True(_packages.Packed(out string why), why);
-            string path = _packages.SymbolPackage(id);
-            Assert.True(File.Exists(path), $"{path} was not written");
-            using ZipArchive zip = ZipFile.OpenRead(path);
-            ZipArchiveEntry pdb = zip.GetEntry($"lib/net10.0/{id}.pdb") ?? throw new InvalidOperationException($"no {id}.pdb in {path}");
+            ZipArchiveEntry pdb = zip.GetEntry($"lib/net10.0/{assembly}.pdb") ?? throw new InvalidOperationException($"no {assembly}.pdb in {path}");
             using Stream s = pdb.Open();
             var magic = new byte[4];
             s.ReadExactly(magic);
@@ -180,4 +186,28 @@ public sealed class PackageContentTests
 
     private static HashSet<string> Entries(ZipArchive zip) =>
         new(zip.Entries.Select(e => e.FullName.Replace('\\', '/')), StringComparer.Ordinal);
+
+    /// <summary>The metadata of an assembly read straight from the package.</summary>
+    private sealed class AssemblyMetadata : IDisposable
+    {
+        private readonly MemoryStream _bytes = new();
+        private readonly PEReader _pe;
+
+        public AssemblyMetadata(ZipArchive zip, string entry)
+        {
+            ZipArchiveEntry dll = zip.GetEntry(entry) ?? throw new InvalidOperationException($"no {entry} in the package");
+            using (Stream s = dll.Open()) s.CopyTo(_bytes);
+            _bytes.Position = 0;
+            _pe = new PEReader(_bytes);
+            Reader = _pe.GetMetadataReader();
+        }
+
+        public MetadataReader Reader { get; }
+
+        public void Dispose()
+        {
+            _pe.Dispose();
+            _bytes.Dispose();
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// A brand-new console program that uses the NcclEp and NcclEp.Graphs packages: a 2-rank Host-backend
+// A brand-new console program that uses the NcclEp package (NcclEp.Graphs inside it): a 2-rank Host-backend
 // dispatch -> identity experts -> combine round trip, checked against Σ_k w[t,k] · x[t]; prints "ok".
 using System;
 using System.Reflection;
@@ -83,14 +83,14 @@ for (int r = 0; r < World; r++)
     }
 }
 
-// The kernel sources travel inside NcclEp.dll; NcclEp.Graphs resolves from its package.
+// The kernel sources travel inside NcclEp.dll; NcclEp.Graphs, compiled against here, comes from the same package.
 string[] resources = typeof(EpGroup).Assembly.GetManifestResourceNames();
 if (Array.IndexOf(resources, "NcclEp.Kernels.ep_dispatch.cu") < 0)
 {
     Console.Error.WriteLine("NcclEp.Kernels.ep_dispatch.cu is not embedded in NcclEp.dll: " + string.Join(", ", resources));
     return 1;
 }
-Assembly graphs = Assembly.Load(new AssemblyName("NcclEp.Graphs"));
+Assembly graphs = typeof(NcclEp.Graphs.EpGraph).Assembly;
 Console.WriteLine($"{typeof(EpGroup).Assembly.GetName().Name} {typeof(EpGroup).Assembly.GetName().Version}, {graphs.GetName().Name} {graphs.GetName().Version}, {resources.Length} kernel sources");
 Console.WriteLine("ok");
 return 0;
