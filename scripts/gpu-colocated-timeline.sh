@@ -3,7 +3,8 @@
 # NCCLEP_BLOCK_TIMELINE kernels. Every FAIL line then ends with the block timeline: per rank and kernel, the blocks of
 # each role, when they started and ended, and which started late (tests/NcclEp.GpuTests/BlockTimeline.cs).
 # With a second GPU, the same cases with the normal kernels run there at the same time (the failure rate without it).
-# The time-outs this found (streams on a shared hardware queue) are fixed; NCCLEP_COLOCATED_STREAMS=plain brings them back.
+# The time-outs this found (streams on a shared hardware queue) are fixed: EpGroup.CreateStream gives each co-located
+# rank a stream on a queue of its own.
 # Before (here): DEFINE=NCCLEP_BLOCK_TIMELINE bash scripts/kernel-variant.sh timeline HEAD; bash scripts/gpu-bundle.sh
 #   and carry gpu-bundle and kernel-variants. Then on the GPU machine: bash scripts/gpu-colocated-timeline.sh; bash scripts/gpu-pack.sh
 set -uo pipefail

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 
@@ -49,6 +50,16 @@ internal sealed record BenchOptions
     /// <summary><c>--no-terminal-chart</c>: leave the sweep's chart out of the output.</summary>
     public bool NoTerminalChart { get; init; }
     public int TimeoutMs { get; init; } = 10_000;
+
+    /// <summary><c>--hierarchical</c>: <see cref="EpGroupOptions.HierarchicalDispatch"/> (HT across nodes; also NCCLEP_HIERARCHICAL=1).</summary>
+    public bool Hierarchical { get; init; }
+
+    /// <summary>
+    /// The groups' options: the time-out, <c>--hierarchical</c>, and the topology the GPU scripts set in the environment
+    /// (NCCLEP_FORCE_NETWORK, NCCLEP_NODE_SIZE, NCCLEP_HIERARCHICAL; <see cref="TopologyEnvironment"/>).
+    /// </summary>
+    public EpGroupOptions GroupOptions() => TopologyEnvironment.Apply(
+        new EpGroupOptions { PeerTimeout = TimeSpan.FromMilliseconds(TimeoutMs), HierarchicalDispatch = Hierarchical });
 
     /// <summary><c>--procs N</c>: run N ranks as N child processes of this program, one GPU each (0: not set). See ProcsLauncher.</summary>
     public int Procs { get; init; }
@@ -155,5 +166,5 @@ internal sealed record BenchOptions
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
         $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
-        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "");
+        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "");
 }

@@ -20,8 +20,7 @@ internal static class BenchRunner
         Workload work = Workload.Generate(config, ranks, options.Seed);
         Traffic traffic = Traffic.Compute(work);
         PeerCopyBytes peerBytes = PeerCopyBytes.From(traffic, config);
-        var groupOptions = new EpGroupOptions { PeerTimeout = TimeSpan.FromMilliseconds(options.TimeoutMs) };
-        EpGroup[] groups = backend.CreateGroups(config, ranks, groupOptions, threads);
+        EpGroup[] groups = backend.CreateGroups(config, ranks, options.GroupOptions(), threads);
         int blocks = LaunchBlocks.Of(groups[0]);
 
         var samples = new double[ranks][][];

@@ -40,7 +40,7 @@ internal sealed unsafe class CudaBenchBackend : IBenchBackend
         _groups = EpGroup.CreateCuda(config, devices, options);
         _fabric = _groups[0].FabricDescription;
         _streams = new nint[ranks];
-        for (int r = 0; r < ranks; r++) _streams[r] = Backend(r).CreateStream();
+        for (int r = 0; r < ranks; r++) _streams[r] = _groups[r].CreateStream().Handle;  // one at a time: co-located ranks need that
         return _groups;
     }
 
@@ -66,12 +66,6 @@ internal sealed unsafe class CudaBenchBackend : IBenchBackend
 
     private CudaRankBackend Backend(int rank) => (CudaRankBackend)_groups[rank].RankBackend;
 
-    public void Dispose()
-    {
-        for (int r = 0; r < _streams.Length; r++)
-        {
-            if (_streams[r] != 0 && !_groups[r].IsDisposed) Backend(r).DestroyStream(_streams[r]);
-        }
-        _streams = [];
-    }
+    /// <summary>The streams belong to the groups, which the runner disposes.</summary>
+    public void Dispose() => _streams = [];
 }

@@ -15,14 +15,14 @@ internal sealed unsafe class ProcessBenchBackend : IBenchBackend
     private readonly EpGroup _group;
     private readonly CudaRankBackend _backend;
     private readonly NcclProcessFabric _fabric;
-    private nint _stream;
+    private readonly nint _stream;
 
     public ProcessBenchBackend(EpGroup group)
     {
         _group = group;
         _backend = (CudaRankBackend)group.RankBackend;
         _fabric = (NcclProcessFabric)_backend.Fabric;
-        _stream = _backend.CreateStream();
+        _stream = group.CreateStream().Handle;  // owned by the group
     }
 
     public string Name => "cuda";
@@ -57,9 +57,8 @@ internal sealed unsafe class ProcessBenchBackend : IBenchBackend
     /// <summary>Every process's rank meets here (all-reduce of one int on the rank's stream, then a host wait).</summary>
     public void Barrier() => _fabric.DeviceBarrier(_stream);
 
+    /// <summary>Nothing to release: the stream belongs to the group, which the caller disposes.</summary>
     public void Dispose()
     {
-        if (_stream != 0 && !_group.IsDisposed) _backend.DestroyStream(_stream);
-        _stream = 0;
     }
 }

@@ -45,8 +45,7 @@ internal static class ProcsChild
         EpConfig config = options.ToConfig(tokens);
         Workload work = Workload.Generate(config, world, options.Seed);
         Traffic traffic = Traffic.Compute(work);
-        var groupOptions = new EpGroupOptions { PeerTimeout = TimeSpan.FromMilliseconds(options.TimeoutMs) };
-        using EpGroup group = EpGroup.CreateCudaRank(config, rank, world, device, rendezvous, groupOptions);
+        using EpGroup group = EpGroup.CreateCudaRank(config, rank, world, device, rendezvous, options.GroupOptions());
         fabric = group.FabricDescription;
         using var backend = new ProcessBenchBackend(group);
         backend.BindRankThread(rank);

@@ -95,6 +95,7 @@ internal static class ProcsOptions
         else if (o.Mode is { } mode) a.AddRange(["--mode", BenchNames.Mode(mode)]);
         if (o.Validate) a.Add("--validate");
         if (o.HostExperts) a.Add("--host-experts");
+        if (o.Hierarchical) a.Add("--hierarchical");
         if (o.ProcsOneGpu) a.Add("--procs-one-gpu");
         if (o.ProcsNodeGpus > 0) a.AddRange(["--procs-node-gpus", Text(o.ProcsNodeGpus)]);
         if (o.FaultExitRank is int fault) a.AddRange(["--fault-exit-rank", Text(fault)]);

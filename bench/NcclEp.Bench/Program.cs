@@ -38,6 +38,11 @@ internal static class Program
             Description = "cuda: run the identity experts between dispatch and combine on the host (download, scale, upload; " +
                 "the GPU idles meanwhile) instead of on the GPU",
         };
+        var hierarchical = new Option<bool>("--hierarchical")
+        {
+            Description = "cuda, ht across nodes: hierarchical dispatch (a token crosses to another node once and is forwarded over NVLink there; " +
+                "EpGroupOptions.HierarchicalDispatch) [NCCLEP_HIERARCHICAL=1 also sets it]",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -65,7 +70,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
-            validate, hostExperts, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, hierarchical, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -91,6 +96,7 @@ internal static class Program
                 SteadyOps = parse.GetValue(steadyOps),
                 Validate = parse.GetValue(validate),
                 HostExperts = parse.GetValue(hostExperts),
+                Hierarchical = parse.GetValue(hierarchical),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

@@ -5,7 +5,8 @@ namespace MoeLayerStep;
 
 /// <summary>
 /// The few CUDA driver calls a host brings along itself (an inference server has its own CUDA bindings): make the
-/// GPU's primary context current, own a stream per rank, and the device copy that stands in for the experts.
+/// GPU's primary context current on a rank thread, and the device copy that stands in for the experts. The rank's stream
+/// comes from <c>EpGroup.CreateStream</c>, which co-located ranks need (each on a hardware work queue of its own).
 /// </summary>
 internal static partial class CudaStreams
 {
@@ -17,20 +18,14 @@ internal static partial class CudaStreams
         return count;
     }
 
-    /// <summary>Makes <paramref name="device"/>'s primary context current on this thread and creates a non-blocking stream in it.</summary>
-    public static nint CreateStream(int device)
+    /// <summary>Makes <paramref name="device"/>'s primary context current on this thread (for the copies of <see cref="CopyAsync"/>).</summary>
+    public static void EnterContext(int device)
     {
         Check(cuDevicePrimaryCtxRetain(out nint context, device), "cuDevicePrimaryCtxRetain");
         Check(cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        Check(cuStreamCreate(out nint stream, 1), "cuStreamCreate");
-        return stream;
     }
 
-    public static void DestroyStream(int device, nint stream)
-    {
-        Check(cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
-        Check(cuDevicePrimaryCtxRelease_v2(device), "cuDevicePrimaryCtxRelease_v2");
-    }
+    public static void LeaveContext(int device) => Check(cuDevicePrimaryCtxRelease_v2(device), "cuDevicePrimaryCtxRelease_v2");
 
     /// <summary>Enqueues a device-to-device copy on <paramref name="stream"/> (capturable).</summary>
     public static void CopyAsync(nint destination, nint source, long bytes, nint stream) =>
@@ -52,12 +47,6 @@ internal static partial class CudaStreams
 
     [LibraryImport(Driver)]
     private static partial int cuCtxSetCurrent(nint context);
-
-    [LibraryImport(Driver)]
-    private static partial int cuStreamCreate(out nint stream, uint flags);
-
-    [LibraryImport(Driver)]
-    private static partial int cuStreamDestroy_v2(nint stream);
 
     [LibraryImport(Driver)]
     private static partial int cuMemcpyDtoDAsync_v2(nint destination, nint source, nuint bytes, nint stream);

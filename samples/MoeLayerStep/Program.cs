@@ -84,8 +84,8 @@ internal static class Program
     {
         EpConfig c = group.Config;
         int tokens = c.MaxTokensPerRank - group.Rank;  // ranks need not send the same number of tokens
-        nint streamHandle = device >= 0 ? CudaStreams.CreateStream(device) : 0;
-        var stream = new EpStream(streamHandle);
+        if (device >= 0) CudaStreams.EnterContext(device);
+        EpStream stream = group.CreateStream();  // co-located ranks need theirs from here; owned by the group
         try
         {
             using var layer = new LayerBuffers(group, tokens);
@@ -112,7 +112,7 @@ internal static class Program
         }
         finally
         {
-            if (device >= 0) CudaStreams.DestroyStream(device, streamHandle);
+            if (device >= 0) CudaStreams.LeaveContext(device);
         }
     }
 }

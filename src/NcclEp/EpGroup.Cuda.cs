@@ -14,14 +14,16 @@ public sealed partial class EpGroup
     /// <summary>
     /// Creates a Cuda-backend group driven by this process: rank r runs on GPU <paramref name="deviceIds"/>[r]
     /// and must be driven from its own thread. Distinct GPUs are joined by an NCCL communicator and reach
-    /// each other through NCCL symmetric windows. If every entry names the same GPU, the ranks are
-    /// co-located on it (each with its own window): the kernels run exactly as across GPUs, which tests
-    /// multi-rank behaviour on one GPU; it needs a hardware work queue per rank plus one
-    /// (<c>CUDA_DEVICE_MAX_CONNECTIONS</c>, default 8) and the ranks' streams created one after another.
-    /// Ranks outside NCCL's LSA team (another node), or every other rank when
-    /// <c>NCCLEP_FORCE_NETWORK=1</c>, are reached through NCCL send/recv of staging slices (docs/internode.md);
-    /// <c>NCCLEP_NODE_SIZE=n</c> treats runs of n ranks as nodes, so peers in another run are network peers too.
+    /// each other through NCCL symmetric windows; ranks outside NCCL's LSA team (another node) are reached
+    /// through NCCL send/recv of staging slices (docs/internode.md).
     /// </summary>
+    /// <remarks>
+    /// If every entry names the same GPU, the ranks are co-located on it (each with its own window): the kernels run
+    /// exactly as across GPUs, which tests multi-rank behaviour on one GPU. Co-located ranks wait on each other inside
+    /// their kernels, so no rank's kernel may queue behind another's: they need a hardware work queue per rank plus one
+    /// (<c>CUDA_DEVICE_MAX_CONNECTIONS</c>, default 8; checked here) and must issue on streams from
+    /// <see cref="CreateStream"/>, which puts each on a queue of its own.
+    /// </remarks>
     /// <exception cref="EpMemoryException">A GPU has less free memory than <see cref="EpConfig.EstimateMemory"/> says its ranks
     /// need (checked before any window is allocated; see <see cref="EpGroupOptions.CheckMemory"/>).</exception>
     public static EpGroup[] CreateCuda(EpConfig config, ReadOnlySpan<int> deviceIds, EpGroupOptions? options = null)
@@ -29,8 +31,7 @@ public sealed partial class EpGroup
         int world = deviceIds.Length;
         config.Validate(world);
         options ??= EpGroupOptions.Default;
-        if (options.PeerTimeout <= TimeSpan.Zero) ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
-        int? nodeSize = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before anything is created
+        options.Validate(nameof(options));
         if (world > CudaKernelParams.MaxWorld)
             ThrowHelper.OutOfRange(nameof(deviceIds), world, $"ranks exceed the Cuda backend's limit of {CudaKernelParams.MaxWorld}");
 
@@ -43,11 +44,9 @@ public sealed partial class EpGroup
         }
         if (!allSame && !distinct)
             ThrowHelper.Argument(nameof(deviceIds), "Give each rank its own GPU, or every rank the same GPU (co-located); a mix is not supported.");
-        if (allSame && world > 1 && (PeerRoutes.NetworkForced || nodeSize < world))
+        if (allSame && world > 1 && options.EmulatedNetwork(world) is string emulated)
         {
-            string variable = PeerRoutes.NetworkForced ? PeerRoutes.ForceNetworkVariable : PeerRoutes.NodeSizeVariable;
-            string setting = PeerRoutes.NetworkForced ? $"{variable}=1" : $"{variable}={nodeSize}";
-            ThrowHelper.Argument(nameof(deviceIds), $"{setting} asks for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or unset {variable}.");
+            ThrowHelper.Argument(nameof(deviceIds), $"The options' {emulated} ask for network peers (NCCL send/recv), which needs one GPU per rank; ranks co-located on one GPU have no network path. Give each rank its own GPU or leave the topology as it is.");
         }
 
         if (allSame && world > 1)
@@ -57,7 +56,7 @@ public sealed partial class EpGroup
         using DeviceMemoryCheck? memory = options.CheckMemory ? DeviceMemoryCheck.Run(deviceIds, config.EstimateMemory(world)) : null;
         CudaFabric fabric = allSame && world > 1
             ? new ColocatedFabric(config, world, deviceIds[0])
-            : NcclFabric.Create(config, deviceIds.ToArray());
+            : NcclFabric.Create(config, deviceIds.ToArray(), options);
         var groups = new EpGroup[world];
         try
         {

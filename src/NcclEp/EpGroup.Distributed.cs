@@ -46,7 +46,7 @@ public sealed partial class EpGroup
         }
         config.Validate(worldSize);
         options ??= EpGroupOptions.Default;
-        if (options.PeerTimeout <= TimeSpan.Zero) ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        options.Validate(nameof(options));
 
         // What this process lacks is reported before it joins: the other ranks then stop at the rendezvous (bounded)
         // instead of inside NCCL's initialisation.
@@ -58,7 +58,6 @@ public sealed partial class EpGroup
         if (deviceOrdinal >= devices)
             ThrowHelper.OutOfRange(nameof(deviceOrdinal), deviceOrdinal, $"is not a CUDA device of this process: it sees {devices} (check CUDA_VISIBLE_DEVICES and LOCAL_RANK)");
 
-        _ = PeerRoutes.EmulatedNodeSize;  // a bad NCCLEP_NODE_SIZE fails here, before the rendezvous
         using DeviceMemoryCheck? memory = options.CheckMemory ? DeviceMemoryCheck.Run([deviceOrdinal], config.EstimateMemory(worldSize)) : null;
         byte[] idBytes = rendezvous.Share(() => Nccl.CreateUniqueId().ToArray());
         if (idBytes.Length != NcclUniqueId.Size)
@@ -68,7 +67,7 @@ public sealed partial class EpGroup
         NcclProcessFabric? fabric = null;
         try
         {
-            fabric = NcclProcessFabric.Create(config, rank, worldSize, deviceOrdinal, id, rendezvous);
+            fabric = NcclProcessFabric.Create(config, rank, worldSize, deviceOrdinal, id, rendezvous, options);
             var module = new CudaKernelModule(fabric.Device(rank), config, options);
             fabric.Own(module);
             string description = fabric.Describe();

@@ -80,8 +80,7 @@ public sealed partial class EpGroup : IDisposable
     {
         config.Validate(worldSize);
         options ??= EpGroupOptions.Default;
-        if (options.PeerTimeout <= TimeSpan.Zero)
-            ThrowHelper.Argument(nameof(options), "PeerTimeout must be positive.");
+        options.Validate(nameof(options));
         if (options.CheckMemory) MemoryGuard.ThrowIfHostCannotHold(config.EstimateMemory(worldSize));
         var fabric = new HostFabric(config, worldSize, options.PeerTimeout);
         var groups = new EpGroup[worldSize];

@@ -41,9 +41,6 @@ public sealed class EpHandle : IDisposable
         }
     }
 
-    /// <summary>The routing state itself (tests and tools download from it).</summary>
-    internal EpBuffer StateBuffer => _state;
-
     internal bool HasRouting { get; private set; }
 
     internal bool HasDispatched { get; private set; }

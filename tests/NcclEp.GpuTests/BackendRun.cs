@@ -24,87 +24,79 @@ internal static class BackendRun
         int elem = config.DataType.SizeInBytes();
         long rowBytes = (long)h * elem;
         long layoutRows = config.ReceiveRows(world);
-        nint stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
-        var s = new EpStream(stream);
-        try
+        EpStream s = g.CreateStream();  // owned by the group
+        using EpHandle handle = g.CreateHandle();
+        using EpBuffer ids = g.AllocateBuffer(Math.Max(1, t * k * 4));
+        using EpBuffer weights = g.AllocateBuffer(Math.Max(1, t * k * 4));
+        using EpBuffer x = g.AllocateBuffer(Math.Max(16, t * rowBytes));
+        using EpBuffer grad = g.AllocateBuffer(Math.Max(16, t * rowBytes));
+        using EpBuffer combined = g.AllocateBuffer(Math.Max(16, t * rowBytes));
+        using EpBuffer gradX = g.AllocateBuffer(Math.Max(16, t * rowBytes));
+        using EpBuffer received = g.AllocateBuffer(layoutRows * rowBytes);
+        using EpBuffer gradRows = g.AllocateBuffer(layoutRows * rowBytes);
+        ids.Upload<int>(input.Ids);
+        weights.Upload<float>(input.Weights);
+        x.Upload<byte>(input.Rows);
+        grad.Upload<byte>(gradient);
+        received.Fill(0xEE);
+        gradRows.Fill(0xEE);
+        combined.Fill(0xEE);
+        gradX.Fill(0xEE);
+
+        // Co-located ranks share a GPU: allocation and set-up must not overlap another rank's waiting kernels.
+        if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
+        Mark(g, 0);
+        GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: set up");
+        EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k);
+        EpTensor weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
+        EpTensor xT = EpTensor.Create2D(x.Pointer, config.DataType, t, h);
+        EpTensor gradT = EpTensor.Create2D(grad.Pointer, config.DataType, t, h);
+        EpTensor combinedT = EpTensor.Create2D(combined.Pointer, config.DataType, t, h);
+        EpTensor gradXT = EpTensor.Create2D(gradX.Pointer, config.DataType, t, h);
+        EpTensor receivedT = LayoutTensor(received, config, world, local, layoutRows);
+        EpTensor gradRowsT = LayoutTensor(gradRows, config, world, local, layoutRows);
+
+        handle.Update(idsT, weightsT, s);
+        Mark(g, 1);
+        g.Dispatch(handle, xT, receivedT, s);
+        Mark(g, 2);
+        GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: update and dispatch launched");
+        g.Combine(handle, receivedT, combinedT, s);
+        Mark(g, 3);
+        g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
+        Mark(g, 4);
+        g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);
+        Mark(g, 5);
+        GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: launched");
+        try { g.Synchronize(s); }
+        finally { Mark(g, 6); }
+        GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: synchronised");
+        if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
+
+        var result = new RankResult();
+        int[] rankCounts = Download<int>(handle, handle.ReceivedRankCounts, world);
+        int[] expertCounts = Download<int>(handle, handle.ReceivedExpertCounts, local);
+        int[] offsets = Download<int>(handle, handle.ReceivedExpertOffsets, local + 1);
+        int[] total = Download<int>(handle, handle.ReceivedTotal, 1);
+        result.Add("rankCounts", Bytes(rankCounts));
+        result.Add("expertCounts", Bytes(expertCounts));
+        result.Add("expertOffsets", Bytes(offsets));
+        result.Add("total", Bytes(total));
+        foreach ((long first, long count) in ValidRows(config, world, rankCounts, expertCounts, offsets, total[0]))
         {
-            using EpHandle handle = g.CreateHandle();
-            using EpBuffer ids = g.AllocateBuffer(Math.Max(1, t * k * 4));
-            using EpBuffer weights = g.AllocateBuffer(Math.Max(1, t * k * 4));
-            using EpBuffer x = g.AllocateBuffer(Math.Max(16, t * rowBytes));
-            using EpBuffer grad = g.AllocateBuffer(Math.Max(16, t * rowBytes));
-            using EpBuffer combined = g.AllocateBuffer(Math.Max(16, t * rowBytes));
-            using EpBuffer gradX = g.AllocateBuffer(Math.Max(16, t * rowBytes));
-            using EpBuffer received = g.AllocateBuffer(layoutRows * rowBytes);
-            using EpBuffer gradRows = g.AllocateBuffer(layoutRows * rowBytes);
-            ids.Upload<int>(input.Ids);
-            weights.Upload<float>(input.Weights);
-            x.Upload<byte>(input.Rows);
-            grad.Upload<byte>(gradient);
-            received.Fill(0xEE);
-            gradRows.Fill(0xEE);
-            combined.Fill(0xEE);
-            gradX.Fill(0xEE);
-
-            // Co-located ranks share a GPU: allocation and set-up must not overlap another rank's waiting kernels.
-            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
-            Mark(g, 0);
-            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: set up");
-            EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k);
-            EpTensor weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
-            EpTensor xT = EpTensor.Create2D(x.Pointer, config.DataType, t, h);
-            EpTensor gradT = EpTensor.Create2D(grad.Pointer, config.DataType, t, h);
-            EpTensor combinedT = EpTensor.Create2D(combined.Pointer, config.DataType, t, h);
-            EpTensor gradXT = EpTensor.Create2D(gradX.Pointer, config.DataType, t, h);
-            EpTensor receivedT = LayoutTensor(received, config, world, local, layoutRows);
-            EpTensor gradRowsT = LayoutTensor(gradRows, config, world, local, layoutRows);
-
-            handle.Update(idsT, weightsT, s);
-            Mark(g, 1);
-            g.Dispatch(handle, xT, receivedT, s);
-            Mark(g, 2);
-            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: update and dispatch launched");
-            g.Combine(handle, receivedT, combinedT, s);
-            Mark(g, 3);
-            g.Combine(handle, gradRowsT, gradT, s, EpPass.Backward);
-            Mark(g, 4);
-            g.Dispatch(handle, gradXT, gradRowsT, s, EpPass.Backward);
-            Mark(g, 5);
-            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: launched");
-            try { g.Synchronize(s); }
-            finally { Mark(g, 6); }
-            GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: synchronised");
-            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
-
-            var result = new RankResult();
-            int[] rankCounts = Download<int>(handle, handle.ReceivedRankCounts, world);
-            int[] expertCounts = Download<int>(handle, handle.ReceivedExpertCounts, local);
-            int[] offsets = Download<int>(handle, handle.ReceivedExpertOffsets, local + 1);
-            int[] total = Download<int>(handle, handle.ReceivedTotal, 1);
-            result.Add("rankCounts", Bytes(rankCounts));
-            result.Add("expertCounts", Bytes(expertCounts));
-            result.Add("expertOffsets", Bytes(offsets));
-            result.Add("total", Bytes(total));
-            foreach ((long first, long count) in ValidRows(config, world, rankCounts, expertCounts, offsets, total[0]))
+            string at = $"[{first}..{first + count})";
+            result.Add("received" + at, DownloadRows(received, first, count, rowBytes));
+            result.Add("gradRows" + at, DownloadRows(gradRows, first, count, rowBytes));
+            result.Add("sourceInfo" + at, DownloadRaw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
+            if (config.Layout != EpLayout.ExpertMajor)
             {
-                string at = $"[{first}..{first + count})";
-                result.Add("received" + at, DownloadRows(received, first, count, rowBytes));
-                result.Add("gradRows" + at, DownloadRows(gradRows, first, count, rowBytes));
-                result.Add("sourceInfo" + at, DownloadRaw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
-                if (config.Layout != EpLayout.ExpertMajor)
-                {
-                    result.Add("recvTopkIds" + at, DownloadRaw(handle, handle.ReceivedTopkIds.Data + (nint)(first * k * 4), count * k * 4));
-                    result.Add("recvTopkWeights" + at, DownloadRaw(handle, handle.ReceivedTopkWeights.Data + (nint)(first * k * 4), count * k * 4));
-                }
+                result.Add("recvTopkIds" + at, DownloadRaw(handle, handle.ReceivedTopkIds.Data + (nint)(first * k * 4), count * k * 4));
+                result.Add("recvTopkWeights" + at, DownloadRaw(handle, handle.ReceivedTopkWeights.Data + (nint)(first * k * 4), count * k * 4));
             }
-            result.Add("combined", DownloadRows(combined, 0, t, rowBytes));
-            result.Add("gradX", DownloadRows(gradX, 0, t, rowBytes));
-            return result;
         }
-        finally
-        {
-            if (stream != 0) ((CudaRankBackend)g.RankBackend).DestroyStream(stream);
-        }
+        result.Add("combined", DownloadRows(combined, 0, t, rowBytes));
+        result.Add("gradX", DownloadRows(gradX, 0, t, rowBytes));
+        return result;
     }
 
     /// <summary>The Cuda ranks' timeline only: the Host oracle runs the same steps beside them.</summary>
@@ -143,7 +135,7 @@ internal static class BackendRun
     private static T[] Download<T>(EpHandle handle, EpTensor t, int n) where T : unmanaged
     {
         var values = new T[n];
-        handle.StateBuffer.Download<T>(values, t.Data - handle.StateBuffer.Pointer);
+        HandleState.Read<T>(handle, t.Data, values);
         return values;
     }
 
@@ -157,7 +149,7 @@ internal static class BackendRun
     private static byte[] DownloadRaw(EpHandle handle, nint address, long bytes)
     {
         var data = new byte[bytes];
-        if (bytes > 0) handle.StateBuffer.Download<byte>(data, address - handle.StateBuffer.Pointer);
+        HandleState.Read<byte>(handle, address, data);
         return data;
     }
 

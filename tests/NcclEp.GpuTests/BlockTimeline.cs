@@ -68,12 +68,23 @@ internal static unsafe class BlockTimeline
             if (g.Backend != EpBackendKind.Cuda) continue;
             CudaRankBackend backend = Backend(g);
             if (!seen.Add(backend.Device)) continue;
-            (nint pointer, long bytes) = backend.Kernels.Global(Symbol);
+            (nint pointer, long bytes) = Global(backend);
             if (pointer != 0) yield return (backend, pointer, bytes);
         }
     }
 
     private static CudaRankBackend Backend(EpGroup g) => (CudaRankBackend)g.RankBackend;
+
+    /// <summary>The timeline global of the rank's kernel module (address and size), or (0, 0) when its kernels define none.</summary>
+    private static (nint Pointer, long Bytes) Global(CudaRankBackend backend)
+    {
+        using CudaContextScope scope = backend.Device.MakeCurrent();
+        Check.Cu(TestDriver.cuFuncGetModule(out nint module, backend.Kernels.Update), "cuFuncGetModule");
+        CuResult status = TestDriver.cuModuleGetGlobal_v2(out nint pointer, out nuint bytes, module, Symbol);
+        if (status == CuResult.ErrorNotFound) return (0, 0);
+        Check.Cu(status, $"cuModuleGetGlobal_v2({Symbol})");
+        return (pointer, (long)bytes);
+    }
 
     private static string Summarise(ulong[][] records)
     {

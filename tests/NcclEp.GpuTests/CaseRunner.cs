@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Threading.Tasks;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -33,9 +34,9 @@ internal static class CaseRunner
         RankResult[] actual;
         try
         {
-            var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) };
+            var options = TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
             EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
-            LaunchTimeline.Kernels = ((NcclEp.Cuda.CudaRankBackend)cuda[0].RankBackend).DescribeOccupancy();
+            LaunchTimeline.Kernels = KernelOccupancy.Describe(cuda[0]);
             BlockTimeline.Reset(cuda);
             GpuTrace.Line($"case {c}: Cuda group created; kernels: {LaunchTimeline.Kernels}");
             actual = RunOn(cuda, c, inputs, gradients);

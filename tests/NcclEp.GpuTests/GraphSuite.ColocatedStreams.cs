@@ -7,7 +7,7 @@ namespace NcclEp.GpuTests;
 
 /// <summary>
 /// Co-located ranks (one GPU): a rank that makes a stream while another rank's stream is being captured must not
-/// probe that stream (ColocatedStreams launches a waiter and a kernel into the streams it checks against). A probe
+/// probe that stream (EpGroup.CreateStream launches a waiter and a kernel into the streams it checks against). A probe
 /// there would join the other rank's graph; the check is that the graph stays empty.
 /// </summary>
 internal static partial class GraphSuite
@@ -15,9 +15,8 @@ internal static partial class GraphSuite
     private static unsafe void CheckStreamMadeDuringCapture(EpGroup[] groups, RankReport report)
     {
         var capturing = (CudaRankBackend)groups[0].RankBackend;
-        var making = (CudaRankBackend)groups[1].RankBackend;
         Check.Cu(CudaDriver.cuCtxSetCurrent(capturing.Device.Context), "cuCtxSetCurrent");
-        nint captured = capturing.CreateStream(), made = 0;
+        nint captured = groups[0].CreateStream().Handle;  // both streams are owned by their groups
         nint graph = 0;
         try
         {
@@ -28,7 +27,7 @@ internal static partial class GraphSuite
             {
                 try
                 {
-                    made = making.CreateStream();
+                    _ = groups[1].CreateStream();
                 }
                 catch (Exception e)
                 {
@@ -48,8 +47,6 @@ internal static partial class GraphSuite
         finally
         {
             if (graph != 0) _ = CudaDriver.cuGraphDestroy(graph);
-            if (made != 0) making.DestroyStream(made);
-            capturing.DestroyStream(captured);
         }
     }
 }

@@ -127,8 +127,7 @@ internal static partial class GraphSuite
         /// <summary>Names the output an offset of <see cref="Outputs"/> falls in.</summary>
         public static string Describe(int offset) => $"offset {offset}: combined rows first, then rank counts, expert counts, total";
 
-        private void Download(EpTensor t, Span<byte> destination) =>
-            Handle.StateBuffer.Download(destination, t.Data - Handle.StateBuffer.Pointer);
+        private void Download(EpTensor t, Span<byte> destination) => HandleState.Read(Handle, t.Data, destination);
 
         public void Dispose()
         {

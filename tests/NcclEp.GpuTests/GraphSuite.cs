@@ -7,6 +7,7 @@ using System.Threading;
 using NcclEp.Cuda;
 using NcclEp.Graphs;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -141,7 +142,7 @@ internal static partial class GraphSuite
         var reports = new RankReport[world];
         for (int r = 0; r < world; r++) reports[r] = new RankReport();
         var graphs = new EpGraph?[world];
-        EpGroup[] groups = EpGroup.CreateCuda(config, devices, new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
+        EpGroup[] groups = EpGroup.CreateCuda(config, devices, TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) }));
         try
         {
             if (c.ErrorChecks && devices[0] == devices[1]) CheckStreamMadeDuringCapture(groups, reports[0]);
@@ -208,8 +209,8 @@ internal static partial class GraphSuite
         var backend = (CudaRankBackend)g.RankBackend;
         nint context = backend.Device.Context;
         Check.Cu(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        nint stream = backend.CreateStream();
-        var s = new EpStream(stream);
+        EpStream s = g.CreateStream();  // owned by the group
+        nint stream = s.Handle;
         Check.Cu(CudaDriver.cuEventCreate(out nint start, CuEventFlags.Default), "cuEventCreate");
         Check.Cu(CudaDriver.cuEventCreate(out nint end, CuEventFlags.Default), "cuEventCreate");
         try
@@ -289,7 +290,6 @@ internal static partial class GraphSuite
         finally
         {
             _ = CudaDriver.cuStreamSynchronize(stream);
-            backend.DestroyStream(stream);
             _ = CudaDriver.cuEventDestroy_v2(start);
             _ = CudaDriver.cuEventDestroy_v2(end);
         }

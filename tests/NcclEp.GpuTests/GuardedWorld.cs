@@ -70,7 +70,7 @@ internal sealed class GuardedRank : IDisposable
         _gradRows = g.AllocateBuffer((2 * Guard) + (_layoutRows * _rowBytes));
         _combined = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
         _gradX = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
-        _stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
+        _stream = g.CreateStream().Handle;  // owned by the group
     }
 
     public EpHandle Handle { get; }
@@ -205,14 +205,14 @@ internal sealed class GuardedRank : IDisposable
     private static T[] State<T>(EpHandle handle, EpTensor t, int n) where T : unmanaged
     {
         var values = new T[n];
-        handle.StateBuffer.Download<T>(values, t.Data - handle.StateBuffer.Pointer);
+        HandleState.Read<T>(handle, t.Data, values);
         return values;
     }
 
     private static byte[] Raw(EpHandle handle, nint address, long bytes)
     {
         var data = new byte[bytes];
-        if (bytes > 0) handle.StateBuffer.Download<byte>(data, address - handle.StateBuffer.Pointer);
+        HandleState.Read<byte>(handle, address, data);
         return data;
     }
 
@@ -230,6 +230,5 @@ internal sealed class GuardedRank : IDisposable
     {
         foreach (EpBuffer b in new[] { _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX }) b.Dispose();
         Handle.Dispose();
-        if (_stream != 0) ((CudaRankBackend)_g.RankBackend).DestroyStream(_stream);
     }
 }

@@ -16,7 +16,7 @@ internal static class LaunchTimeline
     private static long[] s_marks = [];
     private static int s_world;
 
-    /// <summary>The case's kernels: registers and blocks per SM (CudaRankBackend.DescribeOccupancy), printed with the timeline.</summary>
+    /// <summary>The case's kernels: registers and blocks per SM (KernelOccupancy), printed with the timeline.</summary>
     public static string Kernels { get; set; } = "";
 
     public static void Start(int world)

@@ -2,7 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
-using NcclEp.Cuda;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -27,7 +27,7 @@ internal static class NetworkFaultSuite
             ("network W=2: rank 1 never launches Combine; rank 0's exchange is aborted", () => SilentPeer(stopBefore: 1, seed: 12)),
         };
         string? skip = !EpGroup.IsCudaAvailable(out string reason) ? $"no usable GPU ({reason})"
-            : !PeerRoutes.NetworkForced && PeerRoutes.EmulatedNodeSize != 1
+            : !TopologyEnvironment.NetworkForced && TopologyEnvironment.EmulatedNodeSize != 1
                 ? "rank 1 is not a network peer: set NCCLEP_FORCE_NETWORK=1 or NCCLEP_NODE_SIZE=1 (scripts/gpu-network.sh does)"
             : Program.DeviceCount() < 2 ? "fewer than 2 GPUs" : null;
         return SuiteCases.Run(cases, skip);
@@ -42,26 +42,20 @@ internal static class NetworkFaultSuite
         EpGroupAbortedException? aborted = null, again = null;
         Exception? other = null;
         TimeSpan waited = default;
-        using (var gpu = new GuardedWorld(EpGroup.CreateCuda(config, new[] { 0, 1 }, new EpGroupOptions { PeerTimeout = Timeout })))
+        using (var gpu = new GuardedWorld(EpGroup.CreateCuda(config, new[] { 0, 1 }, TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = Timeout }))))
         {
             using var done = new Barrier(2);
             for (int r = 0; r < 2; r++) gpu.Ranks[r].Load(inputs[r]);
-            using var stop = new CancellationTokenSource();
-            var watch = ((CudaRankBackend)gpu.Groups[0].RankBackend).NetworkWatch;
             long t0 = Stopwatch.GetTimestamp();
-            Trace("group created; rank 0 watched: " + (watch is not null));
-            // Milestones on stdout, so a hang shows where it is: abort started, abort returned.
-            var monitor = new Thread(() =>
+            Trace($"group created: {gpu.Groups[0].FabricDescription}");
+            // Milestones on stdout as the watchdog records them (the library's metrics), so a hang shows where it is.
+            using var milestones = new LibraryMetrics((instrument, value) =>
             {
-                bool started = false, returned = false;
-                while (!stop.IsCancellationRequested && watch is not null)
-                {
-                    if (!started && watch.Aborted) { started = true; Trace($"watchdog began ncclCommAbort at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms"); }
-                    if (!returned && watch.AbortReturned) { returned = true; Trace($"ncclCommAbort returned at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms"); }
-                    Thread.Sleep(5);
-                }
-            }) { IsBackground = true };
-            monitor.Start();
+                if (instrument == EpMetrics.CommunicatorAborts.Name)
+                    Trace($"watchdog began ncclCommAbort at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms");
+                else if (instrument == EpMetrics.CommunicatorAbortDuration.Name)
+                    Trace($"ncclCommAbort returned at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms (it took {value * 1000:0} ms)");
+            });
             RankWorkers.Run(2, rank =>
             {
                 GuardedRank me = gpu.Ranks[rank];
@@ -87,7 +81,6 @@ internal static class NetworkFaultSuite
                 catch (EpGroupAbortedException e) { again = e; }
                 done.SignalAndWait(TimeSpan.FromSeconds(60));
             });
-            stop.Cancel();
             Trace("ranks done; disposing the group");
         }
         Trace("group disposed");

@@ -57,6 +57,7 @@ internal static class Program
         }
 
         int deviceCount = DeviceCount();
+        using var metrics = new LibraryMetrics();  // counts the co-located streams EpGroup.CreateStream replaced
         Console.WriteLine($"{cases.Count} cases on grid '{grid}'; {deviceCount} GPU(s); ranks co-located on GPU 0 where fewer GPUs than ranks");
         int passed = 0, failed = 0, skipped = 0;
         var clock = Stopwatch.StartNew();
@@ -91,8 +92,8 @@ internal static class Program
             else { failed++; Console.WriteLine(line); }
         }
         if (skipped > 0) Console.WriteLine($"time budget of {budget:0} s reached: {skipped} cases not run");
-        if (NcclEp.Cuda.ColocatedStreams.Replaced > 0)
-            Console.WriteLine($"co-located ranks: {NcclEp.Cuda.ColocatedStreams.Replaced} new streams shared a hardware work queue with another rank's and were replaced");
+        if (metrics.StreamsReplaced > 0)
+            Console.WriteLine($"co-located ranks: {metrics.StreamsReplaced} new streams shared a hardware work queue with another rank's and were replaced");
         Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
         return failed == 0 ? 0 : 1;
     }

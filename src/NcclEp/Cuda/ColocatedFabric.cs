@@ -36,7 +36,7 @@ internal sealed class ColocatedFabric : CudaFabric
 
     public override int RanksPerDevice => WorldSize;
 
-    /// <summary>The ranks' streams, each checked to have a hardware work queue of its own.</summary>
+    /// <summary>The ranks' streams (<see cref="EpGroup.CreateStream"/>), each checked to have a hardware work queue of its own.</summary>
     public ColocatedStreams Streams { get; }
 
     /// <summary>What the driver reads, when it creates a context, for its number of hardware work queues (1 to 32, default 8).</summary>
@@ -60,7 +60,7 @@ internal sealed class ColocatedFabric : CudaFabric
         if (world + 1 <= queues) return;
         string now = string.IsNullOrEmpty(setting) ? "unset, so the driver's default of 8" : $"{setting}, so {queues}";
         string fix = world + 1 <= 32
-            ? $"Set {ConnectionsVariable}={world + 1} (up to 32) before CUDA starts in this process, and create the ranks' streams one after another."
+            ? $"Set {ConnectionsVariable}={world + 1} (up to 32) before CUDA starts in this process, and give each rank a stream from EpGroup.CreateStream."
             : "At most 31 ranks can be co-located on one GPU (the driver's limit is 32 queues); give the ranks more GPUs.";
         ThrowHelper.Argument("deviceIds",
             $"{world} ranks co-located on one GPU need a hardware work queue each, and NcclEp's copies one more: {world + 1}. {ConnectionsVariable} is {now}. " +

@@ -6,22 +6,21 @@ using NcclEp.Interop;
 namespace NcclEp.Cuda;
 
 /// <summary>
-/// Streams for ranks co-located on one GPU (tests only), each on a hardware work queue that no other rank's stream
-/// and not the device's transfer stream uses. Co-located ranks' kernels wait on each other; when two ranks' streams
-/// share a queue, a rank's next kernel (which must wait for its current one) holds up the queue, and the other rank's
-/// kernel behind it starts only once the first gives up: a time-out. Unchecked streams made by the rank threads did
-/// this in 7–22 % of the W=4 co-located HT grid's cases, with 8 or 32 queues, mostly to the first kernel on a new
-/// stream (bench/results/colocated-h200-2026-12-04-runs30-35.md). So each new stream gets one kernel at once, one
-/// stream at a time, and is checked against the others with the kernels of ep_queue_probe.cu (replaced while it
-/// shares a queue). In the runs the launch one at a time was enough (0 failures in 419 cases; no stream was ever
-/// replaced); the check is what makes it a guarantee: the same test found every pair of streams sharing a queue at
-/// CUDA_DEVICE_MAX_CONNECTIONS=1 (bench/microbench/queue_sharing.cu).
+/// Streams for ranks co-located on one GPU (<see cref="EpGroup.CreateStream"/>), each on a hardware work queue that no
+/// other rank's stream and not the device's transfer stream uses. Co-located ranks' kernels wait on each other; when two
+/// ranks' streams share a queue, a rank's next kernel (which must wait for its current one) holds up the queue, and the
+/// other rank's kernel behind it starts only once the first gives up: a time-out. Unchecked streams made by the rank
+/// threads did this in 7–22 % of the W=4 co-located HT grid's cases, with 8 or 32 queues, mostly to the first kernel on a
+/// new stream (bench/results/colocated-h200-2026-12-04-runs30-35.md). So each new stream gets one kernel at once, one
+/// stream at a time, and is checked against the others with the kernels of ep_queue_probe.cu (replaced while it shares a
+/// queue). In the runs the launch one at a time was enough (0 failures in 563 cases; no stream was ever replaced); the
+/// check is what makes it a guarantee, since the driver does not document how it assigns queues: the same test found
+/// every pair of streams sharing a queue at CUDA_DEVICE_MAX_CONNECTIONS=1 (bench/microbench/queue_sharing.cu).
 /// </summary>
 internal sealed unsafe class ColocatedStreams : IDisposable
 {
     private const int MaxCandidates = 64;
     private const long ProbeTimeoutNs = 20_000_000;  // a shared queue holds the setter for the whole of it
-    private static long s_replaced;
 
     private readonly CudaDevice _device;
     private readonly Lock _lock = new();
@@ -31,25 +30,9 @@ internal sealed unsafe class ColocatedStreams : IDisposable
 
     public ColocatedStreams(CudaDevice device) => _device = device;
 
-    /// <summary>How many new streams of this process were found to share a queue with another rank's and replaced.</summary>
-    public static long Replaced => Interlocked.Read(ref s_replaced);
-
-    /// <summary>
-    /// Diagnostics: NCCLEP_COLOCATED_STREAMS=plain creates streams unchecked (as before the check), first-launch
-    /// only runs one kernel on each new stream, one stream at a time; anything else checks.
-    /// </summary>
-    public const string ModeVariable = "NCCLEP_COLOCATED_STREAMS";
-    private static readonly string? s_mode = Environment.GetEnvironmentVariable(ModeVariable);
-
     /// <summary>A non-blocking stream for <paramref name="rank"/> on a queue no other rank's stream uses.</summary>
     public nint Create(int rank, CudaKernelModule kernels)
     {
-        if (s_mode == "plain")
-        {
-            using CudaContextScope plain = _device.MakeCurrent();
-            Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
-            return stream;
-        }
         lock (_lock)
         {
             using CudaContextScope scope = _device.MakeCurrent();
@@ -64,14 +47,14 @@ internal sealed unsafe class ColocatedStreams : IDisposable
                 for (int attempt = 0; attempt < MaxCandidates; attempt++)
                 {
                     Check.Cu(CudaDriver.cuStreamCreate(out nint candidate, CuStreamFlags.NonBlocking), "cuStreamCreate");
-                    if (!(s_mode == "first-launch" ? LaunchOnce(candidate, kernels) : SharesAQueue(rank, candidate, kernels)))
+                    if (!SharesAQueue(rank, candidate, kernels))
                     {
                         _streams.Add((rank, candidate));
                         return candidate;
                     }
                     // Kept until a good one is found, so the driver does not hand the same queue out again.
                     rejected.Add(candidate);
-                    Interlocked.Increment(ref s_replaced);
+                    EpMetrics.ColocatedStreamsReplaced.Add(1);
                 }
             }
             finally
@@ -84,14 +67,14 @@ internal sealed unsafe class ColocatedStreams : IDisposable
         }
     }
 
-    /// <summary>Forgets a stream of <see cref="Create"/> and destroys it.</summary>
+    /// <summary>Forgets a stream of <see cref="Create"/> and destroys it (at the rank's disposal: never throws).</summary>
     public void Destroy(nint stream)
     {
         lock (_lock)
         {
             _streams.RemoveAll(s => s.Stream == stream);
-            using CudaContextScope scope = _device.MakeCurrent();
-            Check.Cu(CudaDriver.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
+            using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out CuResult entered);
+            if (entered == CuResult.Success) _ = NativeRelease.Accept(CudaDriver.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
         }
     }
 
@@ -102,7 +85,7 @@ internal sealed unsafe class ColocatedStreams : IDisposable
         foreach ((int other, nint stream) in _streams)
         {
             // A probe launched into a stream being captured would join the peer's graph: that stream is not checked.
-            // (A capture that begins during this probe is not seen; co-located ranks are for tests.)
+            // (A capture that begins during this probe is not seen: create streams before capturing.)
             if (other == rank || Capturing(stream)) continue;
             if (Shares(stream, candidate, kernels)) return true;
         }
@@ -111,14 +94,6 @@ internal sealed unsafe class ColocatedStreams : IDisposable
 
     private static bool Capturing(nint stream) =>
         CudaDriver.cuStreamIsCapturing(stream, out CuStreamCaptureStatus status) != CuResult.Success || status != CuStreamCaptureStatus.None;
-
-    /// <summary>One kernel on the new stream, waited for; false: it checks nothing.</summary>
-    private bool LaunchOnce(nint candidate, CudaKernelModule kernels)
-    {
-        LaunchSet(kernels, candidate, _words!.Pointer + 8, 0);
-        Check.Cu(CudaDriver.cuStreamSynchronize(candidate), "cuStreamSynchronize (first launch)");
-        return false;
-    }
 
     /// <summary>The one-thread kernel that stores <paramref name="value"/> at <paramref name="word"/>, on <paramref name="stream"/>.</summary>
     private static void LaunchSet(CudaKernelModule kernels, nint stream, nint word, int value)

@@ -122,19 +122,6 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
         }
     }
 
-    /// <summary>
-    /// The module global <paramref name="name"/> (address and size), or (0, 0) when these kernels define none: tests
-    /// read debugging records this way (the NCCLEP_BLOCK_TIMELINE kernels' block timeline, ep_common.cuh).
-    /// </summary>
-    internal (nint Pointer, long Bytes) Global(string name)
-    {
-        using CudaContextScope scope = _device.MakeCurrent();
-        CuResult status = CudaDriver.cuModuleGetGlobal_v2(out nint pointer, out nuint bytes, _loaded.Module, name);
-        if (status == CuResult.ErrorNotFound) return (0, 0);
-        Check.Cu(status, $"cuModuleGetGlobal_v2({name})");
-        return (pointer, (long)bytes);
-    }
-
     private nint Function(string name)
     {
         nint function;

@@ -1,31 +1,52 @@
+using System.Collections.Generic;
 using NcclEp.Interop;
 
 namespace NcclEp.Cuda;
 
-/// <summary>Streams for tools and tests that have none of their own (control path).</summary>
+/// <summary>The rank's streams (<see cref="EpGroup.CreateStream"/>), destroyed with the rank (control path).</summary>
 internal sealed unsafe partial class CudaRankBackend
 {
+    private readonly List<nint> _streams = new();
+
     /// <summary>
     /// A non-blocking stream on this rank's GPU. Co-located ranks each need one on a hardware work queue of its own, or
     /// their kernels would queue behind each other: theirs come from <see cref="ColocatedStreams"/>, which checks.
     /// </summary>
     public nint CreateStream()
     {
-        if (_fabric is ColocatedFabric colocated) return colocated.Streams.Create(_rank, _kernels);
-        using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuStreamCreate(out nint stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        nint stream;
+        if (_fabric is ColocatedFabric colocated)
+        {
+            stream = colocated.Streams.Create(_rank, _kernels);
+        }
+        else
+        {
+            using CudaContextScope scope = _device.MakeCurrent();
+            Check.Cu(CudaDriver.cuStreamCreate(out stream, CuStreamFlags.NonBlocking), "cuStreamCreate");
+        }
+        lock (_streams) _streams.Add(stream);
         return stream;
     }
 
-    public void DestroyStream(nint stream)
+    /// <summary>Destroys the rank's streams (work still queued on them completes first, as cuStreamDestroy promises).</summary>
+    private void DestroyStreams()
     {
-        if (_fabric is ColocatedFabric colocated)
+        nint[] streams;
+        lock (_streams)
         {
-            colocated.Streams.Destroy(stream);
-            return;
+            streams = _streams.ToArray();
+            _streams.Clear();
         }
-        using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
+        foreach (nint stream in streams)
+        {
+            if (_fabric is ColocatedFabric colocated)
+            {
+                colocated.Streams.Destroy(stream);
+                continue;
+            }
+            using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out CuResult entered);
+            if (entered == CuResult.Success) _ = NativeRelease.Accept(CudaDriver.cuStreamDestroy_v2(stream), "cuStreamDestroy_v2");
+        }
     }
 
     public CudaDevice Device => _device;

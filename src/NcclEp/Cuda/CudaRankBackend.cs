@@ -57,7 +57,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         {
             _comm = fabric.Communicator(rank);
             if (_comm == 0) throw new EpException($"Rank {rank} has network peers but no NCCL communicator to reach them ({fabric.Describe()}).");
-            _nodeSize = HierarchicalDispatch.NodeSize(c, rank, world, network, HierarchicalDispatch.Requested);
+            _nodeSize = HierarchicalDispatch.NodeSize(c, rank, world, network, options.HierarchicalDispatch);
             _dispatchExchange = _nodeSize > 0 ? HierarchicalDispatch.RailMask(rank, world, _nodeSize) : network;
             _staging = new NetworkStaging(_device, c, fabric.Layout, network, _nodeSize);
         }
@@ -71,29 +71,6 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     /// <summary>What this rank's group adds to the fabric's route description (hierarchical dispatch), or empty.</summary>
     public string RouteNote => HierarchicalDispatch.Describe(_nodeSize, _nodeSize > 0 ? _dispatchExchange : 0);
-
-    /// <summary>
-    /// Per kernel: registers per thread and how many of its blocks fit on one SM, with this rank's grid and the
-    /// kernels' local memory. Co-located ranks' dispatch and combine blocks must all be resident at once (they wait
-    /// on each other); tests print this.
-    /// </summary>
-    internal string DescribeOccupancy()
-    {
-        using CudaContextScope scope = _device.MakeCurrent();
-        return $"grid {_grid} of {_device.Multiprocessors} SMs, {_kernels.LocalBytesPerThread} B local memory per thread; " + string.Join(", ",
-            Describe("update", _kernels.Update, _updateShared), Describe("offsets", _kernels.UpdateOffsets, _offsetsShared),
-            Describe("dispatch", _kernels.Dispatch, _dispatchShared), Describe("combine", _kernels.Combine, _combineShared));
-
-        static string Describe(string name, nint function, uint shared)
-        {
-            Check.Cu(CudaDriver.cuFuncGetAttribute(out int registers, CuFunctionAttribute.NumRegs, function), "cuFuncGetAttribute");
-            Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-            return $"{name} {registers} regs, {blocks} blocks/SM";
-        }
-    }
-
-    /// <summary>The watchdog's view of this rank's network exchanges; null without network peers (tests).</summary>
-    internal NetworkExchangeWatch? NetworkWatch => _watch;
 
     /// <summary>Blocks per launch: NumSms if set, else every SM; co-located ranks split the GPU so all stay resident (they wait on each other).</summary>
     internal static int GridSize(in EpConfig config, int multiprocessors, int ranksPerDevice)
@@ -244,6 +221,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         if (_disposed) return;
         _disposed = true;
+        DestroyStreams();
         _watch?.Dispose();
         _errors.Dispose();
         _staging?.Dispose();

@@ -4,17 +4,13 @@ using System.Numerics;
 namespace NcclEp.Cuda;
 
 /// <summary>
-/// Hierarchical HT dispatch (docs/internode.md §7), switched on with <c>NCCLEP_HIERARCHICAL=1</c>: a token bound for
+/// Hierarchical HT dispatch (docs/internode.md §7), switched on with <see cref="EpGroupOptions.HierarchicalDispatch"/>: a token bound for
 /// another node crosses the network once, to the rank there with this rank's local index (its rail peer), which
 /// forwards it over NVLink to each of its node's ranks that the token goes to (ep_forward.cu). Combine stays flat.
 /// The nodes are this rank's run of LSA peers: equal runs of consecutive ranks.
 /// </summary>
 internal static class HierarchicalDispatch
 {
-    public const string Variable = "NCCLEP_HIERARCHICAL";
-
-    public static bool Requested => Environment.GetEnvironmentVariable(Variable) is "1" or "true";
-
     /// <summary>Ranks per node for hierarchical dispatch, or 0 where it does not apply (not asked for, not HT, no network peers).</summary>
     public static int NodeSize(in EpConfig config, int rank, int world, ulong networkMask, bool requested)
     {
@@ -24,7 +20,7 @@ internal static class HierarchicalDispatch
         bool nodes = world % size == 0 && size <= 32;
         for (int r = 0; r < world && nodes; r++) nodes = ((networkMask >> r & 1) == 0) == (r >= first && r < first + size);
         if (!nodes)
-            throw new EpException($"{Variable}=1: rank {rank}'s NVLink peers are {size} rank(s) that do not form one of {world}/{size} equal nodes of consecutive ranks (at most 32 each); hierarchical dispatch needs such nodes. Unset {Variable}.");
+            throw new EpException($"EpGroupOptions.HierarchicalDispatch: rank {rank}'s NVLink peers are {size} rank(s) that do not form one of {world}/{size} equal nodes of consecutive ranks (at most 32 each); hierarchical dispatch needs such nodes. Turn it off for this group.");
         return size;
     }
 
@@ -43,7 +39,7 @@ internal static class HierarchicalDispatch
     /// <summary>What a rank's route description adds when hierarchical dispatch is on (nothing when it is off).</summary>
     public static string Describe(int nodeSize, ulong railMask) => nodeSize == 0
         ? string.Empty
-        : $"; hierarchical HT dispatch ({Variable}=1): nodes of {nodeSize} rank(s), {BitOperations.PopCount(railMask)} rail peer(s)";
+        : $"; hierarchical HT dispatch: nodes of {nodeSize} rank(s), {BitOperations.PopCount(railMask)} rail peer(s)";
 
     /// <summary>
     /// Bytes of one rail slice: u64 seq and tokens, i32 rankCounts[G], i32 expertCounts[G][L] (128-aligned); i32

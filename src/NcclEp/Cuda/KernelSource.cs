@@ -7,7 +7,8 @@ namespace NcclEp.Cuda;
 
 /// <summary>
 /// The CUDA C++ sources joined into one translation unit for NVRTC: the ones embedded in the assembly, or, for
-/// kernel work on a GPU machine without rebuilding, the files of the directory named by NCCLEP_KERNEL_SOURCE_DIR.
+/// kernel work on a GPU machine without rebuilding, the files of the directory named by NCCLEP_KERNEL_SOURCE_DIR
+/// (a developer option, docs/kernels.md: it says so on stderr, once per process, whenever it is in force).
 /// </summary>
 internal static class KernelSource
 {
@@ -15,10 +16,24 @@ internal static class KernelSource
     public const string DirectoryVariable = "NCCLEP_KERNEL_SOURCE_DIR";
     private const string CommonHeader = "ep_common.cuh";
     private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
-    private static readonly Lazy<string> Joined = new(() => Join(Environment.GetEnvironmentVariable(DirectoryVariable)));
+    private static readonly Lazy<string> Joined = new(() => Load(Environment.GetEnvironmentVariable(DirectoryVariable), Console.Error));
 
     /// <summary>The header followed by every kernel file, with the local #include lines taken out.</summary>
     public static string Text => Joined.Value;
+
+    /// <summary>
+    /// The joined source of <paramref name="directory"/> (null or empty: the embedded files). Kernels that are not the
+    /// shipped ones must never run unnoticed, so a directory is announced on <paramref name="log"/> first.
+    /// </summary>
+    internal static string Load(string? directory, TextWriter log)
+    {
+        if (!string.IsNullOrEmpty(directory))
+        {
+            log.WriteLine($"NcclEp: {DirectoryVariable}={directory}: compiling the kernel files of that directory instead of the ones built into " +
+                $"{typeof(KernelSource).Assembly.GetName().Name}.dll (a developer option, docs/kernels.md; unset it to run the shipped kernels).");
+        }
+        return Join(directory);
+    }
 
     /// <summary>The joined source from <paramref name="directory"/>, or from the embedded files when it is null or empty.</summary>
     internal static string Join(string? directory)

@@ -54,13 +54,13 @@ internal sealed unsafe class NcclFabric : CudaFabric
     public override string Describe() =>
         $"{WorldSize} GPU(s) [{string.Join(", ", Array.ConvertAll(_devices, d => $"{d.Ordinal}:{d.Name}"))}] through NCCL {Nccl.FormatVersion(Nccl.GetVersion())}: {_route}";
 
-    public static NcclFabric Create(in EpConfig config, int[] deviceIds)
+    public static NcclFabric Create(in EpConfig config, int[] deviceIds, EpGroupOptions options)
     {
         if (!Nccl.TryLoad(out string reason)) throw new EpException($"The Cuda backend needs NCCL for a group of distinct GPUs: {reason}");
         var fabric = new NcclFabric(config, deviceIds);
         try
         {
-            fabric.Connect(deviceIds);
+            fabric.Connect(deviceIds, options);
             WindowSetup.InitializeControl(fabric);
             return fabric;
         }
@@ -71,7 +71,7 @@ internal sealed unsafe class NcclFabric : CudaFabric
         }
     }
 
-    private void Connect(int[] deviceIds)
+    private void Connect(int[] deviceIds, EpGroupOptions options)
     {
         int world = deviceIds.Length;
         fixed (nint* comms = _comms)
@@ -96,7 +96,7 @@ internal sealed unsafe class NcclFabric : CudaFabric
             return;
         }
 
-        if (PeerRoutes.NetworkForced)
+        if (options.ForceNetwork)
         {
             // Every peer through NCCL send/recv: no window registration, each rank addresses only its own memory.
             for (int r = 0; r < world; r++) Apply(r, PeerRoutes.AllNetwork(r, world, _memory[r]));
@@ -121,7 +121,7 @@ internal sealed unsafe class NcclFabric : CudaFabric
 
         // Peers inside NCCL's LSA team by address; the others (another node, or no P2P path) through the network.
         for (int r = 0; r < world; r++)
-            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world, PeerRoutes.EmulatedNodeSize));
+            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world, options.EmulatedNodeSize));
     }
 
     private void Apply(int rank, PeerRoutes routes)

@@ -78,14 +78,14 @@ internal sealed unsafe class NcclProcessFabric : CudaFabric
     /// Joins the communicator of <paramref name="id"/>, registers this rank's window and proves the peer addressing.
     /// Collective: every rank of the group calls it with the same id and the same configuration.
     /// </summary>
-    public static NcclProcessFabric Create(in EpConfig config, int rank, int worldSize, int deviceOrdinal, in NcclUniqueId id, EpRendezvous rendezvous)
+    public static NcclProcessFabric Create(in EpConfig config, int rank, int worldSize, int deviceOrdinal, in NcclUniqueId id, EpRendezvous rendezvous, EpGroupOptions options)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);
         if (!Nccl.TryLoad(out string reason)) throw new EpException($"The Cuda backend needs NCCL for a group of processes: {reason}");
         var fabric = new NcclProcessFabric(config, rank, worldSize, deviceOrdinal);
         try
         {
-            fabric.Connect(id);
+            fabric.Connect(id, options);
             WindowSetup.WriteControl(fabric, rank);
             rendezvous.Barrier(); // every rank's stamp is in place
             WindowSetup.CheckPeers(fabric, rank);
@@ -108,7 +108,7 @@ internal sealed unsafe class NcclProcessFabric : CudaFabric
         Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
-    private void Connect(in NcclUniqueId id)
+    private void Connect(in NcclUniqueId id, EpGroupOptions options)
     {
         using CudaContextScope scope = _device.MakeCurrent();
         Check.Nccl(Nccl.ncclCommInitRank(out _comm, WorldSize, id, _rank), "ncclCommInitRank");
@@ -131,7 +131,7 @@ internal sealed unsafe class NcclProcessFabric : CudaFabric
             return;
         }
 
-        if (PeerRoutes.NetworkForced)
+        if (options.ForceNetwork)
         {
             Apply(PeerRoutes.AllNetwork(_rank, WorldSize, _memory));
             return;
@@ -141,7 +141,7 @@ internal sealed unsafe class NcclProcessFabric : CudaFabric
         nint window;
         Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, &window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
         _window = window;
-        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, PeerRoutes.EmulatedNodeSize));
+        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, options.EmulatedNodeSize));
     }
 
     public override void AbortCommunicator(int rank)

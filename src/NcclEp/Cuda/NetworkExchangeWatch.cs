@@ -22,7 +22,7 @@ internal sealed class NetworkExchangeWatch : IDisposable
     private readonly Action _abortCommunicator;
     private readonly ExchangeWatchState _state;
     private nint _begun, _done;
-    private int _phase, _aborted, _abortReturned;
+    private int _phase, _aborted;
     private long _hostCallSince;
 
     public NetworkExchangeWatch(CudaDevice device, int rank, TimeSpan timeout, Action abortCommunicator)
@@ -40,9 +40,6 @@ internal sealed class NetworkExchangeWatch : IDisposable
 
     /// <summary>The communicator was aborted: the group is finished.</summary>
     public bool Aborted => Volatile.Read(ref _aborted) != 0;
-
-    /// <summary>ncclCommAbort has returned (diagnostics: an abort that never returns would hang the rank).</summary>
-    internal bool AbortReturned => Volatile.Read(ref _abortReturned) != 0;
 
     /// <summary>Raises <see cref="EpGroupAbortedException"/> once the communicator has been aborted.</summary>
     public void ThrowIfAborted()
@@ -88,13 +85,15 @@ internal sealed class NetworkExchangeWatch : IDisposable
         bool stuck = _state.HostCallStuck(Volatile.Read(ref _hostCallSince), now) | _state.Observe(begun, done, now);
         if (!stuck) return;
         Volatile.Write(ref _aborted, 1);
+        EpMetrics.CommunicatorAborts.Add(1);
+        long start = Stopwatch.GetTimestamp();
         try
         {
             _abortCommunicator();
         }
         finally
         {
-            Volatile.Write(ref _abortReturned, 1);
+            EpMetrics.CommunicatorAbortDuration.Record(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
     }
 

@@ -10,29 +10,6 @@ namespace NcclEp.Cuda;
 /// </summary>
 internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, string Summary)
 {
-    /// <summary>Environment switch that makes every other rank a network peer (testing the network path on one node).</summary>
-    public const string ForceNetworkVariable = "NCCLEP_FORCE_NETWORK";
-
-    public static bool NetworkForced => Environment.GetEnvironmentVariable(ForceNetworkVariable) is "1" or "true";
-
-    /// <summary>
-    /// Environment switch that cuts the ranks into "nodes" of this many consecutive ranks: a peer in another node is a
-    /// network peer even when NCCL's LSA team could reach it by address. With 4 GPUs and 2, each rank has an LSA peer
-    /// and two network peers, as across two nodes; NCCL's own send/recv then still travels over NVLink.
-    /// </summary>
-    public const string NodeSizeVariable = "NCCLEP_NODE_SIZE";
-
-    /// <summary>The emulated node size (<see cref="NodeSizeVariable"/>), or null when unset.</summary>
-    public static int? EmulatedNodeSize => ParseNodeSize(Environment.GetEnvironmentVariable(NodeSizeVariable));
-
-    internal static int? ParseNodeSize(string? text)
-    {
-        if (string.IsNullOrEmpty(text)) return null;
-        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int size) || size < 1)
-            throw new EpException($"{NodeSizeVariable} is '{text}': it must be a whole number of ranks per emulated node, at least 1.");
-        return size;
-    }
-
     public int NetworkPeers => System.Numerics.BitOperations.PopCount(NetworkMask);
 
     /// <summary>Every other rank through the network; only the rank's own window by address.</summary>
@@ -43,7 +20,7 @@ internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, stri
         peers[rank] = ownWindow;
         ulong mask = 0;
         for (int peer = 0; peer < world; peer++) if (peer != rank) mask |= 1UL << peer;
-        return new PeerRoutes(peers, mask, $"{world - 1} network peer(s) through NCCL send/recv ({ForceNetworkVariable}=1)");
+        return new PeerRoutes(peers, mask, $"{world - 1} network peer(s) through NCCL send/recv (network forced)");
     }
 
     /// <summary>
@@ -66,7 +43,7 @@ internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, stri
             else mask |= 1UL << peer;
         }
         int network = System.Numerics.BitOperations.PopCount(mask);
-        string nodes = nodeSize is int k ? $" (emulated nodes of {k} rank(s), {NodeSizeVariable}={k})" : string.Empty;
+        string nodes = nodeSize is int k ? $" (emulated nodes of {k} rank(s))" : string.Empty;
         string summary = network == 0
             ? lsa.Route + nodes
             : $"{lsa.Route}; LSA team of {lsa.LsaSize}, {network} network peer(s) through NCCL send/recv{nodes}";

@@ -21,18 +21,10 @@ internal static unsafe partial class CudaDriver
         out nint function, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
     [LibraryImport(LibraryName)]
-    internal static partial CuResult cuModuleGetGlobal_v2(
-        out nint devicePointer, out nuint bytes, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
-
-    [LibraryImport(LibraryName)]
     internal static partial CuResult cuFuncSetAttribute(nint function, CuFunctionAttribute attribute, int value);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuFuncGetAttribute(out int value, CuFunctionAttribute attribute, nint function);
-
-    /// <summary>How many blocks of <paramref name="function"/> fit on one SM at once (registers, shared memory, threads).</summary>
-    [LibraryImport(LibraryName)]
-    internal static partial CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int blockSize, nuint dynamicSharedBytes);
 
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuLaunchKernel(

@@ -129,8 +129,7 @@ internal static unsafe class NcclLsa
             throw new InvalidOperationException(
                 $"ncclWindow_t 0x{window:x} is not device memory ({type}), so it is not an ncclWindow_vidmem: this communicator " +
                 $"has no symmetric-memory support in NCCL {Nccl.FormatVersion(version)} (it needs at least 2 ranks, all on one node with direct " +
-                "P2P between every pair of GPUs, NCCL_WIN_ENABLE=1 and cuMem enabled, NCCL_CUMEM_ENABLE). A 1-rank group has no LSA peers: use the local pointer. " +
-                "NCCLEP_FORCE_NETWORK=1 sends every peer's tokens through NCCL send/recv instead.");
+                "P2P between every pair of GPUs, NCCL_WIN_ENABLE=1 and cuMem enabled, NCCL_CUMEM_ENABLE). A 1-rank group has no LSA peers: use the local pointer.");
         }
 
         NcclWindowVidmem vidmem;

@@ -1,4 +1,4 @@
-// Co-located ranks (tests only): does a new stream share a hardware work queue with another rank's stream?
+// Co-located ranks (EpGroup.CreateStream): does a new stream share a hardware work queue with another rank's stream?
 // (Cuda/ColocatedStreams.cs). The waiter runs on the other rank's stream, spinning (bounded) until the flag holds
 // `value`; a second kernel after it on that stream must wait for it, and while it waits nothing behind it on the same
 // queue can start. The setter then goes on the new stream: on a queue of its own it sets the flag at once, on the

@@ -24,18 +24,18 @@ public sealed class HierarchicalDispatchTests
 
     [Theory]
     [InlineData(0, 2, 0b10UL, 1)]        // forced network or nodes of one rank: every peer is a node
-    [InlineData(1, 4, 0b1100UL, 2)]      // NCCLEP_NODE_SIZE=2 on 4 GPUs, rank 1
+    [InlineData(1, 4, 0b1100UL, 2)]      // emulated nodes of 2 on 4 GPUs, rank 1
     [InlineData(2, 4, 0b0011UL, 2)]      // rank 2 sees ranks 0 and 1 through the network
     [InlineData(5, 16, 0xFF00UL, 8)]     // two nodes of 8, rank 5
     public void The_node_size_is_the_run_of_LSA_peers(int rank, int world, ulong networkMask, int nodeSize) =>
         Assert.Equal(nodeSize, HierarchicalDispatch.NodeSize(Ht, rank, world, networkMask, requested: true));
 
     [Fact]
-    public void Peers_that_are_not_equal_nodes_of_consecutive_ranks_are_refused_naming_the_variable()
+    public void Peers_that_are_not_equal_nodes_of_consecutive_ranks_are_refused_naming_the_option()
     {
         // Rank 0 of 4 with LSA peers {0, 2}: not a run of consecutive ranks.
         EpException e = Assert.Throws<EpException>(() => HierarchicalDispatch.NodeSize(Ht, rank: 0, world: 4, networkMask: 0b1010, requested: true));
-        Assert.Contains(HierarchicalDispatch.Variable, e.Message, StringComparison.Ordinal);
+        Assert.Contains(nameof(EpGroupOptions) + "." + nameof(EpGroupOptions.HierarchicalDispatch), e.Message, StringComparison.Ordinal);
         // Three ranks per node in a world of 4: unequal nodes.
         Assert.Throws<EpException>(() => HierarchicalDispatch.NodeSize(Ht, rank: 0, world: 4, networkMask: 0b1000, requested: true));
     }
@@ -68,7 +68,7 @@ public sealed class HierarchicalDispatchTests
     public void The_route_description_says_when_dispatch_is_hierarchical()
     {
         Assert.Equal(string.Empty, HierarchicalDispatch.Describe(nodeSize: 0, railMask: 0));
-        Assert.Equal("; hierarchical HT dispatch (NCCLEP_HIERARCHICAL=1): nodes of 8 rank(s), 3 rail peer(s)",
+        Assert.Equal("; hierarchical HT dispatch: nodes of 8 rank(s), 3 rail peer(s)",
             HierarchicalDispatch.Describe(nodeSize: 8, railMask: 0x20202000UL));
     }
 }

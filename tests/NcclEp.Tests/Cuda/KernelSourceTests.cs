@@ -7,7 +7,8 @@ namespace NcclEp.Tests.Cuda;
 
 /// <summary>
 /// NCCLEP_KERNEL_SOURCE_DIR lets kernel work on a GPU machine swap the kernel files without a rebuild (and run two
-/// variants side by side); the joined source must then be exactly what that directory holds.
+/// variants side by side); the joined source must then be exactly what that directory holds, and a process that runs
+/// kernels other than the shipped ones must say so.
 /// </summary>
 public sealed class KernelSourceTests : IDisposable
 {
@@ -48,5 +49,30 @@ public sealed class KernelSourceTests : IDisposable
 
         Assert.Contains("ep_combine.cu", e.Message, StringComparison.Ordinal);
         Assert.Contains(KernelSource.DirectoryVariable, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_directory_in_force_is_announced_naming_the_variable_and_the_directory()
+    {
+        foreach (string file in Files) File.WriteAllText(Path.Combine(_directory, file), $"// {file}\n");
+        using var log = new StringWriter();
+
+        string joined = KernelSource.Load(_directory, log);
+
+        Assert.Equal(KernelSource.Join(_directory), joined);
+        string announcement = log.ToString();
+        Assert.Single(announcement.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"{KernelSource.DirectoryVariable}={_directory}", announcement, StringComparison.Ordinal);
+        Assert.Contains("instead of the ones built into NcclEp.dll", announcement, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_embedded_sources_are_loaded_without_a_word()
+    {
+        using var log = new StringWriter();
+
+        Assert.Equal(KernelSource.Join(null), KernelSource.Load(null, log));
+        Assert.Equal(KernelSource.Join(null), KernelSource.Load(string.Empty, log));
+        Assert.Equal(string.Empty, log.ToString());
     }
 }

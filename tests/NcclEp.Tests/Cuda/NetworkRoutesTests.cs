@@ -46,7 +46,7 @@ public sealed class NetworkRoutesTests
         PeerRoutes routes = PeerRoutes.AllNetwork(rank: 2, world: 5, ownWindow: 0x7000);
         Assert.Equal(0b1_1011UL, routes.NetworkMask);
         Assert.Equal(new nint[] { 0, 0, 0x7000, 0, 0 }, routes.Peers);
-        Assert.Contains(PeerRoutes.ForceNetworkVariable, routes.Summary, StringComparison.Ordinal);
+        Assert.Contains("network forced", routes.Summary, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class NetworkRoutesTests
         Assert.Equal(0b0011UL, routes.NetworkMask);
         Assert.Equal(new nint[] { 0, 0, 0x3000, 0x4000 }, routes.Peers);
         Assert.Contains("2 network peer(s)", routes.Summary, StringComparison.Ordinal);
-        Assert.Contains(PeerRoutes.NodeSizeVariable + "=2", routes.Summary, StringComparison.Ordinal);
+        Assert.Contains("emulated nodes of 2 rank(s)", routes.Summary, StringComparison.Ordinal);
 
         // Nodes of 1: every other rank is a network peer, the rank itself keeps its window.
         PeerRoutes alone = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 2, worldRank: 1), rank: 1, world: 2, nodeSize: 1);
@@ -67,25 +67,6 @@ public sealed class NetworkRoutesTests
         // A node as large as the LSA team changes nothing; an LSA team smaller than the node still bounds it.
         Assert.Equal(0UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 4, nodeSize: 4).NetworkMask);
         Assert.Equal(0b1111_0000UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 8, nodeSize: 8).NetworkMask);
-    }
-
-    [Theory]
-    [InlineData(null, null)]
-    [InlineData("", null)]
-    [InlineData("2", 2)]
-    [InlineData("16", 16)]
-    public void Node_size_parses_whole_numbers(string? text, int? expected) => Assert.Equal(expected, PeerRoutes.ParseNodeSize(text));
-
-    [Theory]
-    [InlineData("0")]
-    [InlineData("-2")]
-    [InlineData("two")]
-    [InlineData("2.5")]
-    public void A_bad_node_size_is_named(string text)
-    {
-        EpException e = Assert.Throws<EpException>(() => PeerRoutes.ParseNodeSize(text));
-        Assert.Contains(PeerRoutes.NodeSizeVariable, e.Message, StringComparison.Ordinal);
-        Assert.Contains($"'{text}'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

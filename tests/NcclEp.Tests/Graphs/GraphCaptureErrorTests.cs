@@ -33,6 +33,7 @@ public sealed class GraphCaptureErrorTests : IDisposable
         "EpGroup.CheckErrors",
         "EpGroup.AllocateBuffer",
         "EpGroup.CreateHandle",
+        "EpGroup.CreateStream",
         "EpGroup.SetActiveRanks",
         "EpBuffer.Download",
         "EpBuffer.Upload",
@@ -172,6 +173,7 @@ public sealed class GraphCaptureErrorTests : IDisposable
             case "EpGroup.CheckErrors": g.CheckErrors(); break;
             case "EpGroup.AllocateBuffer": g.AllocateBuffer(64).Dispose(); break;
             case "EpGroup.CreateHandle": g.CreateHandle().Dispose(); break;
+            case "EpGroup.CreateStream": g.CreateStream(); break;
             case "EpGroup.SetActiveRanks": g.SetActiveRanks([true]); break;
             case "EpBuffer.Download": _rig.Combined.Download<byte>(bytes); break;
             case "EpBuffer.Upload": _rig.X.Upload<byte>(bytes); break;

@@ -110,12 +110,12 @@ public class GraphReplayTests
             rig.Ids.Upload<int>(bad);
         }
         byte[][] before = Array.ConvertAll(w.GraphRigs, rig => Snapshot(rig.Combined));
-        byte[][] stateBefore = Array.ConvertAll(w.GraphRigs, rig => Snapshot(rig.Handle.StateBuffer));
+        byte[][] stateBefore = Array.ConvertAll(w.GraphRigs, rig => State(rig.Handle));
         w.CaptureAll();
         for (int r = 0; r < w.World; r++)
         {
             Assert.Equal(before[r], Snapshot(w.GraphRigs[r].Combined));
-            Assert.Equal(stateBefore[r], Snapshot(w.GraphRigs[r].Handle.StateBuffer));
+            Assert.Equal(stateBefore[r], State(w.GraphRigs[r].Handle));
         }
         w.UploadNewInputs(new Random(5));
         w.ReplayAndCompare("first replay after a capture over bad routing");
@@ -127,4 +127,8 @@ public class GraphReplayTests
         buffer.Download<byte>(bytes);
         return bytes;
     }
+
+    /// <summary>The whole routing state of a Host handle (native memory at <c>EpHandle.State</c>).</summary>
+    private static unsafe byte[] State(EpHandle handle) =>
+        new ReadOnlySpan<byte>((void*)handle.State, checked((int)handle.Layout.TotalBytes)).ToArray();
 }
