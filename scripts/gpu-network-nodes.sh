@@ -12,6 +12,7 @@
 # rail peer forwards to its node's other ranks, which needs NCCL symmetric memory across nodes: NCCL >= 2.28.7).
 # NET_MORE=1 adds an fp32 LL case and an HT expert-major case with rows padded to 8 per expert.
 # NET_NCCL=PATH (or auto: the first libnccl.so.2 of a Python environment) loads that NCCL (NCCLEP_NCCL_PATH).
+# NCCLEP_FORCE_NETWORK and NCCLEP_HIERARCHICAL are read by the bench (TopologyEnvironment.cs), not by the library.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-4}; gpus=${2:-1}
