@@ -41,9 +41,9 @@ internal static unsafe class PeerCopyLink
             var times = new double[Iterations];
             for (int it = 0; it < Warmups + Iterations; it++)
             {
-                Check.Cu(CudaHotPath.EventRecord(begin, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(begin, stream), "cuEventRecord");
                 Check.Cu(CudaDriver.cuMemcpyPeerAsync(destination, to, source, from, (nuint)LinkResult.CopyBytes, stream), "cuMemcpyPeerAsync");
-                Check.Cu(CudaHotPath.EventRecord(end, stream), "cuEventRecord");
+                Check.Cu(CudaDriver.cuEventRecord(end, stream), "cuEventRecord");
                 Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
                 if (it < Warmups) continue;
                 Check.Cu(CudaDriver.cuEventElapsedTime_v2(out float ms, begin, end), "cuEventElapsedTime_v2");

@@ -38,7 +38,7 @@ public class MemoryEstimateTests
     {
         EpGroup group = EpGroup.CreateHost(Small, 1)[0];
         using EpHandle handle = group.CreateHandle();
-        Assert.Equal(Small.EstimateMemory(1).HandleBytes, handle.StateBuffer.Bytes);
+        Assert.Equal(Small.EstimateMemory(1).HandleBytes, handle.Layout.TotalBytes);
         group.Dispose();
     }
 

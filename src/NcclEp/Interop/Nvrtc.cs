@@ -34,6 +34,22 @@ internal static unsafe partial class Nvrtc
         }
     }
 
+    /// <summary>Loads NVRTC if it is not loaded yet; false with the loader's reason when it cannot be.</summary>
+    internal static bool TryLoad(out string reason)
+    {
+        try
+        {
+            _ = LibraryHandle;
+            reason = string.Empty;
+            return true;
+        }
+        catch (NativeLibraryMissingException e)
+        {
+            reason = e.Message;
+            return false;
+        }
+    }
+
     /// <summary>NVRTC's (major, minor) version; loads the library.</summary>
     internal static (int Major, int Minor) GetVersion()
     {
