@@ -16,6 +16,7 @@ public sealed partial class EpGroup : IDisposable
     private IEpRankBackend? _captureSink;
     private bool _disposed;
     private readonly System.Collections.Generic.List<IDisposable> _dependents = new();
+    private readonly bool[] _activeRanks;
 
     internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
     {
@@ -25,6 +26,8 @@ public sealed partial class EpGroup : IDisposable
         Options = options;
         _backend = backend;
         Shapes = new EpShapes(config, worldSize);
+        _activeRanks = new bool[worldSize];
+        _activeRanks.AsSpan().Fill(true);
     }
 
     /// <summary>The configuration the group was created for.</summary>
@@ -126,7 +129,9 @@ public sealed partial class EpGroup : IDisposable
 
     /// <summary>
     /// Sets which ranks take part (control path). A masked rank is neither sent to nor waited on; tokens
-    /// routed to its experts contribute nothing to the combine, and its counts read zero.
+    /// routed to its experts contribute nothing to the combine, and its counts read zero. A masked rank is marked
+    /// as masked where this rank reaches its memory by address, so its own later calls write nothing to any peer and
+    /// raise <see cref="EpRankMaskedException"/>. A masked rank cannot rejoin: a mask that brings one back is refused.
     /// </summary>
     /// <remarks>
     /// This is also the recovery point after a failure: it waits for this rank's device work, restarts its
@@ -134,13 +139,22 @@ public sealed partial class EpGroup : IDisposable
     /// the same mask between two barriers of the application's control plane, then starts a fresh
     /// <see cref="EpHandle.Update"/> (docs/failure-handling.md).
     /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="active"/> does not have one entry per rank, masks this rank,
+    /// or brings back a rank an earlier call masked.</exception>
+    /// <exception cref="EpRankMaskedException">This rank itself was masked by a survivor.</exception>
     public void SetActiveRanks(ReadOnlySpan<bool> active)
     {
         if (active.Length != WorldSize)
             ThrowHelper.Argument(nameof(active), $"The mask has {active.Length} entries; the group has {WorldSize} ranks.");
         if (!active[Rank])
             ThrowHelper.Argument(nameof(active), $"Rank {Rank} cannot mask itself out.");
+        for (int r = 0; r < WorldSize; r++)
+        {
+            if (active[r] && !_activeRanks[r])
+                ThrowHelper.Argument(nameof(active), $"Rank {r} was masked by an earlier SetActiveRanks and cannot rejoin the group (it may still write late, so its writes are fenced off for good); create a new group to bring it back.");
+        }
         RankBackend.SetActiveRanks(active);
+        active.CopyTo(_activeRanks);
     }
 
     /// <summary>Raises any error a kernel recorded (e.g. <see cref="EpTimeoutException"/>).</summary>

@@ -20,6 +20,9 @@ internal static class ThrowHelper
         throw new ArgumentNullException(paramName, $"{paramName} has a null data pointer.");
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void NullArgument(string paramName) => throw new ArgumentNullException(paramName, $"{paramName} is null.");
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void Disposed(string typeName) => throw new ObjectDisposedException(typeName);
 
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
@@ -32,4 +35,7 @@ internal static class ThrowHelper
     [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
     public static void Timeout(int rank, int peer, EpPhase phase, uint sequence, TimeSpan timeout) =>
         throw new EpTimeoutException(rank, peer, phase, sequence, timeout);
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    public static void Masked(int rank, int maskedBy) => throw new EpRankMaskedException(rank, maskedBy);
 }

@@ -8,10 +8,10 @@ namespace NcclEp.Backend;
 /// </summary>
 /// <remarks>
 /// <code>
-/// ctrl            512 B   local counters and the error record (see <see cref="WindowControl"/>)
-/// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s]
-/// combineFlags    [2][W] u64            sequence &lt;&lt; 32, written by the rank that sent expert outputs
-/// chunkFlags      [2][W][Chunks] u64    sequence &lt;&lt; 32 when chunk c of source s's messages is written (Cuda kernels)
+/// ctrl            512 B   local counters, the error record and the masked-by word (see <see cref="WindowControl"/>)
+/// dispatchFlags   [2 parities][W] u64   (sequence &lt;&lt; 32) | token count, written by source rank s at [p][s] (also its presence)
+/// combineFlags    [2][W] u64            sequence &lt;&lt; 32: peer s's presence in its combine-route operation (first thing it writes)
+/// chunkFlags      [2][W][Chunks] u64    sequence &lt;&lt; 32 when chunk c of source s's messages is written
 /// combineChunks   [2][W][Chunks] u64    sequence &lt;&lt; 32 when the rows answering chunk c of this rank's messages to s are home
 /// expertCounts    [2][W][L] i32         rows source s sends to each local expert
 /// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row
@@ -75,6 +75,8 @@ internal readonly record struct WindowLayout
 
     public long DispatchFlag(int parity, int source) => DispatchFlags + (((long)parity * WorldSize) + source) * 8;
     public long CombineFlag(int parity, int source) => CombineFlags + (((long)parity * WorldSize) + source) * 8;
+    public long ChunkFlag(int parity, int source, int chunk) => ChunkFlags + (((((long)parity * WorldSize) + source) * Chunks) + chunk) * 8;
+    public long CombineChunkFlag(int parity, int source, int chunk) => CombineChunkFlags + (((((long)parity * WorldSize) + source) * Chunks) + chunk) * 8;
     public long ExpertCount(int parity, int source) => ExpertCounts + (((long)parity * WorldSize) + source) * LocalExperts * 4L;
     public long Message(int parity, int source, int slot) =>
         Messages + ((((long)parity * WorldSize) + source) * MaxTokens + slot) * MessageBytes;
@@ -101,6 +103,12 @@ internal static class WindowControl
 
     /// <summary>u64: the stamp peers read at creation to check their addressing.</summary>
     public const int Stamp = 96;
+
+    /// <summary>
+    /// i32: 0, or s + 1 once survivor s masked this rank: written by the survivor's SetActiveRanks into the masked rank's
+    /// window (where it reaches it by address), read by the rank itself before it writes anything to a peer.
+    /// </summary>
+    public const int MaskedBy = 128;
 
     /// <summary>i32 [W ≤ 64]: active rank mask (1 live, 0 masked), read by every kernel.</summary>
     public const int ActiveMask = 256;

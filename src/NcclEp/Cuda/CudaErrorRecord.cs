@@ -7,11 +7,11 @@ namespace NcclEp.Cuda;
 /// <summary>
 /// Where the kernels report a failure: pinned host memory the GPU writes directly (unified addressing),
 /// so the host can look at it on every call without synchronising with the device.
-/// Layout: i32 {code, peer or token, phase, sequence or slot, value}.
+/// Layout: i32 {code, peer or token (or the survivor that masked this rank), phase, sequence or slot, value}.
 /// </summary>
 internal sealed unsafe class CudaErrorRecord : IDisposable
 {
-    public const int Timeout = 1, BadExpert = 2, DuplicateExpert = 3;
+    public const int Timeout = 1, BadExpert = 2, DuplicateExpert = 3, Masked = 4;
     private readonly CudaDevice _device;
     private int* _record;
 
@@ -28,11 +28,15 @@ internal sealed unsafe class CudaErrorRecord : IDisposable
 
     public bool HasError => Volatile.Read(ref _record[0]) > 0;
 
-    /// <summary>Raises the recorded failure (and clears it so the rank can go on, e.g. after masking a peer).</summary>
+    /// <summary>
+    /// Raises the recorded failure and clears it so the rank can go on (e.g. after masking a peer), except
+    /// <see cref="Masked"/>, which stays: a masked rank's every later call raises it again.
+    /// </summary>
     public void Throw(int rank, TimeSpan timeout)
     {
         int code = Volatile.Read(ref _record[0]);
         int a = _record[1], phase = _record[2], b = _record[3], value = _record[4];
+        if (code == Masked) ThrowHelper.Masked(rank, a);
         Volatile.Write(ref _record[0], 0);
         switch (code)
         {

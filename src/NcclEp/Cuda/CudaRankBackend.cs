@@ -190,17 +190,26 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         Span<int> mask = stackalloc int[active.Length];
         for (int r = 0; r < active.Length; r++) mask[r] = active[r] ? 1 : 0;
-        active.CopyTo(_active);
         using CudaContextScope scope = _device.MakeCurrent();
         Check.Cu(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize");
+        ThrowIfMaskedOut();
         _errors.DiscardTimeout();
 
-        // A recovery point (as on the Host backend): the mask, then this rank's sequence restarts at 0 and the flags
-        // peers left in its window are cleared. On the device's transfer stream, synchronised before returning, so
-        // the writes are complete before any later launch on a non-blocking stream.
+        // A recovery point (as on the Host backend): each newly masked LSA peer is marked as masked by this rank (its
+        // kernels then store nothing to a peer), the mask is written, this rank's sequence restarts at 0 and the flags
+        // peers left in its window are cleared. On the device's transfer stream, synchronised before returning, so the
+        // writes are complete before any later launch on a non-blocking stream. A masked network peer needs no mark:
+        // nothing is received from it any more (NCCL's send/recv only moves data both sides posted).
         WindowLayout layout = _fabric.Layout;
         nint window = _fabric.Window(_rank);
         nint stream = _device.TransferStream;
+        for (int r = 0; r < active.Length; r++)
+        {
+            nint peer = _fabric.PeerWindow(_rank, r);
+            if (_active[r] && !active[r] && peer != 0)
+                Check.Cu(CudaDriver.cuMemsetD32Async(peer + WindowControl.MaskedBy, (uint)(_rank + 1), 1, stream), "cuMemsetD32Async");
+        }
+        active.CopyTo(_active);
         fixed (int* m = mask)
         {
             Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(window + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4), stream), "cuMemcpyHtoDAsync_v2");
@@ -208,6 +217,14 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
             Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, 2, stream), "cuMemsetD32Async");
             Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
         }
+    }
+
+    /// <summary>Control path, device idle: raises EpRankMaskedException if a survivor marked this rank as masked.</summary>
+    private void ThrowIfMaskedOut()
+    {
+        int maskedBy = 0;
+        Check.Cu(CudaDriver.cuMemcpyDtoH_v2(&maskedBy, _fabric.Window(_rank) + WindowControl.MaskedBy, sizeof(int)), "cuMemcpyDtoH_v2");
+        if (maskedBy != 0) ThrowHelper.Masked(_rank, maskedBy - 1);
     }
 
     public void Synchronize(EpStream stream)

@@ -44,6 +44,9 @@ internal sealed unsafe class HostFabric
 
     public nint Window(int rank) => _windows[rank];
 
+    /// <summary>Tests only: called by every rank of this fabric at each <see cref="HostPhase"/> of its calls (null: nothing runs).</summary>
+    public HostPhaseHook? PhaseHook { get; set; }
+
     /// <summary>Called once per rank at disposal; the last one frees every window.</summary>
     public void ReleaseRank()
     {

@@ -5,14 +5,17 @@ using NcclEp.Backend;
 namespace NcclEp.Host;
 
 /// <summary>
-/// The combine route (Combine forward, Dispatch backward): every received row goes back to its source
-/// token's slot on the home rank, and the home rank reduces in fp32 in a fixed order — top-k slot order
-/// for expert-major, rank order for the per-rank layouts — and rounds once.
+/// The combine route (Combine forward, Dispatch backward), with the kernels' protocol (ep_combine.cu): this rank's
+/// presence flag to every live peer first; then each received row goes home to its source token's slot, in the chunks
+/// of the messages it answers, each chunk followed by its flag; then the rank waits for every live peer's presence and
+/// for every chunk holding its own tokens' rows, and reduces in fp32 in a fixed order — top-k slot order for
+/// expert-major, rank order for the per-rank layouts — rounding once. Its own rows are read where they are.
 /// </summary>
 internal sealed unsafe partial class HostRankBackend
 {
     public void Combine(EpHandle handle, ref readonly EpLaunchArgs args)
     {
+        BeginCall();
         if (args.Pass == EpPass.Forward) RunCombineRoute(handle, in args, weighted: true);
         else RunDispatchRoute(handle, in args, scaleByWeight: _fabric.Config.Layout == EpLayout.ExpertMajor);
     }
@@ -31,69 +34,95 @@ internal sealed unsafe partial class HostRankBackend
         uint sequence = ++*CombineSequence;
         int parity = (int)(sequence & 1);
 
-        SendRowsHome(state, h, in args, parity);
         for (int r = 0; r < _worldSize; r++)
         {
-            if (ActiveMask[r] == 0) continue;
+            if (ActiveMask[r] == 0 || r == _rank) continue;
             Volatile.Write(ref *(ulong*)(_peers[r] + _layout.CombineFlag(parity, _rank)), (ulong)sequence << 32);
         }
+        Phase(HostPhase.PresencePublished);
+        SendRowChunks(state, h, in args, sequence, parity);
+        Phase(HostPhase.ReduceStart);
 
-        long deadline = Deadline;
-        for (int r = 0; r < _worldSize; r++)
-        {
-            if (ActiveMask[r] == 0) continue;
-            ulong* flag = (ulong*)(_window + _layout.CombineFlag(parity, r));
-            if (!PeerWait.TryWaitSequence(flag, sequence, deadline, out _))
-                FailWait(r, EpPhase.CombineReceive, sequence);
-        }
-
+        WaitForPeers(state, h, sequence, parity, Deadline);
         ReduceHome<TElement>(state, h, in args, parity, weighted && _fabric.Config.Layout == EpLayout.ExpertMajor);
     }
 
-    /// <summary>Copies each received row to (token, slot) — or (token, this rank) — on its source rank.</summary>
-    private void SendRowsHome(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int parity)
+    /// <summary>
+    /// (chunk, source) in chunk order, as the sending blocks take them: the rows answering chunk c of source s's
+    /// messages go to (token, slot) — or (token, this rank) — on s, then the chunk's flag. This rank's own rows stay.
+    /// </summary>
+    private void SendRowChunks(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity)
     {
-        EpConfig c = _fabric.Config;
-        int rowBytes = _layout.RowBytes;
-        int* sourceInfo = (int*)(state + h.RecvSourceInfo);
-        if (c.Layout != EpLayout.ExpertMajor)
+        int k = _topK;
+        bool perExpert = _fabric.Config.Layout == EpLayout.ExpertMajor;
+        int* counts = (int*)(state + h.RecvRankCounts);
+        int* messageRows = (int*)(state + h.RecvMessageRows);
+        for (int s = 0, at = 0; s <= _worldSize; s++)
         {
-            int* rankCounts = (int*)(state + h.RecvRankCounts);
-            int flatBase = 0;
-            for (int s = 0; s < _worldSize; s++)
-            {
-                int count = rankCounts[s];
-                if (ActiveMask[s] != 0)
-                {
-                    for (int i = 0; i < count; i++)
-                    {
-                        long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
-                        byte* src = c.Layout == EpLayout.RankMajor
-                            ? (byte*)args.Rows + (s * args.RowsStride0) + (i * args.RowsStride1)
-                            : (byte*)args.Rows + (index * args.RowsStride0);
-                        int token = sourceInfo[(index * 3) + 1];
-                        Buffer.MemoryCopy(src, _peers[s] + _layout.CombineRow(parity, token, _rank), rowBytes, rowBytes);
-                    }
-                }
-                flatBase += count;
-            }
-            return;
+            _flatBase[s] = at;
+            if (s < _worldSize) at += counts[s];
         }
 
-        int* expertCounts = (int*)(state + h.RecvExpertCounts);
-        int* expertOffsets = (int*)(state + h.RecvExpertOffsets);
-        for (int l = 0; l < _localExperts; l++)
+        int chunks = _chunks.Count(_maxTokens);
+        for (int c = 0; c < chunks; c++)
         {
-            for (int j = 0; j < expertCounts[l]; j++)
+            for (int s = 0; s < _worldSize; s++)
             {
-                long index = (long)expertOffsets[l] + j;
-                int* info = sourceInfo + (index * 3);
-                int s = info[0];
-                if (ActiveMask[s] == 0) continue;
-                byte* src = c.Mode == EpMode.LowLatency
-                    ? (byte*)args.Rows + (l * args.RowsStride0) + (j * args.RowsStride1)
-                    : (byte*)args.Rows + (index * args.RowsStride0);
-                Buffer.MemoryCopy(src, _peers[s] + _layout.CombineRow(parity, info[1], info[2]), rowBytes, rowBytes);
+                int n = Math.Min(counts[s], _maxTokens);
+                if (ActiveMask[s] == 0 || s == _rank || n <= 0 || c >= _chunks.Count(n)) continue;
+                int begin = _chunks.Begin(n, c), end = _chunks.Begin(n, c + 1);
+                if (perExpert)
+                {
+                    for (long item = (long)begin * k; item < (long)end * k; item++)
+                    {
+                        int index = messageRows[((long)s * _maxTokens * k) + item];
+                        if (index >= 0) SendRow(state, h, in args, index, s, parity);
+                    }
+                }
+                else
+                {
+                    bool rankMajor = _fabric.Config.Layout == EpLayout.RankMajor;
+                    for (int i = begin; i < end; i++) SendRow(state, h, in args, rankMajor ? ((long)s * _maxTokens) + i : _flatBase[s] + i, s, parity);
+                }
+                Volatile.Write(ref *(ulong*)(_peers[s] + _layout.CombineChunkFlag(parity, _rank, c)), (ulong)sequence << 32);
+                Phase(HostPhase.RowChunkSent);
+            }
+        }
+    }
+
+    /// <summary>Dispatch-output row <paramref name="index"/> home to (token, slot) on source s, if its source info is sound.</summary>
+    private void SendRow(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, long index, int s, int parity)
+    {
+        int* info = (int*)(state + h.RecvSourceInfo) + (index * 3);
+        int token = info[1];
+        int slot = _fabric.Config.Layout == EpLayout.ExpertMajor ? info[2] : _rank;
+        if (info[0] != s || token < 0 || token >= _maxTokens || slot < 0 || slot >= _layout.CombineSlots) return;
+        int rowBytes = _layout.RowBytes;
+        Buffer.MemoryCopy(OutputRow(in args, index), _peers[s] + _layout.CombineRow(parity, token, slot), rowBytes, rowBytes);
+    }
+
+    /// <summary>
+    /// Every live peer's presence in this operation (even one that sends this rank no rows: it may not write into this
+    /// buffer half again before this rank is done with it), then every chunk of each peer that holds rows of this rank's
+    /// tokens — the chunks of the messages this rank sent it, all of which hold some token.
+    /// </summary>
+    private void WaitForPeers(byte* state, HandleLayout h, uint sequence, int parity, long deadline)
+    {
+        for (int r = 0; r < _worldSize; r++)
+        {
+            if (ActiveMask[r] == 0 || r == _rank) continue;
+            if (!PeerWait.TryWaitSequence((ulong*)(_window + _layout.CombineFlag(parity, r)), sequence, deadline, out _))
+                FailWait(r, EpPhase.CombineReceive, sequence);
+        }
+        int* sent = (int*)(state + h.SendRankCounts);
+        for (int r = 0; r < _worldSize; r++)
+        {
+            int n = Math.Min(sent[r], _maxTokens);
+            if (ActiveMask[r] == 0 || r == _rank || n <= 0) continue;
+            for (int c = 0; c < _chunks.Count(n); c++)
+            {
+                if (!PeerWait.TryWaitSequence((ulong*)(_window + _layout.CombineChunkFlag(parity, r, c)), sequence, deadline, out _))
+                    FailWait(r, EpPhase.CombineReceive, sequence);
             }
         }
     }
@@ -102,32 +131,20 @@ internal sealed unsafe partial class HostRankBackend
     private void ReduceHome<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int parity, bool weighted)
         where TElement : unmanaged, IRowElement
     {
-        bool perExpert = _fabric.Config.Layout == EpLayout.ExpertMajor;
-        int k = _topK;
-        int* ids = (int*)(state + h.TopkIds);
+        int terms = _fabric.Config.Layout == EpLayout.ExpertMajor ? _topK : _worldSize;
         float* weights = (float*)(state + h.TopkWeights);
-        int* rankPositions = (int*)(state + h.RankPositions);
         float* acc = _accumulator;
 
         for (int t = 0; t < args.NumTokens; t++)
         {
             new Span<float>(acc, _hidden).Clear();
-            int terms = perExpert ? k : _worldSize;
-            for (int slot = 0; slot < terms; slot++)
+            for (int i = 0; i < terms; i++)
             {
-                if (perExpert)
-                {
-                    int e = ids[(t * k) + slot];
-                    if (e < 0 || ActiveMask[e / _localExperts] == 0) continue;
-                }
-                else if (rankPositions[(t * _worldSize) + slot] < 0 || ActiveMask[slot] == 0)
-                {
-                    continue;
-                }
-                byte* y = _window + _layout.CombineRow(parity, t, slot);
+                byte* y = TermRow(state, h, in args, parity, t, i);
+                if (y == null) continue;
                 if (weighted)
                 {
-                    float w = weights[(t * k) + slot];
+                    float w = weights[(t * _topK) + i];
                     for (int e = 0; e < _hidden; e++) acc[e] += w * TElement.Load(y, e);
                 }
                 else
@@ -138,5 +155,29 @@ internal sealed unsafe partial class HostRankBackend
             byte* home = (byte*)args.Home + (t * args.HomeRowStride);
             for (int e = 0; e < _hidden; e++) TElement.Store(home, e, acc[e]);
         }
+    }
+
+    /// <summary>
+    /// Term i of home token t (slot i, or rank i): the row holding it, or null when there is none or its rank is masked.
+    /// A term computed on this rank is read from the caller's rows (its dispatch-output row), as term_row does.
+    /// </summary>
+    private byte* TermRow(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int parity, int t, int i)
+    {
+        int* rankPositions = (int*)(state + h.RankPositions);
+        if (_fabric.Config.Layout == EpLayout.ExpertMajor)
+        {
+            int e = ((int*)(state + h.TopkIds))[(t * _topK) + i];
+            if (e < 0) return null;
+            int r = e / _localExperts;
+            if (ActiveMask[r] == 0) return null;
+            if (r != _rank) return _window + _layout.CombineRow(parity, t, i);
+            long message = ((long)_rank * _maxTokens) + rankPositions[(t * _worldSize) + _rank];
+            int index = ((int*)(state + h.RecvMessageRows))[(message * _topK) + i];
+            return index >= 0 ? OutputRow(in args, index) : null;
+        }
+        int position = rankPositions[(t * _worldSize) + i];
+        if (position < 0 || ActiveMask[i] == 0) return null;
+        if (i != _rank) return _window + _layout.CombineRow(parity, t, i);
+        return OutputRow(in args, _fabric.Config.Layout == EpLayout.RankMajor ? ((long)_rank * _maxTokens) + position : _flatBase[_rank] + position);
     }
 }

@@ -5,13 +5,16 @@ using NcclEp.Backend;
 namespace NcclEp.Host;
 
 /// <summary>
-/// The dispatch route (Dispatch forward, Combine backward): each token is written once per destination
-/// rank, with its top-k in the message; the receiver lays the rows out in the group's layout.
+/// The dispatch route (Dispatch forward, Combine backward), with the kernels' protocol (ep_dispatch.cu): first every
+/// live destination gets this rank's counts and count flag (which is also its presence), then the messages in chunks,
+/// each chunk followed by its flag; the receive half waits for every live source's count flag, then for each chunk's
+/// flag before it lays out that chunk's messages.
 /// </summary>
 internal sealed unsafe partial class HostRankBackend
 {
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)
     {
+        BeginCall();
         if (args.Pass == EpPass.Forward) RunDispatchRoute(handle, in args, scaleByWeight: false);
         else RunCombineRoute(handle, in args, weighted: false);
     }
@@ -30,10 +33,84 @@ internal sealed unsafe partial class HostRankBackend
         uint sequence = ++*DispatchSequence;
         int parity = (int)(sequence & 1);
 
-        SendTokens(state, h, in args, sequence, parity);
+        PublishCounts(state, h, sequence, parity);
+        Phase(HostPhase.CountsPublished);
+        SendMessageChunks(state, h, in args, sequence, parity);
+        Phase(HostPhase.ReceiveStart);
 
-        int* recvRankCounts = (int*)(state + h.RecvRankCounts);
         long deadline = Deadline;
+        ReceiveCounts(state, h, sequence, parity, deadline);
+        ComputeReceiveOffsets(state, h, parity);
+        LayOutRows<TElement>(state, h, in args, sequence, parity, deadline, scaleByWeight);
+    }
+
+    /// <summary>Each live destination's per-expert counts, then its count flag (sequence &lt;&lt; 32 | tokens).</summary>
+    private void PublishCounts(byte* state, HandleLayout h, uint sequence, int parity)
+    {
+        int* rankCounts = (int*)(state + h.SendRankCounts);
+        int* expertCounts = (int*)(state + h.SendExpertCounts);
+        for (int r = 0; r < _worldSize; r++)
+        {
+            if (ActiveMask[r] == 0) continue;
+            int* counts = (int*)(_peers[r] + _layout.ExpertCount(parity, _rank));
+            for (int l = 0; l < _localExperts; l++) counts[l] = expertCounts[(r * _localExperts) + l];
+        }
+        for (int r = 0; r < _worldSize; r++)
+        {
+            if (ActiveMask[r] == 0) continue;
+            ulong word = ((ulong)sequence << 32) | (uint)rankCounts[r];
+            Volatile.Write(ref *(ulong*)(_peers[r] + _layout.DispatchFlag(parity, _rank)), word);
+        }
+    }
+
+    /// <summary>(chunk, destination) in chunk order, as the sending blocks take them: the chunk's messages, then its flag.</summary>
+    private void SendMessageChunks(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity)
+    {
+        int* rankCounts = (int*)(state + h.SendRankCounts);
+        int* sendTokens = (int*)(state + h.SendTokens);
+        int chunks = _chunks.Count(_maxTokens);
+        for (int c = 0; c < chunks; c++)
+        {
+            for (int r = 0; r < _worldSize; r++)
+            {
+                int n = Math.Min(rankCounts[r], _maxTokens);
+                if (ActiveMask[r] == 0 || n <= 0 || c >= _chunks.Count(n)) continue;
+                int end = _chunks.Begin(n, c + 1);
+                for (int slot = _chunks.Begin(n, c); slot < end; slot++)
+                    WriteMessage(state, h, in args, r, slot, sendTokens[((long)r * _maxTokens) + slot], parity);
+                Volatile.Write(ref *(ulong*)(_peers[r] + _layout.ChunkFlag(parity, _rank, c)), (ulong)sequence << 32);
+                Phase(HostPhase.MessageChunkSent);
+            }
+        }
+    }
+
+    /// <summary>Message <paramref name="slot"/> to rank <paramref name="r"/>: token t's header (its top-k, and the slot positions of r's experts) and row.</summary>
+    private void WriteMessage(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int r, int slot, int t, int parity)
+    {
+        int k = _topK;
+        int* ids = (int*)(state + h.TopkIds);
+        float* weights = (float*)(state + h.TopkWeights);
+        int* slotPositions = (int*)(state + h.SlotPositions);
+        byte* message = _peers[r] + _layout.Message(parity, _rank, slot);
+        *(int*)(message + MessageHeader.Token) = t;
+        int* msgIds = (int*)(message + MessageHeader.TopkIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
+        for (int i = 0; i < k; i++)
+        {
+            int e = ids[(t * k) + i];
+            msgIds[i] = e;
+            msgWeights[i] = weights[(t * k) + i];
+            msgSlots[i] = e >= 0 && e / _localExperts == r ? slotPositions[(t * k) + i] : -1;
+        }
+        int rowBytes = _layout.RowBytes;
+        Buffer.MemoryCopy((byte*)args.Home + (t * args.HomeRowStride), message + _layout.HeaderBytes, rowBytes, rowBytes);
+    }
+
+    /// <summary>Every live source's count flag for this operation (masked sources count 0).</summary>
+    private void ReceiveCounts(byte* state, HandleLayout h, uint sequence, int parity, long deadline)
+    {
+        int* recvRankCounts = (int*)(state + h.RecvRankCounts);
         for (int s = 0; s < _worldSize; s++)
         {
             if (ActiveMask[s] == 0)
@@ -44,55 +121,7 @@ internal sealed unsafe partial class HostRankBackend
             ulong* flag = (ulong*)(_window + _layout.DispatchFlag(parity, s));
             if (!PeerWait.TryWaitSequence(flag, sequence, deadline, out ulong word))
                 FailWait(s, EpPhase.DispatchReceive, sequence);
-            recvRankCounts[s] = (int)(uint)word;
-        }
-
-        ComputeReceiveOffsets(state, h, parity);
-        LayOutRows<TElement>(state, h, in args, parity, scaleByWeight);
-    }
-
-    /// <summary>Writes every (token, destination rank) message, then each destination's counts and flag.</summary>
-    private void SendTokens(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity)
-    {
-        int k = _topK;
-        int* ids = (int*)(state + h.TopkIds);
-        float* weights = (float*)(state + h.TopkWeights);
-        int* rankPositions = (int*)(state + h.RankPositions);
-        int* slotPositions = (int*)(state + h.SlotPositions);
-        int header = _layout.HeaderBytes, rowBytes = _layout.RowBytes;
-
-        for (int t = 0; t < args.NumTokens; t++)
-        {
-            byte* row = (byte*)args.Home + (t * args.HomeRowStride);
-            for (int r = 0; r < _worldSize; r++)
-            {
-                int position = rankPositions[(t * _worldSize) + r];
-                if (position < 0 || ActiveMask[r] == 0) continue;
-                byte* message = _peers[r] + _layout.Message(parity, _rank, position);
-                *(int*)(message + MessageHeader.Token) = t;
-                int* msgIds = (int*)(message + MessageHeader.TopkIds);
-                float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
-                int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
-                for (int slot = 0; slot < k; slot++)
-                {
-                    int e = ids[(t * k) + slot];
-                    msgIds[slot] = e;
-                    msgWeights[slot] = weights[(t * k) + slot];
-                    msgSlots[slot] = e >= 0 && e / _localExperts == r ? slotPositions[(t * k) + slot] : -1;
-                }
-                Buffer.MemoryCopy(row, message + header, rowBytes, rowBytes);
-            }
-        }
-
-        int* rankCounts = (int*)(state + h.SendRankCounts);
-        int* expertCounts = (int*)(state + h.SendExpertCounts);
-        for (int r = 0; r < _worldSize; r++)
-        {
-            if (ActiveMask[r] == 0) continue;
-            int* counts = (int*)(_peers[r] + _layout.ExpertCount(parity, _rank));
-            for (int l = 0; l < _localExperts; l++) counts[l] = expertCounts[(r * _localExperts) + l];
-            ulong word = ((ulong)sequence << 32) | (uint)rankCounts[r];
-            Volatile.Write(ref *(ulong*)(_peers[r] + _layout.DispatchFlag(parity, _rank)), word);
+            recvRankCounts[s] = Math.Min((int)(uint)word, _maxTokens);
         }
     }
 
@@ -114,7 +143,7 @@ internal sealed unsafe partial class HostRankBackend
             for (int s = 0; s < _worldSize; s++)
             {
                 sourceOffsets[(l * _worldSize) + s] = running;
-                if (ActiveMask[s] != 0) running += ((int*)(_window + _layout.ExpertCount(parity, s)))[l];
+                if (ActiveMask[s] != 0) running += Math.Clamp(((int*)(_window + _layout.ExpertCount(parity, s)))[l], 0, _maxTokens);
             }
             expertCounts[l] = running;
             expertOffsets[l] = packed ? segment : (int)(l * capacity);

@@ -4,68 +4,101 @@ using NcclEp.Backend;
 
 namespace NcclEp.Host;
 
-/// <summary>The receive half of the dispatch route: copy each message's row into the layout, with its metadata.</summary>
+/// <summary>The receive half of the dispatch route: after each chunk's flag, copy its messages' rows into the layout, with their metadata.</summary>
 internal sealed unsafe partial class HostRankBackend
 {
-    private void LayOutRows<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int parity, bool scaleByWeight)
+    private void LayOutRows<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity, long deadline, bool scaleByWeight)
         where TElement : unmanaged, IRowElement
     {
-        EpConfig c = _fabric.Config;
-        int k = _topK, header = _layout.HeaderBytes, rowBytes = _layout.RowBytes;
         int* rankCounts = (int*)(state + h.RecvRankCounts);
-        int* sourceInfo = (int*)(state + h.RecvSourceInfo);
-        bool perExpert = c.Layout == EpLayout.ExpertMajor;
-        int* sourceOffsets = (int*)(state + h.RecvSourceOffsets);
-        int* expertOffsets = (int*)(state + h.RecvExpertOffsets);
-        int* recvIds = (int*)(state + h.RecvTopkIds);
-        float* recvWeights = (float*)(state + h.RecvTopkWeights);
-
         int flatBase = 0;
         for (int s = 0; s < _worldSize; s++)
         {
-            for (int i = 0; i < rankCounts[s]; i++)
+            int n = rankCounts[s];
+            for (int c = 0; n > 0 && c < _chunks.Count(n); c++)
             {
-                byte* message = _window + _layout.Message(parity, s, i);
-                byte* payload = message + header;
-                int token = *(int*)(message + MessageHeader.Token);
-                int* msgIds = (int*)(message + MessageHeader.TopkIds);
-                float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
-                if (!perExpert)
-                {
-                    long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
-                    byte* dst = c.Layout == EpLayout.RankMajor
-                        ? (byte*)args.Rows + (s * args.RowsStride0) + (i * args.RowsStride1)
-                        : (byte*)args.Rows + (index * args.RowsStride0);
-                    Buffer.MemoryCopy(payload, dst, rowBytes, rowBytes);
-                    WriteSourceInfo(sourceInfo, index, s, token, -1);
-                    for (int slot = 0; slot < k; slot++)
-                    {
-                        recvIds[(index * k) + slot] = msgIds[slot];
-                        recvWeights[(index * k) + slot] = msgWeights[slot];
-                    }
-                    continue;
-                }
-
-                int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
-                for (int slot = 0; slot < k; slot++)
-                {
-                    int position = msgSlots[slot];
-                    if (position < 0) continue;
-                    int l = msgIds[slot] - (_rank * _localExperts);
-                    int j = sourceOffsets[(l * _worldSize) + s] + position;
-                    long index = (long)expertOffsets[l] + j;
-                    byte* dst = c.Mode == EpMode.LowLatency
-                        ? (byte*)args.Rows + (l * args.RowsStride0) + (j * args.RowsStride1)
-                        : (byte*)args.Rows + (index * args.RowsStride0);
-                    if (scaleByWeight) ScaleRow<TElement>(payload, dst, msgWeights[slot]);
-                    else Buffer.MemoryCopy(payload, dst, rowBytes, rowBytes);
-                    WriteSourceInfo(sourceInfo, index, s, token, slot);
-                }
+                ulong* flag = (ulong*)(_window + _layout.ChunkFlag(parity, s, c));
+                if (!PeerWait.TryWaitSequence(flag, sequence, deadline, out _))
+                    FailWait(s, EpPhase.DispatchReceive, sequence);
+                int end = _chunks.Begin(n, c + 1);
+                for (int i = _chunks.Begin(n, c); i < end; i++) LayOutMessage<TElement>(state, h, in args, parity, s, i, flatBase, scaleByWeight);
             }
-            flatBase += rankCounts[s];
+            flatBase += n;
         }
 
-        if (perExpert && c.Mode == EpMode.HighThroughput) ZeroPadding(state, h, in args);
+        if (_fabric.Config.Layout == EpLayout.ExpertMajor && _fabric.Config.Mode == EpMode.HighThroughput) ZeroPadding(state, h, in args);
+    }
+
+    /// <summary>
+    /// Message <paramref name="i"/> of source <paramref name="s"/>: one row (per-rank layouts) or one row per slot whose
+    /// expert is here (expert-major, where each slot's row is also recorded per message, as the kernel does: the combine
+    /// sends rows home in message order).
+    /// </summary>
+    private void LayOutMessage<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int parity, int s, int i, int flatBase, bool scaleByWeight)
+        where TElement : unmanaged, IRowElement
+    {
+        EpConfig c = _fabric.Config;
+        int k = _topK, rowBytes = _layout.RowBytes;
+        int* sourceInfo = (int*)(state + h.RecvSourceInfo);
+        byte* message = _window + _layout.Message(parity, s, i);
+        byte* payload = message + _layout.HeaderBytes;
+        int token = *(int*)(message + MessageHeader.Token);
+        int* msgIds = (int*)(message + MessageHeader.TopkIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        if (c.Layout != EpLayout.ExpertMajor)
+        {
+            long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
+            Buffer.MemoryCopy(payload, OutputRow(in args, index), rowBytes, rowBytes);
+            WriteSourceInfo(sourceInfo, index, s, token, -1);
+            int* recvIds = (int*)(state + h.RecvTopkIds);
+            float* recvWeights = (float*)(state + h.RecvTopkWeights);
+            for (int slot = 0; slot < k; slot++)
+            {
+                recvIds[(index * k) + slot] = msgIds[slot];
+                recvWeights[(index * k) + slot] = msgWeights[slot];
+            }
+            return;
+        }
+
+        bool packed = c.Mode == EpMode.HighThroughput;
+        long capacity = (long)_worldSize * _maxTokens;
+        int* expertCounts = (int*)(state + h.RecvExpertCounts);
+        int* sourceOffsets = (int*)(state + h.RecvSourceOffsets);
+        int* expertOffsets = (int*)(state + h.RecvExpertOffsets);
+        int* messageRows = (int*)(state + h.RecvMessageRows) + ((((long)s * _maxTokens) + i) * k);
+        int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
+        for (int slot = 0; slot < k; slot++)
+        {
+            int position = msgSlots[slot];
+            int l = msgIds[slot] - (_rank * _localExperts);
+            messageRows[slot] = -1;
+            if (position < 0 || l < 0 || l >= _localExperts) continue;
+            int j = sourceOffsets[(l * _worldSize) + s] + position;
+            long index = (long)expertOffsets[l] + j;
+            if (j >= (packed ? expertCounts[l] : capacity) || index >= h.ReceiveRows) continue;
+            byte* dst = OutputRow(in args, index);
+            if (scaleByWeight) ScaleRow<TElement>(payload, dst, msgWeights[slot]);
+            else Buffer.MemoryCopy(payload, dst, rowBytes, rowBytes);
+            WriteSourceInfo(sourceInfo, index, s, token, slot);
+            messageRows[slot] = (int)index;
+        }
+    }
+
+    /// <summary>Dispatch-output row <paramref name="index"/> (the numbering of the source info) in the caller's rows tensor.</summary>
+    private byte* OutputRow(ref readonly EpLaunchArgs args, long index)
+    {
+        EpConfig c = _fabric.Config;
+        if (c.Layout == EpLayout.ExpertMajor && c.Mode == EpMode.LowLatency)
+        {
+            long capacity = (long)_worldSize * _maxTokens, l = index / capacity;
+            return (byte*)args.Rows + (l * args.RowsStride0) + ((index - (l * capacity)) * args.RowsStride1);
+        }
+        if (c.Layout == EpLayout.RankMajor)
+        {
+            long s = index / _maxTokens;
+            return (byte*)args.Rows + (s * args.RowsStride0) + ((index - (s * _maxTokens)) * args.RowsStride1);
+        }
+        return (byte*)args.Rows + (index * args.RowsStride0);
     }
 
     /// <summary>High-throughput expert-major: rows between an expert's count and its padded end are zeros.</summary>

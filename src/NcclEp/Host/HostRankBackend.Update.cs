@@ -4,12 +4,13 @@ using NcclEp.Backend;
 
 namespace NcclEp.Host;
 
-/// <summary>Update: check the routing, then fill the handle's send-side state (positions and counts).</summary>
+/// <summary>Update: check the routing, then fill the handle's send-side state (positions, counts, the token at each row sent).</summary>
 internal sealed unsafe partial class HostRankBackend
 {
     public void Update(EpHandle handle, ref readonly EpLaunchArgs args)
     {
         int tokens = args.NumTokens, k = _topK;
+        BeginCall();
         ValidateRouting(in args);
 
         HandleLayout h = handle.Layout;
@@ -21,6 +22,7 @@ internal sealed unsafe partial class HostRankBackend
         int* slotPositions = (int*)(state + h.SlotPositions);
         int* rankCounts = (int*)(state + h.SendRankCounts);
         int* expertCounts = (int*)(state + h.SendExpertCounts);
+        int* sendTokens = (int*)(state + h.SendTokens);
         new Span<int>(rankCounts, _worldSize).Clear();
         new Span<int>(expertCounts, _numExperts).Clear();
 
@@ -42,7 +44,9 @@ internal sealed unsafe partial class HostRankBackend
                 }
                 int r = e / _localExperts;
                 slotPositions[(t * k) + slot] = expertCounts[e]++;
-                if (positions[r] < 0) positions[r] = rankCounts[r]++;
+                if (positions[r] >= 0) continue;
+                positions[r] = rankCounts[r]++;
+                sendTokens[((long)r * _maxTokens) + positions[r]] = t;
             }
         }
     }

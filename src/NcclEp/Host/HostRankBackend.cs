@@ -1,6 +1,7 @@
 using System;
 using System.Threading;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using NcclEp.Backend;
 
@@ -9,7 +10,9 @@ namespace NcclEp.Host;
 /// <summary>
 /// One rank of the Host backend: the exact semantics of the GPU kernels in C#, on the same buffer
 /// layouts, with flags and bounded waits in place of NVLink signals. It is the oracle the Cuda backend is
-/// compared with bit for bit, so every arithmetic step here is the one the kernels do.
+/// compared with bit for bit, so every arithmetic step here is the one the kernels do, and every flag is the one the
+/// kernels release and wait for (docs/kernels.md, "Protocol and memory ordering"): tests that put Host ranks out of
+/// step exercise the GPU's protocol.
 /// </summary>
 internal sealed unsafe partial class HostRankBackend : IEpRankBackend
 {
@@ -19,7 +22,9 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
     private readonly byte* _window;
     private readonly byte** _peers;
     private readonly float* _accumulator;
+    private readonly int* _flatBase;  // [W + 1]: first Flat row of each source (combine route)
     private readonly int _worldSize, _localExperts, _topK, _maxTokens, _hidden, _numExperts;
+    private readonly MessageChunks _chunks;
     private bool _disposed;
 
     public HostRankBackend(HostFabric fabric, int rank)
@@ -38,9 +43,14 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
         _peers = (byte**)NativeMemory.Alloc((nuint)_worldSize, (nuint)sizeof(byte*));
         for (int r = 0; r < _worldSize; r++) _peers[r] = (byte*)fabric.Window(r);
         _accumulator = (float*)NativeMemory.AlignedAlloc((nuint)(_hidden * sizeof(float)), 64);
+        _flatBase = (int*)NativeMemory.Alloc((nuint)(_worldSize + 1), sizeof(int));
+        _chunks = new MessageChunks(c.Mode);
     }
 
     public EpBackendKind Kind => EpBackendKind.Host;
+
+    /// <summary>The fabric this rank belongs to (tests set its <see cref="HostFabric.PhaseHook"/>).</summary>
+    internal HostFabric Fabric => _fabric;
 
     private int* ActiveMask => (int*)(_window + WindowControl.ActiveMask);
 
@@ -50,6 +60,24 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
 
     private long Deadline => Stopwatch.GetTimestamp() + _fabric.TimeoutTicks;
 
+    private int* MaskedBy => (int*)(_window + WindowControl.MaskedBy);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Phase(HostPhase phase)
+    {
+        HostPhaseHook? hook = _fabric.PhaseHook;
+        if (hook is not null) hook(_rank, phase);
+    }
+
+    /// <summary>Every data-path call starts here: a rank that a survivor masked writes nothing and raises EpRankMaskedException.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BeginCall()
+    {
+        Phase(HostPhase.CallStart);
+        int maskedBy = Volatile.Read(ref *MaskedBy);
+        if (maskedBy != 0) ThrowHelper.Masked(_rank, maskedBy - 1);
+    }
+
     public EpBuffer Allocate(long bytes) => new HostBuffer(bytes);
 
     /// <summary>"Device" memory is this process's native memory: a plain copy.</summary>
@@ -57,12 +85,19 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
         new ReadOnlySpan<byte>((void*)source, destination.Length).CopyTo(destination);
 
     /// <summary>
-    /// Writes the mask and makes this call a recovery point: the rank's dispatch and combine sequence restart at 0
-    /// and the flags peers left in its window are cleared, so survivors that got different distances into a failed
-    /// round are in step again (docs/failure-handling.md: every live rank calls it between two barriers).
+    /// Marks every newly masked peer as masked by this rank (so its late calls write nothing), writes the mask and
+    /// makes this call a recovery point: the rank's dispatch and combine sequence restart at 0 and the flags peers left
+    /// in its window are cleared, so survivors that got different distances into a failed round are in step again
+    /// (docs/failure-handling.md: every live rank calls it between two barriers).
     /// </summary>
     public void SetActiveRanks(ReadOnlySpan<bool> active)
     {
+        int maskedBy = Volatile.Read(ref *MaskedBy);
+        if (maskedBy != 0) ThrowHelper.Masked(_rank, maskedBy - 1);
+        for (int r = 0; r < _worldSize; r++)
+        {
+            if (!active[r] && ActiveMask[r] != 0) Volatile.Write(ref *(int*)(_peers[r] + WindowControl.MaskedBy), _rank + 1);
+        }
         for (int r = 0; r < _worldSize; r++) Volatile.Write(ref ActiveMask[r], active[r] ? 1 : 0);
         new Span<byte>(_window + _layout.DispatchFlags, (int)(_layout.ExpertCounts - _layout.DispatchFlags)).Clear();
         Volatile.Write(ref *DispatchSequence, 0u);
@@ -102,6 +137,7 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
         _disposed = true;
         NativeMemory.Free(_peers);
         NativeMemory.AlignedFree(_accumulator);
+        NativeMemory.Free(_flatBase);
         _fabric.ReleaseRank();
     }
 }

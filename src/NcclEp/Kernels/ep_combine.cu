@@ -1,5 +1,9 @@
 // The combine route (Combine forward, Dispatch backward): HostRankBackend.CombineRoute.cs is the reference.
-// As in dispatch, the grid splits into sending and reducing blocks:
+// Block 0 first releases this operation's presence flag into every live LSA peer's window; reducing block 0 waits
+// for every live LSA peer's presence before the kernel can end, even when that peer sends no rows here, so no rank
+// is ever more than one combine-route operation ahead of a peer and a buffer half is never written while its last
+// user still reads it (docs/kernels.md, "Protocol and memory ordering"). As in dispatch, the grid splits into
+// sending and reducing blocks:
 //   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per row
 //           answering a message copies it to (token, slot) — or (token, this rank) — on the source rank, in
 //           16-byte vectors; then the chunk's flag is released.
@@ -19,6 +23,19 @@
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
+}
+
+__device__ __forceinline__ u64* presence_flag(const EpParams& p, char* window, int parity, int source) {
+    return (u64*)(window + p.offCombineFlags + ((i64)parity * p.world + source) * 8);
+}
+
+// Block 0, first thing after the mask check: one st.release.sys per live LSA peer (network peers' exchange is matched by
+// NCCL). It says "this rank finished its previous combine-route operation": stream order put that kernel's every
+// access before this store.
+__device__ void publish_presence(const EpParams& p, u32 seq, int parity) {
+    const int* active = active_mask(p);
+    for (int r = threadIdx.x; r < p.world; r += blockDim.x)
+        if (active[r] && r != p.rank && !is_network(p, r)) st_release_sys(presence_flag(p, p.peers[r], parity, p.rank), (u64)seq << 32);
 }
 
 __device__ __forceinline__ u64* combine_chunk_flag(const EpParams& p, char* window, int parity, int source, int chunk) {
@@ -186,10 +203,17 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
         for (int s = 0; s < p.rank; s++) base += state_at<int>(p, p.hRecvRankCounts)[s];
         sSelfBase = base;
     }
-    // Network peers' rows all came with their slice: its in-band sequence says whether it is this operation's.
+    // Network peers' rows all came with their slice: its in-band sequence says whether it is this operation's. Block 0
+    // also waits for every live LSA peer's presence (one wait per peer per operation): a peer that has none of this
+    // rank's tokens' rows is waited for here only.
     for (int r = threadIdx.x; r < W; r += blockDim.x) {
         u64 word;
-        sFailed[r] = active[r] && is_network(p, r) && !wait_sequence(p, (const u64*)net_combine_slice(p, p.netIn, r), seq, r, PHASE_COMBINE_RECEIVE, &word);
+        bool failed = false;
+        if (active[r] && is_network(p, r))
+            failed = !wait_sequence(p, (const u64*)net_combine_slice(p, p.netIn, r), seq, r, PHASE_COMBINE_RECEIVE, &word);
+        else if (active[r] && r != p.rank && block == 0)
+            failed = !wait_sequence(p, presence_flag(p, p.window, parity, r), seq, r, PHASE_COMBINE_RECEIVE, &word);
+        sFailed[r] = failed;
     }
 
     const int perJob = max(1, min(MAX_TOKENS_PER_JOB, (T + blocks - 1) / blocks));
@@ -243,9 +267,11 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
     const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
     TIMELINE_START(SLOT_COMBINE(seq));
+    if (masked_out(p, PHASE_COMBINE_RECEIVE, seq)) return;  // before any store to a peer
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
     const int G = gridDim.x, b = blockIdx.x;
+    if (send && b == 0) publish_presence(p, seq, parity);
 
     if (send && receive && G > 1) {
         const int senders = sending_blocks(G, COMBINE_SENDERS_PER_8);

@@ -18,12 +18,14 @@
 #define CTRL_DISPATCH_SEQ 0
 #define CTRL_COMBINE_SEQ 4
 #define CTRL_TICKETS 32
+#define CTRL_MASKED_BY 128
 #define CTRL_ACTIVE_MASK 256
 
 // Error codes written to the mapped error record (CudaErrorRecord.cs).
 #define ERR_TIMEOUT 1
 #define ERR_BAD_EXPERT 2
 #define ERR_DUPLICATE_EXPERT 3
+#define ERR_MASKED 4
 #define PHASE_DISPATCH_RECEIVE 1
 #define PHASE_COMBINE_RECEIVE 2
 #define PHASE_UPDATE 4
@@ -242,7 +244,24 @@ __device__ __forceinline__ void record_error(const EpParams& p, int code, int a,
     }
 }
 
-// Bounded wait for a peer's flag: true when (flag >> 32) == seq; false (and an error record) on time-out.
+// Whether a survivor masked this rank (its SetActiveRanks wrote s + 1 into this window): then this rank records it and
+// stores nothing to any peer (docs/failure-handling.md, "Masked ranks"). Every block of a kernel that writes to peers
+// calls it first; thread 0 reads, the block learns the answer, so the whole block returns together.
+__device__ __forceinline__ bool masked_out(const EpParams& p, int phase, u32 seq) {
+    __shared__ int sMaskedBy;
+    if (threadIdx.x == 0) {
+        const int by = ld_cv((const int*)(p.window + CTRL_MASKED_BY));
+        if (by != 0) record_error(p, ERR_MASKED, by - 1, phase, (int)seq, 0);
+        sMaskedBy = by;
+    }
+    __syncthreads();
+    return sMaskedBy != 0;
+}
+
+// Bounded wait for a peer's flag: true when (flag >> 32) == seq; false (and an error record) on time-out. Equality, not
+// >=: under the protocol a flag slot holds this operation's number or the one two before (docs/kernels.md), so anything
+// else is a protocol violation, which then shows as a time-out naming the peer instead of rows taken from the wrong
+// operation; and equality is indifferent to the 32-bit sequence wrapping around.
 __device__ __forceinline__ bool wait_sequence(const EpParams& p, const u64* flag, u32 seq, int peer, int phase, u64* word) {
     u64 start = globaltimer();
     while (true) {

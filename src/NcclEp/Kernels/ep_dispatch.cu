@@ -341,6 +341,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
     extern __shared__ int shared[];
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     TIMELINE_START(SLOT_DISPATCH(seq));
+    if (masked_out(p, PHASE_DISPATCH_RECEIVE, seq)) return;  // before any store to a peer (forwarding included)
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
     const int G = gridDim.x, b = blockIdx.x;
