@@ -30,7 +30,7 @@ internal static class KernelOccupancy
     {
         Check.Cu(CudaDriver.cuFuncGetAttribute(out int registers, CuFunctionAttribute.NumRegs, function), "cuFuncGetAttribute");
         Check.Cu(CudaDriver.cuFuncGetAttribute(out int shared, CuFunctionAttribute.MaxDynamicSharedSizeBytes, function), "cuFuncGetAttribute");
-        Check.Cu(TestDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, (nuint)Math.Max(0, shared)),
+        Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, (nuint)Math.Max(0, shared)),
             "cuOccupancyMaxActiveBlocksPerMultiprocessor");
         return $"{name} {registers} regs, {blocks} blocks/SM";
     }

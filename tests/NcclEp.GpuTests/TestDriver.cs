@@ -12,8 +12,4 @@ internal static partial class TestDriver
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial NcclEp.Interop.CuResult cuModuleGetGlobal_v2(out nint devicePointer, out nuint bytes, nint module, string name);
-
-    /// <summary>How many blocks of <paramref name="function"/> fit on one SM at once (registers, shared memory, threads).</summary>
-    [LibraryImport(Library)]
-    internal static partial NcclEp.Interop.CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int blockSize, nuint dynamicSharedBytes);
 }

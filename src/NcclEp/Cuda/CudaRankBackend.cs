@@ -36,7 +36,6 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         _device = fabric.Device(rank);
         _kernels = kernels;
         _timeout = options.PeerTimeout;
-        _errors = new CudaErrorRecord(_device);
         EpConfig c = fabric.Config;
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
@@ -50,6 +49,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
+        ThrowIfNotResident(c, fabric.RanksPerDevice);
+        _errors = new CudaErrorRecord(_device);
         _active = new bool[world];
         _active.AsSpan().Fill(true);
         ulong network = fabric.NetworkMask(rank);
@@ -71,6 +72,23 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     /// <summary>What this rank's group adds to the fabric's route description (hierarchical dispatch), or empty.</summary>
     public string RouteNote => HierarchicalDispatch.Describe(_nodeSize, _nodeSize > 0 ? _dispatchExchange : 0);
+
+    /// <summary>
+    /// The dispatch and combine grids must be resident all at once (receiving blocks wait for sending blocks, and
+    /// co-located ranks' grids for each other): checked against the driver's occupancy for each kernel's block size and
+    /// shared memory, with the grid this configuration launches (EpConfig.NumSms included). Work that other streams or
+    /// processes run on the GPU at the same time is not known here (docs/kernels.md).
+    /// </summary>
+    private void ThrowIfNotResident(in EpConfig c, int ranksPerDevice)
+    {
+        using CudaContextScope scope = _device.MakeCurrent();
+        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _dispatchShared), ("combine", _kernels.Combine, _combineShared) })
+        {
+            Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+            string? problem = GridResidency.Problem(name, blocks, (int)_grid, ranksPerDevice, _device.Multiprocessors, CudaKernelModule.ThreadsPerBlock, shared, c.NumSms);
+            if (problem is not null) throw new EpException($"Rank {_rank}: {problem}");
+        }
+    }
 
     /// <summary>Blocks per launch: NumSms if set, else every SM; co-located ranks split the GPU so all stay resident (they wait on each other).</summary>
     internal static int GridSize(in EpConfig config, int multiprocessors, int ranksPerDevice)

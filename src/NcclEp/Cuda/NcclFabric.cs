@@ -121,7 +121,7 @@ internal sealed unsafe class NcclFabric : CudaFabric
 
         // Peers inside NCCL's LSA team by address; the others (another node, or no P2P path) through the network.
         for (int r = 0; r < world; r++)
-            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world, options.EmulatedNodeSize));
+            Apply(r, PeerRoutes.FromLsa(NcclLsa.Inspect(_comms[r], _windows[r], _memory[r], _devices[r].Context), r, world, _memory[r], options.EmulatedNodeSize));
     }
 
     private void Apply(int rank, PeerRoutes routes)

@@ -141,7 +141,7 @@ internal sealed unsafe class NcclProcessFabric : CudaFabric
         nint window;
         Check.Nccl(Nccl.ncclCommWindowRegister(_comm, _memory, bytes, &window, NcclWindowFlags.Default), "ncclCommWindowRegister", _comm);
         _window = window;
-        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, options.EmulatedNodeSize));
+        Apply(PeerRoutes.FromLsa(NcclLsa.Inspect(_comm, _window, _memory, _device.Context), _rank, WorldSize, _memory, options.EmulatedNodeSize));
     }
 
     public override void AbortCommunicator(int rank)

@@ -6,7 +6,9 @@ namespace NcclEp.Cuda;
 /// <summary>
 /// How one rank reaches each peer: through the peer's window at its LSA address (inside NCCL's LSA team: load/store
 /// over NVLink), or through NCCL send/recv of staging slices (a network peer). NCCL's LSA team is a run of
-/// consecutive ranks; the rank itself is always reached through its own window.
+/// consecutive ranks; the rank itself is always reached through its own window, at its local address (the one it also
+/// reads through), never through its LSA alias: two virtual addresses of one buffer used in one kernel would need a
+/// proxy fence between them (docs/kernels.md, "Protocol and memory ordering").
 /// </summary>
 internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, string Summary)
 {
@@ -25,9 +27,9 @@ internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, stri
 
     /// <summary>
     /// Peers inside the LSA team by address, the rest through the network; with <paramref name="nodeSize"/>, only the
-    /// LSA peers in the rank's own run of nodeSize ranks are by address.
+    /// LSA peers in the rank's own run of nodeSize ranks are by address. The rank itself: <paramref name="ownWindow"/>.
     /// </summary>
-    public static PeerRoutes FromLsa(NcclLsaWindow lsa, int rank, int world, int? nodeSize = null)
+    public static PeerRoutes FromLsa(NcclLsaWindow lsa, int rank, int world, nint ownWindow, int? nodeSize = null)
     {
         ThrowIfTooLarge(world);
         if (lsa.WorldRank != rank)
@@ -39,7 +41,8 @@ internal readonly record struct PeerRoutes(nint[] Peers, ulong NetworkMask, stri
         {
             int lsaPeer = peer - first;
             bool sameNode = nodeSize is not int size || peer / size == rank / size;
-            if (lsaPeer >= 0 && lsaPeer < lsa.LsaSize && sameNode) peers[peer] = lsa.PeerPointers[lsaPeer];
+            if (peer == rank) peers[peer] = ownWindow;
+            else if (lsaPeer >= 0 && lsaPeer < lsa.LsaSize && sameNode) peers[peer] = lsa.PeerPointers[lsaPeer];
             else mask |= 1UL << peer;
         }
         int network = System.Numerics.BitOperations.PopCount(mask);

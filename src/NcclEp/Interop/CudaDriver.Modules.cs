@@ -26,6 +26,10 @@ internal static unsafe partial class CudaDriver
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuFuncGetAttribute(out int value, CuFunctionAttribute attribute, nint function);
 
+    /// <summary>How many blocks of <paramref name="function"/> fit on one SM at once (registers, shared memory, threads).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int blockSize, nuint dynamicSharedBytes);
+
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuLaunchKernel(
         nint function,

@@ -11,6 +11,9 @@ namespace NcclEp.Tests.Cuda;
 /// <summary>Which peers a rank reaches by address and which through NCCL send/recv, and the staging slices' sizes.</summary>
 public sealed class NetworkRoutesTests
 {
+    /// <summary>The rank's own window at its local address (ncclMemAlloc), distinct from every LSA alias the helper below makes.</summary>
+    private const nint Own = 0x9000;
+
     private static NcclLsaWindow Lsa(int lsaRank, int lsaSize, int worldRank)
     {
         var pointers = new nint[lsaSize];
@@ -22,19 +25,28 @@ public sealed class NetworkRoutesTests
     public void Lsa_team_peers_get_addresses_and_the_others_are_network_peers()
     {
         // Rank 5 of 8 is LSA rank 1 of a team of 4: world ranks 4..7 by address, 0..3 through the network.
-        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 4, worldRank: 5), rank: 5, world: 8);
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 4, worldRank: 5), rank: 5, world: 8, ownWindow: Own);
 
         Assert.Equal(0b0000_1111UL, routes.NetworkMask);
         Assert.Equal(4, routes.NetworkPeers);
         for (int peer = 0; peer < 4; peer++) Assert.Equal(0, routes.Peers[peer]);
-        for (int peer = 4; peer < 8; peer++) Assert.Equal(0x1000 * (peer - 4 + 1), routes.Peers[peer]);
+        for (int peer = 4; peer < 8; peer++) Assert.Equal(peer == 5 ? Own : 0x1000 * (peer - 4 + 1), routes.Peers[peer]);
         Assert.Contains("4 network peer(s)", routes.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_rank_reaches_its_own_window_at_its_local_address_not_through_its_lsa_alias()
+    {
+        // The kernels read the rank's own window through the local address; writing it through the LSA alias (0x3000
+        // here) would make two virtual addresses of one buffer meet in one kernel.
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4, ownWindow: Own);
+        Assert.Equal(new nint[] { 0x1000, 0x2000, Own, 0x4000 }, routes.Peers);
     }
 
     [Fact]
     public void A_team_of_every_rank_has_no_network_peer()
     {
-        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4);
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4, ownWindow: Own);
         Assert.Equal(0UL, routes.NetworkMask);
         Assert.All(routes.Peers, p => Assert.NotEqual(0, p));
         Assert.Equal("test window", routes.Summary);
@@ -53,20 +65,20 @@ public sealed class NetworkRoutesTests
     public void Emulated_nodes_keep_only_the_rank_s_own_run_by_address()
     {
         // Four GPUs in one LSA team, nodes of 2: rank 2 reaches 3 by address, 0 and 1 through the network.
-        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4, nodeSize: 2);
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(lsaRank: 2, lsaSize: 4, worldRank: 2), rank: 2, world: 4, ownWindow: Own, nodeSize: 2);
         Assert.Equal(0b0011UL, routes.NetworkMask);
-        Assert.Equal(new nint[] { 0, 0, 0x3000, 0x4000 }, routes.Peers);
+        Assert.Equal(new nint[] { 0, 0, Own, 0x4000 }, routes.Peers);
         Assert.Contains("2 network peer(s)", routes.Summary, StringComparison.Ordinal);
         Assert.Contains("emulated nodes of 2 rank(s)", routes.Summary, StringComparison.Ordinal);
 
         // Nodes of 1: every other rank is a network peer, the rank itself keeps its window.
-        PeerRoutes alone = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 2, worldRank: 1), rank: 1, world: 2, nodeSize: 1);
+        PeerRoutes alone = PeerRoutes.FromLsa(Lsa(lsaRank: 1, lsaSize: 2, worldRank: 1), rank: 1, world: 2, ownWindow: Own, nodeSize: 1);
         Assert.Equal(0b01UL, alone.NetworkMask);
-        Assert.Equal(new nint[] { 0, 0x2000 }, alone.Peers);
+        Assert.Equal(new nint[] { 0, Own }, alone.Peers);
 
         // A node as large as the LSA team changes nothing; an LSA team smaller than the node still bounds it.
-        Assert.Equal(0UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 4, nodeSize: 4).NetworkMask);
-        Assert.Equal(0b1111_0000UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 8, nodeSize: 8).NetworkMask);
+        Assert.Equal(0UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 4, ownWindow: Own, nodeSize: 4).NetworkMask);
+        Assert.Equal(0b1111_0000UL, PeerRoutes.FromLsa(Lsa(1, 4, worldRank: 1), rank: 1, world: 8, ownWindow: Own, nodeSize: 8).NetworkMask);
     }
 
     [Fact]
@@ -74,7 +86,7 @@ public sealed class NetworkRoutesTests
     {
         // One GPU per node (or one process per emulated node on one GPU): NCCL's LSA team is the rank alone.
         NcclLsaWindow sole = NcclLsa.SoleMember(worldRank: 2, localPointer: 0x7000, version: 22803, "the rank alone on its node");
-        PeerRoutes routes = PeerRoutes.FromLsa(sole, rank: 2, world: 4);
+        PeerRoutes routes = PeerRoutes.FromLsa(sole, rank: 2, world: 4, ownWindow: 0x7000);
 
         Assert.Equal(0b1011UL, routes.NetworkMask);
         Assert.Equal(new nint[] { 0, 0, 0x7000, 0 }, routes.Peers);
@@ -111,7 +123,7 @@ public sealed class NetworkRoutesTests
     [Fact]
     public void A_window_of_another_rank_is_refused()
     {
-        EpException e = Assert.Throws<EpException>(() => PeerRoutes.FromLsa(Lsa(0, 2, worldRank: 1), rank: 0, world: 2));
+        EpException e = Assert.Throws<EpException>(() => PeerRoutes.FromLsa(Lsa(0, 2, worldRank: 1), rank: 0, world: 2, ownWindow: Own));
         Assert.Contains("world rank 1", e.Message, StringComparison.Ordinal);
     }
 
@@ -130,7 +142,7 @@ public sealed class NetworkRoutesTests
     public void Slice_index_is_the_count_of_lower_network_peers_as_in_the_kernels_and_the_model(int world, int lsaFirst, int lsaSize)
     {
         int rank = lsaFirst;
-        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(0, lsaSize, rank), rank, world);
+        PeerRoutes routes = PeerRoutes.FromLsa(Lsa(0, lsaSize, rank), rank, world, Own);
         for (int peer = 0; peer < world; peer++)
         {
             if ((routes.NetworkMask >> peer & 1) == 0) continue;
