@@ -64,10 +64,16 @@ public sealed class EpHandle : IDisposable
 
     internal void MarkDispatched() => HasDispatched = true;
 
-    /// <summary><c>[worldSize]</c> int32: rows received from each source rank by the last dispatch.</summary>
+    /// <summary>
+    /// <c>[worldSize]</c> int32: tokens received from each source rank by the last dispatch (each token of that rank
+    /// with at least one expert on this rank counts once; 0 for a masked rank). In the <see cref="EpLayout.Flat"/> and
+    /// <see cref="EpLayout.RankMajor"/> layouts that is also the rows from that rank; in <see cref="EpLayout.ExpertMajor"/>
+    /// a token fills one row per top-k slot whose expert is here, so rows are counted per expert in
+    /// <see cref="ReceivedExpertCounts"/>.
+    /// </summary>
     public EpTensor ReceivedRankCounts => Int32Tensor(Layout.RecvRankCounts, Group.WorldSize);
 
-    /// <summary><c>[localExperts]</c> int32: rows received for each local expert by the last dispatch.</summary>
+    /// <summary><c>[localExperts]</c> int32: rows received for each local expert by the last dispatch (one per (token, top-k slot) whose expert it is).</summary>
     public EpTensor ReceivedExpertCounts => Int32Tensor(Layout.RecvExpertCounts, Group.LocalExperts);
 
     /// <summary>

@@ -58,7 +58,7 @@ internal static partial class EpLaunchStubs
 
     private static void CheckHandle(EpGroup group, EpHandle handle)
     {
-        if (handle is null) ThrowHelper.Null(nameof(handle));
+        if (handle is null) ThrowHelper.NullArgument(nameof(handle));
         if (handle.IsDisposed) ThrowHelper.Disposed(nameof(EpHandle));
         if (!ReferenceEquals(handle.Group, group))
             ThrowHelper.Argument(nameof(handle), "The handle belongs to another group (or another rank).");

@@ -90,8 +90,11 @@ public class BadUsageTests
     public void A_null_handle_is_rejected()
     {
         using var rig = new SingleRank();
-        rig.AssertRejected<ArgumentNullException>("handle", () => rig.Group.Dispatch(null!, rig.XT(), rig.ReceivedT));
-        rig.AssertRejected<ArgumentNullException>("handle", () => rig.Group.Combine(null!, rig.ReceivedT, rig.CombinedT()));
+        ArgumentNullException dispatch = rig.AssertRejected<ArgumentNullException>("handle", () => rig.Group.Dispatch(null!, rig.XT(), rig.ReceivedT));
+        ArgumentNullException combine = rig.AssertRejected<ArgumentNullException>("handle", () => rig.Group.Combine(null!, rig.ReceivedT, rig.CombinedT()));
+        // A handle is an object, not a tensor: the message must not speak of a data pointer.
+        Assert.DoesNotContain("pointer", dispatch.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("pointer", combine.Message, StringComparison.Ordinal);
     }
 
     [Fact]
