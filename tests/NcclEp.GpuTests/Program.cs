@@ -13,6 +13,7 @@ namespace NcclEp.GpuTests;
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
 /// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N] [--num-sms N]
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
+///        NcclEp.GpuTests --suite protocol [--world 2,4] [--backend host]
 /// </summary>
 internal static class Program
 {
@@ -27,6 +28,7 @@ internal static class Program
             case "faults": return FaultSuite.Run(args);
             case "graph": return GraphSuite.Run(args);
             case "network-faults": return NetworkFaultSuite.Run(args);
+            case "protocol": return ProtocolSuite.Run(args);
             default:
                 Console.Error.WriteLine($"unknown suite '{suite}'");
                 return 2;

@@ -1,0 +1,213 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using NcclEp.Cuda;
+
+namespace NcclEp.GpuTests;
+
+/// <summary>
+/// A masked rank's late call on the Cuda backend (issue 20, item 4; docs/failure-handling.md, "Masked ranks"): the
+/// timeline of the CPU test <c>MaskedRankLateWriteTests</c>, W = 3 LL expert-major, PeerTimeout 1 s. Ranks 0 and 1
+/// route slot 0 to rank 2's expert; rank 2 stalls after its dispatch; the survivors time out in Combine (peer 2), mask
+/// it, and run round 2 with slot 0 on live ranks: rank 1 combines at 1.9 s, rank 2's late round-1 Combine is launched
+/// at 2.3 s, rank 0 combines at 2.7 s. The survivors' round-2 combined rows must equal the Host oracle's (rank 2's late
+/// rows would land in rank 0's slot-0 rows), and rank 2 must raise <see cref="EpRankMaskedException"/> at its next
+/// Synchronize and at every call after it.
+/// </summary>
+internal static class ProtocolMaskedRank
+{
+    private static readonly EpConfig Config = new(EpMode.LowLatency, NumExperts: 6, Hidden: 512, TopK: 3, MaxTokensPerRank: 2, EpLayout.ExpertMajor);
+    private static readonly bool[] WithoutRank2 = [true, true, false];
+
+    public const string Name = "W=3 LL ExpertMajor: a masked rank's late combine raises EpRankMaskedException and writes nothing into the survivors' next round";
+
+    public static string? Run(bool hostOnly)
+    {
+        RankInputs[] round1 = [Inputs([4, 0, -1], 1), Inputs([4, 2, -1], 2), Inputs([0, 2, -1], 3)];
+        RankInputs[] round2 = [Inputs([2, 0, -1], 4), Inputs([0, 3, -1], 5), Inputs([0, 2, -1], 6)];
+
+        var expected = new byte[2][];
+        EpGroup[] host = EpGroup.CreateHost(Config, 3);
+        try
+        {
+            host[0].SetActiveRanks(WithoutRank2);
+            host[1].SetActiveRanks(WithoutRank2);
+            RankWorkers.Run(2, rank =>
+            {
+                using var me = new LateRank(host[rank], round2[rank]);
+                me.UpdateAndDispatch();
+                me.Combine();
+                expected[rank] = me.Combined();
+            });
+        }
+        finally
+        {
+            foreach (EpGroup g in host) g.Dispose();
+        }
+
+        var options = new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(1) };
+        EpGroup[] groups = hostOnly ? EpGroup.CreateHost(Config, 3, options) : EpGroup.CreateCuda(Config, Devices(), options);
+        var actual = new byte[2][];
+        var timeouts = new EpTimeoutException?[2];
+        Exception? late = null, later = null;
+        try
+        {
+            using var all = new Barrier(3);
+            using var survivors = new Barrier(2);
+            var clock = new Stopwatch();
+            RankWorkers.Run(3, rank =>
+            {
+                using var me = new LateRank(groups[rank], round1[rank]);
+                Meet(all);
+                if (rank == 0) clock.Start();
+                Meet(all);
+                me.UpdateAndDispatch();
+                if (rank == 2)
+                {
+                    me.Sync();
+                    SleepUntil(clock, 2.3);
+                    late = Record(() => { me.Combine(); me.Sync(); });
+                    later = Record(me.UpdateAndDispatch);
+                    return;
+                }
+                try
+                {
+                    me.Combine();
+                    me.Sync();
+                }
+                catch (EpTimeoutException e)
+                {
+                    timeouts[rank] = e;
+                }
+                Meet(survivors);
+                groups[rank].SetActiveRanks(WithoutRank2);
+                Meet(survivors);
+                me.Load(round2[rank]);
+                me.UpdateAndDispatch();
+                SleepUntil(clock, rank == 1 ? 1.9 : 2.7);
+                me.Combine();
+                me.Sync();
+                actual[rank] = me.Combined();
+            });
+        }
+        finally
+        {
+            foreach (EpGroup g in groups) g.Dispose();
+        }
+
+        for (int r = 0; r < 2; r++)
+        {
+            if (timeouts[r] is not { Peer: 2, Phase: EpPhase.CombineReceive, Sequence: 1 })
+                return $"rank {r}: round 1 should time out waiting for peer 2 in CombineReceive, operation 1; got {timeouts[r]?.Message ?? "no time-out"}";
+            int at = expected[r].AsSpan().CommonPrefixLength(actual[r]);
+            if (at < expected[r].Length || actual[r].Length != expected[r].Length)
+                return $"rank {r}: round-2 combined rows differ from the Host oracle's at byte {at} (rank 2's late rows landed?)";
+        }
+        if (late is not EpRankMaskedException { Rank: 2 })
+            return $"rank 2's late combine should raise EpRankMaskedException; got {(late is null ? "nothing" : late.GetType().Name + ": " + late.Message)}";
+        if (later is not EpRankMaskedException)
+            return $"rank 2's next call should raise EpRankMaskedException again; got {(later is null ? "nothing" : later.GetType().Name)}";
+        return null;
+    }
+
+    /// <summary>Two tokens with the experts <paramref name="ids"/>, weights 1 and 0.75 (random rows).</summary>
+    private static RankInputs Inputs(int[] ids, int seed)
+    {
+        var input = new RankInputs(Config, 2, seed);
+        for (int t = 0; t < 2; t++)
+        {
+            ids.CopyTo(input.Ids, t * Config.TopK);
+            for (int k = 0; k < Config.TopK; k++) input.Weights[(t * Config.TopK) + k] = k == 0 ? 1f : 0.75f;
+        }
+        return input;
+    }
+
+    private static int[] Devices() => Program.DeviceCount() >= 3 ? [0, 1, 2] : new int[3];
+
+    private static Exception? Record(Action call)
+    {
+        try
+        {
+            call();
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private static void SleepUntil(Stopwatch clock, double seconds)
+    {
+        TimeSpan left = TimeSpan.FromSeconds(seconds) - clock.Elapsed;
+        if (left > TimeSpan.Zero) Thread.Sleep(left);
+    }
+
+    private static void Meet(Barrier barrier)
+    {
+        if (!barrier.SignalAndWait(TimeSpan.FromSeconds(30))) throw new TimeoutException("rank barrier timed out");
+    }
+
+    /// <summary>One rank: its stream, handle and buffers; identity experts (the combine's input is the dispatch's output).</summary>
+    private sealed class LateRank : IDisposable
+    {
+        private readonly EpGroup _g;
+        private readonly EpHandle _handle;
+        private readonly EpBuffer _ids, _weights, _x, _received, _combined;
+        private readonly nint _stream;
+        private int _tokens;
+
+        public LateRank(EpGroup g, RankInputs input)
+        {
+            _g = g;
+            long rowBytes = Config.RowBytes, rows = Config.ReceiveRows(3);
+            _handle = g.CreateHandle();
+            _ids = g.AllocateBuffer(2L * Config.TopK * 4);
+            _weights = g.AllocateBuffer(2L * Config.TopK * 4);
+            _x = g.AllocateBuffer(2 * rowBytes);
+            _received = g.AllocateBuffer(rows * rowBytes);
+            _combined = g.AllocateBuffer(2 * rowBytes);
+            _stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
+            Load(input);
+        }
+
+        public void Load(RankInputs input)
+        {
+            _tokens = input.Tokens;
+            _ids.Upload<int>(input.Ids);
+            _weights.Upload<float>(input.Weights);
+            _x.Upload<byte>(input.Rows);
+            _received.Fill(0xEE);
+            _combined.Fill(0xEE);
+        }
+
+        public void UpdateAndDispatch()
+        {
+            _handle.Update(EpTensor.Create2D(_ids.Pointer, EpDataType.Int32, _tokens, Config.TopK),
+                EpTensor.Create2D(_weights.Pointer, EpDataType.Float32, _tokens, Config.TopK), new EpStream(_stream));
+            _g.Dispatch(_handle, Home(_x), Received, new EpStream(_stream));
+        }
+
+        public void Combine() => _g.Combine(_handle, Received, Home(_combined), new EpStream(_stream));
+
+        public void Sync() => _g.Synchronize(new EpStream(_stream));
+
+        public byte[] Combined()
+        {
+            var bytes = new byte[_tokens * Config.RowBytes];
+            _combined.Download<byte>(bytes);
+            return bytes;
+        }
+
+        private EpTensor Home(EpBuffer b) => EpTensor.Create2D(b.Pointer, Config.DataType, _tokens, Config.Hidden);
+
+        private EpTensor Received => EpTensor.Create3D(_received.Pointer, Config.DataType, Config.LocalExperts(3), 3L * Config.MaxTokensPerRank, Config.Hidden);
+
+        public void Dispose()
+        {
+            foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _combined }) b.Dispose();
+            _handle.Dispose();
+            if (_stream != 0) ((CudaRankBackend)_g.RankBackend).DestroyStream(_stream);
+        }
+    }
+}
