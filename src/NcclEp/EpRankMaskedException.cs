@@ -5,7 +5,8 @@ namespace NcclEp;
 /// <summary>
 /// This rank was masked out of the group by a survivor (<see cref="EpGroup.SetActiveRanks"/> on another rank), so it
 /// may no longer write into its peers' windows: the call wrote nothing to any peer. A masked rank cannot rejoin; every
-/// later call on this rank raises this exception too. Dispose the group (docs/failure-handling.md, "Masked ranks").
+/// later call on this rank raises this exception too. Dispose the group (docs/failure-handling.md, "Masked ranks write
+/// nothing late").
 /// </summary>
 /// <remarks>
 /// Host backend: raised by the call itself, before it writes anything. Cuda backend: the kernel finds the survivor's

@@ -6,8 +6,8 @@ using NcclEp.Cuda;
 namespace NcclEp.GpuTests;
 
 /// <summary>
-/// A masked rank's late call on the Cuda backend (issue 20, item 4; docs/failure-handling.md, "Masked ranks"): the
-/// timeline of the CPU test <c>MaskedRankLateWriteTests</c>, W = 3 LL expert-major, PeerTimeout 1 s. Ranks 0 and 1
+/// A masked rank's late call on the Cuda backend (issue 20, item 4; docs/failure-handling.md, "Masked ranks write
+/// nothing late"): the timeline of the CPU test <c>MaskedRankLateWriteTests</c>, W = 3 LL expert-major, PeerTimeout 1 s. Ranks 0 and 1
 /// route slot 0 to rank 2's expert; rank 2 stalls after its dispatch; the survivors time out in Combine (peer 2), mask
 /// it, and run round 2 with slot 0 on live ranks: rank 1 combines at 1.9 s, rank 2's late round-1 Combine is launched
 /// at 2.3 s, rank 0 combines at 2.7 s. The survivors' round-2 combined rows must equal the Host oracle's (rank 2's late

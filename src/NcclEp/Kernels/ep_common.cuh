@@ -245,8 +245,8 @@ __device__ __forceinline__ void record_error(const EpParams& p, int code, int a,
 }
 
 // Whether a survivor masked this rank (its SetActiveRanks wrote s + 1 into this window): then this rank records it and
-// stores nothing to any peer (docs/failure-handling.md, "Masked ranks"). Every block of a kernel that writes to peers
-// calls it first; thread 0 reads, the block learns the answer, so the whole block returns together.
+// stores nothing to any peer (docs/failure-handling.md, "Masked ranks write nothing late"). Every block of a kernel
+// that writes to peers calls it first; thread 0 reads, the block learns the answer, so the whole block returns together.
 __device__ __forceinline__ bool masked_out(const EpParams& p, int phase, u32 seq) {
     __shared__ int sMaskedBy;
     if (threadIdx.x == 0) {
