@@ -92,7 +92,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
                 ReadHomes(i - pending, pending);
                 pending = 0;
             }
-            Hold(_script.DelayNs(_rank, i));
+            Hold(_script.DelayNs(_rank, i), _script.HoldOnHost(_rank, i));
             switch (step.Kind)
             {
                 case ProtocolStepKind.Update:
@@ -132,11 +132,11 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
         foreach (EpBuffer b in _home) b.Fill(0xEE);
     }
 
-    /// <summary>Cuda: a kernel on this rank's stream that spins for <paramref name="ns"/>; Host: a sleep.</summary>
-    private void Hold(long ns)
+    /// <summary>A kernel on this rank's stream that spins for <paramref name="ns"/>, or a sleep of this thread (always on the Host backend).</summary>
+    private void Hold(long ns, bool onHost)
     {
         if (ns <= 0) return;
-        if (_g.Backend != EpBackendKind.Cuda)
+        if (onHost || _g.Backend != EpBackendKind.Cuda)
         {
             Thread.Sleep(TimeSpan.FromTicks(Math.Max(1, ns / 100)));
             return;

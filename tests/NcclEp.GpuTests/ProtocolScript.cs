@@ -37,8 +37,9 @@ internal sealed class ProtocolScript
 {
     private readonly RankInputs[][] _inputs;  // [round][rank]
     private readonly long[][] _delayNs;       // [rank][step]
+    private readonly bool[][] _onHost;        // [rank][step]: held by a sleep before the launch rather than a spin kernel
 
-    private ProtocolScript(string name, EpConfig config, int world, List<ProtocolStep> steps, RankInputs[][] inputs, long[][] delayNs)
+    private ProtocolScript(string name, EpConfig config, int world, List<ProtocolStep> steps, RankInputs[][] inputs, long[][] delayNs, bool[][] onHost)
     {
         Name = name;
         Config = config;
@@ -46,6 +47,7 @@ internal sealed class ProtocolScript
         Steps = steps;
         _inputs = inputs;
         _delayNs = delayNs;
+        _onHost = onHost;
     }
 
     public string Name { get; }
@@ -61,11 +63,14 @@ internal sealed class ProtocolScript
     /// <summary>How long rank <paramref name="rank"/> is held before step <paramref name="step"/> (0: not at all).</summary>
     public long DelayNs(int rank, int step) => _delayNs[rank][step];
 
+    /// <summary>Whether that hold is a sleep of the rank's thread before its launch (else a spin kernel on its stream).</summary>
+    public bool HoldOnHost(int rank, int step) => _onHost[rank][step];
+
     /// <summary>
     /// W = 2: rank 0's tokens all go to rank 1's experts, rank 1's stay on rank 1 (it sends rank 0 no token, so only the
     /// presence rule keeps it from running ahead). One Update and Dispatch, then <paramref name="combines"/> Combines in
-    /// a row; rank 0 is held <paramref name="receiverDelayNs"/> before each, rank 1 <paramref name="senderDelayNs"/>
-    /// before its Dispatch.
+    /// a row; rank 0 is held <paramref name="receiverDelayNs"/> before each (a spin kernel), rank 1
+    /// <paramref name="senderDelayNs"/> before its Dispatch (a sleep before the launch).
     /// </summary>
     public static ProtocolScript OneSided(EpConfig config, int combines, long receiverDelayNs, long senderDelayNs, int seed)
     {
@@ -86,15 +91,16 @@ internal sealed class ProtocolScript
         var delays = new long[2][];
         delays[0] = steps.Select(s => s.Kind == ProtocolStepKind.Combine ? receiverDelayNs : 0).ToArray();
         delays[1] = steps.Select(s => s.Kind == ProtocolStepKind.Dispatch ? senderDelayNs : 0).ToArray();
-        string name = $"W=2 one-sided {Describe(config)}: {combines} combines in a row after one dispatch, rank 0 held {receiverDelayNs / 1e6:0.#} ms before each" +
-            (senderDelayNs > 0 ? $", rank 1 held {senderDelayNs / 1e6:0.#} ms before its dispatch" : "");
-        return new ProtocolScript(name, config, 2, steps, [inputs], delays);
+        bool[][] onHost = [new bool[steps.Count], steps.Select(s => s.Kind == ProtocolStepKind.Dispatch).ToArray()];
+        string name = $"W=2 one-sided {Describe(config)}: {combines} combines in a row after one dispatch, rank 0 held {receiverDelayNs / 1e6:0.#} ms by a spin kernel before each" +
+            (senderDelayNs > 0 ? $", rank 1 held {senderDelayNs / 1e6:0.#} ms on the host before its dispatch" : "");
+        return new ProtocolScript(name, config, 2, steps, [inputs], delays, onHost);
     }
 
     /// <summary>
     /// Random routing on <paramref name="world"/> ranks: <paramref name="rounds"/> rounds back to back, each Update,
     /// Dispatch, 3–6 Combines and 0–2 Dispatch(Backward)s; every rank is held 0–<paramref name="maxDelayNs"/> before
-    /// about a third of its calls.
+    /// about a third of its calls, by a spin kernel or (one time in four) a sleep before the launch.
     /// </summary>
     public static ProtocolScript BackToBack(EpConfig config, int world, int rounds, long maxDelayNs, int seed)
     {
@@ -114,8 +120,9 @@ internal sealed class ProtocolScript
         }
         long[][] delays = Enumerable.Range(0, world)
             .Select(_ => steps.Select(_ => random.Next(3) == 0 ? (long)(random.NextDouble() * maxDelayNs) : 0L).ToArray()).ToArray();
+        bool[][] onHost = Enumerable.Range(0, world).Select(_ => steps.Select(_ => random.Next(4) == 0).ToArray()).ToArray();
         string name = $"W={world} random routing {Describe(config)}: {rounds} rounds back to back ({steps.Count} calls), 3-6 combines and 0-2 Dispatch(Backward) per dispatch, every rank held 0-{maxDelayNs / 1e6:0.#} ms before a third of its calls";
-        return new ProtocolScript(name, config, world, steps, inputs, delays);
+        return new ProtocolScript(name, config, world, steps, inputs, delays, onHost);
     }
 
     private static string Describe(EpConfig c) =>

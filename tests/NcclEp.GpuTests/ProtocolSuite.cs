@@ -12,10 +12,11 @@ namespace NcclEp.GpuTests;
 /// <item><description>W = 2, one-sided routing (rank 0's tokens all to rank 1's experts, rank 1's none to rank 0's), six
 /// combines in a row after one dispatch, rank 0 held by a spin kernel before each: without the combine's presence rule
 /// rank 1's third combine overwrites the buffer half of its first before rank 0 reduced it (a time-out naming peer 1 at
-/// sequence 1, or a mix of two combines' rows). In every layout; once more with rank 1 held on the host before its
-/// dispatch.</description></item>
+/// sequence 1, or a mix of two combines' rows). In every layout; once more with rank 1 held on the host (a sleep
+/// before the launch) before its dispatch.</description></item>
 /// <item><description>Random routing, three rounds back to back with no barrier (Update, Dispatch, 3–6 Combines,
-/// Dispatch(Backward)s), every rank held at random before a third of its calls: for each --world size.</description></item>
+/// Dispatch(Backward)s), every rank held at random (spin kernel or sleep) before a third of its calls: for each --world
+/// size.</description></item>
 /// <item><description>A masked rank's late combine (W = 3, <see cref="ProtocolMaskedRank"/>).</description></item>
 /// </list>
 /// Ranks go on distinct GPUs when there are enough, else co-located on GPU 0. <c>--backend host</c> runs the "Cuda" side on

@@ -53,8 +53,8 @@ public sealed class MaskedRankLateWriteTests
                 if (rank == 2)
                 {
                     SleepUntil(clock, 2.3);
-                    late = Record(() => me.Combine(op: 1));
-                    later = Record(me.Update);
+                    late = Record.Exception(() => me.Combine(op: 1));
+                    later = Record.Exception(me.Update);
                     return;
                 }
                 timeouts[rank] = Assert.Throws<EpTimeoutException>(() => me.Combine(op: 1));
@@ -133,27 +133,8 @@ public sealed class MaskedRankLateWriteTests
         return batch;
     }
 
-    private static Exception? Record(Action call)
-    {
-        try
-        {
-            call();
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
+    /// <summary>Sleeps until <paramref name="clock"/> reads <paramref name="seconds"/> (at once if it is past).</summary>
+    private static void SleepUntil(Stopwatch clock, double seconds) => Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0, seconds - clock.Elapsed.TotalSeconds)));
 
-    private static void SleepUntil(Stopwatch clock, double seconds)
-    {
-        TimeSpan left = TimeSpan.FromSeconds(seconds) - clock.Elapsed;
-        if (left > TimeSpan.Zero) Thread.Sleep(left);
-    }
-
-    private static void Meet(Barrier barrier)
-    {
-        if (!barrier.SignalAndWait(TimeSpan.FromSeconds(20))) throw new TimeoutException("rank barrier timed out");
-    }
+    private static void Meet(Barrier barrier) => Assert.True(barrier.SignalAndWait(TimeSpan.FromSeconds(20)), "a rank did not reach the barrier");
 }
