@@ -76,7 +76,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
             _expertOut[s] = g.AllocateBuffer(_layoutRows * _rowBytes);
             _home[s] = g.AllocateBuffer(m * _rowBytes);
         }
-        _stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
+        _stream = g.CreateStream().Handle;  // owned by the group (Host: the default stream)
     }
 
     private EpStream Stream => new(_stream);
@@ -169,7 +169,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
             string range = $"[{first}..{first + count})";
             _result.Add(at + "received" + range, rows.AsSpan((int)(first * _rowBytes), (int)(count * _rowBytes)).ToArray());
             var info = new byte[count * 12];
-            if (count > 0) _handle.StateBuffer.Download<byte>(info, _handle.ReceivedSourceInfo.Data + (nint)(first * 12) - _handle.StateBuffer.Pointer);
+            if (count > 0) HandleState.Read<byte>(_handle, _handle.ReceivedSourceInfo.Data + (nint)(first * 12), info);
             _result.Add(at + "sourceInfo" + range, info);
             for (int i = stepIndex + 1; i < _script.Steps.Count && _script.Steps[i].Kind is ProtocolStepKind.Combine or ProtocolStepKind.DispatchBackward; i++)
                 ApplyExpert(rows, outputs[_script.Steps[i].Slot], first, count, offsets, _script.Steps[i].Op);
@@ -229,7 +229,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
     private int[] State(EpTensor t, int n)
     {
         var values = new int[n];
-        _handle.StateBuffer.Download<int>(values, t.Data - _handle.StateBuffer.Pointer);
+        HandleState.Read<int>(_handle, t.Data, values);
         return values;
     }
 
@@ -241,6 +241,5 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
         foreach (EpBuffer b in _expertOut) b.Dispose();
         foreach (EpBuffer b in _home) b.Dispose();
         _handle.Dispose();
-        if (_stream != 0) ((CudaRankBackend)_g.RankBackend).DestroyStream(_stream);
     }
 }

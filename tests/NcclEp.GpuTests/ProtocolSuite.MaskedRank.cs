@@ -167,7 +167,7 @@ internal static class ProtocolMaskedRank
             _x = g.AllocateBuffer(2 * rowBytes);
             _received = g.AllocateBuffer(rows * rowBytes);
             _combined = g.AllocateBuffer(2 * rowBytes);
-            _stream = g.Backend == EpBackendKind.Cuda ? ((CudaRankBackend)g.RankBackend).CreateStream() : 0;
+            _stream = g.CreateStream().Handle;  // owned by the group (Host: the default stream)
             Load(input);
         }
 
@@ -207,7 +207,6 @@ internal static class ProtocolMaskedRank
         {
             foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _combined }) b.Dispose();
             _handle.Dispose();
-            if (_stream != 0) ((CudaRankBackend)_g.RankBackend).DestroyStream(_stream);
-        }
+            }
     }
 }
