@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 
@@ -42,7 +43,7 @@ internal static class BenchApp
         List<SizeResult> results;
         try
         {
-            using var threads = new RankThreads(options.Ranks, backend.BindRankThread);
+            using var threads = new RankThreads(options.Ranks, backend.BindRankThread) { Limit = TimeSpan.FromMinutes(30) };
             results = points.Count == 1
                 ? [report.RunWithStatus($"running {points[0]}", options.JsonPath, () => BenchRunner.Run(backend, threads, options, points[0]))]
                 : report.RunWithProgress(points, point => BenchRunner.Run(backend, threads, options, point));
@@ -79,8 +80,7 @@ internal static class BenchApp
 
     private static string Describe(Exception e)
     {
-        Exception inner = e is RankFailedException && e.InnerException is not null ? e.InnerException : e;
-        string text = e is RankFailedException ? e.Message : inner.Message;
-        return $"{text} ({inner.GetType().Name})";
+        // A rank failure's message names each failed rank and its exception's type.
+        return e is RankFailedException ? e.Message : $"{e.Message} ({e.GetType().Name})";
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 
@@ -43,7 +44,7 @@ internal static class BenchRunner
                 var state = new RankState(backend, groups[rank], work, rank);
                 states[rank] = state;
                 samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
-                if (options.Validate) validations[rank] = Validator.Check(state, work, traffic);
+                if (options.Validate) validations[rank] = Validator.Check(state, work);
                 steady[rank] = SteadyState.Measure(state, barrier.Wait, options.SteadyOpCount);
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;

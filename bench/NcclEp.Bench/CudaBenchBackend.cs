@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using NcclEp;
+using NcclEp.Testing;
 using NcclEp.Cuda;
 using NcclEp.Interop;
 

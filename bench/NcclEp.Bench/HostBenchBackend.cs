@@ -1,5 +1,6 @@
 using System;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 

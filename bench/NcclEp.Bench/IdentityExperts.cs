@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 

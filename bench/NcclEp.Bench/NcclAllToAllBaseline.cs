@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp;
+using NcclEp.Testing;
 using NcclEp.Cuda;
 using NcclEp.Interop;
 

@@ -52,7 +52,7 @@ internal static class ProcsChild
         using var state = new RankState(backend, group, work, rank);
 
         double[][] samples = PhaseLoop.Run(state, ProcsFault.Meet(options, rank, backend.Barrier), options.Warmup, options.Iters, options.HostExperts);
-        RankValidation? validation = options.Validate ? Validator.Check(state, work, traffic) : null;
+        RankValidation? validation = options.Validate ? Validator.Check(state, work) : null;
         SteadyState.Result steady = SteadyState.Measure(state, backend.Barrier, options.SteadyOpCount);
         backend.Barrier(); // no rank releases its window while a peer may still use it
         return new RankSize(tokens, PhaseStats.Of(samples[(int)BenchPhase.Update]), PhaseStats.Of(samples[(int)BenchPhase.Dispatch]),

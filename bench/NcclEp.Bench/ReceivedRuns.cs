@@ -1,13 +1,8 @@
 using System;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
-
-/// <summary>A run of consecutive rows of the dispatch output: one local expert's or one source rank's rows.</summary>
-/// <param name="Owner">Local expert (expert-major) or source rank (per-rank layouts).</param>
-/// <param name="Start">First row index in the layout (flattened over the leading dimensions).</param>
-/// <param name="Count">Rows in use.</param>
-internal readonly record struct RowRun(int Owner, long Start, int Count);
 
 /// <summary>
 /// The counts the last dispatch left in the handle (read from device memory), and the runs of rows in use
@@ -52,15 +47,7 @@ internal sealed class ReceivedRuns
     }
 
     /// <summary>Run <paramref name="i"/>, from the counts last read.</summary>
-    public RowRun Run(int i)
-    {
-        EpConfig c = _state.Config;
-        if (PerExpert) return new RowRun(i, ExpertOffsets[i], ExpertCounts[i]);
-        if (c.Layout == EpLayout.RankMajor) return new RowRun(i, (long)i * c.MaxTokensPerRank, RankCounts[i]);
-        long start = 0;
-        for (int s = 0; s < i; s++) start += RankCounts[s];
-        return new RowRun(i, start, RankCounts[i]);
-    }
+    public RowRun Run(int i) => LayoutRows.InUse(_state.Config, RankCounts.Length, RankCounts, ExpertCounts, ExpertOffsets)[i];
 
     /// <summary>Throws if run <paramref name="i"/> leaves the dispatch output (guards reads of bad device counts).</summary>
     public RowRun CheckedRun(int i)

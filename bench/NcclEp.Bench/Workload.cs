@@ -1,48 +1,50 @@
 using System;
-using System.Runtime.InteropServices;
+using System.Collections.Generic;
 using NcclEp;
+using NcclEp.Testing;
 
 namespace NcclEp.Bench;
 
 /// <summary>
-/// Host copies of every rank's batch, generated from the seed: each token picks <c>topK</c> distinct experts
-/// uniformly, with weights in [0.05, 1); token rows are random values of magnitude [0.5, 2) with random signs
-/// (never zero), exactly representable in bf16 for both dtypes.
+/// Host copies of every rank's batch (<see cref="RankBatch"/>), generated from the seed by the shared
+/// <see cref="BatchGenerator"/>: each of the <c>MaxTokensPerRank</c> tokens picks <c>topK</c> distinct experts uniformly
+/// (none left out), with weights in [0.05, 1); token rows are random non-zero values the dtype holds exactly.
 /// </summary>
 internal sealed class Workload
 {
-    private readonly int[][] _ids;
-    private readonly float[][] _weights;
-    private readonly byte[][] _tokens;
+    /// <summary>How the bench routes: every slot has an expert; positive weights.</summary>
+    public static readonly RoutingStyle Style = new(NoneOneIn: 0, MinWeight: 0.05, MaxWeight: 1.0);
 
-    private Workload(in EpConfig config, int ranks)
+    private readonly RankBatch[] _batches;
+
+    private Workload(in EpConfig config, RankBatch[] batches)
     {
         Config = config;
-        Ranks = ranks;
-        _ids = new int[ranks][];
-        _weights = new float[ranks][];
-        _tokens = new byte[ranks][];
+        _batches = batches;
     }
 
     public EpConfig Config { get; }
-    public int Ranks { get; }
+    public int Ranks => _batches.Length;
     public int Tokens => Config.MaxTokensPerRank;
     public int TopK => Config.TopK;
     public int Hidden => Config.Hidden;
     public int RowBytes => Config.RowBytes;
     public int LocalExperts => Config.LocalExperts(Ranks);
 
+    /// <summary>Every rank's batch, for the reference model.</summary>
+    public IReadOnlyList<RankBatch> Batches => _batches;
+
     /// <summary><c>[tokens × topK]</c> expert ids of <paramref name="rank"/>.</summary>
-    public ReadOnlySpan<int> Ids(int rank) => _ids[rank];
+    public ReadOnlySpan<int> Ids(int rank) => _batches[rank].Ids;
 
     /// <summary><c>[tokens × topK]</c> weights of <paramref name="rank"/>.</summary>
-    public ReadOnlySpan<float> Weights(int rank) => _weights[rank];
+    public ReadOnlySpan<float> Weights(int rank) => _batches[rank].Weights;
 
     /// <summary><c>[tokens × hidden]</c> token rows of <paramref name="rank"/>, in the config's dtype.</summary>
-    public ReadOnlySpan<byte> TokenBytes(int rank) => _tokens[rank];
+    public ReadOnlySpan<byte> TokenBytes(int rank) => _batches[rank].X;
 
     /// <summary>Row <paramref name="token"/> of <paramref name="rank"/>, raw bytes.</summary>
-    public ReadOnlySpan<byte> Row(int rank, int token) => _tokens[rank].AsSpan(token * RowBytes, RowBytes);
+    public ReadOnlySpan<byte> Row(int rank, int token) => _batches[rank].XRow(token);
 
     /// <summary>Σ of the token's weights in slot order, in fp32.</summary>
     public float WeightSum(int rank, int token)
@@ -55,42 +57,13 @@ internal sealed class Workload
 
     public static Workload Generate(in EpConfig config, int ranks, int seed)
     {
-        var work = new Workload(config, ranks);
-        int m = config.MaxTokensPerRank, k = config.TopK, h = config.Hidden;
-        var pool = new int[config.NumExperts];
+        var batches = new RankBatch[ranks];
         for (int r = 0; r < ranks; r++)
         {
             var random = new Random(unchecked((seed * 7919) + (r * 104_729) + 17));
-            var ids = new int[m * k];
-            var weights = new float[m * k];
-            for (int t = 0; t < m; t++)
-            {
-                for (int e = 0; e < pool.Length; e++) pool[e] = e;
-                for (int slot = 0; slot < k; slot++)
-                {
-                    int pick = slot + random.Next(pool.Length - slot);
-                    (pool[slot], pool[pick]) = (pool[pick], pool[slot]);
-                    ids[(t * k) + slot] = pool[slot];
-                    weights[(t * k) + slot] = 0.05f + (0.95f * random.NextSingle());
-                }
-            }
-
-            var rows = new byte[(long)m * h * config.DataType.SizeInBytes()];
-            if (config.DataType == EpDataType.BFloat16)
-            {
-                Span<ushort> bits = MemoryMarshal.Cast<byte, ushort>(rows.AsSpan());
-                for (int i = 0; i < bits.Length; i++) bits[i] = BFloat16.RoundBits(RandomValue(random));
-            }
-            else
-            {
-                Span<float> values = MemoryMarshal.Cast<byte, float>(rows.AsSpan());
-                for (int i = 0; i < values.Length; i++) values[i] = BFloat16.FromSingle(RandomValue(random)).ToSingle();
-            }
-            work._ids[r] = ids;
-            work._weights[r] = weights;
-            work._tokens[r] = rows;
+            batches[r] = BatchGenerator.Uniform(random, config, config.MaxTokensPerRank, Style, gradient: false);
         }
-        return work;
+        return new Workload(config, batches);
     }
 
     /// <summary>
@@ -101,22 +74,15 @@ internal sealed class Workload
     {
         ArgumentNullException.ThrowIfNull(ids);
         if (ids.Length != ranks) throw new ArgumentException($"{ids.Length} routings for {ranks} ranks.", nameof(ids));
-        var work = new Workload(config, ranks);
         int m = config.MaxTokensPerRank, k = config.TopK;
+        var batches = new RankBatch[ranks];
         for (int r = 0; r < ranks; r++)
         {
             if (ids[r].Length != m * k) throw new ArgumentException($"rank {r} has {ids[r].Length} ids, not {m} × {k}.", nameof(ids));
-            work._ids[r] = (int[])ids[r].Clone();
-            work._weights[r] = new float[m * k];
-            Array.Fill(work._weights[r], 1f / k);
-            work._tokens[r] = new byte[(long)m * config.RowBytes];
+            batches[r] = new RankBatch(m, k, config.Hidden, config.DataType, gradient: false);
+            ids[r].CopyTo(batches[r].Ids, 0);
+            Array.Fill(batches[r].Weights, 1f / k);
         }
-        return work;
-    }
-
-    private static float RandomValue(Random random)
-    {
-        float magnitude = 0.5f + (1.5f * random.NextSingle());
-        return random.Next(2) == 0 ? magnitude : -magnitude;
+        return new Workload(config, batches);
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using NcclEp.Cuda;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -9,15 +10,15 @@ namespace NcclEp.GpuTests;
 /// </summary>
 internal static class BackendRun
 {
-    public static RankResult[] Run(EpGroup[] groups, GpuCase c, RankInputs[] inputs, byte[][] gradients)
+    public static RankResult[] Run(EpGroup[] groups, GpuCase c, RankBatch[] inputs)
     {
         var results = new RankResult[groups.Length];
         using var barrier = new System.Threading.Barrier(groups.Length);
-        RankWorkers.Run(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs[rank], gradients[rank], barrier));
+        RankThreads.RunOnce(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs[rank], barrier), TimeSpan.FromMinutes(3));
         return results;
     }
 
-    private static RankResult RunRank(EpGroup g, GpuCase c, RankInputs input, byte[] gradient, System.Threading.Barrier barrier)
+    private static RankResult RunRank(EpGroup g, GpuCase c, RankBatch input, System.Threading.Barrier barrier)
     {
         EpConfig config = g.Config;
         int world = g.WorldSize, local = g.LocalExperts, t = input.Tokens, h = config.Hidden, k = config.TopK;
@@ -36,8 +37,8 @@ internal static class BackendRun
         using EpBuffer gradRows = g.AllocateBuffer(layoutRows * rowBytes);
         ids.Upload<int>(input.Ids);
         weights.Upload<float>(input.Weights);
-        x.Upload<byte>(input.Rows);
-        grad.Upload<byte>(gradient);
+        x.Upload<byte>(input.X);
+        grad.Upload<byte>(input.Grad);
         received.Fill(0xEE);
         gradRows.Fill(0xEE);
         combined.Fill(0xEE);
@@ -73,30 +74,7 @@ internal static class BackendRun
         GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: synchronised");
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
 
-        var result = new RankResult();
-        int[] rankCounts = Download<int>(handle, handle.ReceivedRankCounts, world);
-        int[] expertCounts = Download<int>(handle, handle.ReceivedExpertCounts, local);
-        int[] offsets = Download<int>(handle, handle.ReceivedExpertOffsets, local + 1);
-        int[] total = Download<int>(handle, handle.ReceivedTotal, 1);
-        result.Add("rankCounts", Bytes(rankCounts));
-        result.Add("expertCounts", Bytes(expertCounts));
-        result.Add("expertOffsets", Bytes(offsets));
-        result.Add("total", Bytes(total));
-        foreach ((long first, long count) in ValidRows(config, world, rankCounts, expertCounts, offsets, total[0]))
-        {
-            string at = $"[{first}..{first + count})";
-            result.Add("received" + at, DownloadRows(received, first, count, rowBytes));
-            result.Add("gradRows" + at, DownloadRows(gradRows, first, count, rowBytes));
-            result.Add("sourceInfo" + at, DownloadRaw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
-            if (config.Layout != EpLayout.ExpertMajor)
-            {
-                result.Add("recvTopkIds" + at, DownloadRaw(handle, handle.ReceivedTopkIds.Data + (nint)(first * k * 4), count * k * 4));
-                result.Add("recvTopkWeights" + at, DownloadRaw(handle, handle.ReceivedTopkWeights.Data + (nint)(first * k * 4), count * k * 4));
-            }
-        }
-        result.Add("combined", DownloadRows(combined, 0, t, rowBytes));
-        result.Add("gradX", DownloadRows(gradX, 0, t, rowBytes));
-        return result;
+        return ResultCollector.Collect(handle, received, 0, combined, 0, t, gradRows, gradX);
     }
 
     /// <summary>The Cuda ranks' timeline only: the Host oracle runs the same steps beside them.</summary>
@@ -111,48 +89,4 @@ internal static class BackendRun
         EpLayout.RankMajor => b.As3D(c.DataType, world, c.MaxTokensPerRank, c.Hidden),
         _ => b.As2D(c.DataType, rows, c.Hidden),
     };
-
-    /// <summary>The row ranges a layout defines (the rest is unspecified and not compared).</summary>
-    internal static (long First, long Count)[] ValidRows(EpConfig c, int world, int[] rankCounts, int[] expertCounts, int[] offsets, int total)
-    {
-        long m = c.MaxTokensPerRank;
-        return (c.Mode, c.Layout) switch
-        {
-            (_, EpLayout.RankMajor) => Build(world, i => (i * m, rankCounts[i])),
-            (EpMode.LowLatency, EpLayout.ExpertMajor) => Build(expertCounts.Length, i => (i * world * m, expertCounts[i])),
-            (EpMode.HighThroughput, EpLayout.ExpertMajor) => [(0, offsets[^1])],
-            _ => [(0, total)],
-        };
-
-        static (long, long)[] Build(int n, Func<int, (long, long)> f)
-        {
-            var ranges = new (long, long)[n];
-            for (int i = 0; i < n; i++) ranges[i] = f(i);
-            return ranges;
-        }
-    }
-
-    private static T[] Download<T>(EpHandle handle, EpTensor t, int n) where T : unmanaged
-    {
-        var values = new T[n];
-        HandleState.Read<T>(handle, t.Data, values);
-        return values;
-    }
-
-    private static byte[] DownloadRows(EpBuffer b, long first, long count, long rowBytes)
-    {
-        var bytes = new byte[count * rowBytes];
-        if (bytes.Length > 0) b.Download<byte>(bytes, first * rowBytes);
-        return bytes;
-    }
-
-    private static byte[] DownloadRaw(EpHandle handle, nint address, long bytes)
-    {
-        var data = new byte[bytes];
-        HandleState.Read<byte>(handle, address, data);
-        return data;
-    }
-
-    private static byte[] Bytes<T>(T[] values) where T : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 }

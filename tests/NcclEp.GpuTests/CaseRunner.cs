@@ -16,20 +16,17 @@ internal static class CaseRunner
         int world = c.World;
         LaunchTimeline.Start(world);
         EpConfig config = c.Config(Math.Max(1, c.Tokens));
-        var inputs = new RankInputs[world];
-        var gradients = new byte[world][];
+        var inputs = new RankBatch[world];
         for (int r = 0; r < world; r++)
         {
             int tokens = r == world - 1 && c.Tokens > 1 ? c.Tokens - 1 : c.Tokens;  // one rank sends fewer: variable tokens per sender
-            inputs[r] = new RankInputs(c, tokens, seed * 1000 + r);
-            gradients[r] = new byte[(long)tokens * c.Hidden * c.DataType.SizeInBytes()];
-            RankInputs.FillRows(new Random(seed * 7919 + r), gradients[r], c.DataType);
+            inputs[r] = c.Batch(tokens, seed * 1000 + r);
         }
 
         // The Host oracle runs on other cores while the Cuda group is created and run: both only read the inputs.
         // NCCLEP_GPU_ORACLE=after runs it once the Cuda run is done instead (to tell a host-side delay from a GPU one).
         GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle {(OracleAfter ? "deferred" : "started")}");
-        Func<RankResult[]> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs, gradients);
+        Func<RankResult[]> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs);
         Task<RankResult[]>? oracle = OracleAfter ? null : Task.Run(runOracle);
         RankResult[] actual;
         try
@@ -39,7 +36,7 @@ internal static class CaseRunner
             LaunchTimeline.Kernels = KernelOccupancy.Describe(cuda[0]);
             BlockTimeline.Reset(cuda);
             GpuTrace.Line($"case {c}: Cuda group created; kernels: {LaunchTimeline.Kernels}");
-            actual = RunOn(cuda, c, inputs, gradients);
+            actual = RunOn(cuda, c, inputs);
             GpuTrace.Line($"case {c}: Cuda groups disposed");
         }
         catch
@@ -54,11 +51,11 @@ internal static class CaseRunner
         return ResultCompare.FirstDifference(expected, actual);
     }
 
-    private static RankResult[] RunOn(EpGroup[] groups, GpuCase c, RankInputs[] inputs, byte[][] gradients)
+    private static RankResult[] RunOn(EpGroup[] groups, GpuCase c, RankBatch[] inputs)
     {
         try
         {
-            return BackendRun.Run(groups, c, inputs, gradients);
+            return BackendRun.Run(groups, c, inputs);
         }
         catch
         {

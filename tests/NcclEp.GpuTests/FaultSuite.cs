@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using NcclEp.Cuda;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -51,8 +52,7 @@ internal static class FaultSuite
 
     internal static string Describe(Exception e) => e switch
     {
-        AggregateException a => string.Join(" | ", a.InnerExceptions.Select(Describe)),
-        RankFailure r => r.Message,
+        RankFailedException r => r.Message,
         _ => $"{e.GetType().Name}: {e.Message}",
     };
 
@@ -66,13 +66,13 @@ internal static class FaultSuite
             : $"topkIds[{Token}, {Slot}] = {Value}";
     }
 
-    private static Func<RankInputs[], int, List<BadSlot>> Inject(int rank, int token, int slot, int value) => (inputs, k) =>
+    private static Func<RankBatch[], int, List<BadSlot>> Inject(int rank, int token, int slot, int value) => (inputs, k) =>
     {
         inputs[rank].Ids[(token * k) + slot] = value;
         return [new BadSlot(rank, token, slot, value, false)];
     };
 
-    private static Func<RankInputs[], int, List<BadSlot>> Duplicate(int rank, int token, int slot, int copyOf) => (inputs, k) =>
+    private static Func<RankBatch[], int, List<BadSlot>> Duplicate(int rank, int token, int slot, int copyOf) => (inputs, k) =>
     {
         int[] ids = inputs[rank].Ids;
         if (ids[(token * k) + copyOf] < 0) ids[(token * k) + copyOf] = Enumerable.Range(0, 8).First(e => Array.IndexOf(ids, e, token * k, k) < 0);
@@ -81,7 +81,7 @@ internal static class FaultSuite
     };
 
     /// <summary>On each rank, about a third of the slots of random tokens get a bad value of every kind.</summary>
-    private static List<BadSlot> Many(RankInputs[] inputs, int k)
+    private static List<BadSlot> Many(RankBatch[] inputs, int k)
     {
         var bad = new List<BadSlot>();
         var rng = new Random(1234);
@@ -124,13 +124,13 @@ internal static class FaultSuite
         return clean;
     }
 
-    private static string? BadIds(GpuCase c, int seed, Func<RankInputs[], int, List<BadSlot>> corrupt)
+    private static string? BadIds(GpuCase c, int seed, Func<RankBatch[], int, List<BadSlot>> corrupt)
     {
         EpConfig config = c.Config(c.Tokens);
-        RankInputs[] raw = Inputs(c, seed, round: 0);
+        RankBatch[] raw = Inputs(c, seed, round: 0);
         List<BadSlot> bad = corrupt(raw, c.TopK);
         if (bad.Count == 0) return "the case injected no bad id";
-        RankInputs[] clean = Inputs(c, seed, round: 0);  // the same inputs, with the bad slots set to -1
+        RankBatch[] clean = Inputs(c, seed, round: 0);  // the same inputs, with the bad slots set to -1
         for (int r = 0; r < c.World; r++) Sanitized(raw[r].Ids, raw[r].Tokens, c.TopK, c.Experts).CopyTo(clean[r].Ids, 0);
 
         RankResult[] expected = OnHost(config, c.World, g => RoundTrip(g, clean, expectError: null));
@@ -187,7 +187,7 @@ internal static class FaultSuite
             using var done = new Barrier(2);
             gpu.Ranks[0].Load(inputs[0][0]);
             gpu.Ranks[1].Load(inputs[0][1]);
-            RankWorkers.Run(2, rank =>
+            RankThreads.RunOnce(2, rank =>
             {
                 GuardedRank me = gpu.Ranks[rank];
                 me.Update();
@@ -243,7 +243,7 @@ internal static class FaultSuite
             for (int round = 1; round <= rounds; round++)
             {
                 var results = new RankResult[2];
-                RankWorkers.Run(2, rank => results[rank] = host.Ranks[rank].FullRoundTrip(inputs[round][rank]));
+                RankThreads.RunOnce(2, rank => results[rank] = host.Ranks[rank].FullRoundTrip(inputs[round][rank]));
                 expected.Add(results);
             }
         }
@@ -257,7 +257,7 @@ internal static class FaultSuite
             using var survivors = new Barrier(2);
             using var done = new Barrier(3);
             for (int r = 0; r < 3; r++) gpu.Ranks[r].Load(inputs[0][r]);
-            RankWorkers.Run(3, rank =>
+            RankThreads.RunOnce(3, rank =>
             {
                 GuardedRank me = gpu.Ranks[rank];
                 me.Update();
@@ -327,9 +327,9 @@ internal static class FaultSuite
     // ---- shared ---------------------------------------------------------------------------------------------
 
     /// <summary>Random inputs of every rank for one round (tokens vary per rank and round).</summary>
-    internal static RankInputs[] Inputs(GpuCase c, int seed, int round) =>
+    internal static RankBatch[] Inputs(GpuCase c, int seed, int round) =>
         Enumerable.Range(0, c.World)
-            .Select(r => new RankInputs(c, 1 + ((seed + round + (3 * r)) % c.Tokens), (seed * 1000) + (round * 10) + r))
+            .Select(r => c.Batch(1 + ((seed + round + (3 * r)) % c.Tokens), (seed * 1000) + (round * 10) + r))
             .ToArray();
 
     private static RankResult[] OnHost(EpConfig config, int world, Func<GuardedWorld, RankResult[]> run)
@@ -348,12 +348,12 @@ internal static class FaultSuite
     /// One round trip on every rank (forward and backward), with a Synchronize right after Update whose error (if any)
     /// goes to <paramref name="expectError"/>; every output is then downloaded.
     /// </summary>
-    private static RankResult[] RoundTrip(GuardedWorld w, RankInputs[] inputs, Action<int, EpException?>? expectError)
+    private static RankResult[] RoundTrip(GuardedWorld w, RankBatch[] inputs, Action<int, EpException?>? expectError)
     {
         int world = w.Groups.Length;
         var results = new RankResult[world];
         for (int r = 0; r < world; r++) w.Ranks[r].Load(inputs[r]);
-        RankWorkers.Run(world, rank =>
+        RankThreads.RunOnce(world, rank =>
         {
             GuardedRank me = w.Ranks[rank];
             me.Update();

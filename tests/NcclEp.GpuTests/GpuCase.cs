@@ -1,4 +1,5 @@
 using System;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -11,6 +12,13 @@ internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidd
     public EpConfig Config(int maxTokens) =>
         new(Mode, Experts, Hidden, TopK, maxTokens, Layout, DataType,
             ExpertAlignment: Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor ? Alignment : 1, NumSms: NumSms);
+
+    /// <summary>Random inputs of one rank (distinct expert ids with one slot in ten -1, mixed-sign weights, rows and gradient rows).</summary>
+    public RankBatch Batch(int tokens, int seed) => Batch(Config(Math.Max(1, tokens)), tokens, seed);
+
+    /// <summary>As <see cref="Batch(int, int)"/> for a configuration.</summary>
+    public static RankBatch Batch(in EpConfig config, int tokens, int seed) =>
+        BatchGenerator.Uniform(new Random(seed), config, tokens, RoutingStyle.Mixed);
 
     public override string ToString() =>
         $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Alignment > 1 ? $" A={Alignment}" : "")}";

@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using NcclEp.Graphs;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -10,7 +11,7 @@ internal static partial class GraphSuite
 {
     /// <summary>Capture errors on Cuda, then graph-exec update of the same and of another topology (both ranks together).</summary>
     private static void CheckCaptureErrors(
-        EpGroup g, EpStream s, StepRig rig, EpGraph graph, RankInputs[] batches, byte[][] expected, Barrier barrier, RankReport report)
+        EpGroup g, EpStream s, StepRig rig, EpGraph graph, RankBatch[] batches, byte[][] expected, Barrier barrier, RankReport report)
     {
         MoeStep step = rig.Step();
         Expect(report, "nested capture", "already capturing", () =>

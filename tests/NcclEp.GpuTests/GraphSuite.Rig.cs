@@ -7,6 +7,7 @@ using System.Threading;
 using NcclEp.Cuda;
 using NcclEp.Graphs;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -103,11 +104,11 @@ internal static partial class GraphSuite
             _group.Combine(Handle, in _step.ExpertOut, in _step.Combined, s);
         }
 
-        public void Upload(RankInputs b)
+        public void Upload(RankBatch b)
         {
             _ids.Upload<int>(b.Ids);
             _weights.Upload<float>(b.Weights);
-            _x.Upload<byte>(b.Rows);
+            _x.Upload<byte>(b.X);
         }
 
         /// <summary>Combined rows, then the received counts per rank and per local expert and the total (synchronous downloads).</summary>

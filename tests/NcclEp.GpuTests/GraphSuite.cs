@@ -80,9 +80,9 @@ internal static partial class GraphSuite
                 reports = RunCase(c, devices, replays, eagerRuns);
                 failure = Describe(reports);
             }
-            catch (AggregateException e)
+            catch (RankFailedException e)
             {
-                failure = string.Join(" | ", e.InnerExceptions.Select(x => x.Message));
+                failure = e.Message;
             }
             catch (Exception e)
             {
@@ -131,11 +131,11 @@ internal static partial class GraphSuite
     {
         int world = devices.Length;
         EpConfig config = c.Config;
-        var batches = new RankInputs[world][];
+        var batches = new RankBatch[world][];
         for (int r = 0; r < world; r++)
         {
             int tokens = config.MaxTokensPerRank - r;  // senders differ
-            batches[r] = Enumerable.Range(0, Pool).Select(p => new RankInputs(config, tokens, (1000 * (r + 1)) + p)).ToArray();
+            batches[r] = Enumerable.Range(0, Pool).Select(p => GpuCase.Batch(config, tokens, (1000 * (r + 1)) + p)).ToArray();
         }
         byte[][][] expected = HostOracle(config, world, batches);
 
@@ -147,7 +147,7 @@ internal static partial class GraphSuite
         {
             if (c.ErrorChecks && devices[0] == devices[1]) CheckStreamMadeDuringCapture(groups, reports[0]);
             using var barrier = new Barrier(world);
-            RankWorkers.Run(world, r => RunRank(c, groups[r], batches[r], expected[r], replays, eagerRuns, barrier, reports[r], out graphs[r]));
+            RankThreads.RunOnce(world, r => RunRank(c, groups[r], batches[r], expected[r], replays, eagerRuns, barrier, reports[r], out graphs[r]));
         }
         finally
         {
@@ -177,13 +177,13 @@ internal static partial class GraphSuite
     }
 
     /// <summary>Eager execution of every pooled batch on the Host backend: per rank and batch, the outputs compared.</summary>
-    private static byte[][][] HostOracle(EpConfig config, int world, RankInputs[][] batches)
+    private static byte[][][] HostOracle(EpConfig config, int world, RankBatch[][] batches)
     {
         var expected = new byte[world][][];
         EpGroup[] groups = EpGroup.CreateHost(config, world);
         try
         {
-            RankWorkers.Run(world, r =>
+            RankThreads.RunOnce(world, r =>
             {
                 using var rig = new StepRig(groups[r], batches[r][0].Tokens, cuda: false);
                 expected[r] = new byte[Pool][];
@@ -203,7 +203,7 @@ internal static partial class GraphSuite
     }
 
     private static void RunRank(
-        GraphCase c, EpGroup g, RankInputs[] batches, byte[][] expected, int replays, int eagerRuns, Barrier barrier, RankReport report, out EpGraph? graphOut)
+        GraphCase c, EpGroup g, RankBatch[] batches, byte[][] expected, int replays, int eagerRuns, Barrier barrier, RankReport report, out EpGraph? graphOut)
     {
         graphOut = null;
         var backend = (CudaRankBackend)g.RankBackend;

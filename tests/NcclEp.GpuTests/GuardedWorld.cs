@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using System.Threading;
 using NcclEp.Cuda;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -94,17 +95,15 @@ internal sealed class GuardedRank : IDisposable
     };
 
     /// <summary>Uploads a round's inputs (and a gradient drawn from them) and fills every output buffer with the pattern.</summary>
-    public void Load(RankInputs input)
+    public void Load(RankBatch input)
     {
         _tokens = input.Tokens;
         if (_tokens > 0)
         {
             _ids.Upload<int>(input.Ids);
             _weights.Upload<float>(input.Weights);
-            _x.Upload<byte>(input.Rows);
-            var grad = new byte[input.Rows.Length];
-            RankInputs.FillRows(new Random((input.Tokens * 7919) + input.Rows[0] + (input.Rows[1] << 8)), grad, _c.DataType);
-            _grad.Upload<byte>(grad);
+            _x.Upload<byte>(input.X);
+            _grad.Upload<byte>(input.Grad);
         }
         foreach (EpBuffer b in new[] { _received, _gradRows, _combined, _gradX }) b.Fill(Pattern);
     }
@@ -125,7 +124,7 @@ internal sealed class GuardedRank : IDisposable
     public void Sync() => _g.Synchronize(Stream);
 
     /// <summary>Load, Update, forward, backward, Synchronize, Collect.</summary>
-    public RankResult FullRoundTrip(RankInputs input)
+    public RankResult FullRoundTrip(RankBatch input)
     {
         Load(input);
         Update();
@@ -137,50 +136,18 @@ internal sealed class GuardedRank : IDisposable
     }
 
     /// <summary>Load, Update, Dispatch, Combine, Synchronize, and the forward outputs only.</summary>
-    public RankResult ForwardRoundTrip(RankInputs input)
+    public RankResult ForwardRoundTrip(RankBatch input)
     {
         Load(input);
         Update();
         Dispatch();
         Combine();
         Sync();
-        return Collect(Handle, _received, Guard, _combined, Guard, _tokens, null, null);
+        return ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, null, null);
     }
 
     /// <summary>Counts, every row the layout defines (received, gradient rows, source info), combined and token gradient.</summary>
-    public RankResult Collect() => Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX);
-
-    /// <summary>
-    /// What a round trip produced on one rank, as named byte arrays that two backends must match exactly: counts, then
-    /// for every row range the layout defines the received rows, source info (and gradient rows), then the combined
-    /// rows (and token gradient). <paramref name="gradRows"/> and <paramref name="gradX"/> null: forward only.
-    /// </summary>
-    public static RankResult Collect(EpHandle handle, EpBuffer received, long receivedAt, EpBuffer combined, long combinedAt, int tokens,
-        EpBuffer? gradRows, EpBuffer? gradX)
-    {
-        EpGroup g = handle.Group;
-        EpConfig c = g.Config;
-        long rowBytes = c.RowBytes;
-        var result = new RankResult();
-        int[] rankCounts = State<int>(handle, handle.ReceivedRankCounts, g.WorldSize);
-        int[] expertCounts = State<int>(handle, handle.ReceivedExpertCounts, g.LocalExperts);
-        int[] offsets = State<int>(handle, handle.ReceivedExpertOffsets, g.LocalExperts + 1);
-        int[] total = State<int>(handle, handle.ReceivedTotal, 1);
-        result.Add("rankCounts", Bytes(rankCounts));
-        result.Add("expertCounts", Bytes(expertCounts));
-        result.Add("expertOffsets", Bytes(offsets));
-        result.Add("total", Bytes(total));
-        foreach ((long first, long count) in BackendRun.ValidRows(c, g.WorldSize, rankCounts, expertCounts, offsets, total[0]))
-        {
-            string at = $"[{first}..{first + count})";
-            result.Add("received" + at, Rows(received, receivedAt + (first * rowBytes), count * rowBytes));
-            if (gradRows is not null) result.Add("gradRows" + at, Rows(gradRows, receivedAt + (first * rowBytes), count * rowBytes));
-            result.Add("sourceInfo" + at, Raw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
-        }
-        result.Add("combined", Rows(combined, combinedAt, tokens * rowBytes));
-        if (gradX is not null) result.Add("gradX", Rows(gradX, combinedAt, tokens * rowBytes));
-        return result;
-    }
+    public RankResult Collect() => ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX);
 
     /// <summary>Null if every byte outside each output tensor still holds the pattern; else where it does not.</summary>
     public string? Guards()
@@ -201,30 +168,6 @@ internal sealed class GuardedRank : IDisposable
         }
         return null;
     }
-
-    private static T[] State<T>(EpHandle handle, EpTensor t, int n) where T : unmanaged
-    {
-        var values = new T[n];
-        HandleState.Read<T>(handle, t.Data, values);
-        return values;
-    }
-
-    private static byte[] Raw(EpHandle handle, nint address, long bytes)
-    {
-        var data = new byte[bytes];
-        HandleState.Read<byte>(handle, address, data);
-        return data;
-    }
-
-    private static byte[] Rows(EpBuffer b, long offset, long bytes)
-    {
-        var data = new byte[bytes];
-        if (bytes > 0) b.Download<byte>(data, offset);
-        return data;
-    }
-
-    private static byte[] Bytes<T>(T[] values) where T : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 
     public void Dispose()
     {

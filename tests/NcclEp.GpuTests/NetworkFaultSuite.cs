@@ -38,7 +38,7 @@ internal static class NetworkFaultSuite
     private static string? SilentPeer(int stopBefore, int seed)
     {
         EpConfig config = Case.Config(Case.Tokens);
-        RankInputs[] inputs = FaultSuite.Inputs(Case, seed, round: 0);
+        RankBatch[] inputs = FaultSuite.Inputs(Case, seed, round: 0);
         EpGroupAbortedException? aborted = null, again = null;
         Exception? other = null;
         TimeSpan waited = default;
@@ -56,7 +56,7 @@ internal static class NetworkFaultSuite
                 else if (instrument == EpMetrics.CommunicatorAbortDuration.Name)
                     Trace($"ncclCommAbort returned at {Stopwatch.GetElapsedTime(t0).TotalMilliseconds:0} ms (it took {value * 1000:0} ms)");
             });
-            RankWorkers.Run(2, rank =>
+            RankThreads.RunOnce(2, rank =>
             {
                 GuardedRank me = gpu.Ranks[rank];
                 me.Update();

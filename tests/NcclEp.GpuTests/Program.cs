@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -74,9 +75,9 @@ internal static class Program
             {
                 difference = CaseRunner.Run(c, devices, seed: passed + failed + 1, out elapsed);
             }
-            catch (AggregateException e)
+            catch (RankFailedException e)
             {
-                difference = string.Join(" | ", e.InnerExceptions.Select(x => x.Message));
+                difference = e.Message;
                 elapsed = TimeSpan.Zero;
             }
             catch (Exception e)

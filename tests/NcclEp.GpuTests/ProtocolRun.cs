@@ -2,6 +2,7 @@ using System;
 using System.Threading;
 using NcclEp.Cuda;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -17,13 +18,13 @@ internal static class ProtocolRun
     {
         var results = new RankResult[groups.Length];
         using var ready = new Barrier(groups.Length);
-        RankWorkers.Run(groups.Length, rank =>
+        RankThreads.RunOnce(groups.Length, rank =>
         {
             using var me = new ProtocolRankRun(groups[rank], script);
             // Co-located ranks share a GPU: allocation must not overlap another rank's waiting kernels.
             if (!ready.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the start barrier.");
             results[rank] = me.RunAll();
-        });
+        }, TimeSpan.FromMinutes(3));
         return results;
     }
 
@@ -119,14 +120,14 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
         return _result;
     }
 
-    private void Load(RankInputs input)
+    private void Load(RankBatch input)
     {
         _tokens = input.Tokens;
         if (_tokens > 0)
         {
             _ids.Upload<int>(input.Ids);
             _weights.Upload<float>(input.Weights);
-            _x.Upload<byte>(input.Rows);
+            _x.Upload<byte>(input.X);
         }
         _received.Fill(0xEE);
         foreach (EpBuffer b in _home) b.Fill(0xEE);
@@ -164,7 +165,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
         var outputs = new byte[_expertOut.Length][];
         for (int i = stepIndex + 1; i < _script.Steps.Count && _script.Steps[i].Kind is ProtocolStepKind.Combine or ProtocolStepKind.DispatchBackward; i++)
             outputs[_script.Steps[i].Slot] = new byte[rows.Length];
-        foreach ((long first, long count) in BackendRun.ValidRows(_c, _world, rankCounts, expertCounts, offsets, total[0]))
+        foreach ((long first, long count) in LayoutRows.Defined(_c, _world, rankCounts, expertCounts, offsets, total[0]))
         {
             string range = $"[{first}..{first + count})";
             _result.Add(at + "received" + range, rows.AsSpan((int)(first * _rowBytes), (int)(count * _rowBytes)).ToArray());

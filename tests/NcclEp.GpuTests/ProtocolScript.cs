@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -35,11 +36,11 @@ internal readonly record struct ProtocolStep(ProtocolStepKind Kind, int Round, i
 /// </summary>
 internal sealed class ProtocolScript
 {
-    private readonly RankInputs[][] _inputs;  // [round][rank]
+    private readonly RankBatch[][] _inputs;  // [round][rank]
     private readonly long[][] _delayNs;       // [rank][step]
     private readonly bool[][] _onHost;        // [rank][step]: held by a sleep before the launch rather than a spin kernel
 
-    private ProtocolScript(string name, EpConfig config, int world, List<ProtocolStep> steps, RankInputs[][] inputs, long[][] delayNs, bool[][] onHost)
+    private ProtocolScript(string name, EpConfig config, int world, List<ProtocolStep> steps, RankBatch[][] inputs, long[][] delayNs, bool[][] onHost)
     {
         Name = name;
         Config = config;
@@ -58,7 +59,7 @@ internal sealed class ProtocolScript
     /// <summary>Most combine-route steps after one dispatch (output buffers per rank).</summary>
     public int Slots => Steps.Count == 0 ? 0 : Steps.Max(s => s.Slot) + 1;
 
-    public RankInputs Inputs(int round, int rank) => _inputs[round][rank];
+    public RankBatch Inputs(int round, int rank) => _inputs[round][rank];
 
     /// <summary>How long rank <paramref name="rank"/> is held before step <paramref name="step"/> (0: not at all).</summary>
     public long DelayNs(int rank, int step) => _delayNs[rank][step];
@@ -76,10 +77,10 @@ internal sealed class ProtocolScript
     {
         int local = config.LocalExperts(2);
         var random = new Random(seed);
-        var inputs = new RankInputs[2];
+        var inputs = new RankBatch[2];
         for (int r = 0; r < 2; r++)
         {
-            inputs[r] = new RankInputs(config, config.MaxTokensPerRank - r, seed * 10 + r);
+            inputs[r] = GpuCase.Batch(config, config.MaxTokensPerRank - r, seed * 10 + r);
             for (int t = 0; t < inputs[r].Tokens; t++)
             {
                 int[] experts = Enumerable.Range(local, local).OrderBy(_ => random.Next()).ToArray();  // rank 1's experts only
@@ -106,12 +107,12 @@ internal sealed class ProtocolScript
     {
         var random = new Random(seed);
         var steps = new List<ProtocolStep>();
-        var inputs = new RankInputs[rounds][];
+        var inputs = new RankBatch[rounds][];
         int op = 0;
         for (int round = 0; round < rounds; round++)
         {
             inputs[round] = Enumerable.Range(0, world)
-                .Select(r => new RankInputs(config, random.Next(config.MaxTokensPerRank + 1), (seed * 1000) + (round * 10) + r)).ToArray();
+                .Select(r => GpuCase.Batch(config, random.Next(config.MaxTokensPerRank + 1), (seed * 1000) + (round * 10) + r)).ToArray();
             steps.Add(new ProtocolStep(ProtocolStepKind.Update, round, op++, 0));
             steps.Add(new ProtocolStep(ProtocolStepKind.Dispatch, round, op++, 0));
             int slot = 0;

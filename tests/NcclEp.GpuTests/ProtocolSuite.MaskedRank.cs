@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Threading;
 using NcclEp.Cuda;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -23,8 +24,8 @@ internal static class ProtocolMaskedRank
 
     public static string? Run(bool hostOnly)
     {
-        RankInputs[] round1 = [Inputs([4, 0, -1], 1), Inputs([4, 2, -1], 2), Inputs([0, 2, -1], 3)];
-        RankInputs[] round2 = [Inputs([2, 0, -1], 4), Inputs([0, 3, -1], 5), Inputs([0, 2, -1], 6)];
+        RankBatch[] round1 = [Inputs([4, 0, -1], 1), Inputs([4, 2, -1], 2), Inputs([0, 2, -1], 3)];
+        RankBatch[] round2 = [Inputs([2, 0, -1], 4), Inputs([0, 3, -1], 5), Inputs([0, 2, -1], 6)];
 
         var expected = new byte[2][];
         EpGroup[] host = EpGroup.CreateHost(Config, 3);
@@ -32,13 +33,13 @@ internal static class ProtocolMaskedRank
         {
             host[0].SetActiveRanks(WithoutRank2);
             host[1].SetActiveRanks(WithoutRank2);
-            RankWorkers.Run(2, rank =>
+            RankThreads.RunOnce(2, rank =>
             {
                 using var me = new LateRank(host[rank], round2[rank]);
                 me.UpdateAndDispatch();
                 me.Combine();
                 expected[rank] = me.Combined();
-            });
+            }, TimeSpan.FromMinutes(3));
         }
         finally
         {
@@ -55,7 +56,7 @@ internal static class ProtocolMaskedRank
             using var all = new Barrier(3);
             using var survivors = new Barrier(2);
             var clock = new Stopwatch();
-            RankWorkers.Run(3, rank =>
+            RankThreads.RunOnce(3, rank =>
             {
                 using var me = new LateRank(groups[rank], round1[rank]);
                 Meet(all);
@@ -88,7 +89,7 @@ internal static class ProtocolMaskedRank
                 me.Combine();
                 me.Sync();
                 actual[rank] = me.Combined();
-            });
+            }, TimeSpan.FromMinutes(3));
         }
         finally
         {
@@ -111,9 +112,9 @@ internal static class ProtocolMaskedRank
     }
 
     /// <summary>Two tokens with the experts <paramref name="ids"/>, weights 1 and 0.75 (random rows).</summary>
-    private static RankInputs Inputs(int[] ids, int seed)
+    private static RankBatch Inputs(int[] ids, int seed)
     {
-        var input = new RankInputs(Config, 2, seed);
+        var input = GpuCase.Batch(Config, 2, seed);
         for (int t = 0; t < 2; t++)
         {
             ids.CopyTo(input.Ids, t * Config.TopK);
@@ -157,7 +158,7 @@ internal static class ProtocolMaskedRank
         private readonly nint _stream;
         private int _tokens;
 
-        public LateRank(EpGroup g, RankInputs input)
+        public LateRank(EpGroup g, RankBatch input)
         {
             _g = g;
             long rowBytes = Config.RowBytes, rows = Config.ReceiveRows(3);
@@ -171,12 +172,12 @@ internal static class ProtocolMaskedRank
             Load(input);
         }
 
-        public void Load(RankInputs input)
+        public void Load(RankBatch input)
         {
             _tokens = input.Tokens;
             _ids.Upload<int>(input.Ids);
             _weights.Upload<float>(input.Weights);
-            _x.Upload<byte>(input.Rows);
+            _x.Upload<byte>(input.X);
             _received.Fill(0xEE);
             _combined.Fill(0xEE);
         }

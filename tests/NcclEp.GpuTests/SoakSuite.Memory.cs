@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using NcclEp.Cuda;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -14,13 +15,13 @@ internal static partial class SoakSuite
         GpuCase c = Case;
         EpConfig config = c.Config(c.Tokens);
         using var device = new CudaDevice(0);  // keeps the primary context alive between cycles, so the numbers mean something
-        RankInputs[] inputs = FaultSuite.Inputs(c, 11, 0);
+        RankBatch[] inputs = FaultSuite.Inputs(c, 11, 0);
 
         void Cycle()
         {
             using var w = new GuardedWorld(EpGroup.CreateCuda(config, new int[World]));
             for (int r = 0; r < World; r++) w.Ranks[r].Load(inputs[r]);
-            RankWorkers.Run(World, rank =>
+            RankThreads.RunOnce(World, rank =>
             {
                 GuardedRank me = w.Ranks[rank];
                 me.Update();

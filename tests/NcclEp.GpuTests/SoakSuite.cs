@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using NcclEp.Cuda;
 using NcclEp.Interop;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -90,7 +91,7 @@ internal static unsafe partial class SoakSuite
         long rowBytes = config.RowBytes;
 
         using var oracle = new GuardedWorld(EpGroup.CreateHost(config, World));
-        (RankInputs[][] pool, byte[][] wantCombined, int[][] wantCounts) = Prepare(config, oracle);
+        (RankBatch[][] pool, byte[][] wantCombined, int[][] wantCounts) = Prepare(config, oracle);
         int countWords = World + local;
 
         EpGroup[] groups = EpGroup.CreateCuda(config, new int[World], new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(10) });
@@ -107,7 +108,7 @@ internal static unsafe partial class SoakSuite
             long stopAt = trips;
             using var barrier = new Barrier(World);
             var clock = Stopwatch.StartNew();
-            RankWorkers.Run(World, rank =>
+            RankThreads.RunOnce(World, rank =>
             {
                 Check.Cu(CudaDriver.cuCtxSetCurrent(device.Context), "cuCtxSetCurrent");
                 EpGroup g = groups[rank];
@@ -120,7 +121,7 @@ internal static unsafe partial class SoakSuite
                 for (long trip = 0; trip < Volatile.Read(ref stopAt); trip++)
                 {
                     int i0 = Choice(0, trip), i1 = Choice(1, trip), mine = rank == 0 ? i0 : i1;
-                    RankInputs batch = pool[rank][mine];
+                    RankBatch batch = pool[rank][mine];
                     int tokens = batch.Tokens;
                     EpTensor ids = EpTensor.Create2D(b.Ids.Pointer + (nint)((long)mine * m * k * 4), EpDataType.Int32, tokens, k);
                     EpTensor weights = EpTensor.Create2D(b.Weights.Pointer + (nint)((long)mine * m * k * 4), EpDataType.Float32, tokens, k);
@@ -145,7 +146,7 @@ internal static unsafe partial class SoakSuite
                     {
                         // Both ranks stop here: compare everything with the Host backend on the same two batches.
                         g.Synchronize(stream);
-                        RankResult got = GuardedRank.Collect(handle, b.Received, 0, b.Combined, 0, tokens, null, null);
+                        RankResult got = ResultCollector.Collect(handle, b.Received, 0, b.Combined, 0, tokens, null, null);
                         Meet(barrier);
                         RankResult want = oracle.Ranks[rank].ForwardRoundTrip(batch);
                         string? difference = ResultCompare.FirstDifference([want], [got]);
@@ -189,18 +190,18 @@ internal static unsafe partial class SoakSuite
     /// The pool (Pool random batches per rank), the Host oracle's combined rows of each batch (a rank's combine of
     /// identity experts depends only on its own batch) and, per receiving rank, the counts of every pair of batches.
     /// </summary>
-    private static (RankInputs[][] Pool, byte[][] WantCombined, int[][] WantCounts) Prepare(EpConfig config, GuardedWorld oracle)
+    private static (RankBatch[][] Pool, byte[][] WantCombined, int[][] WantCounts) Prepare(EpConfig config, GuardedWorld oracle)
     {
         int m = config.MaxTokensPerRank, k = config.TopK, local = config.NumExperts / World;
         long rowBytes = config.RowBytes;
         // The pool: Pool random batches per rank, and the Host oracle's combined rows of each (a rank's combine of
         // identity experts depends only on its own batch).
-        var pool = new RankInputs[World][];
+        var pool = new RankBatch[World][];
         for (int r = 0; r < World; r++)
-            pool[r] = Enumerable.Range(0, Pool).Select(i => new RankInputs(Case, i % (m + 1), 100_000 + (r * Pool) + i)).ToArray();
+            pool[r] = Enumerable.Range(0, Pool).Select(i => Case.Batch(i % (m + 1), 100_000 + (r * Pool) + i)).ToArray();
         var wantCombined = new byte[World][];
         for (int r = 0; r < World; r++) wantCombined[r] = new byte[Pool * m * rowBytes];
-        RankWorkers.Run(World, rank =>
+        RankThreads.RunOnce(World, rank =>
         {
             for (int i = 0; i < Pool; i++)
             {
@@ -219,7 +220,7 @@ internal static unsafe partial class SoakSuite
             {
                 for (int s = 0; s < World; s++)
                 {
-                    RankInputs b = pool[s][s == 0 ? i0 : i1];
+                    RankBatch b = pool[s][s == 0 ? i0 : i1];
                     for (int t = 0; t < b.Tokens; t++)
                     {
                         Span<bool> hit = [false, false];
@@ -249,7 +250,7 @@ internal static unsafe partial class SoakSuite
     }
 
     /// <summary>combined[t] ≈ x[t]·Σw over the slots with an expert, to bf16 rounding (plus fp32 accumulation error).</summary>
-    private static string? CheckWeightedSum(RankInputs batch, byte[] combined, int k, int h, long trip, int rank)
+    private static string? CheckWeightedSum(RankBatch batch, byte[] combined, int k, int h, long trip, int rank)
     {
         for (int t = 0; t < batch.Tokens; t++)
         {
@@ -263,7 +264,7 @@ internal static unsafe partial class SoakSuite
             for (int e = 0; e < h; e++)
             {
                 int at = ((t * h) + e) * 2;
-                double x = new BFloat16((ushort)(batch.Rows[at] | (batch.Rows[at + 1] << 8))).ToSingle();
+                double x = new BFloat16((ushort)(batch.X[at] | (batch.X[at + 1] << 8))).ToSingle();
                 double got = new BFloat16((ushort)(combined[at] | (combined[at + 1] << 8))).ToSingle();
                 double want = x * sum;
                 double tolerance = (Math.ScaleB(1, -8) * Math.Abs(want)) + ((2 * k + 2) * Math.ScaleB(1, -23) * Math.Abs(x) * magnitude) + 1e-30;
@@ -295,7 +296,7 @@ internal static unsafe partial class SoakSuite
     /// <summary>One rank's pool on the GPU (ids, weights, rows of every batch; expected combined rows and counts) and outputs.</summary>
     private sealed class SoakBuffers : IDisposable
     {
-        public SoakBuffers(EpGroup g, RankInputs[] pool, byte[] wantCombined, int[] wantCounts)
+        public SoakBuffers(EpGroup g, RankBatch[] pool, byte[] wantCombined, int[] wantCounts)
         {
             EpConfig c = g.Config;
             int m = c.MaxTokensPerRank, k = c.TopK;
@@ -306,7 +307,7 @@ internal static unsafe partial class SoakSuite
             {
                 pool[i].Ids.CopyTo(ids, i * m * k);
                 pool[i].Weights.CopyTo(weights, i * m * k);
-                pool[i].Rows.CopyTo(rows, (long)i * m * c.RowBytes);
+                pool[i].X.CopyTo(rows, (long)i * m * c.RowBytes);
             }
             Ids = Upload<int>(g, ids);
             Weights = Upload<float>(g, weights);

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using CommunityToolkit.HighPerformance;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 

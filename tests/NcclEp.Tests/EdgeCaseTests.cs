@@ -1,4 +1,5 @@
 using System;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -52,7 +53,7 @@ public class EdgeCaseTests
     {
         const int world = 2;
         EpGroup[] groups = EpGroup.CreateHost(Small, world);
-        var batches = new[] { new RankBatch(0, Small.TopK, Small.Hidden), Batch(world, 53, 1) };
+        var batches = new[] { new RankBatch(0, Small.TopK, Small.Hidden, Small.DataType), Batch(world, 53, 1) };
         var counts = new int[world][];
         using (var threads = new RankThreads(world))
         {

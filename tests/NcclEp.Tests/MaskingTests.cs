@@ -1,5 +1,6 @@
 using System;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 

@@ -1,5 +1,5 @@
 using System;
-using NcclEp.Tests.Infrastructure;
+using NcclEp.Testing;
 using NcclEp.Tests.Protocol;
 using Xunit;
 
@@ -51,10 +51,10 @@ public sealed class ReceivedCountsTests(RankThreadPool pool) : IClassFixture<Ran
 
     private static RankBatch Batch(int[] ids, int tokens)
     {
-        var batch = new RankBatch(tokens, 2, 512);
+        var batch = new RankBatch(tokens, 2, 512, EpDataType.BFloat16);
         ids.CopyTo(batch.Ids, 0);
         Array.Fill(batch.Weights, 0.5f);
-        CaseGenerator.FillRows(new Random(tokens), batch.X, EpDataType.BFloat16);
+        BatchGenerator.FillRows(new Random(tokens), batch.X, EpDataType.BFloat16);
         return batch;
     }
 }

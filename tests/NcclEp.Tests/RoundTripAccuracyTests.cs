@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -50,7 +51,7 @@ public class RoundTripAccuracyTests(RankThreadPool pool) : IClassFixture<RankThr
                         .Where(k => model.Id(rank, t, k) >= 0).Sum(k => (double)model.Weight(rank, t, k));
                     for (int e = 0; e < config.Hidden; e++)
                     {
-                        double exact = b.X[(t * config.Hidden) + e] * sum;
+                        double exact = b.XAt(t, e) * sum;
                         double got = Numerics.Decode(combined[(t * config.Hidden) + e], dataType);
                         double error = Math.Abs(got - exact);
                         local = Math.Max(local, exact == 0 ? error : error / Math.Abs(exact));

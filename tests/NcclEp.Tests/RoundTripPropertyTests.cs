@@ -1,4 +1,5 @@
 using System;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,5 +1,6 @@
 using System;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 

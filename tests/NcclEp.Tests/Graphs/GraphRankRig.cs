@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 
 namespace NcclEp.Tests.Graphs;
@@ -94,34 +95,13 @@ internal sealed class GraphRankRig : IDisposable
     {
         Ids.Upload<int>(batch.Ids);
         Weights.Upload<float>(batch.Weights);
-        UploadRows(X, batch.X);
-        UploadRows(TokenGrad, batch.Grad);
+        X.Upload<byte>(batch.X);
+        TokenGrad.Upload<byte>(batch.Grad);
     }
 
     /// <summary>Every output of the step for <paramref name="tokens"/> tokens, by name, as bytes (only the rows the layout defines).</summary>
-    public SortedDictionary<string, byte[]> Snapshot(int tokens, bool backward = true)
-    {
-        EpConfig c = Config;
-        EpHandle h = Handle;
-        int[] rankCounts = HostView.Int32s(h.ReceivedRankCounts), expertCounts = HostView.Int32s(h.ReceivedExpertCounts);
-        int[] offsets = HostView.Int32s(h.ReceivedExpertOffsets), total = HostView.Int32s(h.ReceivedTotal);
-        var result = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
-        {
-            ["rankCounts"] = HostView.Bytes(h.ReceivedRankCounts),
-            ["expertCounts"] = HostView.Bytes(h.ReceivedExpertCounts),
-            ["expertOffsets"] = HostView.Bytes(h.ReceivedExpertOffsets),
-            ["total"] = HostView.Bytes(h.ReceivedTotal),
-            ["combined"] = Rows(Combined, 0, tokens),
-        };
-        if (backward) result["xGrad"] = Rows(XGrad, 0, tokens);
-        foreach ((long first, long count) in ValidRows(rankCounts, expertCounts, offsets, total[0]))
-        {
-            string at = $"[{first}..{first + count})";
-            result["received" + at] = Rows(Received, first, count);
-            if (backward) result["layoutGrad" + at] = Rows(LayoutGrad, first, count);
-        }
-        return result;
-    }
+    public RankResult Snapshot(int tokens, bool backward = true) =>
+        ResultCollector.Collect(Handle, Received, 0, Combined, 0, tokens, backward ? LayoutGrad : null, backward ? XGrad : null);
 
     private EpBuffer Allocate(long bytes)
     {
@@ -144,47 +124,11 @@ internal sealed class GraphRankRig : IDisposable
         };
     }
 
-    private void UploadRows(EpBuffer b, float[] values)
-    {
-        if (Config.DataType == EpDataType.Float32)
-        {
-            b.Upload<float>(values);
-            return;
-        }
-        var bits = new ushort[values.Length];
-        for (int i = 0; i < values.Length; i++) bits[i] = (ushort)Numerics.Encode(values[i], EpDataType.BFloat16);
-        b.Upload<ushort>(bits);
-    }
-
     private byte[] Rows(EpBuffer b, long first, long count)
     {
         var bytes = new byte[count * Config.RowBytes];
         if (bytes.Length > 0) b.Download<byte>(bytes, first * Config.RowBytes);
         return bytes;
-    }
-
-    /// <summary>The row ranges the layout defines after a dispatch (the rest is unspecified).</summary>
-    private List<(long First, long Count)> ValidRows(int[] rankCounts, int[] expertCounts, int[] offsets, int total)
-    {
-        EpConfig c = Config;
-        long m = c.MaxTokensPerRank;
-        var ranges = new List<(long, long)>();
-        switch (c.Mode, c.Layout)
-        {
-            case (_, EpLayout.RankMajor):
-                for (int r = 0; r < rankCounts.Length; r++) ranges.Add((r * m, rankCounts[r]));
-                break;
-            case (EpMode.LowLatency, EpLayout.ExpertMajor):
-                for (int e = 0; e < expertCounts.Length; e++) ranges.Add((e * Group.WorldSize * m, expertCounts[e]));
-                break;
-            case (EpMode.HighThroughput, EpLayout.ExpertMajor):
-                ranges.Add((0, offsets[^1]));
-                break;
-            default:
-                ranges.Add((0, total));
-                break;
-        }
-        return ranges;
     }
 
     public void Dispose()

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -75,40 +76,15 @@ internal sealed class GraphWorld : IDisposable
     }
 
     /// <summary>Asserts two snapshots hold the same outputs, byte for byte, naming the first difference.</summary>
-    public static void AssertSame(SortedDictionary<string, byte[]> expected, SortedDictionary<string, byte[]> actual, string where)
+    public static void AssertSame(RankResult expected, RankResult actual, string where)
     {
-        Assert.Equal(expected.Keys, actual.Keys);
-        foreach ((string name, byte[] bytes) in expected)
-        {
-            int at = bytes.AsSpan().CommonPrefixLength(actual[name]);
-            Assert.True(at == bytes.Length && bytes.Length == actual[name].Length,
-                $"{where}: replay differs from eager in '{name}' at byte {at} of {bytes.Length}");
-        }
+        string? difference = ResultCompare.FirstDifference([expected], [actual], "eager", "replay");
+        Assert.True(difference is null, $"{where}: {difference}");
     }
 
     /// <summary>A batch of exactly <paramref name="tokens"/> tokens: distinct ids per token (about one in five -1), mixed-sign weights, non-zero rows.</summary>
-    public static RankBatch FixedBatch(Random rng, EpConfig config, int tokens)
-    {
-        int k = config.TopK, e = config.NumExperts;
-        var batch = new RankBatch(tokens, k, config.Hidden);
-        var taken = new bool[e];
-        for (int t = 0; t < tokens; t++)
-        {
-            Array.Clear(taken);
-            for (int slot = 0; slot < k; slot++)
-            {
-                int id;
-                do id = rng.Next(e);
-                while (taken[id]);
-                taken[id] = true;
-                batch.Ids[(t * k) + slot] = rng.Next(5) == 0 ? -1 : id;
-                batch.Weights[(t * k) + slot] = (float)((rng.NextDouble() * 2) - 0.5);
-            }
-        }
-        CaseGenerator.FillRows(rng, batch.X, config.DataType);
-        CaseGenerator.FillRows(rng, batch.Grad, config.DataType);
-        return batch;
-    }
+    public static RankBatch FixedBatch(Random rng, EpConfig config, int tokens) =>
+        BatchGenerator.Uniform(rng, config, tokens, new RoutingStyle(NoneOneIn: 5, MinWeight: -0.5, MaxWeight: 1.5));
 
     public void Dispose()
     {

@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using Xunit;
 
+using NcclEp.Testing;
+
 namespace NcclEp.Tests.Infrastructure;
 
 /// <summary>One rank's routing, tokens and outputs (fp32 rows, low-latency expert-major) for two-rank tests.</summary>
@@ -21,7 +23,7 @@ internal sealed class RankIo : IDisposable
         _rows = g.AllocateBuffer(c.ReceiveRows(g.WorldSize) * c.RowBytes);
         _ids.Upload<int>(batch.Ids);
         _weights.Upload<float>(batch.Weights);
-        _x.Upload<float>(batch.X);
+        _x.Upload<byte>(batch.X);
         Ids = _ids.As2D(EpDataType.Int32, _tokens, c.TopK);
         Weights = _weights.As2D(EpDataType.Float32, _tokens, c.TopK);
         X = _x.As2D(EpDataType.Float32, _tokens, c.Hidden);

@@ -4,6 +4,8 @@ using System.Linq;
 using System.Threading;
 using Xunit.Sdk;
 
+using NcclEp.Testing;
+
 namespace NcclEp.Tests.Infrastructure;
 
 /// <summary>What a checked case gives a test's own assertions: the model, the combine output and the handle after dispatch.</summary>
@@ -96,14 +98,15 @@ internal sealed class RoundTripWorld : IDisposable
             }
         }, TimeSpan.FromMinutes(5));
 
-        Exception? failure = _failures.FirstOrDefault(f => f is XunitException)
+        Exception? failure = _failures.FirstOrDefault(f => f is XunitException or CheckFailedException)
             ?? _failures.FirstOrDefault(f => f is not null and not EpTimeoutException)
             ?? _failures.FirstOrDefault(f => f is not null);
         if (failure is not null)
         {
             int rank = Array.IndexOf(_failures, failure);
             string tokens = string.Join(", ", _batches.Select(b => b.Tokens));
-            throw new XunitException($"{Config} W={World} {Shape} active=[{string.Join(",", _active)}] seed={firstSeed + casesRun} rank {rank} (tokens per rank {tokens}): {(failure is XunitException ? failure.Message : failure.ToString())}");
+            string what = failure is XunitException or CheckFailedException ? failure.Message : failure.ToString();
+            throw new XunitException($"{Config} W={World} {Shape} active=[{string.Join(",", _active)}] seed={firstSeed + casesRun} rank {rank} (tokens per rank {tokens}): {what}");
         }
         return casesRun;
     }

@@ -1,5 +1,7 @@
 using Xunit;
 
+using NcclEp.Testing;
+
 namespace NcclEp.Tests.Infrastructure;
 
 /// <summary>

@@ -2,6 +2,8 @@ using System;
 using System.Linq;
 using Xunit;
 
+using NcclEp.Testing;
+
 namespace NcclEp.Tests.Infrastructure;
 
 /// <summary>
@@ -32,10 +34,9 @@ internal sealed class SingleRank : IDisposable
         ids[3] = -1;
         Ids.Upload<int>(ids);
         Weights.Upload<float>(Enumerable.Range(0, ids.Length).Select(i => 0.25f * (i + 1)).ToArray());
-        var x = new float[m * Config.Hidden * 2];
-        CaseGenerator.FillRows(new Random(3), x, Config.DataType);
-        if (Config.DataType == EpDataType.Float32) X.Upload<float>(x);
-        else X.Upload<ushort>(x.Select(v => (ushort)Numerics.Encode(v, EpDataType.BFloat16)).ToArray());
+        var x = new byte[(long)m * row * 2];
+        BatchGenerator.FillRows(new Random(3), x, Config.DataType);
+        X.Upload<byte>(x);
     }
 
     public EpConfig Config { get; }

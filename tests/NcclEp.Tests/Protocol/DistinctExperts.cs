@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using NcclEp.Tests.Infrastructure;
+using NcclEp.Testing;
 
 namespace NcclEp.Tests.Protocol;
 
@@ -65,7 +65,7 @@ internal static class DistinctExperts
         int h = acc.Length;
         for (int i = 0; i < h; i++)
         {
-            float y = Apply(op, key, batch.X[(t * h) + i], type);
+            float y = Apply(op, key, batch.XAt(t, i), type);
             if (weighted)
             {
                 float term = w * y;

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -30,7 +31,7 @@ public sealed class MaskedRankLateWriteTests
     public void A_masked_rank_s_late_combine_writes_nothing_and_raises_and_the_survivors_rows_stay_their_own()
     {
         RankBatch[] round1 = [Batch([4, 0, -1], seed: 1), Batch([4, 2, -1], seed: 2), Batch([0, 2, -1], seed: 3)];
-        RankBatch[] round2 = [Batch([2, 0, -1], seed: 4), Batch([0, 3, -1], seed: 5), new RankBatch(0, Config.TopK, Config.Hidden)];
+        RankBatch[] round2 = [Batch([2, 0, -1], seed: 4), Batch([0, 3, -1], seed: 5), new RankBatch(0, Config.TopK, Config.Hidden, Config.DataType)];
         EpGroup[] groups = EpGroup.CreateHost(Config, World, new EpGroupOptions { PeerTimeout = Timeout });
         var ranks = Array.ConvertAll(groups, g => new ProtocolRank(g));
         var timeouts = new EpTimeoutException?[World];
@@ -123,13 +124,13 @@ public sealed class MaskedRankLateWriteTests
     /// <summary>Two tokens with the same experts <paramref name="ids"/>, weights 1 and 0.75.</summary>
     private static RankBatch Batch(int[] ids, int seed)
     {
-        var batch = new RankBatch(2, Config.TopK, Config.Hidden);
+        var batch = new RankBatch(2, Config.TopK, Config.Hidden, Config.DataType);
         for (int t = 0; t < 2; t++)
         {
             ids.CopyTo(batch.Ids, t * Config.TopK);
             for (int k = 0; k < Config.TopK; k++) batch.Weights[(t * Config.TopK) + k] = k == 0 ? 1f : 0.75f;
         }
-        CaseGenerator.FillRows(new Random(seed), batch.X, Config.DataType);
+        BatchGenerator.FillRows(new Random(seed), batch.X, Config.DataType);
         return batch;
     }
 

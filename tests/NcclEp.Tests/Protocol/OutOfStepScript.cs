@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using NcclEp.Tests.Infrastructure;
+using NcclEp.Testing;
 
 namespace NcclEp.Tests.Protocol;
 
@@ -98,7 +98,7 @@ internal sealed class OutOfStepScript
         if (routing == Routing.Random) return CaseGenerator.Batch(rng, Config, World);
         int k = Config.TopK, local = Config.LocalExperts(World), m = Config.MaxTokensPerRank;
         int tokens = rng.Next(1, m + 1);
-        var batch = new RankBatch(tokens, k, Config.Hidden);
+        var batch = new RankBatch(tokens, k, Config.Hidden, Config.DataType);
         for (int t = 0; t < tokens; t++)
         {
             int[] experts = Enumerable.Range(local, local).OrderBy(_ => rng.Next()).ToArray();  // rank 1's experts only
@@ -113,10 +113,10 @@ internal sealed class OutOfStepScript
 
     private RankBatch WithRows(RankBatch routed, Random rng)
     {
-        var batch = new RankBatch(routed.Tokens, Config.TopK, Config.Hidden);
+        var batch = new RankBatch(routed.Tokens, Config.TopK, Config.Hidden, Config.DataType);
         routed.Ids.CopyTo(batch.Ids, 0);
         routed.Weights.CopyTo(batch.Weights, 0);
-        CaseGenerator.FillRows(rng, batch.X, Config.DataType);
+        BatchGenerator.FillRows(rng, batch.X, Config.DataType);
         return batch;
     }
 }

@@ -1,7 +1,7 @@
 using System;
 using System.Linq;
 using NcclEp.Host;
-using NcclEp.Tests.Infrastructure;
+using NcclEp.Testing;
 using Xunit;
 using Xunit.Sdk;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using NcclEp.Tests.Infrastructure;
+using NcclEp.Testing;
 using Xunit.Sdk;
 
 namespace NcclEp.Tests.Protocol;
@@ -48,7 +48,7 @@ internal sealed class ProtocolRank : IDisposable
         Tokens = batch.Tokens;
         _ids.Upload<int>(batch.Ids);
         _weights.Upload<float>(batch.Weights);
-        _x.Upload<byte>(Encode(batch.X));
+        _x.Upload<byte>(batch.X);
         foreach (EpBuffer b in new[] { _received, _expertOut, _combined }) b.Fill(Poison);
     }
 
@@ -101,7 +101,7 @@ internal sealed class ProtocolRank : IDisposable
                 throw new XunitException($"rank {Rank}: ReceivedSourceInfo row {row.Row} is ({info[row.Row * 3]}, {info[(row.Row * 3) + 1]}, {info[(row.Row * 3) + 2]}), expected ({row.Rank}, {row.Token}, {row.Slot})");
             for (int e = 0; e < _h; e++)
             {
-                uint want = row.IsPadding ? 0u : Numerics.Encode(batches[row.Rank].X[(row.Token * _h) + e], Config.DataType);
+                uint want = row.IsPadding ? 0u : Numerics.ElementBits(batches[row.Rank].X, ((long)row.Token * _h) + e, Config.DataType);
                 if (rows[(row.Row * _h) + e] != want)
                     throw new XunitException($"rank {Rank}: received row {row.Row} element {e}: expected 0x{want:X}, got 0x{rows[(row.Row * _h) + e]:X}");
             }
@@ -162,13 +162,6 @@ internal sealed class ProtocolRank : IDisposable
         (_, EpLayout.RankMajor) => EpTensor.Create3D(b.Pointer, Config.DataType, World, _m, _h),
         _ => EpTensor.Create2D(b.Pointer, Config.DataType, _layoutRows, _h),
     };
-
-    private byte[] Encode(float[] values)
-    {
-        var bytes = new byte[(long)_m * Config.RowBytes];
-        for (int i = 0; i < values.Length; i++) Numerics.WriteElement(bytes, i, Config.DataType, Numerics.Encode(values[i], Config.DataType));
-        return bytes;
-    }
 
     private uint[] Decode(EpBuffer b, long elements)
     {

@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -71,7 +72,7 @@ internal sealed class FaultWorld : IDisposable
     {
         _batches[rank] = _modelActive[rank]
             ? CaseGenerator.Batch(new Random(CaseGenerator.Seed(seed, rank, 41)), Config, World)
-            : new RankBatch(0, Config.TopK, Config.Hidden);
+            : new RankBatch(0, Config.TopK, Config.Hidden, Config.DataType);
     }
 
     /// <summary>Uploads the batch and poisons every output of the round (after the barrier: reads no peer state).</summary>

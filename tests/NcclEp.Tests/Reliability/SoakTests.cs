@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.Linq;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -133,7 +134,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
         private readonly Random _rng;
         private readonly EpConfig _c;
         private readonly EpBuffer _xPool;
-        private readonly float[] _xValues;
+        private readonly byte[] _xBits;
         private readonly int[] _ids;
         private readonly float[] _weights;
         private readonly EpBuffer _idsBuffer, _weightsBuffer, _received, _combined;
@@ -150,12 +151,10 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
             _local = _c.NumExperts / _world;
             _rng = new Random(seed);
             EpGroup g = fw.Group(rank);
-            _xValues = new float[(PoolRows + MaxTokens) * _c.Hidden];
-            CaseGenerator.FillRows(_rng, _xValues, _c.DataType);
-            var x = new ElementArray(_xValues.Length, _c.DataType);
-            for (int i = 0; i < _xValues.Length; i++) x.Set(i, Numerics.Encode(_xValues[i], _c.DataType));
-            _xPool = g.AllocateBuffer((long)_xValues.Length * _c.DataType.SizeInBytes());
-            x.UploadTo(_xPool);
+            _xBits = new byte[(long)(PoolRows + MaxTokens) * _c.RowBytes];
+            BatchGenerator.FillRows(_rng, _xBits, _c.DataType);
+            _xPool = g.AllocateBuffer(_xBits.Length);
+            _xPool.Upload<byte>(_xBits);
             _ids = new int[MaxTokens * _c.TopK];
             _weights = new float[MaxTokens * _c.TopK];
             _idsBuffer = g.AllocateBuffer(_ids.Length * 4);
@@ -281,7 +280,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
                 double fp32Error = (2 * k + 2) * Math.ScaleB(1, -24) * (1 + eps);
                 for (int i = 0; i < hidden; i++)
                 {
-                    double x = _xValues[((first + t) * hidden) + i];
+                    double x = Numerics.DecodeAt(_xBits, ((long)(first + t) * hidden) + i, _c.DataType);
                     double want = x * sum;
                     double got = Numerics.Decode(_out[((long)t * hidden) + i], _c.DataType);
                     double tolerance = (eps * Math.Abs(want)) + (fp32Error * Math.Abs(x) * magnitude) + 1e-30;

@@ -1,14 +1,14 @@
 using System;
 using CommunityToolkit.HighPerformance;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// The per-rank layouts' expert, as a caller writes it (same rule as the round-trip suite): for each row the handle
 /// says was received, Σ over the row's top-k slots ascending whose expert is on this rank of w·row in fp32, rounded
 /// once. Every other row keeps the poison, so a combine that read one would show it.
 /// </summary>
-internal static class ExpertWork
+public static class ExpertWork
 {
     public static EpBuffer WeightedRows(RankRig rig, int rank, EpBuffer input, EpBuffer output, byte poison)
     {

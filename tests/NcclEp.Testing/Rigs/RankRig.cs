@@ -1,13 +1,13 @@
 using System;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// One rank's handle and buffers for one configuration, allocated once and reused by every case. Row tensors
 /// use the pitches of <see cref="BufferShape"/>; flat row f of a layout lies at physical row <see cref="PhysicalRow"/>,
 /// element <c>PhysicalRow(f) · LayoutPitch</c> (3-D layouts leave <c>GapRows</c> spare rows after each block).
 /// </summary>
-internal sealed class RankRig : IDisposable
+public sealed class RankRig : IDisposable
 {
     public RankRig(EpGroup group, BufferShape shape)
     {
@@ -106,15 +106,16 @@ internal sealed class RankRig : IDisposable
         Weights.Upload<float>(weights);
     }
 
-    /// <summary>Uploads [tokens, hidden] input rows at the input pitch; the gaps and unused rows hold <paramref name="poison"/>.</summary>
-    public void UploadHome(EpBuffer buffer, float[] rows, int tokens, byte poison)
+    /// <summary>Uploads [tokens, hidden] input rows (element bits) at the input pitch; the gaps and unused rows hold <paramref name="poison"/>.</summary>
+    public void UploadHome(EpBuffer buffer, byte[] rows, int tokens, byte poison)
     {
         int h = Config.Hidden;
+        EpDataType type = Config.DataType;
         InScratch.Fill(poison);
         for (int t = 0; t < tokens; t++)
         {
             for (int e = 0; e < h; e++)
-                InScratch.Set(((long)t * Shape.InPitch) + e, Numerics.Encode(rows[(t * h) + e], Config.DataType));
+                InScratch.Set(((long)t * Shape.InPitch) + e, Numerics.ElementBits(rows, ((long)t * h) + e, type));
         }
         InScratch.UploadTo(buffer);
     }

@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
-/// <summary>A class fixture that keeps one <see cref="RankThreads"/> per world size, reused by every test of the class.</summary>
+/// <summary>One <see cref="RankThreads"/> per world size, made on first use and reused (an xunit class fixture in the CPU tests).</summary>
 public sealed class RankThreadPool : IDisposable
 {
     private readonly Dictionary<int, RankThreads> _byWorld = [];

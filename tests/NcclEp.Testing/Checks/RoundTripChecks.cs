@@ -1,11 +1,10 @@
 using System;
 using System.Linq;
-using Xunit.Sdk;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>Bit-exact comparisons of one rank's outputs with the reference; each failure names row, element and bits.</summary>
-internal static class RoundTripChecks
+public static class RoundTripChecks
 {
     /// <summary>
     /// Every expected row holds the expected bits; every other element of the buffer (rows past the counts,
@@ -65,32 +64,21 @@ internal static class RoundTripChecks
     /// <summary>Counts, offsets, total, source info of every row and (per-rank layouts) the received top-k.</summary>
     public static void Metadata(string phase, EpConfig c, HandleSnapshot got, ReferenceModel model, ExpectedReceive expected)
     {
-        Same(phase, "ReceivedRankCounts", expected.RankCounts, got.RankCounts);
-        Same(phase, "ReceivedExpertCounts", expected.ExpertCounts, got.ExpertCounts);
-        if (expected.ExpertOffsets is not null) Same(phase, "ReceivedExpertOffsets", expected.ExpertOffsets, got.ExpertOffsets);
-        Same(phase, "ReceivedTotal", new[] { expected.Total }, got.Total);
+        Throw(ReceiveChecks.Counts(phase, expected, got.RankCounts, got.ExpertCounts, got.ExpertOffsets, got.Total[0]));
         int k = c.TopK;
         foreach (ExpectedRow row in expected.Rows)
         {
-            var info = (got.SourceInfo[row.Row * 3], got.SourceInfo[(row.Row * 3) + 1], got.SourceInfo[(row.Row * 3) + 2]);
-            if (info != (row.Rank, row.Token, row.Slot))
-                Fail($"{phase}: ReceivedSourceInfo row {row.Row}: expected ({row.Rank}, {row.Token}, {row.Slot}), got {info}");
+            long at = row.Row * 3;
+            Throw(ReceiveChecks.SourceInfo(phase, c, row, got.SourceInfo[at], got.SourceInfo[at + 1], got.SourceInfo[at + 2]));
             if (c.Layout == EpLayout.ExpertMajor) continue;
-            for (int slot = 0; slot < k; slot++)
-            {
-                int wantId = model.Id(row.Rank, row.Token, slot), gotId = got.TopkIds[(row.Row * k) + slot];
-                float wantW = model.Weight(row.Rank, row.Token, slot), gotW = got.TopkWeights[(row.Row * k) + slot];
-                if (wantId != gotId || BitConverter.SingleToInt32Bits(wantW) != BitConverter.SingleToInt32Bits(gotW))
-                    Fail($"{phase}: received top-k of row {row.Row} slot {slot}: expected ({wantId}, {wantW}), got ({gotId}, {gotW})");
-            }
+            Throw(ReceiveChecks.TopK(phase, model, row, got.TopkIds.AsSpan((int)(row.Row * k), k), got.TopkWeights.AsSpan((int)(row.Row * k), k)));
         }
     }
 
-    private static void Same(string phase, string what, int[] expected, int[] actual)
+    private static void Throw(string? mismatch)
     {
-        if (!expected.SequenceEqual(actual))
-            Fail($"{phase}: {what}: expected [{string.Join(", ", expected)}], got [{string.Join(", ", actual)}]");
+        if (mismatch is not null) Fail(mismatch);
     }
 
-    public static void Fail(string message) => throw new XunitException(message);
+    public static void Fail(string message) => throw new CheckFailedException(message);
 }

@@ -1,16 +1,16 @@
 using System;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// How the buffers of one configuration are laid out: row pitches in elements (≥ hidden or topK) of the home
 /// inputs (x, gradient), home outputs (combined, token gradient), layouts, ids and weights; and, for 3-D
 /// layouts, spare rows between the blocks of dimension 0.
 /// </summary>
-internal readonly record struct BufferShape(int InPitch, int OutPitch, int LayoutPitch, int GapRows, int IdsPitch, int WeightsPitch);
+public readonly record struct BufferShape(int InPitch, int OutPitch, int LayoutPitch, int GapRows, int IdsPitch, int WeightsPitch);
 
-/// <summary>Random configurations and random per-rank inputs from seeded generators.</summary>
-internal static class CaseGenerator
+/// <summary>The CPU suite's random configurations, buffer shapes and per-rank batches, from seeded generators.</summary>
+public static class CaseGenerator
 {
     private static readonly int[] Hiddens = [512, 640, 1024, 2048];
 
@@ -74,7 +74,7 @@ internal static class CaseGenerator
             3 => m,
             _ => rng.Next(m + 1),
         };
-        var batch = new RankBatch(tokens, k, h);
+        var batch = new RankBatch(tokens, k, h, config.DataType);
         var taken = new bool[e];
         int hotBase = rng.Next(e), hotSpan = Math.Max(k, Math.Min(e, 1 + rng.Next(2 * k)));
         double noneRate = rng.Next(3) switch { 0 => 0.0, 1 => 0.2, _ => 0.6 };
@@ -84,17 +84,14 @@ internal static class CaseGenerator
             int style = rng.Next(10);
             for (int slot = 0; slot < k; slot++)
             {
-                int id;
-                do id = style < 3 ? (hotBase + rng.Next(hotSpan)) % e : rng.Next(e);
-                while (taken[id]);
-                taken[id] = true;
+                int id = BatchGenerator.DistinctExpert(taken, () => style < 3 ? (hotBase + rng.Next(hotSpan)) % e : rng.Next(e));
                 bool none = style == 9 || (style != 8 && rng.NextDouble() < noneRate);
                 batch.Ids[(t * k) + slot] = none ? -1 : id;
                 batch.Weights[(t * k) + slot] = Weight(rng, positiveWeights);
             }
         }
-        FillRows(rng, batch.X, config.DataType);
-        FillRows(rng, batch.Grad, config.DataType);
+        BatchGenerator.FillRows(rng, batch.X, config.DataType);
+        BatchGenerator.FillRows(rng, batch.Grad, config.DataType);
         return batch;
     }
 
@@ -109,16 +106,5 @@ internal static class CaseGenerator
             3 => (float)Math.ScaleB(1.0, rng.Next(-4, 3)),
             _ => (float)rng.NextDouble(),
         };
-    }
-
-    /// <summary>Random non-zero values the dtype holds exactly, over a few binades and both signs.</summary>
-    public static void FillRows(Random rng, float[] values, EpDataType type)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            double v = ((rng.NextDouble() * 2) - 1) * Math.ScaleB(1.0, rng.Next(-6, 7));
-            float f = Numerics.Round((float)v, type);
-            values[i] = f == 0 ? 0.5f : f;
-        }
     }
 }

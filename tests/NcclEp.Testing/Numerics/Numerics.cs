@@ -1,12 +1,12 @@
 using System;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// The test suite's own element arithmetic, written independently of the library: bf16 round-to-nearest-even
 /// from the float's bit pattern, and encoding of a float as the bits of an element of a row dtype.
 /// </summary>
-internal static class Numerics
+public static class Numerics
 {
     /// <summary>float → bf16 bits, ties to even; a NaN keeps its sign and becomes quiet.</summary>
     public static uint RoundToBf16Bits(float value)
@@ -37,6 +37,9 @@ internal static class Numerics
     public static uint ElementBits(ReadOnlySpan<byte> data, long index, EpDataType type) => type == EpDataType.BFloat16
         ? BitConverter.ToUInt16(data.Slice((int)(index * 2), 2))
         : BitConverter.ToUInt32(data.Slice((int)(index * 4), 4));
+
+    /// <summary>Element <paramref name="index"/> of <paramref name="data"/>, decoded to a float.</summary>
+    public static float DecodeAt(ReadOnlySpan<byte> data, long index, EpDataType type) => Decode(ElementBits(data, index, type), type);
 
     /// <summary>Writes element <paramref name="index"/> of <paramref name="data"/> as bits of <paramref name="type"/>.</summary>
     public static void WriteElement(Span<byte> data, long index, EpDataType type, uint bits)

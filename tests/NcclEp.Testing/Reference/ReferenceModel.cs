@@ -2,35 +2,16 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace NcclEp.Tests.Infrastructure;
-
-/// <summary>One rank's inputs of a case. Row values are floats that the row dtype holds exactly.</summary>
-internal sealed class RankBatch
-{
-    public RankBatch(int tokens, int topK, int hidden)
-    {
-        Tokens = tokens;
-        Ids = new int[tokens * topK];
-        Weights = new float[tokens * topK];
-        X = new float[tokens * hidden];
-        Grad = new float[tokens * hidden];
-    }
-
-    public int Tokens { get; }
-    public int[] Ids { get; }
-    public float[] Weights { get; }
-    public float[] X { get; }
-    public float[] Grad { get; }
-}
+namespace NcclEp.Testing;
 
 /// <summary>A row the dispatch writes: its flat row index in the layout and where it came from (-1s: padding).</summary>
-internal readonly record struct ExpectedRow(long Row, int Rank, int Token, int Slot)
+public readonly record struct ExpectedRow(long Row, int Rank, int Token, int Slot)
 {
     public bool IsPadding => Rank < 0;
 }
 
 /// <summary>What one rank's dispatch must produce: rows in layout order and every count.</summary>
-internal sealed record ExpectedReceive(
+public sealed record ExpectedReceive(
     ExpectedRow[] Rows, int[] RankCounts, int[] ExpertCounts, int[]? ExpertOffsets, int Total);
 
 /// <summary>
@@ -38,7 +19,7 @@ internal sealed record ExpectedReceive(
 /// from every rank's inputs it gives each rank's expected layout, counts, metadata, combine output and
 /// backward results for identity experts.
 /// </summary>
-internal sealed class ReferenceModel
+public sealed class ReferenceModel
 {
     private readonly RankBatch[] _batches;
     private readonly bool[] _active;
@@ -65,8 +46,8 @@ internal sealed class ReferenceModel
     public int Id(int s, int t, int k) => _batches[s].Ids[(t * K) + k];
     public float Weight(int s, int t, int k) => _batches[s].Weights[(t * K) + k];
     public int RankOf(int expert) => expert / L;
-    public ArraySegment<float> X(int s, int t) => new(_batches[s].X, t * H, H);
-    public ArraySegment<float> Grad(int s, int t) => new(_batches[s].Grad, t * H, H);
+    public float[] X(int s, int t) => Enumerable.Range(0, H).Select(i => _batches[s].XAt(t, i)).ToArray();
+    public float[] Grad(int s, int t) => Enumerable.Range(0, H).Select(i => _batches[s].GradAt(t, i)).ToArray();
 
     /// <summary>Whether token t of rank s has at least one expert on rank r.</summary>
     public bool SentTo(int s, int t, int r) => Enumerable.Range(0, K).Any(k => Id(s, t, k) >= 0 && RankOf(Id(s, t, k)) == r);
@@ -120,15 +101,18 @@ internal sealed class ReferenceModel
         return new ExpectedReceive(rows.ToArray(), rankCounts, expertCounts, offsets, packed ? next : expertCounts.Sum());
     }
 
+    /// <summary>Forward dispatch: the source token's row as element bits (zeros for padding).</summary>
+    public byte[] DispatchedBits(ExpectedRow row) => row.IsPadding ? new byte[Config.RowBytes] : _batches[row.Rank].XRow(row.Token).ToArray();
+
     /// <summary>Forward dispatch: the source token's row (zeros for padding).</summary>
-    public float[] DispatchedRow(ExpectedRow row) => row.IsPadding ? new float[H] : X(row.Rank, row.Token).ToArray();
+    public float[] DispatchedRow(ExpectedRow row) => row.IsPadding ? new float[H] : X(row.Rank, row.Token);
 
     /// <summary>Combine backward: w·g rounded once (expert-major) or g (per-rank layouts); zeros for padding.</summary>
     public float[] CombineBackwardRow(ExpectedRow row)
     {
         if (row.IsPadding) return new float[H];
-        ArraySegment<float> g = Grad(row.Rank, row.Token);
-        if (!PerExpert) return g.ToArray();
+        float[] g = Grad(row.Rank, row.Token);
+        if (!PerExpert) return g;
         float w = Weight(row.Rank, row.Token, row.Slot);
         return g.Select(v => Numerics.Round(w * v, Type)).ToArray();
     }

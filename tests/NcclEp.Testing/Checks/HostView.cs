@@ -1,12 +1,12 @@
 using System;
 
-namespace NcclEp.Tests.Infrastructure;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// Reads the handle's device-resident tensors. On the Host backend "device" memory is native memory of this
 /// process, so the tests read it in place (on the rank's own thread, after its call returned).
 /// </summary>
-internal static unsafe class HostView
+public static unsafe class HostView
 {
     public static int[] Int32s(in EpTensor t)
     {
@@ -26,7 +26,7 @@ internal static unsafe class HostView
 }
 
 /// <summary>A copy of the handle's receive-side metadata, taken right after a call.</summary>
-internal sealed record HandleSnapshot(
+public sealed record HandleSnapshot(
     int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights)
 {
     public static HandleSnapshot Take(EpHandle h) => new(
@@ -36,7 +36,7 @@ internal sealed record HandleSnapshot(
 }
 
 /// <summary>A downloaded row buffer as element bits (bf16 or fp32), with reusable storage.</summary>
-internal sealed class ElementArray
+public sealed class ElementArray
 {
     private readonly ushort[]? _half;
     private readonly uint[]? _full;

@@ -3,13 +3,13 @@ using System.Runtime.InteropServices;
 using NcclEp.Cuda;
 using NcclEp.Interop;
 
-namespace NcclEp.GpuTests;
+namespace NcclEp.Testing;
 
 /// <summary>
 /// Reads a handle's routing state (counts, offsets, source info) back to the host, on either backend: the state lives in
 /// memory the handle allocated on its rank's device (native memory on Host) at <c>EpHandle.State</c>.
 /// </summary>
-internal static unsafe class HandleState
+public static unsafe class HandleState
 {
     /// <summary>Copies <paramref name="destination"/>.Length values from <paramref name="address"/> inside <paramref name="handle"/>'s state.</summary>
     public static void Read<T>(EpHandle handle, nint address, Span<T> destination) where T : unmanaged
