@@ -37,7 +37,8 @@ public class RejectedCallTests
                     if (rank == round) rejected[rank] += Rejects(() => g.Dispatch(h, io.X, shortRows));
                     g.Dispatch(h, io.X, io.Rows);
                     if (rank == round) rejected[rank] += Rejects(() => g.Combine(h, io.Rows, wideY));
-                    g.Combine(h, io.Rows, io.Y);
+                    io.RunExperts(h);
+                    g.Combine(h, io.Out, io.Y);
                     io.AssertCombined(new ReferenceModel(Config, world, batches).Combined(rank));
                 }
             }, TimeSpan.FromSeconds(60));

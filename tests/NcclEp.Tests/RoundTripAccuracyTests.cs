@@ -8,7 +8,7 @@ using Xunit;
 
 namespace NcclEp.Tests;
 
-/// <summary>Round trips against plain arithmetic (x·Σw within rounding), run-to-run reproducibility, and bf16 rounding.</summary>
+/// <summary>Round trips against plain arithmetic (Σ w·(x·a + b) within rounding), run-to-run reproducibility, and bf16 rounding.</summary>
 public class RoundTripAccuracyTests(RankThreadPool pool) : IClassFixture<RankThreadPool>
 {
     public static TheoryData<EpMode, EpLayout, int, EpDataType> Kinds()
@@ -26,13 +26,14 @@ public class RoundTripAccuracyTests(RankThreadPool pool) : IClassFixture<RankThr
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void Combine_of_identity_experts_returns_the_input_times_the_weight_sum_within_rounding(
+    public void Combine_of_distinct_experts_returns_the_weighted_sum_of_their_outputs_within_rounding(
         EpMode mode, EpLayout layout, int alignment, EpDataType dataType)
     {
         const int world = 4;
-        // bf16: the fp32 sum is rounded once (expert-major) or twice (per-rank partial sums, then the total):
-        // at most 2 half-ulps of 2^-7 relative; allow 2^-6. fp32: K ≤ 32 roundings of 2^-24 each; allow 2^-16.
-        double tolerance = dataType == EpDataType.BFloat16 ? Math.ScaleB(1, -6) : Math.ScaleB(1, -16);
+        // Plain double arithmetic: out[t] = Σ_k w_k·(x·a_k + b_k). bf16 rounds each expert's output (expert-major) or
+        // each rank's partial sum, then the total, each to 2^-9 relative: within 2^-7 of Σ_k |w_k·(x·a_k + b_k)|.
+        // fp32: K ≤ 32 roundings of 2^-24 each; allow 2^-16.
+        double tolerance = dataType == EpDataType.BFloat16 ? Math.ScaleB(1, -7) : Math.ScaleB(1, -16);
         var worst = new ConcurrentBag<double>();
         var failures = new ConcurrentQueue<string>();
         var rng = new Random(CaseGenerator.Seed(11, (int)mode, (int)layout, (int)dataType));
@@ -47,16 +48,22 @@ public class RoundTripAccuracyTests(RankThreadPool pool) : IClassFixture<RankThr
                 double local = 0;
                 for (int t = 0; t < b.Tokens; t++)
                 {
-                    double sum = Enumerable.Range(0, config.TopK)
-                        .Where(k => model.Id(rank, t, k) >= 0).Sum(k => (double)model.Weight(rank, t, k));
                     for (int e = 0; e < config.Hidden; e++)
                     {
-                        double exact = b.XAt(t, e) * sum;
+                        double x = b.XAt(t, e), exact = 0, magnitude = 0;
+                        for (int k = 0; k < config.TopK; k++)
+                        {
+                            int id = model.Id(rank, t, k);
+                            if (id < 0) continue;
+                            double term = model.Weight(rank, t, k) * ((x * AffineExperts.A(id)) + AffineExperts.B(id));
+                            exact += term;
+                            magnitude += Math.Abs(term);
+                        }
                         double got = Numerics.Decode(combined[(t * config.Hidden) + e], dataType);
                         double error = Math.Abs(got - exact);
-                        local = Math.Max(local, exact == 0 ? error : error / Math.Abs(exact));
-                        if (error > tolerance * Math.Abs(exact))
-                            failures.Enqueue($"rank {rank} token {t} element {e}: {got} vs x·Σw = {exact}");
+                        local = Math.Max(local, magnitude == 0 ? error : error / magnitude);
+                        if (error > tolerance * magnitude)
+                            failures.Enqueue($"rank {rank} token {t} element {e}: {got} vs Σ w·(x·a + b) = {exact}");
                     }
                 }
                 worst.Add(local);

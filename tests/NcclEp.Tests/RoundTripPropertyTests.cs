@@ -8,7 +8,7 @@ namespace NcclEp.Tests;
 
 /// <summary>
 /// Randomized round trips over every (mode, layout, alignment) × dtype × world size 1..8, each compared bit for
-/// bit with the reference model: forward (Update, Dispatch, identity experts, Combine) and backward
+/// bit with the reference model: forward (Update, Dispatch, distinct experts, Combine) and backward
 /// (Combine(Backward), the experts' backward, Dispatch(Backward)) on the same handle.
 /// </summary>
 public class RoundTripPropertyTests(RankThreadPool pool, ITestOutputHelper output) : IClassFixture<RankThreadPool>
@@ -41,7 +41,7 @@ public class RoundTripPropertyTests(RankThreadPool pool, ITestOutputHelper outpu
 
     [Theory]
     [MemberData(nameof(Rows))]
-    public void Round_trips_of_identity_experts_match_the_reference_bit_for_bit(
+    public void Round_trips_of_distinct_experts_match_the_reference_bit_for_bit(
         EpMode mode, EpLayout layout, int alignment, EpDataType dataType, int worldSize)
     {
         RankThreads threads = pool.For(worldSize);

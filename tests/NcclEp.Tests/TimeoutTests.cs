@@ -57,7 +57,8 @@ public class TimeoutTests
                 g.SetActiveRanks(new[] { true, false });
                 h.Update(io.Ids, io.Weights);
                 g.Dispatch(h, io.X, io.Rows);
-                g.Combine(h, io.Rows, io.Y);
+                io.RunExperts(h);
+                g.Combine(h, io.Out, io.Y);
                 io.AssertCombined(new ReferenceModel(Config, 2, batches, [true, false]).Combined(0));
             }, TimeSpan.FromSeconds(30));
             Assert.Equal(new Exception?[2], errors);

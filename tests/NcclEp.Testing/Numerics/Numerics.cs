@@ -48,6 +48,14 @@ public static class Numerics
         else BitConverter.TryWriteBytes(data.Slice((int)(index * 4), 4), bits);
     }
 
+    /// <summary>Element bits (one per element) as the bytes of a row buffer of <paramref name="type"/>.</summary>
+    public static byte[] ElementBytes(uint[] bits, EpDataType type)
+    {
+        var bytes = new byte[bits.LongLength * type.SizeInBytes()];
+        for (long i = 0; i < bits.LongLength; i++) WriteElement(bytes, i, type, bits[i]);
+        return bytes;
+    }
+
     /// <summary>The element bits a buffer filled with <paramref name="fill"/> holds.</summary>
     public static uint PoisonBits(byte fill, EpDataType type) => type == EpDataType.BFloat16
         ? (uint)((fill << 8) | fill)

@@ -15,9 +15,10 @@ public sealed record ExpectedReceive(
     ExpectedRow[] Rows, int[] RankCounts, int[] ExpertCounts, int[]? ExpertOffsets, int Total);
 
 /// <summary>
-/// An independent model of dispatch and combine (plain arrays and LINQ, no code shared with the library):
-/// from every rank's inputs it gives each rank's expected layout, counts, metadata, combine output and
-/// backward results for identity experts.
+/// An independent model of dispatch and combine (plain arrays and loops, no code shared with the library): from every
+/// rank's inputs it gives each rank's expected layout, counts, metadata, combine output and backward results, with the
+/// experts of <see cref="AffineExperts"/> (computed here token by token, from their definition). Ranks the mask leaves
+/// out send nothing and their experts count for nothing.
 /// </summary>
 public sealed class ReferenceModel
 {
@@ -43,45 +44,56 @@ public sealed class ReferenceModel
 
     public RankBatch Batch(int rank) => _batches[rank];
     public bool IsActive(int rank) => _active[rank];
-    public int Id(int s, int t, int k) => _batches[s].Ids[(t * K) + k];
-    public float Weight(int s, int t, int k) => _batches[s].Weights[(t * K) + k];
+    public int Id(int s, int t, int k) => _batches[s].Id(t, k);
+    public float Weight(int s, int t, int k) => _batches[s].Weight(t, k);
     public int RankOf(int expert) => expert / L;
-    public float[] X(int s, int t) => Enumerable.Range(0, H).Select(i => _batches[s].XAt(t, i)).ToArray();
-    public float[] Grad(int s, int t) => Enumerable.Range(0, H).Select(i => _batches[s].GradAt(t, i)).ToArray();
 
     /// <summary>Whether token t of rank s has at least one expert on rank r.</summary>
-    public bool SentTo(int s, int t, int r) => Enumerable.Range(0, K).Any(k => Id(s, t, k) >= 0 && RankOf(Id(s, t, k)) == r);
+    public bool SentTo(int s, int t, int r)
+    {
+        for (int k = 0; k < K; k++)
+        {
+            int e = Id(s, t, k);
+            if (e >= 0 && RankOf(e) == r) return true;
+        }
+        return false;
+    }
 
     /// <summary>Rows in the order the layout holds them, with every count, for receiving rank <paramref name="r"/>.</summary>
     public ExpectedReceive Receive(int r)
     {
-        int[] sources = Enumerable.Range(0, World).Where(IsActive).ToArray();
-        int[] rankCounts = Enumerable.Range(0, World)
-            .Select(s => IsActive(s) ? Enumerable.Range(0, _batches[s].Tokens).Count(t => SentTo(s, t, r)) : 0).ToArray();
-        var byExpert = Enumerable.Range(0, L).Select(l =>
-            (from s in sources
-             from t in Enumerable.Range(0, _batches[s].Tokens)
-             from k in Enumerable.Range(0, K)
-             where Id(s, t, k) == (r * L) + l
-             select (s, t, k)).ToArray()).ToArray();
-        int[] expertCounts = byExpert.Select(list => list.Length).ToArray();
+        var rankCounts = new int[World];
         var rows = new List<ExpectedRow>();
-
-        if (!PerExpert)
+        long flatBase = 0;
+        for (int s = 0; s < World; s++)
         {
-            int flatBase = 0;
-            foreach (int s in Enumerable.Range(0, World))
+            if (!IsActive(s)) continue;
+            for (int t = 0; t < _batches[s].Tokens; t++)
             {
-                int[] tokens = IsActive(s) ? Enumerable.Range(0, _batches[s].Tokens).Where(t => SentTo(s, t, r)).ToArray() : [];
-                for (int i = 0; i < tokens.Length; i++)
-                {
-                    long row = Config.Layout == EpLayout.RankMajor ? ((long)s * M) + i : flatBase + i;
-                    rows.Add(new ExpectedRow(row, s, tokens[i], -1));
-                }
-                flatBase += rankCounts[s];
+                if (!SentTo(s, t, r)) continue;
+                int i = rankCounts[s]++;
+                if (!PerExpert) rows.Add(new ExpectedRow(Config.Layout == EpLayout.RankMajor ? ((long)s * M) + i : flatBase + i, s, t, -1));
             }
-            return new ExpectedReceive(rows.ToArray(), rankCounts, expertCounts, null, rankCounts.Sum());
+            flatBase += rankCounts[s];
         }
+
+        // Expert-major: each local expert's (token, slot) pairs ordered by source rank, then token.
+        var byExpert = new List<(int S, int T, int K)>[L];
+        for (int l = 0; l < L; l++) byExpert[l] = [];
+        for (int s = 0; s < World; s++)
+        {
+            if (!IsActive(s)) continue;
+            for (int t = 0; t < _batches[s].Tokens; t++)
+            {
+                for (int k = 0; k < K; k++)
+                {
+                    int e = Id(s, t, k);
+                    if (e >= 0 && RankOf(e) == r) byExpert[e - (r * L)].Add((s, t, k));
+                }
+            }
+        }
+        int[] expertCounts = byExpert.Select(list => list.Count).ToArray();
+        if (!PerExpert) return new ExpectedReceive(rows.ToArray(), rankCounts, expertCounts, null, rankCounts.Sum());
 
         bool packed = Config.Mode == EpMode.HighThroughput;
         int alignment = Config.ExpertAlignment;
@@ -93,7 +105,7 @@ public sealed class ReferenceModel
             int count = expertCounts[l];
             int padded = packed ? (count + alignment - 1) / alignment * alignment : count;
             for (int j = 0; j < count; j++)
-                rows.Add(new ExpectedRow(offsets[l] + j, byExpert[l][j].s, byExpert[l][j].t, byExpert[l][j].k));
+                rows.Add(new ExpectedRow(offsets[l] + j, byExpert[l][j].S, byExpert[l][j].T, byExpert[l][j].K));
             for (int j = count; j < padded; j++) rows.Add(new ExpectedRow(offsets[l] + j, -1, -1, -1));
             next += padded;
         }
@@ -101,81 +113,168 @@ public sealed class ReferenceModel
         return new ExpectedReceive(rows.ToArray(), rankCounts, expertCounts, offsets, packed ? next : expertCounts.Sum());
     }
 
+    /// <summary>
+    /// [L][W]: the first row of (local expert l, source s) inside expert l's segment on rank <paramref name="r"/> (the
+    /// handle's recvSourceOffsets): the pairs from live sources before s.
+    /// </summary>
+    public int[] SourceOffsets(int r)
+    {
+        var offsets = new int[L * World];
+        for (int l = 0; l < L; l++)
+        {
+            int running = 0, expert = (r * L) + l;
+            for (int s = 0; s < World; s++)
+            {
+                offsets[(l * World) + s] = running;
+                if (!IsActive(s)) continue;
+                for (int t = 0; t < _batches[s].Tokens; t++)
+                {
+                    for (int k = 0; k < K; k++) running += Id(s, t, k) == expert ? 1 : 0;
+                }
+            }
+        }
+        return offsets;
+    }
+
+    /// <summary>
+    /// Expert-major, per source s: [messages from s × K], the dispatch-output row of each received message's slot on rank
+    /// <paramref name="r"/>, -1 where the slot's expert is elsewhere (the Cuda handle's recvMessageRows; message i from s
+    /// is the i-th token of s with an expert on r).
+    /// </summary>
+    public int[][] MessageRows(int r)
+    {
+        ExpectedReceive expected = Receive(r);
+        var rows = new int[World][];
+        var message = new int[World][];
+        for (int s = 0; s < World; s++)
+        {
+            rows[s] = Enumerable.Repeat(-1, expected.RankCounts[s] * K).ToArray();
+            message[s] = new int[_batches[s].Tokens];
+            int i = 0;
+            for (int t = 0; t < _batches[s].Tokens; t++) message[s][t] = IsActive(s) && SentTo(s, t, r) ? i++ : -1;
+        }
+        foreach (ExpectedRow row in expected.Rows)
+        {
+            if (!row.IsPadding && row.Slot >= 0) rows[row.Rank][(message[row.Rank][row.Token] * K) + row.Slot] = (int)row.Row;
+        }
+        return rows;
+    }
+
     /// <summary>Forward dispatch: the source token's row as element bits (zeros for padding).</summary>
     public byte[] DispatchedBits(ExpectedRow row) => row.IsPadding ? new byte[Config.RowBytes] : _batches[row.Rank].XRow(row.Token).ToArray();
 
     /// <summary>Forward dispatch: the source token's row (zeros for padding).</summary>
-    public float[] DispatchedRow(ExpectedRow row) => row.IsPadding ? new float[H] : X(row.Rank, row.Token);
+    public float[] DispatchedRow(ExpectedRow row) => row.IsPadding ? new float[H] : Values(_batches[row.Rank].X, row.Token);
 
     /// <summary>Combine backward: w·g rounded once (expert-major) or g (per-rank layouts); zeros for padding.</summary>
     public float[] CombineBackwardRow(ExpectedRow row)
     {
         if (row.IsPadding) return new float[H];
-        float[] g = Grad(row.Rank, row.Token);
+        float[] g = Values(_batches[row.Rank].Grad, row.Token);
         if (!PerExpert) return g;
         float w = Weight(row.Rank, row.Token, row.Slot);
-        return g.Select(v => Numerics.Round(w * v, Type)).ToArray();
+        for (int i = 0; i < H; i++) g[i] = Numerics.Round(w * g[i], Type);
+        return g;
     }
 
+    /// <summary>Combine forward on home rank <paramref name="home"/>: element bits of [T, H].</summary>
+    public uint[] Combined(int home) => HomeSum(home, EpPass.Forward);
+
     /// <summary>
-    /// What the tests' per-rank "expert" computes on rank r for a row of token (s, t):
-    /// Σ over slots k ascending whose expert is on r of w·row, in fp32, rounded once to the row dtype.
+    /// Dispatch backward after Combine backward and the experts' backward: dx[t] = Σ over the copies of token t (slot
+    /// order / rank order) of the gradient each copy carries home, in fp32, rounded once.
     /// </summary>
-    public float[] PerRankExpert(IReadOnlyList<float> row, int s, int t, int r)
+    public uint[] TokenGradient(int home) => HomeSum(home, EpPass.Backward);
+
+    /// <summary>
+    /// Per element of each token: Σ in slot order (expert-major, <see cref="SlotTerm"/>) or live rank order (per-rank
+    /// layouts, <see cref="RankTerm"/>) of the term each copy brings home, in fp32, rounded once.
+    /// </summary>
+    private uint[] HomeSum(int home, EpPass pass)
     {
+        RankBatch b = _batches[home];
+        byte[] source = pass == EpPass.Forward ? b.X : b.Grad;
+        var result = new uint[b.Tokens * H];
         var acc = new float[H];
-        for (int k = 0; k < K; k++)
+        for (int t = 0; t < b.Tokens; t++)
         {
-            int e = Id(s, t, k);
-            if (e < 0 || RankOf(e) != r) continue;
-            float w = Weight(s, t, k);
-            for (int i = 0; i < H; i++) acc[i] = acc[i] + (w * row[i]);
-        }
-        return acc.Select(v => Numerics.Round(v, Type)).ToArray();
-    }
-
-    /// <summary>Combine forward of identity experts on home rank <paramref name="home"/>: element bits of [T, H].</summary>
-    public uint[] Combined(int home) => HomeSum(home, (t, k) =>
-        { float w = Weight(home, t, k); return X(home, t).Select(v => w * v).ToArray(); },
-        (t, r) => PerRankExpert(X(home, t), home, t, r));
-
-    /// <summary>
-    /// Dispatch backward after Combine backward and the identity experts' backward: dx[t] = Σ over the copies
-    /// of token t (slot order / rank order) of the gradient each copy carries, in fp32, rounded once.
-    /// </summary>
-    public uint[] TokenGradient(int home) => HomeSum(home, (t, k) =>
-        { float w = Weight(home, t, k); return Grad(home, t).Select(v => Numerics.Round(w * v, Type)).ToArray(); },
-        (t, r) => PerRankExpert(Grad(home, t), home, t, r));
-
-    private uint[] HomeSum(int home, Func<int, int, float[]> slotTerm, Func<int, int, float[]> rankTerm)
-    {
-        int tokens = _batches[home].Tokens;
-        var result = new uint[tokens * H];
-        for (int t = 0; t < tokens; t++)
-        {
-            var acc = new float[H];
+            float[] x = Values(source, t);
+            Array.Clear(acc);
             if (PerExpert)
             {
                 for (int k = 0; k < K; k++)
                 {
                     int e = Id(home, t, k);
-                    if (e < 0 || !IsActive(RankOf(e))) continue;
-                    // Combine forward: the term is w·y rounded to float, then added: acc + w·y, no FMA.
-                    float[] term = slotTerm(t, k);
-                    for (int i = 0; i < H; i++) acc[i] = acc[i] + term[i];
+                    if (e >= 0 && IsActive(RankOf(e))) RowMath.AddTo(acc, SlotTerm(pass, e, Weight(home, t, k), x));
                 }
             }
             else
             {
                 for (int r = 0; r < World; r++)
                 {
-                    if (!SentTo(home, t, r) || !IsActive(r)) continue;
-                    float[] term = rankTerm(t, r);
-                    for (int i = 0; i < H; i++) acc[i] = acc[i] + term[i];
+                    if (SentTo(home, t, r) && IsActive(r)) RowMath.AddTo(acc, RankTerm(pass, home, t, r, x));
                 }
             }
-            for (int i = 0; i < H; i++) result[(t * H) + i] = Numerics.Encode(acc[i], Type);
+            RowMath.Round(acc, Type);
+            for (int i = 0; i < H; i++)
+            {
+                uint bits = BitConverter.SingleToUInt32Bits(acc[i]);
+                result[(t * H) + i] = Type == EpDataType.BFloat16 ? bits >> 16 : bits;
+            }
         }
         return result;
+    }
+
+    /// <summary>
+    /// What one (token, slot) copy of an expert-major layout brings home, per element: forward fl(w · dtype(f_e(x)))
+    /// (the combine weighs the expert's row); backward dtype(f'_e(dtype(fl(w·g)))) (the expert's backward of the
+    /// combine-backward row w·g).
+    /// </summary>
+    private float[] SlotTerm(EpPass pass, int e, float w, float[] x)
+    {
+        var term = new float[H];
+        if (pass == EpPass.Forward)
+        {
+            RowMath.Affine(x, AffineExperts.A(e), AffineExperts.B(e), addOffset: true, term);
+            RowMath.Round(term, Type);
+            RowMath.Scale(term, w);
+        }
+        else
+        {
+            x.CopyTo(term, 0);
+            RowMath.Scale(term, w);
+            RowMath.Round(term, Type);
+            RowMath.Affine(term, AffineExperts.A(e), 0f, addOffset: false, term);
+            RowMath.Round(term, Type);
+        }
+        return term;
+    }
+
+    /// <summary>
+    /// What rank r's experts write for the (token t of <paramref name="home"/>, r) row of a per-rank layout: per element,
+    /// Σ over the token's slots ascending whose expert is on r of fl(w·f(x)) (forward) or fl(w·f'(g)) (backward), in fp32,
+    /// rounded once to the dtype.
+    /// </summary>
+    public float[] RankTerm(EpPass pass, int home, int t, int r, float[] x)
+    {
+        var acc = new float[H];
+        var term = new float[H];
+        for (int k = 0; k < K; k++)
+        {
+            int e = Id(home, t, k);
+            if (e < 0 || RankOf(e) != r) continue;
+            RowMath.Affine(x, AffineExperts.A(e), AffineExperts.B(e), pass == EpPass.Forward, term);
+            RowMath.Scale(term, Weight(home, t, k));
+            RowMath.AddTo(acc, term);
+        }
+        RowMath.Round(acc, Type);
+        return acc;
+    }
+
+    private float[] Values(byte[] rows, int token)
+    {
+        var values = new float[H];
+        RowMath.Decode(rows.AsSpan(token * Config.RowBytes, Config.RowBytes), Type, values);
+        return values;
     }
 }

@@ -55,7 +55,6 @@ internal sealed class GraphRankRig : IDisposable
     public MoeTrainingStep Step(int tokens, bool backward = true)
     {
         EpConfig c = Config;
-        long elements = LayoutRows * c.Hidden;
         return new MoeTrainingStep
         {
             Handle = Handle,
@@ -70,8 +69,8 @@ internal sealed class GraphRankRig : IDisposable
             LayoutGrad = Layout(LayoutGrad),
             ExpertGrad = Layout(ExpertGrad),
             XGrad = Home(XGrad, tokens),
-            Experts = new ScaleRowsWork(Received.Pointer, ExpertOut.Pointer, elements, c.DataType),
-            ExpertsBackward = new ScaleRowsWork(LayoutGrad.Pointer, ExpertGrad.Pointer, elements, c.DataType),
+            Experts = new ExpertsWork(Handle, Layout(Received), Layout(ExpertOut), EpPass.Forward),
+            ExpertsBackward = new ExpertsWork(Handle, Layout(LayoutGrad), Layout(ExpertGrad), EpPass.Backward),
         };
     }
 

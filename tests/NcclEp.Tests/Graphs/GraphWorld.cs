@@ -9,11 +9,13 @@ namespace NcclEp.Tests.Graphs;
 
 /// <summary>
 /// Two Host groups of one configuration side by side: one whose ranks capture and replay the step, one whose ranks
-/// run it eagerly (the reference), each rank with a <see cref="GraphRankRig"/>, driven by long-lived rank threads.
+/// run it eagerly, each rank with a <see cref="GraphRankRig"/>, driven by long-lived rank threads. Every replay is
+/// compared with the eager step, and the eager step's outputs with <see cref="ReferenceModel"/>.
 /// </summary>
 internal sealed class GraphWorld : IDisposable
 {
     private readonly EpGroup[] _graphGroups, _eagerGroups;
+    private readonly RankBatch?[] _batches;
 
     public GraphWorld(EpConfig config, int world)
     {
@@ -25,6 +27,7 @@ internal sealed class GraphWorld : IDisposable
         EagerRigs = new GraphRankRig[world];
         Graphs = new EpGraph[world];
         Tokens = new int[world];
+        _batches = new RankBatch?[world];
         for (int r = 0; r < world; r++)
         {
             GraphRigs[r] = new GraphRankRig(_graphGroups[r]);
@@ -55,18 +58,41 @@ internal sealed class GraphWorld : IDisposable
     {
         for (int r = 0; r < World; r++)
         {
-            RankBatch batch = FixedBatch(rng, Config, Tokens[r]);
+            RankBatch batch = _batches[r] = FixedBatch(rng, Config, Tokens[r]);
             GraphRigs[r].Upload(batch);
             EagerRigs[r].Upload(batch);
         }
     }
 
-    /// <summary>Replays on every rank, runs the reference eagerly on every rank, and asserts every output equal, byte for byte.</summary>
+    /// <summary>
+    /// Replays on every rank, runs the step eagerly on every rank, asserts every output equal, byte for byte, and the
+    /// eager outputs (combined rows and token gradient) equal to the reference's for the inputs last uploaded.
+    /// </summary>
     public void ReplayAndCompare(string round, bool backward = true)
     {
         Threads.Run(r => Graphs[r].Replay());
         Threads.Run(r => EagerRigs[r].RunEager(Tokens[r], backward));
         AssertOutputsEqual(round, backward);
+        AssertEagerMatchesReference(round, backward);
+    }
+
+    /// <summary>The eager step's combined rows (and token gradient) equal <see cref="ReferenceModel"/>'s, bit for bit.</summary>
+    public void AssertEagerMatchesReference(string round, bool backward = true)
+    {
+        var model = new ReferenceModel(Config, World, Array.ConvertAll(_batches, b => b ?? throw new InvalidOperationException("no inputs uploaded")));
+        for (int r = 0; r < World; r++)
+        {
+            RankResult eager = EagerRigs[r].Snapshot(Tokens[r], backward);
+            AssertBits(model.Combined(r), eager.Parts["combined"], $"{round}, rank {r}: combined");
+            if (backward) AssertBits(model.TokenGradient(r), eager.Parts["gradX"], $"{round}, rank {r}: token gradient");
+        }
+    }
+
+    private void AssertBits(uint[] expected, byte[] actual, string what)
+    {
+        byte[] want = Numerics.ElementBytes(expected, Config.DataType);
+        int at = want.AsSpan().CommonPrefixLength(actual);
+        Assert.True(at == want.Length && want.Length == actual.Length, $"{what} differs from the reference at byte {at} of {want.Length}");
     }
 
     public void AssertOutputsEqual(string round, bool backward = true)

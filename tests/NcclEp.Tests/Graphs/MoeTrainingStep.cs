@@ -1,5 +1,6 @@
 using System;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 
 namespace NcclEp.Tests.Graphs;
 
@@ -14,7 +15,7 @@ internal struct MoeTrainingStep : IEpStep
     public EpTensor Ids, Weights, X, Received, ExpertOut, Combined;
     public bool Backward;
     public EpTensor TokenGrad, LayoutGrad, ExpertGrad, XGrad;
-    public ScaleRowsWork Experts, ExpertsBackward;
+    public ExpertsWork Experts, ExpertsBackward;
 
     /// <summary>How many times <see cref="Run"/> was called (the step's own code runs once per capture).</summary>
     public int Runs;

@@ -6,10 +6,10 @@ using NcclEp.Testing;
 
 namespace NcclEp.Tests.Infrastructure;
 
-/// <summary>One rank's routing, tokens and outputs (fp32 rows, low-latency expert-major) for two-rank tests.</summary>
+/// <summary>One rank's routing, tokens, expert outputs and outputs (fp32 rows, low-latency expert-major) for small tests.</summary>
 internal sealed class RankIo : IDisposable
 {
-    private readonly EpBuffer _ids, _weights, _x, _y, _rows;
+    private readonly EpBuffer _ids, _weights, _x, _y, _rows, _out;
     private readonly int _tokens;
 
     public RankIo(EpGroup g, RankBatch batch)
@@ -21,6 +21,7 @@ internal sealed class RankIo : IDisposable
         _x = g.AllocateBuffer(c.MaxTokensPerRank * c.RowBytes);
         _y = g.AllocateBuffer(c.MaxTokensPerRank * c.RowBytes);
         _rows = g.AllocateBuffer(c.ReceiveRows(g.WorldSize) * c.RowBytes);
+        _out = g.AllocateBuffer(c.ReceiveRows(g.WorldSize) * c.RowBytes);
         _ids.Upload<int>(batch.Ids);
         _weights.Upload<float>(batch.Weights);
         _x.Upload<byte>(batch.X);
@@ -29,6 +30,7 @@ internal sealed class RankIo : IDisposable
         X = _x.As2D(EpDataType.Float32, _tokens, c.Hidden);
         Y = _y.As2D(EpDataType.Float32, _tokens, c.Hidden);
         Rows = _rows.As3D(EpDataType.Float32, g.LocalExperts, (long)g.WorldSize * c.MaxTokensPerRank, c.Hidden);
+        Out = _out.As3D(EpDataType.Float32, g.LocalExperts, (long)g.WorldSize * c.MaxTokensPerRank, c.Hidden);
     }
 
     public EpTensor Ids { get; }
@@ -36,6 +38,12 @@ internal sealed class RankIo : IDisposable
     public EpTensor X { get; }
     public EpTensor Y { get; }
     public EpTensor Rows { get; }
+
+    /// <summary>The experts' outputs (<see cref="RunExperts"/>), what Combine reads.</summary>
+    public EpTensor Out { get; }
+
+    /// <summary>Runs this rank's experts on the rows <paramref name="handle"/> received into <see cref="Rows"/>, writing <see cref="Out"/>.</summary>
+    public void RunExperts(EpHandle handle) => HostAffineExperts.Apply(handle, Rows, Out, EpPass.Forward);
 
     public void AssertCombined(uint[] expected)
     {
@@ -46,6 +54,6 @@ internal sealed class RankIo : IDisposable
 
     public void Dispose()
     {
-        foreach (EpBuffer b in new[] { _ids, _weights, _x, _y, _rows }) b.Dispose();
+        foreach (EpBuffer b in new[] { _ids, _weights, _x, _y, _rows, _out }) b.Dispose();
     }
 }

@@ -13,9 +13,9 @@ internal sealed record CaseResult(int Rank, int Seed, ReferenceModel Model, uint
 
 /// <summary>
 /// One world (groups, handles, buffers) for one configuration, reused by many randomized cases. A case runs on
-/// every rank thread: Update → Dispatch → identity experts → Combine, then Combine(Backward) → the experts'
-/// backward → Dispatch(Backward), poisoning every output first and comparing every output bit for bit with
-/// <see cref="ReferenceModel"/>. Ranks masked out by <c>active</c> make no calls.
+/// every rank thread: Update → Dispatch → the experts (<see cref="AffineExperts"/>) → Combine, then Combine(Backward) →
+/// the experts' backward → Dispatch(Backward), poisoning every output first (the experts' too) and comparing every
+/// output bit for bit with <see cref="ReferenceModel"/>. Ranks masked out by <c>active</c> make no calls.
 /// </summary>
 internal sealed class RoundTripWorld : IDisposable
 {
@@ -119,7 +119,6 @@ internal sealed class RoundTripWorld : IDisposable
         RankBatch batch = _batches[rank];
         int tokens = batch.Tokens;
         byte poison = (seed % 3) == 0 ? (byte)0xFF : (byte)0xA5;
-        bool perExpert = Config.Layout == EpLayout.ExpertMajor;
         var jitter = new Random(CaseGenerator.Seed(seed, rank, 7));
         void Pause()
         {
@@ -130,23 +129,23 @@ internal sealed class RoundTripWorld : IDisposable
         rig.UploadRouting(batch);
         rig.UploadHome(rig.X, batch.X, tokens, poison);
         rig.UploadHome(rig.Grad, batch.Grad, tokens, poison);
-        foreach (EpBuffer b in new[] { rig.Received, rig.Combined, rig.LayoutGrad, rig.TokenGrad }) b.Fill(poison);
+        foreach (EpBuffer b in new[] { rig.Received, rig.ExpertOut, rig.Combined, rig.LayoutGrad, rig.ExpertGrad, rig.TokenGrad }) b.Fill(poison);
 
         h.Update(rig.IdsTensor(tokens), rig.WeightsTensor(tokens));
         int routedTokens = h.NumTokens;
         Pause();
         g.Dispatch(h, rig.Home(rig.X, tokens), rig.Layout(rig.Received));
         HandleSnapshot afterDispatch = HandleSnapshot.Take(h);
-        EpBuffer expertOut = perExpert ? rig.Received : WeightedRows(rig, rank, rig.Received, rig.ExpertOut, poison);
+        HostAffineExperts.Apply(h, rig.Layout(rig.Received), rig.Layout(rig.ExpertOut), EpPass.Forward);
         Pause();
-        g.Combine(h, rig.Layout(expertOut), rig.Home(rig.Combined, tokens));
+        g.Combine(h, rig.Layout(rig.ExpertOut), rig.Home(rig.Combined, tokens));
 
         Pause();
         g.Combine(h, rig.Layout(rig.LayoutGrad), rig.Home(rig.Grad, tokens), pass: EpPass.Backward);
         HandleSnapshot afterCombineBackward = HandleSnapshot.Take(h);
-        EpBuffer expertGrad = perExpert ? rig.LayoutGrad : WeightedRows(rig, rank, rig.LayoutGrad, rig.ExpertGrad, poison);
+        HostAffineExperts.Apply(h, rig.Layout(rig.LayoutGrad), rig.Layout(rig.ExpertGrad), EpPass.Backward);
         Pause();
-        g.Dispatch(h, rig.Home(rig.TokenGrad, tokens), rig.Layout(expertGrad), pass: EpPass.Backward);
+        g.Dispatch(h, rig.Home(rig.TokenGrad, tokens), rig.Layout(rig.ExpertGrad), pass: EpPass.Backward);
 
         var model = new ReferenceModel(Config, World, _batches, _active);
         ExpectedReceive expected = model.Receive(rank);
@@ -169,14 +168,6 @@ internal sealed class RoundTripWorld : IDisposable
             }
         }
     }
-
-    /// <summary>
-    /// The per-rank layouts' expert, written as a caller would: for each row the handle says was received,
-    /// Σ over the row's top-k slots ascending whose expert is on this rank of w·row in fp32, rounded once.
-    /// Every other row keeps the poison, so a combine that read one would show it.
-    /// </summary>
-    private static EpBuffer WeightedRows(RankRig rig, int rank, EpBuffer input, EpBuffer output, byte poison) =>
-        ExpertWork.WeightedRows(rig, rank, input, output, poison);
 
     private void Capture(int rank, EpBuffer buffer)
     {

@@ -25,6 +25,7 @@ internal sealed class SingleRank : IDisposable
         Weights = Group.AllocateBuffer(m * Config.TopK * 4);
         X = Group.AllocateBuffer((long)m * row * 2);
         Received = Group.AllocateBuffer((Config.ReceiveRows(1) + 4) * row);
+        ExpertOut = Group.AllocateBuffer((Config.ReceiveRows(1) + 4) * row);
         Combined = Group.AllocateBuffer((long)m * row * 2);
         var ids = new int[m * Config.TopK];
         for (int t = 0; t < m; t++)
@@ -46,6 +47,7 @@ internal sealed class SingleRank : IDisposable
     public EpBuffer Weights { get; }
     public EpBuffer X { get; }
     public EpBuffer Received { get; }
+    public EpBuffer ExpertOut { get; }
     public EpBuffer Combined { get; }
 
     public EpTensor IdsT(int tokens = Tokens) => Ids.As2D(EpDataType.Int32, tokens, Config.TopK);
@@ -54,10 +56,11 @@ internal sealed class SingleRank : IDisposable
     public EpTensor CombinedT(int tokens = Tokens) => Combined.As2D(Config.DataType, tokens, Config.Hidden);
 
     /// <summary>The dispatch output descriptor the group expects.</summary>
-    public EpTensor ReceivedT => Config.Mode == EpMode.LowLatency
-        ? Received.As3D(Config.DataType, Config.Layout == EpLayout.RankMajor ? 1 : Group.LocalExperts,
-            Config.MaxTokensPerRank, Config.Hidden)
-        : Received.As2D(Config.DataType, Config.ReceiveRows(1), Config.Hidden);
+    public EpTensor ReceivedT => LayoutOf(Received);
+
+    private EpTensor LayoutOf(EpBuffer b) => Config.Mode == EpMode.LowLatency
+        ? b.As3D(Config.DataType, Config.Layout == EpLayout.RankMajor ? 1 : Group.LocalExperts, Config.MaxTokensPerRank, Config.Hidden)
+        : b.As2D(Config.DataType, Config.ReceiveRows(1), Config.Hidden);
 
     public void Route() => Handle.Update(IdsT(), WeightsT());
 
@@ -67,11 +70,12 @@ internal sealed class SingleRank : IDisposable
         Group.Dispatch(Handle, XT(), ReceivedT);
     }
 
-    /// <summary>Dispatches x and combines it back (identity experts) with the handle's routing; returns the output bytes.</summary>
+    /// <summary>Dispatches x, runs the experts and combines their outputs back with the handle's routing; returns the output bytes.</summary>
     public byte[] CombineNow()
     {
         Group.Dispatch(Handle, XT(Handle.NumTokens), ReceivedT);
-        Group.Combine(Handle, ReceivedT, CombinedT(Handle.NumTokens));
+        HostAffineExperts.Apply(Handle, ReceivedT, LayoutOf(ExpertOut), EpPass.Forward);
+        Group.Combine(Handle, LayoutOf(ExpertOut), CombinedT(Handle.NumTokens));
         var bytes = new byte[Handle.NumTokens * Config.RowBytes];
         Combined.Download<byte>(bytes);
         return bytes;
@@ -121,7 +125,7 @@ internal sealed class SingleRank : IDisposable
 
     public void Dispose()
     {
-        foreach (EpBuffer b in new[] { Ids, Weights, X, Received, Combined }) b.Dispose();
+        foreach (EpBuffer b in new[] { Ids, Weights, X, Received, ExpertOut, Combined }) b.Dispose();
         Handle.Dispose();
         Group.Dispose();
     }

@@ -97,7 +97,6 @@ internal sealed class FaultWorld : IDisposable
         EpHandle h = rig.Handle;
         RankState s = _state[rank];
         int tokens = _batches[rank].Tokens;
-        bool perExpert = Config.Layout == EpLayout.ExpertMajor;
         switch (step)
         {
             case RoundStep.Dispatch:
@@ -106,16 +105,16 @@ internal sealed class FaultWorld : IDisposable
                 s.AfterDispatch = HandleSnapshot.Take(h);
                 break;
             case RoundStep.Combine:
-                EpBuffer expertOut = perExpert ? rig.Received : ExpertWork.WeightedRows(rig, rank, rig.Received, rig.ExpertOut, s.Poison);
-                g.Combine(h, rig.Layout(expertOut), rig.Home(rig.Combined, tokens));
+                HostAffineExperts.Apply(h, rig.Layout(rig.Received), rig.Layout(rig.ExpertOut), EpPass.Forward);
+                g.Combine(h, rig.Layout(rig.ExpertOut), rig.Home(rig.Combined, tokens));
                 break;
             case RoundStep.CombineBackward:
                 g.Combine(h, rig.Layout(rig.LayoutGrad), rig.Home(rig.Grad, tokens), pass: EpPass.Backward);
                 s.AfterCombineBackward = HandleSnapshot.Take(h);
                 break;
             case RoundStep.DispatchBackward:
-                EpBuffer expertGrad = perExpert ? rig.LayoutGrad : ExpertWork.WeightedRows(rig, rank, rig.LayoutGrad, rig.ExpertGrad, s.Poison);
-                g.Dispatch(h, rig.Home(rig.TokenGrad, tokens), rig.Layout(expertGrad), pass: EpPass.Backward);
+                HostAffineExperts.Apply(h, rig.Layout(rig.LayoutGrad), rig.Layout(rig.ExpertGrad), EpPass.Backward);
+                g.Dispatch(h, rig.Home(rig.TokenGrad, tokens), rig.Layout(rig.ExpertGrad), pass: EpPass.Backward);
                 break;
         }
         s.Completed = (int)step;

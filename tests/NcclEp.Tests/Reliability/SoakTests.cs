@@ -13,11 +13,11 @@ namespace NcclEp.Tests.Reliability;
 /// <summary>
 /// Randomized soak on the Host backend: 120,000 round trips in all (hidden 512, W = 2..4, up to 8 tokens per
 /// rank, one world with a masked rank), reusing one world (groups, handles, buffers) per configuration with fresh
-/// random routing on every round trip. Every round trip is checked cheaply: the combine of identity experts is
-/// within bf16 rounding of x·Σw over the live experts (x·(live ranks) for the per-rank layouts), every count is
-/// consistent, a masked rank's count is zero, and at each checkpoint (every 64th round trip) the rows each rank
-/// sent to each peer equal what that peer counted from it. The checkpoint round trip itself is a full forward and
-/// backward round trip compared bit for bit with <see cref="ReferenceModel"/>.
+/// random routing on every round trip, the experts of <see cref="AffineExperts"/> between dispatch and combine. Every
+/// round trip is checked: the combine output bit for bit against <see cref="ReferenceModel"/> (this rank's tokens,
+/// under the mask), every count is consistent, a masked rank's count is zero, and at each checkpoint (every 64th round
+/// trip) the rows each rank sent to each peer equal what that peer counted from it. The checkpoint round trip itself
+/// is a full forward and backward round trip compared bit for bit with <see cref="ReferenceModel"/>, every output.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFixture<RankThreadPool>
@@ -124,7 +124,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
             $"({clock.Elapsed.TotalMicroseconds / RoundTripsPerConfig:0} µs each); {countedSlots.Sum()} (token, expert) pairs delivered");
     }
 
-    /// <summary>One rank's fast path: random routing, Update → Dispatch → identity experts → Combine, cheap checks.</summary>
+    /// <summary>One rank's fast path: random routing, Update → Dispatch → experts → Combine, counts and the combine output checked.</summary>
     private sealed unsafe class SoakRank : IDisposable
     {
         private const int PoolRows = 64;
@@ -137,7 +137,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
         private readonly byte[] _xBits;
         private readonly int[] _ids;
         private readonly float[] _weights;
-        private readonly EpBuffer _idsBuffer, _weightsBuffer, _received, _combined;
+        private readonly EpBuffer _idsBuffer, _weightsBuffer, _received, _expertOut, _combined;
         private readonly ElementArray _out;
         private readonly bool[] _hit;
 
@@ -160,6 +160,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
             _idsBuffer = g.AllocateBuffer(_ids.Length * 4);
             _weightsBuffer = g.AllocateBuffer(_weights.Length * 4);
             _received = g.AllocateBuffer(_c.ReceiveRows(_world) * _c.RowBytes);
+            _expertOut = g.AllocateBuffer(_c.ReceiveRows(_world) * _c.RowBytes);
             _combined = g.AllocateBuffer((long)MaxTokens * _c.RowBytes);
             _out = new ElementArray((long)MaxTokens * _c.Hidden, _c.DataType);
             _hit = new bool[_world];
@@ -193,10 +194,11 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
             _weightsBuffer.Upload<float>(_weights.AsSpan(0, tokens * k));
 
             EpTensor x = EpTensor.Create2D(_xPool.Pointer + (nint)((long)first * _c.RowBytes), _c.DataType, tokens, _c.Hidden);
-            EpTensor received = Layout(_received);
+            EpTensor received = Layout(_received), expertOut = Layout(_expertOut);
             h.Update(_idsBuffer.As2D(EpDataType.Int32, tokens, k), _weightsBuffer.As2D(EpDataType.Float32, tokens, k));
             g.Dispatch(h, x, received);
-            g.Combine(h, received, _combined.As2D(_c.DataType, tokens, _c.Hidden));
+            HostAffineExperts.Apply(h, received, expertOut, EpPass.Forward);
+            g.Combine(h, expertOut, _combined.As2D(_c.DataType, tokens, _c.Hidden));
 
             CheckCounts(trip, tokens, sentRows, countedRows, sentSlots, countedSlots);
             CheckCombined(trip, tokens, first);
@@ -253,40 +255,22 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
             if (total != expectedTotal) Fail(trip, $"ReceivedTotal = {total}, expected {expectedTotal} (rows {rows}, expert rows {slots})");
         }
 
-        /// <summary>Identity experts: out[t] = Σ w·x (expert-major) or x·(live ranks reached) (per-rank layouts), to the dtype's rounding.</summary>
+        /// <summary>The combine output equals the reference's for this rank's batch under the mask, bit for bit.</summary>
         private void CheckCombined(int trip, int tokens, int first)
         {
+            int k = _c.TopK, rowBytes = _c.RowBytes;
+            var batch = new RankBatch(tokens, k, _c.Hidden, _c.DataType, gradient: false);
+            _ids.AsSpan(0, tokens * k).CopyTo(batch.Ids);
+            _weights.AsSpan(0, tokens * k).CopyTo(batch.Weights);
+            _xBits.AsSpan(first * rowBytes, tokens * rowBytes).CopyTo(batch.X);
+            var batches = new RankBatch[_world];
+            for (int r = 0; r < _world; r++) batches[r] = r == _rank ? batch : new RankBatch(0, k, _c.Hidden, _c.DataType);
+            uint[] want = new ReferenceModel(_c, _world, batches, _active).Combined(_rank);
             _out.DownloadFrom(_combined);
-            int k = _c.TopK, hidden = _c.Hidden;
-            bool perExpert = _c.Layout == EpLayout.ExpertMajor;
-            double eps = _c.DataType == EpDataType.BFloat16 ? Math.ScaleB(1, -8) : Math.ScaleB(1, -24);
-            for (int t = 0; t < tokens; t++)
+            for (long i = 0; i < want.Length; i++)
             {
-                double sum = 0, magnitude = 0;
-                Array.Clear(_hit);
-                for (int slot = 0; slot < k; slot++)
-                {
-                    int id = _ids[(t * k) + slot];
-                    if (id < 0 || !_active[id / _local]) continue;
-                    _hit[id / _local] = true;
-                    sum += _weights[(t * k) + slot];
-                    magnitude += Math.Abs(_weights[(t * k) + slot]);
-                }
-                if (!perExpert)
-                {
-                    sum = _hit.Count(hit => hit);
-                    magnitude = sum;
-                }
-                double fp32Error = (2 * k + 2) * Math.ScaleB(1, -24) * (1 + eps);
-                for (int i = 0; i < hidden; i++)
-                {
-                    double x = Numerics.DecodeAt(_xBits, ((long)(first + t) * hidden) + i, _c.DataType);
-                    double want = x * sum;
-                    double got = Numerics.Decode(_out[((long)t * hidden) + i], _c.DataType);
-                    double tolerance = (eps * Math.Abs(want)) + (fp32Error * Math.Abs(x) * magnitude) + 1e-30;
-                    if (!(Math.Abs(got - want) <= tolerance))
-                        Fail(trip, $"combine token {t} element {i}: got {got}, x·Σw = {want} (x {x}, Σw {sum}, tolerance {tolerance:G3})");
-                }
+                if (_out[i] != want[i])
+                    Fail(trip, $"combine token {i / _c.Hidden} element {i % _c.Hidden}: expected 0x{want[i]:X}, got 0x{_out[i]:X}");
             }
         }
 
@@ -295,7 +279,7 @@ public class SoakTests(RankThreadPool pool, ITestOutputHelper output) : IClassFi
 
         public void Dispose()
         {
-            foreach (EpBuffer b in new[] { _xPool, _idsBuffer, _weightsBuffer, _received, _combined }) b.Dispose();
+            foreach (EpBuffer b in new[] { _xPool, _idsBuffer, _weightsBuffer, _received, _expertOut, _combined }) b.Dispose();
         }
     }
 }
