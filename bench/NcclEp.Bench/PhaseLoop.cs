@@ -15,7 +15,7 @@ internal static class PhaseLoop
     /// </summary>
     public static double[][] Run(RankState s, Action meet, int warmups, int iterations, bool hostExperts)
     {
-        IExpertsStep experts = s.Group.RankBackend is NcclEp.Cuda.CudaRankBackend && !hostExperts ? new GpuIdentityExperts(s) : new IdentityExperts(s);
+        IExpertsStep experts = s.Group.RankBackend is NcclEp.Cuda.CudaRankBackend && !hostExperts ? new GpuExpertsStep(s) : new HostExpertsStep(s);
         try
         {
             return Run(s, meet, warmups, iterations, experts);

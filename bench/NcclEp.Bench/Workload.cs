@@ -46,15 +46,6 @@ internal sealed class Workload
     /// <summary>Row <paramref name="token"/> of <paramref name="rank"/>, raw bytes.</summary>
     public ReadOnlySpan<byte> Row(int rank, int token) => _batches[rank].XRow(token);
 
-    /// <summary>Σ of the token's weights in slot order, in fp32.</summary>
-    public float WeightSum(int rank, int token)
-    {
-        float sum = 0;
-        ReadOnlySpan<float> w = Weights(rank).Slice(token * TopK, TopK);
-        for (int k = 0; k < w.Length; k++) sum += w[k];
-        return sum;
-    }
-
     public static Workload Generate(in EpConfig config, int ranks, int seed)
     {
         var batches = new RankBatch[ranks];

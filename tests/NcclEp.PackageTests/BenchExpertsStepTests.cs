@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
 namespace NcclEp.PackageTests;
@@ -35,17 +36,17 @@ public sealed class BenchExpertsStepTests
     public void The_gpu_kernel_is_compiled_for_the_layout_mode_and_type(EpMode mode, EpLayout layout, EpDataType type, string expected)
     {
         var config = new EpConfig(mode, NumExperts: 16, Hidden: 1024, TopK: 6, MaxTokensPerRank: 64, layout, type);
-        string[] defines = GpuIdentityExperts.Defines(config);
+        string[] defines = GpuAffineExperts.Defines(config);
         Assert.Equal(expected, string.Join(' ', defines.Take(3)));
         Assert.Contains("-DHIDDEN=1024", defines);
         Assert.Contains("-DTOPK=6", defines);
-        Assert.Contains("--fmad=false", GpuIdentityExperts.Options(config, "sm_90"));
-        Assert.Contains("--gpu-architecture=sm_90", GpuIdentityExperts.Options(config, "sm_90"));
+        Assert.Contains("--fmad=false", GpuAffineExperts.Options(config, "sm_90"));
+        Assert.Contains("--gpu-architecture=sm_90", GpuAffineExperts.Options(config, "sm_90"));
     }
 
     [Fact]
     public void The_gpu_kernel_source_is_embedded_with_its_entry_point()
     {
-        Assert.Contains("bench_identity_experts", GpuIdentityExperts.KernelText, StringComparison.Ordinal);
+        Assert.Contains("affine_experts(", GpuAffineExperts.KernelText, StringComparison.Ordinal);
     }
 }

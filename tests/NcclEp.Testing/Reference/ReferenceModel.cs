@@ -192,37 +192,43 @@ public sealed class ReferenceModel
     /// </summary>
     private uint[] HomeSum(int home, EpPass pass)
     {
+        var result = new uint[_batches[home].Tokens * H];
+        for (int t = 0; t < _batches[home].Tokens; t++) HomeRow(home, t, pass).CopyTo(result, t * H);
+        return result;
+    }
+
+    /// <summary>
+    /// Token <paramref name="t"/> of <paramref name="home"/>'s combine output (forward) or token gradient (backward),
+    /// element bits: what <see cref="Combined"/> or <see cref="TokenGradient"/> hold for that token.
+    /// </summary>
+    public uint[] HomeRow(int home, int t, EpPass pass)
+    {
         RankBatch b = _batches[home];
-        byte[] source = pass == EpPass.Forward ? b.X : b.Grad;
-        var result = new uint[b.Tokens * H];
+        float[] x = Values(pass == EpPass.Forward ? b.X : b.Grad, t);
         var acc = new float[H];
-        for (int t = 0; t < b.Tokens; t++)
+        if (PerExpert)
         {
-            float[] x = Values(source, t);
-            Array.Clear(acc);
-            if (PerExpert)
+            for (int k = 0; k < K; k++)
             {
-                for (int k = 0; k < K; k++)
-                {
-                    int e = Id(home, t, k);
-                    if (e >= 0 && IsActive(RankOf(e))) RowMath.AddTo(acc, SlotTerm(pass, e, Weight(home, t, k), x));
-                }
-            }
-            else
-            {
-                for (int r = 0; r < World; r++)
-                {
-                    if (SentTo(home, t, r) && IsActive(r)) RowMath.AddTo(acc, RankTerm(pass, home, t, r, x));
-                }
-            }
-            RowMath.Round(acc, Type);
-            for (int i = 0; i < H; i++)
-            {
-                uint bits = BitConverter.SingleToUInt32Bits(acc[i]);
-                result[(t * H) + i] = Type == EpDataType.BFloat16 ? bits >> 16 : bits;
+                int e = Id(home, t, k);
+                if (e >= 0 && IsActive(RankOf(e))) RowMath.AddTo(acc, SlotTerm(pass, e, Weight(home, t, k), x));
             }
         }
-        return result;
+        else
+        {
+            for (int r = 0; r < World; r++)
+            {
+                if (SentTo(home, t, r) && IsActive(r)) RowMath.AddTo(acc, RankTerm(pass, home, t, r, x));
+            }
+        }
+        RowMath.Round(acc, Type);
+        var bits = new uint[H];
+        for (int i = 0; i < H; i++)
+        {
+            uint v = BitConverter.SingleToUInt32Bits(acc[i]);
+            bits[i] = Type == EpDataType.BFloat16 ? v >> 16 : v;
+        }
+        return bits;
     }
 
     /// <summary>
