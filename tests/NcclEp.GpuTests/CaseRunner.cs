@@ -5,7 +5,10 @@ using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
-/// <summary>Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte.</summary>
+/// <summary>
+/// Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte; the Cuda
+/// handle's recvMessageRows (which the Host backend does not keep) against the reference model.
+/// </summary>
 internal static class CaseRunner
 {
     private static readonly bool OracleAfter = Environment.GetEnvironmentVariable("NCCLEP_GPU_ORACLE") == "after";
@@ -26,9 +29,9 @@ internal static class CaseRunner
         // The Host oracle runs on other cores while the Cuda group is created and run: both only read the inputs.
         // NCCLEP_GPU_ORACLE=after runs it once the Cuda run is done instead (to tell a host-side delay from a GPU one).
         GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle {(OracleAfter ? "deferred" : "started")}");
-        Func<RankResult[]> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs);
-        Task<RankResult[]>? oracle = OracleAfter ? null : Task.Run(runOracle);
-        RankResult[] actual;
+        Func<BackendResult> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs);
+        Task<BackendResult>? oracle = OracleAfter ? null : Task.Run(runOracle);
+        BackendResult actual;
         try
         {
             var options = TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
@@ -45,17 +48,30 @@ internal static class CaseRunner
             try { oracle?.Wait(); } catch (AggregateException) { }
             throw;
         }
-        RankResult[] expected = oracle is null ? runOracle() : oracle.GetAwaiter().GetResult();
+        BackendResult expected = oracle is null ? runOracle() : oracle.GetAwaiter().GetResult();
         GpuTrace.Line($"case {c}: Host oracle done");
         elapsed = Stopwatch.GetElapsedTime(start);
-        return ResultCompare.FirstDifference(expected, actual);
+        return ResultCompare.FirstDifference(expected.Ranks, actual.Ranks) ?? MessageRows(config, inputs, actual.MessageRows);
     }
 
-    private static RankResult[] RunOn(EpGroup[] groups, GpuCase c, RankBatch[] inputs)
+    /// <summary>Expert-major: each Cuda rank's recvMessageRows against the reference (null: all agree).</summary>
+    private static string? MessageRows(EpConfig config, RankBatch[] inputs, int[][] actual)
+    {
+        if (config.Layout != EpLayout.ExpertMajor) return null;
+        var model = new ReferenceModel(config, inputs.Length, inputs);
+        for (int r = 0; r < inputs.Length; r++)
+        {
+            string? bad = ReceiveChecks.MessageRows($"rank {r}", model.MessageRows(r), actual[r], config.MaxTokensPerRank, config.TopK);
+            if (bad is not null) return bad;
+        }
+        return null;
+    }
+
+    private static BackendResult RunOn(EpGroup[] groups, GpuCase c, RankBatch[] inputs)
     {
         try
         {
-            return BackendRun.Run(groups, c, inputs);
+            return BackendRun.Run(groups, inputs);
         }
         catch
         {

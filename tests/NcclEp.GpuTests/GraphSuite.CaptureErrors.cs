@@ -46,7 +46,7 @@ internal static partial class GraphSuite
         Check.Cu(CudaDriver.cuStreamIsCapturing(s.Handle, out CuStreamCaptureStatus status), "cuStreamIsCapturing");
         if (status != CuStreamCaptureStatus.None) report.Failures.Add($"the stream is left capturing ({status}) after refused captures");
 
-        // Update in place with the same topology, then a refused one (no expert copy): the graph still replays correctly.
+        // Update in place with the same topology, then a refused one (no experts): the graph still replays correctly.
         graph.Update(ref step);
         Expect(report, "update to another topology", "topology", () => graph.Update(c =>
         {

@@ -11,25 +11,15 @@ using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
-/// <summary>The captured step, its stand-in expert and the buffers one rank replays it on.</summary>
+/// <summary>The captured step, its experts and the buffers one rank replays it on.</summary>
 internal static partial class GraphSuite
 {
-    /// <summary>The stand-in expert: copies the dispatch output to the expert output (a device copy on Cuda, a memory copy on Host).</summary>
-    private readonly unsafe struct CopyExpert(nint source, nint destination, long bytes, bool cuda) : IEpStepWork
-    {
-        public void Execute(EpStream stream)
-        {
-            if (cuda) Check.Cu(CudaDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream.Handle), "cuMemcpyDtoDAsync_v2");
-            else Buffer.MemoryCopy((void*)source, (void*)destination, bytes, bytes);
-        }
-    }
-
     /// <summary>The captured step.</summary>
     private struct MoeStep : IEpStep
     {
         public EpHandle Handle;
         public EpTensor Ids, Weights, X, Received, ExpertOut, Combined;
-        public CopyExpert Expert;
+        public ExpertsWork Expert;
 
         public readonly void Run(EpStepContext context)
         {
@@ -46,15 +36,14 @@ internal static partial class GraphSuite
     {
         private readonly EpGroup _group;
         private readonly int _tokens;
-        private readonly bool _cuda;
         private readonly EpBuffer _ids, _weights, _x, _received, _expertOut, _combined;
         private readonly MoeStep _step;
+        private readonly GpuAffineExperts? _experts;
 
         public StepRig(EpGroup group, int tokens, bool cuda)
         {
             _group = group;
             _tokens = tokens;
-            _cuda = cuda;
             EpConfig c = group.Config;
             long layoutBytes = c.ReceiveRows(group.WorldSize) * c.RowBytes;
             Handle = group.CreateHandle();
@@ -67,6 +56,7 @@ internal static partial class GraphSuite
             _received.Fill(0xEE);
             _expertOut.Fill(0xEE);
             _combined.Fill(0xEE);
+            _experts = cuda ? new GpuAffineExperts(group) : null;
             _step = Step();
         }
 
@@ -91,7 +81,7 @@ internal static partial class GraphSuite
                 Received = Layout(_received),
                 ExpertOut = Layout(_expertOut),
                 Combined = _combined.As2D(c.DataType, _tokens, c.Hidden),
-                Expert = new CopyExpert(_received.Pointer, _expertOut.Pointer, _received.Bytes, _cuda),
+                Expert = new ExpertsWork(Handle, Layout(_received), Layout(_expertOut), EpPass.Forward, _experts),
             };
         }
 
@@ -134,6 +124,7 @@ internal static partial class GraphSuite
         {
             foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _expertOut, _combined }) b.Dispose();
             Handle.Dispose();
+            _experts?.Dispose();
         }
     }
 }

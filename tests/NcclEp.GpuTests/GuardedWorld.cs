@@ -36,7 +36,9 @@ internal sealed class GuardedWorld : IDisposable
 }
 
 /// <summary>
-/// One rank's handle, inputs and outputs for MaxTokensPerRank tokens, its own stream on Cuda. Every output tensor
+/// One rank's handle, inputs, expert outputs and outputs for MaxTokensPerRank tokens, its own stream on Cuda. Between
+/// dispatch and combine (and between combine backward and dispatch backward) it runs the test experts
+/// (<see cref="AffineExperts"/>: a kernel on Cuda, host code on the Host backend). Every output tensor of the library
 /// sits <see cref="Guard"/> bytes into a buffer with <see cref="Guard"/> bytes after it; the whole buffer is filled with
 /// <see cref="Pattern"/> before each round, and <see cref="Guards"/> checks that nothing outside the tensor (rows past
 /// the tokens included) was written.
@@ -49,7 +51,8 @@ internal sealed class GuardedRank : IDisposable
     private readonly EpConfig _c;
     private readonly int _world, _local;
     private readonly long _rowBytes, _layoutRows;
-    private readonly EpBuffer _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX;
+    private readonly EpBuffer _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX, _expertOut, _expertGrad;
+    private readonly GpuAffineExperts? _experts;
     private readonly nint _stream;
     private int _tokens;
 
@@ -71,6 +74,9 @@ internal sealed class GuardedRank : IDisposable
         _gradRows = g.AllocateBuffer((2 * Guard) + (_layoutRows * _rowBytes));
         _combined = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
         _gradX = g.AllocateBuffer((2 * Guard) + (m * _rowBytes));
+        _expertOut = g.AllocateBuffer(_layoutRows * _rowBytes);
+        _expertGrad = g.AllocateBuffer(_layoutRows * _rowBytes);
+        _experts = g.Backend == EpBackendKind.Cuda ? new GpuAffineExperts(g) : null;
         _stream = g.CreateStream().Handle;  // owned by the group
     }
 
@@ -84,14 +90,16 @@ internal sealed class GuardedRank : IDisposable
     private EpTensor Grad => EpTensor.Create2D(_grad.Pointer, _c.DataType, _tokens, _c.Hidden);
     private EpTensor Combined => EpTensor.Create2D(_combined.Pointer + Guard, _c.DataType, _tokens, _c.Hidden);
     private EpTensor GradX => EpTensor.Create2D(_gradX.Pointer + Guard, _c.DataType, _tokens, _c.Hidden);
-    private EpTensor Received => LayoutTensor(_received);
-    private EpTensor GradRows => LayoutTensor(_gradRows);
+    private EpTensor Received => LayoutTensor(_received.Pointer + Guard);
+    private EpTensor GradRows => LayoutTensor(_gradRows.Pointer + Guard);
+    private EpTensor ExpertOut => LayoutTensor(_expertOut.Pointer);
+    private EpTensor ExpertGrad => LayoutTensor(_expertGrad.Pointer);
 
-    private EpTensor LayoutTensor(EpBuffer b) => (_c.Mode, _c.Layout) switch
+    private EpTensor LayoutTensor(nint data) => (_c.Mode, _c.Layout) switch
     {
-        (EpMode.LowLatency, EpLayout.ExpertMajor) => EpTensor.Create3D(b.Pointer + Guard, _c.DataType, _local, (long)_world * _c.MaxTokensPerRank, _c.Hidden),
-        (_, EpLayout.RankMajor) => EpTensor.Create3D(b.Pointer + Guard, _c.DataType, _world, _c.MaxTokensPerRank, _c.Hidden),
-        _ => EpTensor.Create2D(b.Pointer + Guard, _c.DataType, _layoutRows, _c.Hidden),
+        (EpMode.LowLatency, EpLayout.ExpertMajor) => EpTensor.Create3D(data, _c.DataType, _local, (long)_world * _c.MaxTokensPerRank, _c.Hidden),
+        (_, EpLayout.RankMajor) => EpTensor.Create3D(data, _c.DataType, _world, _c.MaxTokensPerRank, _c.Hidden),
+        _ => EpTensor.Create2D(data, _c.DataType, _layoutRows, _c.Hidden),
     };
 
     /// <summary>Uploads a round's inputs (and a gradient drawn from them) and fills every output buffer with the pattern.</summary>
@@ -105,20 +113,34 @@ internal sealed class GuardedRank : IDisposable
             _x.Upload<byte>(input.X);
             _grad.Upload<byte>(input.Grad);
         }
-        foreach (EpBuffer b in new[] { _received, _gradRows, _combined, _gradX }) b.Fill(Pattern);
+        foreach (EpBuffer b in new[] { _received, _gradRows, _combined, _gradX, _expertOut, _expertGrad }) b.Fill(Pattern);
     }
 
     public void Update() => Handle.Update(Ids, Weights, Stream);
 
     public void Dispatch() => _g.Dispatch(Handle, X, Received, Stream);
 
-    /// <summary>Combine of identity experts (expert-major) or of the received rows as they are (per-rank layouts).</summary>
-    public void Combine() => _g.Combine(Handle, Received, Combined, Stream);
+    /// <summary>The experts on the received rows, then Combine of their outputs.</summary>
+    public void Combine()
+    {
+        new ExpertsWork(Handle, Received, ExpertOut, EpPass.Forward, _experts).Execute(Stream);
+        _g.Combine(Handle, ExpertOut, Combined, Stream);
+    }
+
+    /// <summary>Combine backward of the output gradient into the gradient rows.</summary>
+    public void CombineBackward() => _g.Combine(Handle, GradRows, Grad, Stream, EpPass.Backward);
+
+    /// <summary>The experts' backward on the gradient rows, then Dispatch backward of theirs into the token gradient.</summary>
+    public void DispatchBackward()
+    {
+        new ExpertsWork(Handle, GradRows, ExpertGrad, EpPass.Backward, _experts).Execute(Stream);
+        _g.Dispatch(Handle, GradX, ExpertGrad, Stream, EpPass.Backward);
+    }
 
     public void Backward()
     {
-        _g.Combine(Handle, GradRows, Grad, Stream, EpPass.Backward);
-        _g.Dispatch(Handle, GradX, GradRows, Stream, EpPass.Backward);
+        CombineBackward();
+        DispatchBackward();
     }
 
     public void Sync() => _g.Synchronize(Stream);
@@ -146,8 +168,14 @@ internal sealed class GuardedRank : IDisposable
         return ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, null, null);
     }
 
-    /// <summary>Counts, every row the layout defines (received, gradient rows, source info), combined and token gradient.</summary>
-    public RankResult Collect() => ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX);
+    /// <summary>
+    /// Counts, every row the layout defines (received, gradient rows, source info, top-k), combined and token gradient,
+    /// then the (expert, source) offsets and every row of the dispatch output and the gradient rows, past the counts too.
+    /// </summary>
+    public RankResult Collect() => ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX, everyRow: true);
+
+    /// <summary>Cuda, expert-major: the handle's recvMessageRows, [W][M][K] (the Host backend has no such table).</summary>
+    public int[] MessageRows() => ResultCollector.MessageRows(Handle);
 
     /// <summary>Null if every byte outside each output tensor still holds the pattern; else where it does not.</summary>
     public string? Guards()
@@ -171,7 +199,8 @@ internal sealed class GuardedRank : IDisposable
 
     public void Dispose()
     {
-        foreach (EpBuffer b in new[] { _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX }) b.Dispose();
+        foreach (EpBuffer b in new[] { _ids, _weights, _x, _grad, _received, _combined, _gradRows, _gradX, _expertOut, _expertGrad }) b.Dispose();
+        _experts?.Dispose();
         Handle.Dispose();
     }
 }

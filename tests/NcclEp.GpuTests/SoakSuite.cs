@@ -13,15 +13,16 @@ namespace NcclEp.GpuTests;
 /// <c>--suite soak [--round-trips N] [--check-every K] [--oracle-every N] [--cycles C] [--budget-seconds S]</c>
 /// (N or C = 0 skips that part):
 /// <list type="bullet">
-/// <item><description>N (default 1,000,000) random round trips (Update → Dispatch → identity experts → Combine) on two
-/// co-located ranks of GPU 0, LL ExpertMajor bf16, hidden 512, top-4 of 8 experts, 0..8 tokens. Each rank draws every
-/// round trip from a pool of 256 random batches (ids with some -1, weights, rows) held on the GPU, so nothing is
-/// uploaded in the loop. Checked: <b>every</b> round trip on the GPU, by a small kernel queued after the combine that
-/// compares the combined rows bit for bit with the Host oracle's result for that batch and the received counts with
-/// the counts the two ranks' batches imply (mismatching round trips are counted); every K-th (default 64) round trip
-/// on the host, downloading the combined rows and checking them against x·Σw within bf16 rounding; every N-th
-/// (default 10,000) the whole result (counts, every received row, source info, combined) against the Host backend
-/// run on the same two batches.</description></item>
+/// <item><description>N (default 1,000,000) random round trips (Update → Dispatch → experts (the test experts' kernel,
+/// distinct per expert) → Combine) on two co-located ranks of GPU 0, LL ExpertMajor bf16, hidden 512, top-4 of 8
+/// experts, 0..8 tokens. Each rank draws every round trip from a pool of 256 random batches (ids with some -1,
+/// weights, rows) held on the GPU, so nothing is uploaded in the loop. Checked: <b>every</b> round trip on the GPU, by
+/// a small kernel queued after the combine that compares the combined rows bit for bit with the Host oracle's result
+/// for that batch and the received counts with the counts the two ranks' batches imply (mismatching round trips are
+/// counted, and how many were compared is printed); every K-th (default 64) round trip on the host, downloading the
+/// combined rows and comparing them bit for bit with the reference model; every N-th (default 10,000) the whole result
+/// (counts, every received row, source info, (expert, source) offsets, combined) against the Host backend run on the
+/// same two batches.</description></item>
 /// <item><description>GPU memory in use (cuMemGetInfo_v2) before and after C (default 100) cycles of creating a group,
 /// a handle and buffers, one round trip, and disposing everything: it must not grow by more than 4 MiB.</description></item>
 /// </list>
@@ -99,9 +100,14 @@ internal static unsafe partial class SoakSuite
         CudaDevice device = ((CudaRankBackend)groups[0].RankBackend).Device;
         nint function = LoadCheckKernel(device, out nint module);
         var buffers = new SoakBuffers[World];
+        var experts = new GpuAffineExperts[World];
         try
         {
-            for (int r = 0; r < World; r++) buffers[r] = new SoakBuffers(groups[r], pool[r], wantCombined[r], wantCounts[r]);
+            for (int r = 0; r < World; r++)
+            {
+                buffers[r] = new SoakBuffers(groups[r], pool[r], wantCombined[r], wantCounts[r]);
+                experts[r] = new GpuAffineExperts(groups[r]);
+            }
             var hostChecks = new long[World];
             var oracleChecks = new long[World];
             var failures = new string?[World];
@@ -127,10 +133,12 @@ internal static unsafe partial class SoakSuite
                     EpTensor weights = EpTensor.Create2D(b.Weights.Pointer + (nint)((long)mine * m * k * 4), EpDataType.Float32, tokens, k);
                     EpTensor x = EpTensor.Create2D(b.X.Pointer + (nint)(mine * m * rowBytes), config.DataType, tokens, h);
                     EpTensor received = EpTensor.Create3D(b.Received.Pointer, config.DataType, local, (long)World * m, h);
+                    EpTensor expertOut = EpTensor.Create3D(b.ExpertOut.Pointer, config.DataType, local, (long)World * m, h);
                     EpTensor combined = EpTensor.Create2D(b.Combined.Pointer, config.DataType, tokens, h);
                     handle.Update(ids, weights, stream);
                     g.Dispatch(handle, x, received, stream);
-                    g.Combine(handle, received, combined, stream);
+                    experts[rank].Launch(handle, received, expertOut, EpPass.Forward, stream);
+                    g.Combine(handle, expertOut, combined, stream);
                     LaunchCheck(function, stream.Handle, b.Combined.Pointer, b.WantCombined.Pointer + (nint)(mine * m * rowBytes),
                         (int)(tokens * rowBytes / 4), rankCounts, expertCounts,
                         b.WantCounts.Pointer + (nint)((((long)i0 * Pool) + i1) * countWords * 4), World, local, (uint)trip, b.Result.Pointer);
@@ -139,7 +147,7 @@ internal static unsafe partial class SoakSuite
                     {
                         g.Synchronize(stream);
                         b.Combined.Download<byte>(combinedHost.AsSpan(0, (int)(tokens * rowBytes)));
-                        failures[rank] ??= CheckWeightedSum(batch, combinedHost, k, h, trip, rank);
+                        failures[rank] ??= CheckAgainstReference(config, batch, combinedHost, trip, rank);
                         hostChecks[rank]++;
                     }
                     if (trip % oracleEvery == oracleEvery - 1 || trip == Volatile.Read(ref stopAt) - 1)
@@ -165,9 +173,9 @@ internal static unsafe partial class SoakSuite
             Console.WriteLine($"     {done:N0} round trips in {seconds:0.0} s ({seconds * 1e6 / Math.Max(1, done):0.0} µs per round trip, both ranks); {groups[0].FabricDescription}");
             for (int r = 0; r < World; r++)
             {
-                Console.WriteLine($"     rank {r}: GPU bit-exact checks {results[r][2]:N0}, mismatches {results[r][0]}" +
+                Console.WriteLine($"     rank {r}: round trips compared bit for bit on the GPU {results[r][2]:N0} of {done:N0}, mismatches {results[r][0]}" +
                     (results[r][0] > 0 ? $" (first at round trip {results[r][1] - 1})" : "") +
-                    $"; host x·Σw checks {hostChecks[r]:N0}; full Host-oracle comparisons {oracleChecks[r]:N0}; {failures[r] ?? "no failure"}");
+                    $"; on the host against the reference {hostChecks[r]:N0}; full Host-oracle comparisons {oracleChecks[r]:N0}; {failures[r] ?? "no failure"}");
             }
             for (int r = 0; r < World; r++)
             {
@@ -181,21 +189,22 @@ internal static unsafe partial class SoakSuite
         finally
         {
             foreach (SoakBuffers? b in buffers) b?.Dispose();
+            foreach (GpuAffineExperts? e in experts) e?.Dispose();
             using CudaContextScope scope = device.MakeCurrent();
             _ = CudaDriver.cuModuleUnload(module);
         }
     }
 
     /// <summary>
-    /// The pool (Pool random batches per rank), the Host oracle's combined rows of each batch (a rank's combine of
-    /// identity experts depends only on its own batch) and, per receiving rank, the counts of every pair of batches.
+    /// The pool (Pool random batches per rank), the Host oracle's combined rows of each batch (a rank's combine depends
+    /// only on its own batch: its tokens, their experts and weights) and, per receiving rank, the counts of every pair of
+    /// batches.
     /// </summary>
     private static (RankBatch[][] Pool, byte[][] WantCombined, int[][] WantCounts) Prepare(EpConfig config, GuardedWorld oracle)
     {
         int m = config.MaxTokensPerRank, k = config.TopK, local = config.NumExperts / World;
         long rowBytes = config.RowBytes;
-        // The pool: Pool random batches per rank, and the Host oracle's combined rows of each (a rank's combine of
-        // identity experts depends only on its own batch).
+        // The pool: Pool random batches per rank, and the Host oracle's combined rows of each.
         var pool = new RankBatch[World][];
         for (int r = 0; r < World; r++)
             pool[r] = Enumerable.Range(0, Pool).Select(i => Case.Batch(i % (m + 1), 100_000 + (r * Pool) + i)).ToArray();
@@ -249,28 +258,17 @@ internal static unsafe partial class SoakSuite
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("the other rank did not reach the checkpoint");
     }
 
-    /// <summary>combined[t] ≈ x[t]·Σw over the slots with an expert, to bf16 rounding (plus fp32 accumulation error).</summary>
-    private static string? CheckWeightedSum(RankBatch batch, byte[] combined, int k, int h, long trip, int rank)
+    /// <summary>The combined rows equal the reference model's for this rank's batch, bit for bit.</summary>
+    private static string? CheckAgainstReference(EpConfig config, RankBatch batch, byte[] combined, long trip, int rank)
     {
-        for (int t = 0; t < batch.Tokens; t++)
+        var batches = new RankBatch[World];
+        for (int r = 0; r < World; r++) batches[r] = r == rank ? batch : new RankBatch(0, config.TopK, config.Hidden, config.DataType);
+        uint[] want = new ReferenceModel(config, World, batches).Combined(rank);
+        for (int i = 0; i < want.Length; i++)
         {
-            double sum = 0, magnitude = 0;
-            for (int slot = 0; slot < k; slot++)
-            {
-                if (batch.Ids[(t * k) + slot] < 0) continue;
-                sum += batch.Weights[(t * k) + slot];
-                magnitude += Math.Abs(batch.Weights[(t * k) + slot]);
-            }
-            for (int e = 0; e < h; e++)
-            {
-                int at = ((t * h) + e) * 2;
-                double x = new BFloat16((ushort)(batch.X[at] | (batch.X[at + 1] << 8))).ToSingle();
-                double got = new BFloat16((ushort)(combined[at] | (combined[at + 1] << 8))).ToSingle();
-                double want = x * sum;
-                double tolerance = (Math.ScaleB(1, -8) * Math.Abs(want)) + ((2 * k + 2) * Math.ScaleB(1, -23) * Math.Abs(x) * magnitude) + 1e-30;
-                if (!(Math.Abs(got - want) <= tolerance))
-                    return $"round trip {trip}: rank {rank} token {t} element {e}: combined {got}, x·Σw = {want}";
-            }
+            uint got = Numerics.ElementBits(combined, i, config.DataType);
+            if (got != want[i])
+                return $"round trip {trip}: rank {rank} token {i / config.Hidden} element {i % config.Hidden}: combined 0x{got:X}, the reference 0x{want[i]:X}";
         }
         return null;
     }
@@ -315,6 +313,7 @@ internal static unsafe partial class SoakSuite
             WantCombined = Upload<byte>(g, wantCombined);
             WantCounts = Upload<int>(g, wantCounts);
             Received = g.AllocateBuffer(c.ReceiveRows(g.WorldSize) * c.RowBytes);
+            ExpertOut = g.AllocateBuffer(c.ReceiveRows(g.WorldSize) * c.RowBytes);
             Combined = g.AllocateBuffer((long)m * c.RowBytes);
             Result = g.AllocateBuffer(16);
             Result.Fill(0);
@@ -326,6 +325,7 @@ internal static unsafe partial class SoakSuite
         public EpBuffer WantCombined { get; }
         public EpBuffer WantCounts { get; }
         public EpBuffer Received { get; }
+        public EpBuffer ExpertOut { get; }
         public EpBuffer Combined { get; }
         public EpBuffer Result { get; }
 
@@ -338,7 +338,7 @@ internal static unsafe partial class SoakSuite
 
         public void Dispose()
         {
-            foreach (EpBuffer b in new[] { Ids, Weights, X, WantCombined, WantCounts, Received, Combined, Result }) b.Dispose();
+            foreach (EpBuffer b in new[] { Ids, Weights, X, WantCombined, WantCounts, Received, ExpertOut, Combined, Result }) b.Dispose();
         }
     }
 }

@@ -46,6 +46,24 @@ public static class ReceiveChecks
             $"expected 0x{Numerics.ElementBits(expected, e, type):X}, got 0x{Numerics.ElementBits(actual, e, type):X}";
     }
 
+    /// <summary>
+    /// Expert-major, Cuda: the handle's recvMessageRows (<paramref name="actual"/>, [W][M][K]) for every message received,
+    /// against <see cref="ReferenceModel.MessageRows"/> (per source: [messages × K]); entries past the messages are not read.
+    /// </summary>
+    public static string? MessageRows(string phase, int[][] expected, ReadOnlySpan<int> actual, int maxTokens, int topK)
+    {
+        for (int s = 0; s < expected.Length; s++)
+        {
+            for (int j = 0; j < expected[s].Length; j++)
+            {
+                int got = actual[(s * maxTokens * topK) + j];
+                if (got != expected[s][j])
+                    return $"{phase}: recvMessageRows[source {s}, message {j / topK}, slot {j % topK}]: expected {expected[s][j]}, got {got} (the dispatch-output row of that slot, -1 if its expert is elsewhere)";
+            }
+        }
+        return null;
+    }
+
     /// <summary>Where the layout puts each row (said with a source-info mismatch).</summary>
     public static string Order(in EpConfig c) => c.Layout switch
     {

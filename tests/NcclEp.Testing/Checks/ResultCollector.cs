@@ -6,7 +6,8 @@ namespace NcclEp.Testing;
 /// <summary>
 /// Downloads what one rank's round trip produced into a <see cref="RankResult"/> (synchronous; on either backend):
 /// the counts, then for every row range the layout defines the received rows, source info, received top-k (per-rank
-/// layouts) and gradient rows, then the combined rows and the token gradient.
+/// layouts) and gradient rows, then the combined rows and the token gradient, then the handle's (expert, source)
+/// offsets and (if asked) every row of the dispatch output and gradient rows, rows past the counts included.
 /// </summary>
 public static class ResultCollector
 {
@@ -16,8 +17,9 @@ public static class ResultCollector
     /// <param name="tokens">Tokens of this rank.</param>
     /// <param name="gradRows">Combine-backward output (same geometry as <paramref name="received"/>), or null for forward only.</param>
     /// <param name="gradX">Dispatch-backward output (same geometry as <paramref name="combined"/>), or null.</param>
+    /// <param name="everyRow">Also every row of the layout buffers (what lies past the counts must match too).</param>
     public static RankResult Collect(EpHandle handle, EpBuffer received, long receivedAt, EpBuffer combined, long combinedAt, int tokens,
-        EpBuffer? gradRows, EpBuffer? gradX)
+        EpBuffer? gradRows, EpBuffer? gradX, bool everyRow = false)
     {
         EpGroup g = handle.Group;
         EpConfig c = g.Config;
@@ -46,7 +48,23 @@ public static class ResultCollector
         }
         result.Add("combined", Rows(combined, combinedAt, tokens * rowBytes));
         if (gradX is not null) result.Add("gradX", Rows(gradX, combinedAt, tokens * rowBytes));
+        result.Add("recvSourceOffsets", Raw(handle, handle.State + (nint)handle.Layout.RecvSourceOffsets, 4L * g.LocalExperts * g.WorldSize));
+        if (!everyRow) return result;
+        long layoutBytes = c.ReceiveRows(g.WorldSize) * rowBytes;
+        result.Add("received (every row)", Rows(received, receivedAt, layoutBytes));
+        if (gradRows is not null) result.Add("gradRows (every row)", Rows(gradRows, receivedAt, layoutBytes));
         return result;
+    }
+
+    /// <summary>Expert-major: the handle's recvMessageRows ([W][M][K] i32, Cuda only: the Host backend does not keep it).</summary>
+    public static int[] MessageRows(EpHandle handle)
+    {
+        EpGroup g = handle.Group;
+        EpConfig c = g.Config;
+        if (c.Layout != EpLayout.ExpertMajor) return [];
+        var rows = new int[g.WorldSize * c.MaxTokensPerRank * c.TopK];
+        HandleState.Read<int>(handle, handle.State + (nint)handle.Layout.RecvMessageRows, rows);
+        return rows;
     }
 
     /// <summary><paramref name="n"/> values of a handle tensor (device memory on Cuda).</summary>
