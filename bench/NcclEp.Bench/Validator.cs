@@ -104,17 +104,8 @@ internal sealed class Validator
             for (int j = 0; j < n; j++)
             {
                 int t = first + j;
-                uint[] want = _model.HomeRow(_s.Rank, t, EpPass.Forward);
-                ReadOnlySpan<byte> got = _rows.AsSpan(j * rowBytes, rowBytes);
-                for (int e = 0; e < _c.Hidden; e++)
-                {
-                    uint bits = Numerics.ElementBits(got, e, _c.DataType);
-                    if (bits != want[e])
-                    {
-                        return $"combined[token {t}, element {e}] = 0x{bits:X} ({Numerics.Decode(bits, _c.DataType):G6}); the reference " +
-                            $"(Σ over the token's slots of w·f_e(x), f_e the affine expert e) has 0x{want[e]:X} ({Numerics.Decode(want[e], _c.DataType):G6})";
-                    }
-                }
+                string? bad = ReceiveChecks.TokenRow("combine", t, _model.HomeRow(_s.Rank, t, EpPass.Forward), _rows.AsSpan(j * rowBytes, rowBytes), _c.DataType);
+                if (bad is not null) return bad;
             }
         }
         return null;

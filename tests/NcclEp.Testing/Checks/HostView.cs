@@ -20,19 +20,31 @@ public static unsafe class HostView
         return new ReadOnlySpan<float>((void*)t.Data, checked((int)t.ElementCount)).ToArray();
     }
 
+    /// <summary>The handle-internal recvSourceOffsets, [L][W]: first row of (local expert, source) in the expert's segment.</summary>
+    public static int[] SourceOffsets(EpHandle h)
+    {
+        var offsets = new int[h.Group.LocalExperts * h.Group.WorldSize];
+        HandleState.Read<int>(h, h.State + (nint)h.Layout.RecvSourceOffsets, offsets);
+        return offsets;
+    }
+
     /// <summary>Raw bytes of a handle tensor (for reproducibility comparisons).</summary>
     public static byte[] Bytes(in EpTensor t) =>
         new ReadOnlySpan<byte>((void*)t.Data, checked((int)(t.ElementCount * t.DataType.SizeInBytes()))).ToArray();
 }
 
-/// <summary>A copy of the handle's receive-side metadata, taken right after a call.</summary>
+/// <summary>
+/// A copy of the handle's receive-side metadata, taken right after a call (Host backend), with the handle-internal
+/// (expert, source) offsets <c>recvSourceOffsets</c> ([L][W]).
+/// </summary>
 public sealed record HandleSnapshot(
-    int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights)
+    int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights,
+    int[] SourceOffsets)
 {
     public static HandleSnapshot Take(EpHandle h) => new(
         HostView.Int32s(h.ReceivedRankCounts), HostView.Int32s(h.ReceivedExpertCounts), HostView.Int32s(h.ReceivedExpertOffsets),
         HostView.Int32s(h.ReceivedTotal), HostView.Int32s(h.ReceivedSourceInfo), HostView.Int32s(h.ReceivedTopkIds),
-        HostView.Floats(h.ReceivedTopkWeights));
+        HostView.Floats(h.ReceivedTopkWeights), HostView.SourceOffsets(h));
 }
 
 /// <summary>A downloaded row buffer as element bits (bf16 or fp32), with reusable storage.</summary>

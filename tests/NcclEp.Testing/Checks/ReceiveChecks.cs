@@ -46,6 +46,21 @@ public static class ReceiveChecks
             $"expected 0x{Numerics.ElementBits(expected, e, type):X}, got 0x{Numerics.ElementBits(actual, e, type):X}";
     }
 
+    /// <summary>One token's row of a home output (combine output, token gradient) equals the reference's element bits.</summary>
+    public static string? TokenRow(string phase, int token, ReadOnlySpan<uint> expected, ReadOnlySpan<byte> actual, EpDataType type)
+    {
+        for (int e = 0; e < expected.Length; e++)
+        {
+            uint got = Numerics.ElementBits(actual, e, type);
+            if (got != expected[e])
+            {
+                return $"{phase}: token {token} element {e}: expected 0x{expected[e]:X} ({Numerics.Decode(expected[e], type):G6}), " +
+                    $"got 0x{got:X} ({Numerics.Decode(got, type):G6})";
+            }
+        }
+        return null;
+    }
+
     /// <summary>
     /// Expert-major, Cuda: the handle's recvMessageRows (<paramref name="actual"/>, [W][M][K]) for every message received,
     /// against <see cref="ReferenceModel.MessageRows"/> (per source: [messages × K]); entries past the messages are not read.

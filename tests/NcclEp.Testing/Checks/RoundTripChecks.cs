@@ -61,10 +61,14 @@ public static class RoundTripChecks
         }
     }
 
-    /// <summary>Counts, offsets, total, source info of every row and (per-rank layouts) the received top-k.</summary>
-    public static void Metadata(string phase, EpConfig c, HandleSnapshot got, ReferenceModel model, ExpectedReceive expected)
+    /// <summary>
+    /// Counts, offsets, total, the (expert, source) offsets, source info of every row and (per-rank layouts) the
+    /// received top-k.
+    /// </summary>
+    public static void Metadata(string phase, EpConfig c, HandleSnapshot got, ReferenceModel model, ExpectedReceive expected, int rank)
     {
         Throw(ReceiveChecks.Counts(phase, expected, got.RankCounts, got.ExpertCounts, got.ExpertOffsets, got.Total[0]));
+        Throw(ReceiveChecks.Same(phase, "recvSourceOffsets", model.SourceOffsets(rank), got.SourceOffsets));
         int k = c.TopK;
         foreach (ExpectedRow row in expected.Rows)
         {

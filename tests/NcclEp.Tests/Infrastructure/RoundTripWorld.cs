@@ -151,11 +151,11 @@ internal sealed class RoundTripWorld : IDisposable
         ExpectedReceive expected = model.Receive(rank);
         if (routedTokens != tokens) RoundTripChecks.Fail($"NumTokens is {routedTokens}, expected {tokens}");
         RoundTripChecks.Layout("dispatch", rig, rig.Received, expected, model.DispatchedRow, poison);
-        RoundTripChecks.Metadata("dispatch", Config, afterDispatch, model, expected);
+        RoundTripChecks.Metadata("dispatch", Config, afterDispatch, model, expected, rank);
         uint[] combined = model.Combined(rank);
         RoundTripChecks.Home("combine", rig, rig.Combined, combined, tokens, poison);
         RoundTripChecks.Layout("combine backward", rig, rig.LayoutGrad, expected, model.CombineBackwardRow, poison);
-        RoundTripChecks.Metadata("combine backward", Config, afterCombineBackward, model, expected);
+        RoundTripChecks.Metadata("combine backward", Config, afterCombineBackward, model, expected, rank);
         RoundTripChecks.Home("dispatch backward", rig, rig.TokenGrad, model.TokenGradient(rank), tokens, poison);
         OnChecked?.Invoke(new CaseResult(rank, seed, model, combined, afterDispatch));
         if (Captured is not null)

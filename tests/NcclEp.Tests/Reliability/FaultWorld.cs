@@ -132,7 +132,7 @@ internal sealed class FaultWorld : IDisposable
         {
             if (rig.Handle.NumTokens != tokens) RoundTripChecks.Fail($"NumTokens is {rig.Handle.NumTokens}, expected {tokens}");
             RoundTripChecks.Layout("dispatch", rig, rig.Received, expected, model.DispatchedRow, s.Poison);
-            RoundTripChecks.Metadata("dispatch", Config, s.AfterDispatch!, model, expected);
+            RoundTripChecks.Metadata("dispatch", Config, s.AfterDispatch!, model, expected, rank);
             for (int r = 0; r < World; r++)
             {
                 if (!model.IsActive(r)) Assert.Equal(0, s.AfterDispatch!.RankCounts[r]);
@@ -143,7 +143,7 @@ internal sealed class FaultWorld : IDisposable
         if (s.Completed >= (int)RoundStep.CombineBackward)
         {
             RoundTripChecks.Layout("combine backward", rig, rig.LayoutGrad, expected, model.CombineBackwardRow, s.Poison);
-            RoundTripChecks.Metadata("combine backward", Config, s.AfterCombineBackward!, model, expected);
+            RoundTripChecks.Metadata("combine backward", Config, s.AfterCombineBackward!, model, expected, rank);
         }
         if (s.Completed >= (int)RoundStep.DispatchBackward)
             RoundTripChecks.Home("dispatch backward", rig, rig.TokenGrad, model.TokenGradient(rank), tokens, s.Poison);
