@@ -7,9 +7,10 @@ using NcclEp.Graphs;
 namespace MoeLayerStep;
 
 /// <summary>
-/// Captures one MoE layer step (Update → Dispatch → stand-in expert → Combine) on every rank, then replays it for a
+/// Captures one MoE layer step (Update → Dispatch → stand-in experts → Combine) on every rank, then replays it for a
 /// number of decode steps, writing new tokens and new top-k routing into the captured buffers before each replay, and
-/// checks each result against the router-weighted sum the step must produce.
+/// checks each result against the router-weighted sum of the experts' outputs the step must produce (each expert
+/// returns a different row, so a mix-up of slots or weights would show).
 /// Usage: MoeLayerStep [--host | --cuda] [--steps N]
 /// </summary>
 internal static class Program
@@ -88,11 +89,12 @@ internal static class Program
         EpStream stream = group.CreateStream();  // co-located ranks need theirs from here; owned by the group
         try
         {
+            using ExpertKernel? experts = device >= 0 ? new ExpertKernel(device) : null;
             using var layer = new LayerBuffers(group, tokens);
             barrier.SignalAndWait();  // co-located ranks: nobody allocates while a peer's kernels wait
 
             // Capture once: nothing runs and nothing is read from the buffers.
-            LayerStep step = layer.Step(cuda: device >= 0);
+            LayerStep step = layer.Step(experts?.Function ?? 0);
             using EpGraph graph = EpGraph.Capture(group, stream, ref step);
 
             var random = new Random(42 + group.Rank);
@@ -107,8 +109,8 @@ internal static class Program
                 barrier.SignalAndWait();     // nobody overwrites inputs while a peer's replay still runs
             }
             return worst <= 1e-2
-                ? $"OK: {steps} replays of a {graph.NodeCount}-node step, {tokens} tokens each, max relative error {worst:0.0e0} (bf16)"
-                : $"WRONG: max relative error {worst:0.0e0} over {steps} replays";
+                ? $"OK: {steps} replays of a {graph.NodeCount}-node step, {tokens} tokens each, max error {worst:0.0e0} of Σ|w·expert(x)| (bf16)"
+                : $"WRONG: max error {worst:0.0e0} of Σ|w·expert(x)| over {steps} replays";
         }
         finally
         {

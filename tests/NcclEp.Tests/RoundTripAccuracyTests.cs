@@ -31,9 +31,9 @@ public class RoundTripAccuracyTests(RankThreadPool pool) : IClassFixture<RankThr
     {
         const int world = 4;
         // Plain double arithmetic: out[t] = Σ_k w_k·(x·a_k + b_k). bf16 rounds each expert's output (expert-major) or
-        // each rank's partial sum, then the total, each to 2^-9 relative: within 2^-7 of Σ_k |w_k·(x·a_k + b_k)|.
-        // fp32: K ≤ 32 roundings of 2^-24 each; allow 2^-16.
-        double tolerance = dataType == EpDataType.BFloat16 ? Math.ScaleB(1, -7) : Math.ScaleB(1, -16);
+        // each rank's partial sum, then the total, each by at most 2^-8 relative: within 2^-7 of Σ_k |w_k·(x·a_k + b_k)|
+        // (plus fp32 rounding); allow 2^-6. fp32: K ≤ 32 roundings of 2^-24 each; allow 2^-16.
+        double tolerance = dataType == EpDataType.BFloat16 ? Math.ScaleB(1, -6) : Math.ScaleB(1, -16);
         var worst = new ConcurrentBag<double>();
         var failures = new ConcurrentQueue<string>();
         var rng = new Random(CaseGenerator.Seed(11, (int)mode, (int)layout, (int)dataType));
