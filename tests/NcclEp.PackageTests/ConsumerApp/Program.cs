@@ -1,5 +1,6 @@
 // A brand-new console program that uses the NcclEp package (NcclEp.Graphs inside it): a 2-rank Host-backend
-// dispatch -> identity experts -> combine round trip, checked against Σ_k w[t,k] · x[t]; prints "ok".
+// dispatch -> experts -> combine round trip, expert e mapping x to x·a_e + b_e (distinct per expert), checked
+// against Σ_k w[t,k] · (x[t]·a_k + b_k) computed in the same fp32 order; prints "ok".
 using System;
 using System.Reflection;
 using System.Threading;
@@ -28,6 +29,7 @@ for (int r = 0; r < World; r++)
             using EpBuffer weightBuffer = g.AllocateBuffer(Tokens * TopK * sizeof(float));
             using EpBuffer x = g.AllocateBuffer(Tokens * Hidden * sizeof(float));
             using EpBuffer received = g.AllocateBuffer(config.ReceiveRows(World) * Hidden * sizeof(float));
+            using EpBuffer expertOut = g.AllocateBuffer(config.ReceiveRows(World) * Hidden * sizeof(float));
             using EpBuffer y = g.AllocateBuffer(Tokens * Hidden * sizeof(float));
             idBuffer.Upload<int>(ids);
             weightBuffer.Upload<float>(weights);
@@ -38,7 +40,15 @@ for (int r = 0; r < World; r++)
             handle.Update(idBuffer.As2D(EpDataType.Int32, Tokens, TopK), weightBuffer.As2D(EpDataType.Float32, Tokens, TopK));
             EpTensor rows = received.As3D(EpDataType.Float32, g.LocalExperts, World * MaxTokens, Hidden);
             g.Dispatch(handle, x.As2D(EpDataType.Float32, Tokens, Hidden), rows);
-            g.Combine(handle, rows, y.As2D(EpDataType.Float32, Tokens, Hidden));
+
+            // The experts: every row of local expert l's block (rows past its count too: Combine reads none of them).
+            var values = new float[config.ReceiveRows(World) * Hidden];
+            received.Download<float>(values);
+            int blockElements = World * MaxTokens * Hidden;
+            for (int i = 0; i < values.Length; i++) values[i] = Expert(rank * g.LocalExperts + (i / blockElements), values[i]);
+            expertOut.Upload<float>(values);
+            EpTensor outputsOfExperts = expertOut.As3D(EpDataType.Float32, g.LocalExperts, World * MaxTokens, Hidden);
+            g.Combine(handle, outputsOfExperts, y.As2D(EpDataType.Float32, Tokens, Hidden));
             outputs[rank] = new float[Tokens * Hidden];
             y.Download<float>(outputs[rank]);
         }
@@ -68,11 +78,15 @@ for (int r = 0; r < World; r++)
     }
     for (int t = 0; t < Tokens; t++)
     {
-        float w = 0;
-        for (int k = 0; k < TopK; k++) if (ids[(t * TopK) + k] >= 0) w += weights[(t * TopK) + k];
         for (int h = 0; h < Hidden; h++)
         {
-            float expected = w * inputs[r][(t * Hidden) + h];
+            float expected = 0f;
+            for (int k = 0; k < TopK; k++)
+            {
+                if (ids[(t * TopK) + k] < 0) continue;
+                float term = weights[(t * TopK) + k] * Expert(ids[(t * TopK) + k], inputs[r][(t * Hidden) + h]);
+                expected += term;
+            }
             float actual = outputs[r][(t * Hidden) + h];
             if (actual != expected)
             {
@@ -94,3 +108,10 @@ Assembly graphs = typeof(NcclEp.Graphs.EpGraph).Assembly;
 Console.WriteLine($"{typeof(EpGroup).Assembly.GetName().Name} {typeof(EpGroup).Assembly.GetName().Version}, {graphs.GetName().Name} {graphs.GetName().Version}, {resources.Length} kernel sources");
 Console.WriteLine("ok");
 return 0;
+
+// Expert e: x·a_e + b_e in fp32, a_e = (96 + e mod 64) / 128 and b_e = ((e div 64) mod 16 − 8) / 16, as the repository's checks.
+static float Expert(int e, float x)
+{
+    float product = x * ((96 + (e & 63)) * 0.0078125f);
+    return product + ((((e >> 6) & 15) - 8) * 0.0625f);
+}
