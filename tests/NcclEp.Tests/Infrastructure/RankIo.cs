@@ -1,8 +1,7 @@
 using System;
 using System.Linq;
-using Xunit;
-
 using NcclEp.Testing;
+using Xunit;
 
 namespace NcclEp.Tests.Infrastructure;
 

@@ -2,9 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using Xunit.Sdk;
-
 using NcclEp.Testing;
+using Xunit.Sdk;
 
 namespace NcclEp.Tests.Infrastructure;
 

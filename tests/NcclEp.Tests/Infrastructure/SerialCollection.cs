@@ -1,7 +1,5 @@
 using Xunit;
 
-using NcclEp.Testing;
-
 namespace NcclEp.Tests.Infrastructure;
 
 /// <summary>

@@ -47,7 +47,29 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
 {
     public static TheoryData<EpLayoutKind> Kinds() => new(Enum.GetValues<EpLayoutKind>());
 
+    /// <summary>The corruption is in place: <paramref name="check"/> must throw, its message starting with <paramref name="start"/>; then <paramref name="undo"/>.</summary>
+    private static void AssertReported(Action undo, Action check, string start)
+    {
+        try
+        {
+            var e = Assert.Throws<CheckFailedException>(check);
+            Assert.StartsWith(start, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            undo();
+        }
+    }
+
     public static TheoryData<EpLayoutKind> PerRankKinds() => new(EpLayoutKind.LowLatencyRankMajor, EpLayoutKind.HighThroughputFlat);
+
+    /// <summary>One row (hidden elements from element <paramref name="first"/>) of a buffer, as bytes.</summary>
+    private static byte[] Row(CheckRig r, EpBuffer buffer, long first)
+    {
+        var bytes = new byte[r.Config.RowBytes];
+        buffer.Download<byte>(bytes, first * r.Config.DataType.SizeInBytes());
+        return bytes;
+    }
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -77,15 +99,7 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
             foreach ((string name, int[] values, int index) in corruptible)
             {
                 values[index] += 3;
-                try
-                {
-                    var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Metadata(phase, r.Config, snap, r.Model, r.Expected, 0));
-                    Assert.StartsWith($"{phase}: {name}: expected [", e.Message, StringComparison.Ordinal);
-                }
-                finally
-                {
-                    values[index] -= 3;
-                }
+                AssertReported(() => values[index] -= 3, () => RoundTripChecks.Metadata(phase, r.Config, snap, r.Model, r.Expected, 0), $"{phase}: {name}: expected [");
             }
         }
         r.CheckAll();
@@ -101,15 +115,8 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
         {
             int at = (int)(row.Row * 3) + part;
             r.AfterDispatch.SourceInfo[at] ^= 1;
-            try
-            {
-                var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0));
-                Assert.Contains($"dispatch: ReceivedSourceInfo row {row.Row}: expected ({row.Rank}, {row.Token}, {row.Slot}), got (", e.Message, StringComparison.Ordinal);
-            }
-            finally
-            {
-                r.AfterDispatch.SourceInfo[at] ^= 1;
-            }
+            AssertReported(() => r.AfterDispatch.SourceInfo[at] ^= 1, () => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0),
+                $"dispatch: ReceivedSourceInfo row {row.Row}: expected ({row.Rank}, {row.Token}, {row.Slot}), got (");
         }
     }
 
@@ -121,28 +128,14 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
         int k = r.Config.TopK;
         ExpectedRow row = r.Expected.Rows.First();
         int idAt = (int)(row.Row * k) + 2, weightAt = (int)(row.Row * k) + 1;
+        Action check = () => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0);
         r.AfterDispatch.TopkIds[idAt] += 1;
-        try
-        {
-            var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0));
-            Assert.Contains($"dispatch: received top-k of row {row.Row} slot 2: expected ({r.Model.Id(row.Rank, row.Token, 2)}, ", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            r.AfterDispatch.TopkIds[idAt] -= 1;
-        }
+        AssertReported(() => r.AfterDispatch.TopkIds[idAt] -= 1, check,
+            $"dispatch: received top-k of row {row.Row} slot 2: expected ({r.Model.Id(row.Rank, row.Token, 2)}, ");
 
         float weight = r.AfterDispatch.TopkWeights[weightAt];
         r.AfterDispatch.TopkWeights[weightAt] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(weight) ^ 1);
-        try
-        {
-            var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0));
-            Assert.Contains($"dispatch: received top-k of row {row.Row} slot 1:", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            r.AfterDispatch.TopkWeights[weightAt] = weight;
-        }
+        AssertReported(() => r.AfterDispatch.TopkWeights[weightAt] = weight, check, $"dispatch: received top-k of row {row.Row} slot 1:");
     }
 
     [Theory]
@@ -151,23 +144,14 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
     {
         CheckRig r = rigs.For(kind);
         ExpectedRow row = r.Expected.Rows.Last(x => !x.IsPadding);
-        long element = (r.Rig.PhysicalRow(row.Row) * r.Rig.Shape.LayoutPitch) + 7;
-        Action undo = CheckRig.FlipElement(r.Rig.Received, r.Config.DataType, element);
-        try
+        long first = r.Rig.PhysicalRow(row.Row) * r.Rig.Shape.LayoutPitch;
+        string start = $"dispatch: layout row {row.Row} (from rank {row.Rank}, token {row.Token}, slot {row.Slot}) element 7:";
+        AssertReported(CheckRig.FlipElement(r.Rig.Received, r.Config.DataType, first + 7), () =>
         {
-            var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Layout("dispatch", r.Rig, r.Rig.Received, r.Expected, r.Model.DispatchedRow, CheckRig.Poison));
-            Assert.StartsWith($"dispatch: layout row {row.Row} (from rank {row.Rank}, token {row.Token}, slot {row.Slot}) element 7: expected 0x", e.Message, StringComparison.Ordinal);
-
             // The bench's validator compares the same row through ReceiveChecks.RowBits.
-            var bytes = new byte[r.Config.RowBytes];
-            r.Rig.Received.Download<byte>(bytes, r.Rig.PhysicalRow(row.Row) * r.Rig.Shape.LayoutPitch * r.Config.DataType.SizeInBytes());
-            string? bad = ReceiveChecks.RowBits("dispatch", r.Config.DataType, row, r.Model.DispatchedBits(row), bytes);
-            Assert.StartsWith($"dispatch: layout row {row.Row} (from rank {row.Rank}, token {row.Token}, slot {row.Slot}) element 7:", bad, StringComparison.Ordinal);
-        }
-        finally
-        {
-            undo();
-        }
+            Assert.StartsWith(start, ReceiveChecks.RowBits("dispatch", r.Config.DataType, row, r.Model.DispatchedBits(row), Row(r, r.Rig.Received, first)), StringComparison.Ordinal);
+            RoundTripChecks.Layout("dispatch", r.Rig, r.Rig.Received, r.Expected, r.Model.DispatchedRow, CheckRig.Poison);
+        }, start + " expected 0x");
         r.CheckAll();
     }
 
@@ -180,18 +164,11 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
         long spare = Enumerable.Range(0, (int)r.Rig.PhysicalRows).Last(f => !written.Contains(f));
         foreach (EpBuffer buffer in new[] { r.Rig.Received, r.Rig.LayoutGrad })
         {
-            Action undo = CheckRig.FlipElement(buffer, r.Config.DataType, (spare * r.Rig.Shape.LayoutPitch) + 3);
-            try
-            {
-                string phase = buffer == r.Rig.Received ? "dispatch" : "combine backward";
-                Func<ExpectedRow, float[]> value = buffer == r.Rig.Received ? r.Model.DispatchedRow : r.Model.CombineBackwardRow;
-                var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Layout(phase, r.Rig, buffer, r.Expected, value, CheckRig.Poison));
-                Assert.StartsWith($"{phase}: buffer row {spare} (of {r.Rig.PhysicalRows}, spare rows included) element 3 was written", e.Message, StringComparison.Ordinal);
-            }
-            finally
-            {
-                undo();
-            }
+            string phase = buffer == r.Rig.Received ? "dispatch" : "combine backward";
+            Func<ExpectedRow, float[]> value = buffer == r.Rig.Received ? r.Model.DispatchedRow : r.Model.CombineBackwardRow;
+            AssertReported(CheckRig.FlipElement(buffer, r.Config.DataType, (spare * r.Rig.Shape.LayoutPitch) + 3),
+                () => RoundTripChecks.Layout(phase, r.Rig, buffer, r.Expected, value, CheckRig.Poison),
+                $"{phase}: buffer row {spare} (of {r.Rig.PhysicalRows}, spare rows included) element 3 was written");
         }
     }
 
@@ -201,22 +178,14 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
     {
         CheckRig r = rigs.For(kind);
         int tokens = r.Model.Batch(0).Tokens, t = tokens - 1;
-        Action undo = CheckRig.FlipElement(r.Rig.Combined, r.Config.DataType, ((long)t * r.Rig.Shape.OutPitch) + 5);
-        try
+        long first = (long)t * r.Rig.Shape.OutPitch;
+        string start = $"combine: token {t} element 5: expected 0x";
+        AssertReported(CheckRig.FlipElement(r.Rig.Combined, r.Config.DataType, first + 5), () =>
         {
-            var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Home("combine", r.Rig, r.Rig.Combined, r.Model.Combined(0), tokens, CheckRig.Poison));
-            Assert.StartsWith($"combine: token {t} element 5: expected 0x", e.Message, StringComparison.Ordinal);
-
             // The bench's validator compares the combine output a token at a time through ReceiveChecks.TokenRow.
-            var row = new byte[r.Config.RowBytes];
-            r.Rig.Combined.Download<byte>(row, (long)t * r.Rig.Shape.OutPitch * r.Config.DataType.SizeInBytes());
-            string? bad = ReceiveChecks.TokenRow("combine", t, r.Model.HomeRow(0, t, EpPass.Forward), row, r.Config.DataType);
-            Assert.StartsWith($"combine: token {t} element 5: expected 0x", bad, StringComparison.Ordinal);
-        }
-        finally
-        {
-            undo();
-        }
+            Assert.StartsWith(start, ReceiveChecks.TokenRow("combine", t, r.Model.HomeRow(0, t, EpPass.Forward), Row(r, r.Rig.Combined, first), r.Config.DataType), StringComparison.Ordinal);
+            RoundTripChecks.Home("combine", r.Rig, r.Rig.Combined, r.Model.Combined(0), tokens, CheckRig.Poison);
+        }, start);
         r.CheckAll();
     }
 
@@ -226,29 +195,14 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
     {
         CheckRig r = rigs.For(kind);
         ExpectedRow row = r.Expected.Rows.First(x => !x.IsPadding);
-        Action undo = CheckRig.FlipElement(r.Rig.LayoutGrad, r.Config.DataType, (r.Rig.PhysicalRow(row.Row) * r.Rig.Shape.LayoutPitch) + 11);
-        try
-        {
-            var e = Assert.Throws<CheckFailedException>(() =>
-                RoundTripChecks.Layout("combine backward", r.Rig, r.Rig.LayoutGrad, r.Expected, r.Model.CombineBackwardRow, CheckRig.Poison));
-            Assert.StartsWith($"combine backward: layout row {row.Row} (from rank {row.Rank}, token {row.Token}, slot {row.Slot}) element 11: expected 0x", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            undo();
-        }
+        AssertReported(CheckRig.FlipElement(r.Rig.LayoutGrad, r.Config.DataType, (r.Rig.PhysicalRow(row.Row) * r.Rig.Shape.LayoutPitch) + 11),
+            () => RoundTripChecks.Layout("combine backward", r.Rig, r.Rig.LayoutGrad, r.Expected, r.Model.CombineBackwardRow, CheckRig.Poison),
+            $"combine backward: layout row {row.Row} (from rank {row.Rank}, token {row.Token}, slot {row.Slot}) element 11: expected 0x");
 
         int tokens = r.Model.Batch(0).Tokens;
-        undo = CheckRig.FlipElement(r.Rig.TokenGrad, r.Config.DataType, r.Config.Hidden - 1);
-        try
-        {
-            var e = Assert.Throws<CheckFailedException>(() => RoundTripChecks.Home("dispatch backward", r.Rig, r.Rig.TokenGrad, r.Model.TokenGradient(0), tokens, CheckRig.Poison));
-            Assert.StartsWith($"dispatch backward: token 0 element {r.Config.Hidden - 1}: expected 0x", e.Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            undo();
-        }
+        AssertReported(CheckRig.FlipElement(r.Rig.TokenGrad, r.Config.DataType, r.Config.Hidden - 1),
+            () => RoundTripChecks.Home("dispatch backward", r.Rig, r.Rig.TokenGrad, r.Model.TokenGradient(0), tokens, CheckRig.Poison),
+            $"dispatch backward: token 0 element {r.Config.Hidden - 1}: expected 0x");
         r.CheckAll();
     }
 
