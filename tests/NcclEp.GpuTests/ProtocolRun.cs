@@ -9,8 +9,8 @@ namespace NcclEp.GpuTests;
 /// <summary>
 /// Runs a <see cref="ProtocolScript"/> on one backend, a thread per rank, and returns what each rank produced: after
 /// each dispatch its counts, received rows and source info; after each combine-route step its home rows. The experts
-/// are y = round(x·a + b) with a and b drawn from the step and the expert (expert-major) or the receiving rank, so rows
-/// of another step, slot or rank never match.
+/// are the shared test experts of the step (<see cref="AffineExperts.OfOperation"/>), keyed by the expert
+/// (expert-major) or the receiving rank, so rows of another step, slot or rank never match.
 /// </summary>
 internal static class ProtocolRun
 {
@@ -26,16 +26,6 @@ internal static class ProtocolRun
             results[rank] = me.RunAll();
         }, TimeSpan.FromMinutes(3));
         return results;
-    }
-
-    /// <summary>Element <paramref name="x"/> of step <paramref name="op"/>'s expert with key <paramref name="key"/>, rounded to the row type.</summary>
-    public static float Expert(int op, int key, float x, EpDataType type)
-    {
-        float a = 1f + ((((op * 7) + (key * 3)) % 29) + 1) / 32f;
-        float b = ((((op * 5) + key) % 11) - 5) / 64f;
-        float product = x * a;
-        float y = product + b;
-        return type == EpDataType.BFloat16 ? BFloat16.FromSingle(y).ToSingle() : y;
     }
 }
 
@@ -182,18 +172,11 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
     /// <summary>Rows [first, first + count) of the layout through step <paramref name="op"/>'s expert of each row.</summary>
     private void ApplyExpert(byte[] rows, byte[] output, long first, long count, int[] offsets, int op)
     {
-        int h = _c.Hidden, size = _c.DataType.SizeInBytes();
         for (long r = first; r < first + count; r++)
         {
-            int key = _c.Layout != EpLayout.ExpertMajor ? 1000 + _rank : (_rank * _local) + LocalExpertOf(r, offsets);
-            for (int e = 0; e < h; e++)
-            {
-                long at = (r * _rowBytes) + ((long)e * size);
-                float x = size == 2 ? new BFloat16(BitConverter.ToUInt16(rows, (int)at)).ToSingle() : BitConverter.ToSingle(rows, (int)at);
-                float y = ProtocolRun.Expert(op, key, x, _c.DataType);
-                if (size == 2) BitConverter.TryWriteBytes(output.AsSpan((int)at), BFloat16.FromSingle(y).Bits);
-                else BitConverter.TryWriteBytes(output.AsSpan((int)at), y);
-            }
+            int key = _c.Layout != EpLayout.ExpertMajor ? _rank : (_rank * _local) + LocalExpertOf(r, offsets);
+            var at = new Range((int)(r * _rowBytes), (int)((r + 1) * _rowBytes));
+            AffineExperts.ExpertRow(_c.DataType, EpPass.Forward, AffineExperts.OfOperation(op, key), rows.AsSpan(at), output.AsSpan(at), _c.Hidden);
         }
     }
 

@@ -149,12 +149,13 @@ internal static class ProtocolMaskedRank
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(30))) throw new TimeoutException("rank barrier timed out");
     }
 
-    /// <summary>One rank: its stream, handle and buffers; identity experts (the combine's input is the dispatch's output).</summary>
+    /// <summary>One rank: its stream, handle and buffers; the test experts (distinct per expert) between dispatch and combine.</summary>
     private sealed class LateRank : IDisposable
     {
         private readonly EpGroup _g;
         private readonly EpHandle _handle;
-        private readonly EpBuffer _ids, _weights, _x, _received, _combined;
+        private readonly EpBuffer _ids, _weights, _x, _received, _expertOut, _combined;
+        private readonly GpuAffineExperts? _experts;
         private readonly nint _stream;
         private int _tokens;
 
@@ -167,6 +168,8 @@ internal static class ProtocolMaskedRank
             _weights = g.AllocateBuffer(2L * Config.TopK * 4);
             _x = g.AllocateBuffer(2 * rowBytes);
             _received = g.AllocateBuffer(rows * rowBytes);
+            _expertOut = g.AllocateBuffer(rows * rowBytes);
+            _experts = g.Backend == EpBackendKind.Cuda ? new GpuAffineExperts(g) : null;
             _combined = g.AllocateBuffer(2 * rowBytes);
             _stream = g.CreateStream().Handle;  // owned by the group (Host: the default stream)
             Load(input);
@@ -179,6 +182,7 @@ internal static class ProtocolMaskedRank
             _weights.Upload<float>(input.Weights);
             _x.Upload<byte>(input.X);
             _received.Fill(0xEE);
+            _expertOut.Fill(0xEE);
             _combined.Fill(0xEE);
         }
 
@@ -186,10 +190,15 @@ internal static class ProtocolMaskedRank
         {
             _handle.Update(EpTensor.Create2D(_ids.Pointer, EpDataType.Int32, _tokens, Config.TopK),
                 EpTensor.Create2D(_weights.Pointer, EpDataType.Float32, _tokens, Config.TopK), new EpStream(_stream));
-            _g.Dispatch(_handle, Home(_x), Received, new EpStream(_stream));
+            _g.Dispatch(_handle, Home(_x), Layout(_received), new EpStream(_stream));
         }
 
-        public void Combine() => _g.Combine(_handle, Received, Home(_combined), new EpStream(_stream));
+        /// <summary>The experts on the rows the last dispatch delivered (a kernel on Cuda, on this thread on Host), then Combine.</summary>
+        public void Combine()
+        {
+            new ExpertsWork(_handle, Layout(_received), Layout(_expertOut), EpPass.Forward, _experts).Execute(new EpStream(_stream));
+            _g.Combine(_handle, Layout(_expertOut), Home(_combined), new EpStream(_stream));
+        }
 
         public void Sync() => _g.Synchronize(new EpStream(_stream));
 
@@ -202,11 +211,12 @@ internal static class ProtocolMaskedRank
 
         private EpTensor Home(EpBuffer b) => EpTensor.Create2D(b.Pointer, Config.DataType, _tokens, Config.Hidden);
 
-        private EpTensor Received => EpTensor.Create3D(_received.Pointer, Config.DataType, Config.LocalExperts(3), 3L * Config.MaxTokensPerRank, Config.Hidden);
+        private static EpTensor Layout(EpBuffer b) => EpTensor.Create3D(b.Pointer, Config.DataType, Config.LocalExperts(3), 3L * Config.MaxTokensPerRank, Config.Hidden);
 
         public void Dispose()
         {
-            foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _combined }) b.Dispose();
+            foreach (EpBuffer b in new[] { _ids, _weights, _x, _received, _expertOut, _combined }) b.Dispose();
+            _experts?.Dispose();
             _handle.Dispose();
             }
     }

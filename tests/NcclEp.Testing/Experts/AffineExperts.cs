@@ -56,6 +56,15 @@ public static class AffineExperts
     /// <summary>f_e (forward) or f'_e (backward).</summary>
     public static float Apply(EpPass pass, int expert, float x) => pass == EpPass.Forward ? Forward(expert, x) : Backward(expert, x);
 
+    /// <summary>
+    /// The expert that stands in for <paramref name="key"/> in operation <paramref name="op"/>, for checks that want
+    /// other experts in every operation (the protocol tests: a combine that reduces rows an earlier operation left, or
+    /// another slot's or rank's rows, must not match). <paramref name="key"/> is a global expert id, or the receiving
+    /// rank where a per-rank layout's row has one function. (key + 67·op) mod 1024: 67 is odd, so for one key the
+    /// first 1024 operations get 1024 different experts, and within one operation keys 0…1023 do too.
+    /// </summary>
+    public static int OfOperation(int op, int key) => (key + (67 * op)) & 1023;
+
     /// <summary>An expert-major row of expert <paramref name="expert"/>: <c>output = dtype(f(input))</c> element by element.</summary>
     public static void ExpertRow(EpDataType type, EpPass pass, int expert, ReadOnlySpan<byte> input, Span<byte> output, int hidden)
     {

@@ -69,7 +69,7 @@ public sealed class MaskedRankLateWriteTests
                 me.CheckDispatch(new ReferenceModel(Config, World, round2, WithoutRank2).Receive(rank), round2);
                 SleepUntil(clock, rank == 1 ? 1.9 : 2.7);
                 me.Combine(op: 2);
-                me.CheckHome("round-2 combine", DistinctExperts.Combined(Config, World, round2, WithoutRank2, rank, op: 2, weighted: true));
+                me.CheckHome("round-2 combine", ProtocolExpected.Combined(Config, World, round2, WithoutRank2, rank, op: 2, weighted: true));
             }, TimeSpan.FromSeconds(30));
         }
         finally

@@ -133,7 +133,7 @@ public sealed class OutOfStepTests(RankThreadPool pool) : IClassFixture<RankThre
             case StepKind.Combine:
             case StepKind.DispatchBackward:
                 bool weighted = step.Kind == StepKind.Combine;
-                me.CheckHome($"{step.Kind} op {step.Op}", DistinctExperts.Combined(c, me.World, batches, live, me.Rank, step.Op, weighted));
+                me.CheckHome($"{step.Kind} op {step.Op}", ProtocolExpected.Combined(c, me.World, batches, live, me.Rank, step.Op, weighted));
                 break;
         }
     }

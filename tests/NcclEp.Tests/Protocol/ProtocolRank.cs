@@ -8,7 +8,7 @@ namespace NcclEp.Tests.Protocol;
 
 /// <summary>
 /// One Host rank of a protocol test: its handle and packed buffers, the data-path calls, and the checks of each output
-/// (dispatch against <see cref="ReferenceModel"/>, every combine-route result against <see cref="DistinctExperts"/>),
+/// (dispatch against <see cref="ReferenceModel"/>, every combine-route result against <see cref="ProtocolExpected"/>),
 /// bit for bit. Used from the rank's own thread only.
 /// </summary>
 internal sealed class ProtocolRank : IDisposable
@@ -116,25 +116,24 @@ internal sealed class ProtocolRank : IDisposable
     /// <summary>For every row the dispatch delivered, operation <paramref name="op"/>'s expert output; every other row keeps the poison.</summary>
     private void WriteExpertOutputs(int op)
     {
-        uint[] rows = Decode(_received, _layoutRows * _h);
-        uint[] output = Enumerable.Repeat(Numerics.PoisonBits(Poison, Config.DataType), rows.Length).ToArray();
+        int rowBytes = Config.RowBytes;
+        var rows = new byte[_layoutRows * rowBytes];
+        _received.Download<byte>(rows);
+        var output = new byte[rows.Length];
+        Array.Fill(output, Poison);
         foreach ((long first, long count, int key) in DeliveredRows())
         {
+            int expert = AffineExperts.OfOperation(op, key);
             for (long r = first; r < first + count; r++)
             {
-                for (int e = 0; e < _h; e++)
-                {
-                    float x = Numerics.Decode(rows[(r * _h) + e], Config.DataType);
-                    output[(r * _h) + e] = Numerics.Encode(DistinctExperts.Apply(op, key, x, Config.DataType), Config.DataType);
-                }
+                var at = new Range((int)(r * rowBytes), (int)((r + 1) * rowBytes));
+                AffineExperts.ExpertRow(Config.DataType, EpPass.Forward, expert, rows.AsSpan(at), output.AsSpan(at), _h);
             }
         }
-        byte[] bytes = new byte[_layoutRows * Config.RowBytes];
-        for (long i = 0; i < output.Length; i++) Numerics.WriteElement(bytes, i, Config.DataType, output[i]);
-        _expertOut.Upload<byte>(bytes);
+        _expertOut.Upload<byte>(output);
     }
 
-    /// <summary>The row ranges the last dispatch filled (from the handle's counts), each with its expert's key.</summary>
+    /// <summary>The row ranges the last dispatch filled (from the handle's counts), each with its key: the expert, or this rank (per-rank layouts).</summary>
     private IEnumerable<(long First, long Count, int Key)> DeliveredRows()
     {
         int[] rankCounts = HostView.Int32s(Handle.ReceivedRankCounts), expertCounts = HostView.Int32s(Handle.ReceivedExpertCounts);
@@ -146,10 +145,10 @@ internal sealed class ProtocolRank : IDisposable
                 for (int l = 0; l < _local; l++) yield return (offsets[l], expertCounts[l], (Rank * _local) + l);
                 break;
             case EpLayout.RankMajor:
-                for (int s = 0; s < World; s++) yield return ((long)s * _m, rankCounts[s], DistinctExperts.RankKey(Rank));
+                for (int s = 0; s < World; s++) yield return ((long)s * _m, rankCounts[s], Rank);
                 break;
             default:
-                yield return (0, total, DistinctExperts.RankKey(Rank));
+                yield return (0, total, Rank);
                 break;
         }
     }

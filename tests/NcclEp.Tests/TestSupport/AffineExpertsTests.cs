@@ -19,6 +19,25 @@ public class AffineExpertsTests
     }
 
     [Fact]
+    public void Operation_experts_differ_for_every_operation_of_a_key_and_every_key_of_an_operation()
+    {
+        var byKey = new bool[1024];
+        var byOperation = new bool[1024];
+        for (int a = 0; a < 1024; a++)
+        {
+            Array.Clear(byKey);
+            Array.Clear(byOperation);
+            for (int b = 0; b < 1024; b++)
+            {
+                int sameKey = AffineExperts.OfOperation(op: b, key: a), sameOp = AffineExperts.OfOperation(op: a, key: b);
+                if (byKey[sameKey]) Assert.Fail($"key {a}: operation {b} gets expert {sameKey}, as an earlier operation did");
+                if (byOperation[sameOp]) Assert.Fail($"operation {a}: key {b} gets expert {sameOp}, as an earlier key did");
+                byKey[sameKey] = byOperation[sameOp] = true;
+            }
+        }
+    }
+
+    [Fact]
     public void Experts_of_one_token_give_different_rows()
     {
         var x = new byte[512 * 2];

@@ -5,24 +5,16 @@ using NcclEp.Testing;
 namespace NcclEp.Tests.Protocol;
 
 /// <summary>
-/// The protocol tests' experts: y = round(x·a + b) in fp32, with a and b drawn from the operation number and the
-/// expert (expert-major) or the receiving rank (per-rank layouts). Every operation and every expert gives other rows,
-/// so a combine that takes a row of another operation, another slot or another rank cannot match. The expected
-/// combine is computed here from the source tokens, independently of the library.
+/// What a combine-route operation of a protocol test must leave at home. Its experts are the shared test experts of
+/// that operation (<see cref="AffineExperts.OfOperation"/>), keyed by the expert (expert-major) or the receiving rank
+/// (per-rank layouts): every operation, expert and rank gives other rows, so a combine that takes a row of another
+/// operation, another slot or another rank cannot match. Computed from the source tokens, independently of the library.
 /// </summary>
-internal static class DistinctExperts
+internal static class ProtocolExpected
 {
-    /// <summary>The key of the per-rank "expert" of receiving rank <paramref name="rank"/> (clear of expert ids).</summary>
-    public static int RankKey(int rank) => 1000 + rank;
-
-    /// <summary>Element of the expert output of operation <paramref name="op"/> for input element <paramref name="x"/>.</summary>
-    public static float Apply(int op, int key, float x, EpDataType type)
-    {
-        float a = 1f + ((((op * 7) + (key * 3)) % 29) + 1) / 32f;
-        float b = ((((op * 5) + key) % 11) - 5) / 64f;
-        float product = x * a;
-        return Numerics.Round(product + b, type);
-    }
+    /// <summary>Element of operation <paramref name="op"/>'s output for <paramref name="key"/> (an expert, or a receiving rank) and input <paramref name="x"/>.</summary>
+    public static float Expert(int op, int key, float x, EpDataType type) =>
+        Numerics.Round(AffineExperts.Forward(AffineExperts.OfOperation(op, key), x), type);
 
     /// <summary>
     /// What home rank <paramref name="home"/> must hold after a combine-route operation <paramref name="op"/>:
@@ -52,7 +44,7 @@ internal static class DistinctExperts
                 for (int r = 0; r < world; r++)
                 {
                     if (!active[r] || !SendsTo(batch, k, local, t, r)) continue;
-                    Add(acc, batch, t, op, RankKey(r), c.DataType, 1f, weighted: false);
+                    Add(acc, batch, t, op, r, c.DataType, 1f, weighted: false);
                 }
             }
             for (int i = 0; i < h; i++) result[(t * h) + i] = Numerics.Encode(acc[i], c.DataType);
@@ -65,7 +57,7 @@ internal static class DistinctExperts
         int h = acc.Length;
         for (int i = 0; i < h; i++)
         {
-            float y = Apply(op, key, batch.XAt(t, i), type);
+            float y = Expert(op, key, batch.XAt(t, i), type);
             if (weighted)
             {
                 float term = w * y;
