@@ -3,7 +3,7 @@ using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
-/// <summary>What one backend's run of a case gave: every rank's outputs and, on Cuda for expert-major, each rank's recvMessageRows.</summary>
+/// <summary>What one backend's run of a case gave: every rank's outputs and, expert-major, each rank's recvMessageRows.</summary>
 internal sealed record BackendResult(RankResult[] Ranks, int[][] MessageRows);
 
 /// <summary>
@@ -51,7 +51,7 @@ internal static class BackendRun
 
         string? guards = me.Guards();
         if (guards is not null) throw new CheckFailedException($"{g.Backend} rank {g.Rank}: {guards}");
-        return (me.Collect(), g.Backend == EpBackendKind.Cuda ? me.MessageRows() : []);
+        return (me.Collect(), me.MessageRows());
     }
 
     /// <summary>The Cuda ranks' timeline only: the Host oracle runs the same steps beside them.</summary>

@@ -174,7 +174,7 @@ internal sealed class GuardedRank : IDisposable
     /// </summary>
     public RankResult Collect() => ResultCollector.Collect(Handle, _received, Guard, _combined, Guard, _tokens, _gradRows, _gradX, everyRow: true);
 
-    /// <summary>Cuda, expert-major: the handle's recvMessageRows, [W][M][K] (the Host backend has no such table).</summary>
+    /// <summary>Expert-major: the handle's recvMessageRows, [W][M][K] (both backends keep it); empty otherwise.</summary>
     public int[] MessageRows() => ResultCollector.MessageRows(Handle);
 
     /// <summary>Null if every byte outside each output tensor still holds the pattern; else where it does not.</summary>

@@ -35,16 +35,17 @@ public static unsafe class HostView
 
 /// <summary>
 /// A copy of the handle's receive-side metadata, taken right after a call (Host backend), with the handle-internal
-/// (expert, source) offsets <c>recvSourceOffsets</c> ([L][W]).
+/// (expert, source) offsets <c>recvSourceOffsets</c> ([L][W]) and, expert-major, the output row of each received
+/// message's slot <c>recvMessageRows</c> ([W][M][K]; empty for per-rank layouts).
 /// </summary>
 public sealed record HandleSnapshot(
     int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights,
-    int[] SourceOffsets)
+    int[] SourceOffsets, int[] MessageRows)
 {
     public static HandleSnapshot Take(EpHandle h) => new(
         HostView.Int32s(h.ReceivedRankCounts), HostView.Int32s(h.ReceivedExpertCounts), HostView.Int32s(h.ReceivedExpertOffsets),
         HostView.Int32s(h.ReceivedTotal), HostView.Int32s(h.ReceivedSourceInfo), HostView.Int32s(h.ReceivedTopkIds),
-        HostView.Floats(h.ReceivedTopkWeights), HostView.SourceOffsets(h));
+        HostView.Floats(h.ReceivedTopkWeights), HostView.SourceOffsets(h), ResultCollector.MessageRows(h));
 }
 
 /// <summary>A downloaded row buffer as element bits (bf16 or fp32), with reusable storage.</summary>

@@ -62,7 +62,7 @@ public static class ReceiveChecks
     }
 
     /// <summary>
-    /// Expert-major, Cuda: the handle's recvMessageRows (<paramref name="actual"/>, [W][M][K]) for every message received,
+    /// Expert-major: the handle's recvMessageRows (<paramref name="actual"/>, [W][M][K]) for every message received,
     /// against <see cref="ReferenceModel.MessageRows"/> (per source: [messages × K]); entries past the messages are not read.
     /// </summary>
     public static string? MessageRows(string phase, int[][] expected, ReadOnlySpan<int> actual, int maxTokens, int topK)

@@ -56,7 +56,7 @@ public static class ResultCollector
         return result;
     }
 
-    /// <summary>Expert-major: the handle's recvMessageRows ([W][M][K] i32, Cuda only: the Host backend does not keep it).</summary>
+    /// <summary>Expert-major: the handle's recvMessageRows ([W][M][K] i32, kept by both backends); empty for per-rank layouts.</summary>
     public static int[] MessageRows(EpHandle handle)
     {
         EpGroup g = handle.Group;

@@ -62,13 +62,15 @@ public static class RoundTripChecks
     }
 
     /// <summary>
-    /// Counts, offsets, total, the (expert, source) offsets, source info of every row and (per-rank layouts) the
-    /// received top-k.
+    /// Counts, offsets, total, the (expert, source) offsets, source info of every row, and the received top-k
+    /// (per-rank layouts) or the output row of every received message's slot (expert-major).
     /// </summary>
     public static void Metadata(string phase, EpConfig c, HandleSnapshot got, ReferenceModel model, ExpectedReceive expected, int rank)
     {
         Throw(ReceiveChecks.Counts(phase, expected, got.RankCounts, got.ExpertCounts, got.ExpertOffsets, got.Total[0]));
         Throw(ReceiveChecks.Same(phase, "recvSourceOffsets", model.SourceOffsets(rank), got.SourceOffsets));
+        if (c.Layout == EpLayout.ExpertMajor)
+            Throw(ReceiveChecks.MessageRows(phase, model.MessageRows(rank), got.MessageRows, c.MaxTokensPerRank, c.TopK));
         int k = c.TopK;
         foreach (ExpectedRow row in expected.Rows)
         {

@@ -138,7 +138,7 @@ public sealed class ReferenceModel
 
     /// <summary>
     /// Expert-major, per source s: [messages from s × K], the dispatch-output row of each received message's slot on rank
-    /// <paramref name="r"/>, -1 where the slot's expert is elsewhere (the Cuda handle's recvMessageRows; message i from s
+    /// <paramref name="r"/>, -1 where the slot's expert is elsewhere (the handle's recvMessageRows on either backend; message i from s
     /// is the i-th token of s with an expert on r).
     /// </summary>
     public int[][] MessageRows(int r)

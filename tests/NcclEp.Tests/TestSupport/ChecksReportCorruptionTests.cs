@@ -247,5 +247,12 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
         table[(source * m * k) + j] += 1;
         Assert.Equal($"rank 0: recvMessageRows[source {source}, message {j / k}, slot {j % k}]: expected {expected[source][j]}, got {expected[source][j] + 1} " +
             "(the dispatch-output row of that slot, -1 if its expert is elsewhere)", ReceiveChecks.MessageRows("rank 0", expected, table, m, k));
+
+        // The Host backend keeps the table too: the round trips' checks compare it, and name a corrupted entry.
+        int[] host = r.AfterDispatch.MessageRows;
+        int at = (source * m * k) + j;
+        host[at] += 1;
+        AssertReported(() => host[at] -= 1, () => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0),
+            $"dispatch: recvMessageRows[source {source}, message {j / k}, slot {j % k}]: expected {expected[source][j]}, got {expected[source][j] + 1} ");
     }
 }
