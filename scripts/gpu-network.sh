@@ -7,7 +7,7 @@
 #       emulated nodes instead (NCCLEP_NODE_SIZE): runs of 2 ranks keep their NVLink windows, the other ranks are
 #       network peers whose NCCL send/recv still travels over NVLink: the mixed routes of a real multi-node job.
 # The NCCLEP_* topology variables set here are read by the GPU test program and the bench, which turn them into group
-# options (tests/NcclEp.GpuTests/TopologyEnvironment.cs); the library itself reads none of them.
+# options (tests/NcclEp.Testing/Topology/TopologyEnvironment.cs); the library itself reads none of them.
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}

@@ -129,7 +129,11 @@ public class GraphReplayTests
         return bytes;
     }
 
-    /// <summary>The whole routing state of a Host handle (native memory at <c>EpHandle.State</c>).</summary>
-    private static unsafe byte[] State(EpHandle handle) =>
-        new ReadOnlySpan<byte>((void*)handle.State, checked((int)handle.Layout.TotalBytes)).ToArray();
+    /// <summary>The whole routing state of a handle (<see cref="HandleState"/>: at <c>EpHandle.State</c>).</summary>
+    private static byte[] State(EpHandle handle)
+    {
+        var bytes = new byte[handle.Layout.TotalBytes];
+        HandleState.Read<byte>(handle, handle.State, bytes);
+        return bytes;
+    }
 }

@@ -5,15 +5,14 @@ namespace NcclEp.Testing;
 
 /// <summary>
 /// The topology the GPU scripts ask for through the environment (scripts/gpu-network*.sh), as group options. The
-/// library reads none of these variables: the GPU test program and the bench (which compiles this file too) read them
-/// here and pass the options on.
+/// library reads none of these variables: the GPU test program and the bench read them here and pass the options on.
 /// <list type="bullet">
 /// <item><c>NCCLEP_FORCE_NETWORK=1</c>: every other rank a network peer (the internal <c>EpGroupOptions.ForceNetwork</c>).</item>
 /// <item><c>NCCLEP_NODE_SIZE=n</c>: emulated nodes of n consecutive ranks (the internal <c>EpGroupOptions.EmulatedNodeSize</c>).</item>
 /// <item><c>NCCLEP_HIERARCHICAL=1</c>: <see cref="EpGroupOptions.HierarchicalDispatch"/> (the bench also takes <c>--hierarchical</c>).</item>
 /// </list>
 /// </summary>
-internal static class TopologyEnvironment
+public static class TopologyEnvironment
 {
     public const string ForceNetworkVariable = "NCCLEP_FORCE_NETWORK";
     public const string NodeSizeVariable = "NCCLEP_NODE_SIZE";
@@ -29,7 +28,7 @@ internal static class TopologyEnvironment
     public static EpGroupOptions Apply(EpGroupOptions options) => Apply(options, Environment.GetEnvironmentVariable);
 
     /// <summary><paramref name="options"/> with what <paramref name="variable"/> (a variable's value, or null) asks for.</summary>
-    internal static EpGroupOptions Apply(EpGroupOptions options, Func<string, string?> variable)
+    public static EpGroupOptions Apply(EpGroupOptions options, Func<string, string?> variable)
     {
         ArgumentNullException.ThrowIfNull(options);
         return options with
@@ -41,7 +40,7 @@ internal static class TopologyEnvironment
     }
 
     /// <summary>The node size NCCLEP_NODE_SIZE names: null when unset, a clear error when it is not a whole number ≥ 1.</summary>
-    internal static int? ParseNodeSize(string? text)
+    public static int? ParseNodeSize(string? text)
     {
         if (string.IsNullOrEmpty(text)) return null;
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int size) || size < 1)
