@@ -37,7 +37,7 @@ internal sealed record BenchOptions
     /// <summary>Back-to-back operations per phase: <c>--steady-ops</c>, else max(200, 4 × iters).</summary>
     public int SteadyOpCount => SteadyOps ?? Math.Max(200, Iters * 4);
     public bool Validate { get; init; }
-    /// <summary><c>--host-experts</c>: the Cuda backend runs the identity experts on the host (download, scale, upload), as the Host backend does, instead of its GPU kernel.</summary>
+    /// <summary><c>--host-experts</c>: the Cuda backend runs the experts on the host (download, apply, upload), as the Host backend does, instead of its GPU kernel.</summary>
     public bool HostExperts { get; init; }
     public int Seed { get; init; } = 1;
     public string? JsonPath { get; init; }

@@ -31,12 +31,11 @@ internal static class Program
         };
         var validate = new Option<bool>("--validate")
         {
-            Description = "check counts, received rows and dispatch → identity experts → combine against host references",
+            Description = "check counts, every received row, and dispatch → distinct experts → combine bit for bit against the reference model",
         };
         var hostExperts = new Option<bool>("--host-experts")
         {
-            Description = "cuda: run the identity experts between dispatch and combine on the host (download, scale, upload; " +
-                "the GPU idles meanwhile) instead of on the GPU",
+            Description = "cuda: run the experts on the host (download, apply, upload; the GPU idles meanwhile) instead of on the GPU",
         };
         var hierarchical = new Option<bool>("--hierarchical")
         {
