@@ -18,7 +18,7 @@ namespace NcclEp.Graphs;
 /// </para>
 /// <para>
 /// Control-path calls are refused inside a capture with <see cref="InvalidOperationException"/>: allocation
-/// (<see cref="EpGroup.AllocateBuffer"/>, <see cref="EpGroup.CreateHandle"/>), host synchronisation
+/// (<see cref="EpGroup.AllocateBuffer"/>, <see cref="EpGroup.CreateHandle()"/>), host synchronisation
 /// (<see cref="EpGroup.Synchronize"/>, <see cref="EpGroup.CheckErrors"/>), host transfers
 /// (<see cref="EpBuffer.Upload{T}"/>, <see cref="EpBuffer.Download{T}"/>, <see cref="EpBuffer.Fill"/>) and
 /// <see cref="EpGroup.SetActiveRanks"/>.

@@ -92,8 +92,8 @@ public sealed partial class EpGroup : IDisposable
         return groups;
     }
 
-    /// <summary>Allocates routing state for batches of this group (control path).</summary>
-    public EpHandle CreateHandle() => new(this);
+    /// <summary>Allocates routing state for batches of this group (control path); the handle frees it at disposal.</summary>
+    public EpHandle CreateHandle() => new(this, RankBackend.Allocate(HandleBytes), ownsState: true, callerBuffer: null);
 
     /// <summary>Allocates device memory (native memory on the Host backend) for the caller's tensors.</summary>
     public EpBuffer AllocateBuffer(long bytes)

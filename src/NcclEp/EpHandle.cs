@@ -5,24 +5,42 @@ namespace NcclEp;
 
 /// <summary>
 /// Routing state for one batch: where each token goes (filled by <see cref="Update"/>) and where each
-/// received row came from (filled by <see cref="EpGroup.Dispatch"/>). All of it lives in device memory the
-/// handle allocated at creation; the descriptors below point into it and are valid until disposal.
+/// received row came from (filled by <see cref="EpGroup.Dispatch"/>). All of it lives in device memory: memory the
+/// handle allocated at creation (<see cref="EpGroup.CreateHandle()"/>), or the caller's own
+/// (<see cref="EpGroup.CreateHandle(EpBuffer, long)"/>, <see cref="EpGroup.CreateHandle(nint, long)"/>). The
+/// descriptors below point into it and are valid until disposal.
 /// </summary>
 public sealed class EpHandle : IDisposable
 {
     private readonly EpBuffer _state;
+    private readonly EpBuffer? _callerBuffer;
     private bool _disposed;
 
-    internal EpHandle(EpGroup group)
+    /// <param name="group">The rank's group.</param>
+    /// <param name="state"><see cref="HandleLayout.TotalBytes"/> bytes of device memory: the handle's own, or a view of the caller's.</param>
+    /// <param name="ownsState">Whether <paramref name="state"/> is the handle's own (freed at disposal).</param>
+    /// <param name="callerBuffer">The caller's buffer the state lies in, if it came as one: a call after it was disposed is refused.</param>
+    internal EpHandle(EpGroup group, EpBuffer state, bool ownsState, EpBuffer? callerBuffer)
     {
         Group = group;
         Layout = new HandleLayout(group.Config, group.WorldSize);
-        _state = group.RankBackend.Allocate(Layout.TotalBytes);
+        _state = state;
+        _callerBuffer = callerBuffer;
+        OwnsMemory = ownsState;
         _state.Fill(0);
     }
 
     /// <summary>The group the handle belongs to.</summary>
     public EpGroup Group { get; }
+
+    /// <summary>
+    /// Whether the handle allocated its state itself (<see cref="EpGroup.CreateHandle()"/>) and frees it at disposal;
+    /// false for a handle in the caller's memory, which disposal leaves alone.
+    /// </summary>
+    public bool OwnsMemory { get; }
+
+    /// <summary>Device address of the handle's state (<see cref="EpGroup.HandleBytes"/> bytes): its own memory or the caller's.</summary>
+    public nint MemoryPointer => _state.Pointer;
 
     /// <summary>Tokens of the last <see cref="Update"/> (from the shape of its arguments).</summary>
     public int NumTokens { get; private set; }
@@ -37,6 +55,7 @@ public sealed class EpHandle : IDisposable
         get
         {
             if (_disposed) ThrowHelper.Disposed(nameof(EpHandle));
+            if (_callerBuffer is { IsDisposed: true }) ThrowCallerMemoryDisposed();
             return _state.Pointer;
         }
     }
@@ -103,11 +122,15 @@ public sealed class EpHandle : IDisposable
     private EpTensor Int32Tensor(long offset, long length) =>
         EpTensor.Create1D(State + (nint)offset, EpDataType.Int32, length);
 
-    /// <summary>Frees the routing state.</summary>
+    /// <summary>Frees the routing state if the handle allocated it; a handle in the caller's memory leaves that memory alone.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _state.Dispose();
+        if (OwnsMemory) _state.Dispose();
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn, System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThrowCallerMemoryDisposed() =>
+        throw new ObjectDisposedException(nameof(EpBuffer), "The caller's buffer that holds this handle's state was disposed before the handle; the caller's memory must outlive the handle (dispose the handle first).");
 }

@@ -29,7 +29,8 @@ namespace NcclEp.Backend;
 /// </remarks>
 internal readonly record struct HandleLayout
 {
-    private const int Align = 128;
+    /// <summary>Every region starts on a 128-byte line, relative to the state's base, which must be aligned the same way.</summary>
+    public const int Alignment = 128;
 
     /// <summary>Tokens per block of the Cuda update kernel (a multiple of 32: one bitmask word per 32 tokens).</summary>
     public const int UpdateTileTokens = 64;
@@ -87,5 +88,5 @@ internal readonly record struct HandleLayout
     public long RecvMessageRows { get; }
     public long TotalBytes { get; }
 
-    private static long Next(long offset, long bytes) => WindowLayout.RoundUp(offset + bytes, Align);
+    private static long Next(long offset, long bytes) => WindowLayout.RoundUp(offset + bytes, Alignment);
 }

@@ -18,7 +18,9 @@ internal sealed class ProtocolRank : IDisposable
     private readonly int _m, _k, _h, _local;
     private readonly long _layoutRows;
 
-    public ProtocolRank(EpGroup group)
+    /// <param name="group">The rank's group.</param>
+    /// <param name="createHandle">Makes the rank's handle (default: <see cref="EpGroup.CreateHandle()"/>); the rank disposes it.</param>
+    public ProtocolRank(EpGroup group, Func<EpGroup, EpHandle>? createHandle = null)
     {
         Group = group;
         Config = group.Config;
@@ -26,7 +28,7 @@ internal sealed class ProtocolRank : IDisposable
         (_m, _k, _h, _local) = (Config.MaxTokensPerRank, Config.TopK, Config.Hidden, group.LocalExperts);
         _layoutRows = Config.ReceiveRows(World);
         int rowBytes = Config.RowBytes;
-        Handle = group.CreateHandle();
+        Handle = createHandle is null ? group.CreateHandle() : createHandle(group);
         _ids = group.AllocateBuffer((long)_m * _k * 4);
         _weights = group.AllocateBuffer((long)_m * _k * 4);
         _x = group.AllocateBuffer((long)_m * rowBytes);
@@ -62,6 +64,21 @@ internal sealed class ProtocolRank : IDisposable
     {
         WriteExpertOutputs(op);
         Group.Combine(Handle, Layout(_expertOut), Home(_combined));
+    }
+
+    /// <summary>Every output byte: the dispatch output, the home output and the handle's receive-side metadata (bit-identity checks).</summary>
+    public byte[] Outputs()
+    {
+        var bytes = new List<byte>();
+        foreach (EpBuffer b in new[] { _received, _combined })
+        {
+            var part = new byte[b.Bytes];
+            b.Download<byte>(part);
+            bytes.AddRange(part);
+        }
+        foreach (EpTensor t in new[] { Handle.ReceivedRankCounts, Handle.ReceivedExpertCounts, Handle.ReceivedExpertOffsets, Handle.ReceivedTotal, Handle.ReceivedSourceInfo, Handle.ReceivedTopkIds, Handle.ReceivedTopkWeights })
+            bytes.AddRange(HostView.Bytes(t));
+        return bytes.ToArray();
     }
 
     /// <summary>Dispatch(Backward) (the combine route, unweighted) of operation <paramref name="op"/>'s rows.</summary>
