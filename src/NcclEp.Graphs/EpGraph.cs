@@ -170,7 +170,8 @@ public sealed class EpGraph : IDisposable
     /// </summary>
     /// <param name="stream">Cuda: the stream to launch on (in the group's context). Host: passed to the caller's work.</param>
     /// <exception cref="ObjectDisposedException">The graph, its group or a handle the step uses is disposed.</exception>
-    /// <exception cref="InvalidOperationException">Called while the group is capturing a step.</exception>
+    /// <exception cref="InvalidOperationException">Called while the group is capturing a step, or while an eager
+    /// <see cref="EpGroup.DispatchSend"/> or <see cref="EpGroup.CombineSend"/> waits for its complete.</exception>
     public void Replay(EpStream stream)
     {
         ThrowIfUnusable(ReplayCall);
@@ -246,5 +247,6 @@ public sealed class EpGraph : IDisposable
         }
         if (Group.CaptureSink is not null)
             throw new InvalidOperationException($"{call} inside a capture on rank {Group.Rank}: a replay cannot be part of another captured step.");
+        StepCapture.ThrowIfSendsInFlight(Group, call, "before the replay");
     }
 }

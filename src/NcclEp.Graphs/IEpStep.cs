@@ -23,6 +23,10 @@ namespace NcclEp.Graphs;
 /// (<see cref="EpBuffer.Upload{T}"/>, <see cref="EpBuffer.Download{T}"/>, <see cref="EpBuffer.Fill"/>) and
 /// <see cref="EpGroup.SetActiveRanks"/>.
 /// </para>
+/// <para>
+/// A step may split its calls (<see cref="EpGroup.DispatchSend"/>, <see cref="EpGroup.CombineSend"/>, then
+/// <see cref="EpGroup.Complete"/>) with the caller's work in between; every send must be completed inside the same step.
+/// </para>
 /// </remarks>
 public interface IEpStep
 {

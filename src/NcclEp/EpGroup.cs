@@ -17,6 +17,7 @@ public sealed partial class EpGroup : IDisposable
     private bool _disposed;
     private readonly System.Collections.Generic.List<IDisposable> _dependents = new();
     private readonly bool[] _activeRanks;
+    private readonly SendHalfBackend _sendHalf;
 
     internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
     {
@@ -28,6 +29,7 @@ public sealed partial class EpGroup : IDisposable
         Shapes = new EpShapes(config, worldSize);
         _activeRanks = new bool[worldSize];
         _activeRanks.AsSpan().Fill(true);
+        _sendHalf = new SendHalfBackend(this);
     }
 
     /// <summary>The configuration the group was created for.</summary>
@@ -58,6 +60,7 @@ public sealed partial class EpGroup : IDisposable
         get
         {
             if (_disposed) ThrowHelper.Disposed(nameof(EpGroup));
+            if (_sendHalf.IsActive) return _sendHalf;
             return _captureSink ?? _backend;
         }
     }
@@ -137,7 +140,8 @@ public sealed partial class EpGroup : IDisposable
     /// This is also the recovery point after a failure: it waits for this rank's device work, restarts its
     /// operation sequence numbers and clears the flags peers left in its window. Every live rank calls it with
     /// the same mask between two barriers of the application's control plane, then starts a fresh
-    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md).
+    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md). A send still in flight (<see cref="DispatchSend"/>,
+    /// <see cref="CombineSend"/>) is abandoned: it belongs to the failed round, and its <see cref="Complete"/> is refused.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="active"/> does not have one entry per rank, masks this rank,
     /// or brings back a rank an earlier call masked.</exception>
@@ -155,6 +159,7 @@ public sealed partial class EpGroup : IDisposable
         }
         RankBackend.SetActiveRanks(active);
         active.CopyTo(_activeRanks);
+        AbandonSendsInFlight();
     }
 
     /// <summary>Raises any error a kernel recorded (e.g. <see cref="EpTimeoutException"/>).</summary>

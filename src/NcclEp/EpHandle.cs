@@ -62,6 +62,15 @@ public sealed class EpHandle : IDisposable
 
     internal bool HasRouting { get; private set; }
 
+    /// <summary>
+    /// Whether a <see cref="EpGroup.DispatchSend"/> or <see cref="EpGroup.CombineSend"/> on this handle waits for its
+    /// <see cref="EpGroup.Complete"/>; until then every other call on the handle is refused.
+    /// </summary>
+    public bool HasSendInFlight => InFlightRoute is not null;
+
+    /// <summary>The route of the send in flight on this handle, or null.</summary>
+    internal EpRoute? InFlightRoute { get; set; }
+
     internal bool HasDispatched { get; private set; }
 
     /// <summary>

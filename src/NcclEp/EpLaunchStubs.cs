@@ -39,6 +39,7 @@ internal static partial class EpLaunchStubs
         if (pass == EpPass.Backward && !handle.HasDispatched)
             ThrowHelper.InvalidOperation("Dispatch(Backward) needs a forward Dispatch on the same handle first: it sends each gradient row back to where that dispatch took it from.");
         CheckPass(pass);
+        group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Dispatch, pass));
     }
 
     private static void CheckCombineState(EpGroup group, EpHandle handle, EpPass pass)
@@ -47,6 +48,7 @@ internal static partial class EpLaunchStubs
         if (pass == EpPass.Forward && !handle.HasDispatched)
             ThrowHelper.InvalidOperation("Combine needs a forward Dispatch on the same handle first: it sends each expert output back to where that dispatch took the token from.");
         CheckPass(pass);
+        group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Combine, pass));
     }
 
     private static void CheckHomeRows(in EpShapes s, EpHandle handle, in EpTensor t, string name)
@@ -62,6 +64,8 @@ internal static partial class EpLaunchStubs
         if (handle.IsDisposed) ThrowHelper.Disposed(nameof(EpHandle));
         if (!ReferenceEquals(handle.Group, group))
             ThrowHelper.Argument(nameof(handle), "The handle belongs to another group (or another rank).");
+        if (handle.InFlightRoute is not null)
+            ThrowHelper.InvalidOperation("The handle has a send in flight (DispatchSend or CombineSend): call EpGroup.Complete on it before any other call on the handle.");
     }
 
     private static void CheckRouted(EpGroup group, EpHandle handle)

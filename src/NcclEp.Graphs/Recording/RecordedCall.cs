@@ -35,10 +35,15 @@ internal struct RecordedCall
     {
         RecordedKind.Update => "Update",
         RecordedKind.Work => "caller work",
-        _ => $"{Kind}({Args.Pass})",
+        _ => Args.Half switch
+        {
+            EpHalf.Send => $"{Kind}Send({Args.Pass})",
+            EpHalf.Receive => $"Complete of {Kind}({Args.Pass})",
+            _ => $"{Kind}({Args.Pass})",
+        },
     };
 
     /// <summary>Whether a Cuda graph node of <paramref name="other"/> could be updated in place to this one.</summary>
     public readonly bool SameNode(in RecordedCall other) =>
-        Kind == other.Kind && (Kind is RecordedKind.Update or RecordedKind.Work || Args.Pass == other.Args.Pass);
+        Kind == other.Kind && (Kind is RecordedKind.Update or RecordedKind.Work || (Args.Pass == other.Args.Pass && Args.Half == other.Args.Half));
 }

@@ -42,6 +42,7 @@ internal static class StepCapture
         where TStep : IEpStep
     {
         ThrowIfCapturing(group, caller);
+        ThrowIfSendsInFlight(group, caller, "before the step");
         IEpRankBackend backend = group.RankBackend;
         CudaStepCapture? cuda = context is null ? null : new CudaStepCapture((CudaRankBackend)backend, context, stream, caller);
         var sink = new CaptureSink(backend, group.Rank, context is null ? 0 : context.Value);
@@ -54,15 +55,31 @@ internal static class StepCapture
         try
         {
             step.Run(stepContext);
+            ThrowIfSendsInFlight(group, caller, "at the end of the step");
             completed = true;
         }
         finally
         {
             EpCaptureGuard.Exit();
             group.CaptureSink = null;
+            // The step's sends were recorded, not run: a send the step left open must not be completed eagerly.
+            group.AbandonSendsInFlight();
             stepContext.Close();
             if (cuda is not null) graph = cuda.End(completed);
         }
         return new CaptureResult(sink.Calls, graph, sink.Handles);
+    }
+
+    /// <summary>
+    /// A send and its complete belong to one step: a replay repeats both. A send issued eagerly before the capture cannot be
+    /// completed inside it (every replay would complete it again), and a step that ends with a send in flight would leave
+    /// every replay's operation open.
+    /// </summary>
+    public static void ThrowIfSendsInFlight(EpGroup group, string caller, string when)
+    {
+        if (!group.HasSendsInFlight) return;
+        throw new InvalidOperationException(
+            $"{caller}: rank {group.Rank} has a DispatchSend or CombineSend in flight {when}. Every send of a captured step must be completed " +
+            "(EpGroup.Complete) inside the same step, and a step cannot be captured or replayed while an eager send waits for its complete.");
     }
 }

@@ -46,4 +46,7 @@ internal struct EpLaunchArgs
 
     /// <summary>The stream the call is ordered on.</summary>
     public nint Stream;
+
+    /// <summary>Dispatch and combine: which halves the call runs (<see cref="EpHalf.Both"/> unless it is a send or a complete).</summary>
+    public EpHalf Half;
 }

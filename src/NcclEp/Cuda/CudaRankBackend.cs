@@ -127,8 +127,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
         Fill(ref p, handle, in args, flags: 0);
-        if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, ref p);
-        else RunCombineRoute(args.Stream, ref p);
+        if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, args.Half, ref p);
+        else RunCombineRoute(args.Stream, args.Half, ref p);
     }
 
     public void Combine(EpHandle handle, ref readonly EpLaunchArgs args)
@@ -139,32 +139,41 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         if (args.Pass == EpPass.Forward)
         {
             Fill(ref p, handle, in args, flags: 1);
-            RunCombineRoute(args.Stream, ref p);
+            RunCombineRoute(args.Stream, args.Half, ref p);
         }
         else
         {
             Fill(ref p, handle, in args, flags: perExpert ? 1 : 0);
-            RunDispatchRoute(args.Stream, ref p);
+            RunDispatchRoute(args.Stream, args.Half, ref p);
         }
     }
 
-    private void RunDispatchRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, ref p);
+    private void RunDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
+        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
 
-    private void RunCombineRoute(nint stream, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, ref p);
+    private void RunCombineRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
+        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, half, ref p);
 
-    /// <summary>One launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
-    /// slices (at <paramref name="sliceBase"/> in each staging half), then the receive half.</summary>
-    private void RunRoute(nint function, uint shared, long sliceBase, long slice, ulong exchange, EpPhase phase, nint stream, ref CudaKernelParams p)
+    /// <summary>
+    /// Both halves: one launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
+    /// slices (at <paramref name="sliceBase"/> in each staging half), then the receive half. A send (<see cref="EpHalf.Send"/>)
+    /// is the send-half launch alone, which stores and ends; its complete is the rest: the exchange (so that nothing
+    /// waits on the stream between them) and the receive half.
+    /// </summary>
+    private void RunRoute(nint function, uint shared, long sliceBase, long slice, ulong exchange, EpPhase phase, nint stream, EpHalf half, ref CudaKernelParams p)
     {
         if (_staging is null)
         {
+            p.Steps = half switch { EpHalf.Send => StepSend, EpHalf.Receive => StepReceive, _ => StepsBoth };
             Launch(function, _grid, shared, stream, ref p);
             return;
         }
-        p.Steps = StepSend;
-        Launch(function, _grid, shared, stream, ref p);
+        if (half != EpHalf.Receive)
+        {
+            p.Steps = StepSend;
+            Launch(function, _grid, shared, stream, ref p);
+        }
+        if (half == EpHalf.Send) return;
         ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, exchange, phase, stream);
         p.Steps = StepReceive;
         Launch(function, _grid, shared, stream, ref p);

@@ -9,7 +9,9 @@ namespace NcclEp.Host;
 /// presence flag to every live peer first; then each received row goes home to its source token's slot, in the chunks
 /// of the messages it answers, each chunk followed by its flag; then the rank waits for every live peer's presence and
 /// for every chunk holding its own tokens' rows, and reduces in fp32 in a fixed order — top-k slot order for
-/// expert-major, rank order for the per-rank layouts — rounding once. Its own rows are read where they are.
+/// expert-major, rank order for the per-rank layouts — rounding once. Its own rows are read where they are. A send
+/// (<see cref="EpHalf.Send"/>) runs the presence and the rows home and returns; its complete (<see cref="EpHalf.Receive"/>)
+/// runs the waits and the reduce, where the kernels split.
 /// </summary>
 internal sealed unsafe partial class HostRankBackend
 {
@@ -31,16 +33,22 @@ internal sealed unsafe partial class HostRankBackend
     {
         HandleLayout h = handle.Layout;
         byte* state = (byte*)handle.State;
-        uint sequence = ++*CombineSequence;
+        (bool send, bool receive) = (args.Half != EpHalf.Receive, args.Half != EpHalf.Send);
+        uint sequence = NextSequence(CombineSequence, receive);
         int parity = (int)(sequence & 1);
+        ComputeFlatBase(state, h);
 
-        for (int r = 0; r < _worldSize; r++)
+        if (send)
         {
-            if (ActiveMask[r] == 0 || r == _rank) continue;
-            Volatile.Write(ref *(ulong*)(_peers[r] + _layout.CombineFlag(parity, _rank)), (ulong)sequence << 32);
+            for (int r = 0; r < _worldSize; r++)
+            {
+                if (ActiveMask[r] == 0 || r == _rank) continue;
+                Volatile.Write(ref *(ulong*)(_peers[r] + _layout.CombineFlag(parity, _rank)), (ulong)sequence << 32);
+            }
+            Phase(HostPhase.PresencePublished);
+            SendRowChunks(state, h, in args, sequence, parity);
         }
-        Phase(HostPhase.PresencePublished);
-        SendRowChunks(state, h, in args, sequence, parity);
+        if (!receive) return;
         Phase(HostPhase.ReduceStart);
 
         WaitForPeers(state, h, sequence, parity, Deadline);
@@ -57,11 +65,6 @@ internal sealed unsafe partial class HostRankBackend
         bool perExpert = _fabric.Config.Layout == EpLayout.ExpertMajor;
         int* counts = (int*)(state + h.RecvRankCounts);
         int* messageRows = (int*)(state + h.RecvMessageRows);
-        for (int s = 0, at = 0; s <= _worldSize; s++)
-        {
-            _flatBase[s] = at;
-            if (s < _worldSize) at += counts[s];
-        }
 
         int chunks = _chunks.Count(_maxTokens);
         for (int c = 0; c < chunks; c++)
@@ -87,6 +90,17 @@ internal sealed unsafe partial class HostRankBackend
                 Volatile.Write(ref *(ulong*)(_peers[s] + _layout.CombineChunkFlag(parity, _rank, c)), (ulong)sequence << 32);
                 Phase(HostPhase.RowChunkSent);
             }
+        }
+    }
+
+    /// <summary>The first Flat row of each source (from the handle's received counts), which both halves use.</summary>
+    private void ComputeFlatBase(byte* state, HandleLayout h)
+    {
+        int* counts = (int*)(state + h.RecvRankCounts);
+        for (int s = 0, at = 0; s <= _worldSize; s++)
+        {
+            _flatBase[s] = at;
+            if (s < _worldSize) at += counts[s];
         }
     }
 

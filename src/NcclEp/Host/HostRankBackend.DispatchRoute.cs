@@ -8,7 +8,8 @@ namespace NcclEp.Host;
 /// The dispatch route (Dispatch forward, Combine backward), with the kernels' protocol (ep_dispatch.cu): first every
 /// live destination gets this rank's counts and count flag (which is also its presence), then the messages in chunks,
 /// each chunk followed by its flag; the receive half waits for every live source's count flag, then for each chunk's
-/// flag before it lays out that chunk's messages.
+/// flag before it lays out that chunk's messages. A send (<see cref="EpHalf.Send"/>) runs the first part and returns; its
+/// complete (<see cref="EpHalf.Receive"/>) runs the receive half, where the kernels split.
 /// </summary>
 internal sealed unsafe partial class HostRankBackend
 {
@@ -30,12 +31,17 @@ internal sealed unsafe partial class HostRankBackend
     {
         HandleLayout h = handle.Layout;
         byte* state = (byte*)handle.State;
-        uint sequence = ++*DispatchSequence;
+        (bool send, bool receive) = (args.Half != EpHalf.Receive, args.Half != EpHalf.Send);
+        uint sequence = NextSequence(DispatchSequence, receive);
         int parity = (int)(sequence & 1);
 
-        PublishCounts(state, h, sequence, parity);
-        Phase(HostPhase.CountsPublished);
-        SendMessageChunks(state, h, in args, sequence, parity);
+        if (send)
+        {
+            PublishCounts(state, h, sequence, parity);
+            Phase(HostPhase.CountsPublished);
+            SendMessageChunks(state, h, in args, sequence, parity);
+        }
+        if (!receive) return;
         Phase(HostPhase.ReceiveStart);
 
         long deadline = Deadline;
@@ -43,6 +49,13 @@ internal sealed unsafe partial class HostRankBackend
         ComputeReceiveOffsets(state, h, parity);
         LayOutRows<TElement>(state, h, in args, sequence, parity, deadline, scaleByWeight);
     }
+
+    /// <summary>
+    /// The operation's sequence number: the route's count + 1. The count advances when the receive half begins (the
+    /// kernels store it when their receive half ends; only this rank reads it, and a Host call runs on one thread), so a
+    /// send and its complete read the same number.
+    /// </summary>
+    private static uint NextSequence(uint* count, bool receive) => receive ? ++*count : *count + 1;
 
     /// <summary>Each live destination's per-expert counts, then its count flag (sequence &lt;&lt; 32 | tokens).</summary>
     private void PublishCounts(byte* state, HandleLayout h, uint sequence, int parity)
@@ -84,7 +97,11 @@ internal sealed unsafe partial class HostRankBackend
         }
     }
 
-    /// <summary>Message <paramref name="slot"/> to rank <paramref name="r"/>: token t's header (its top-k, and the slot positions of r's experts) and row.</summary>
+    /// <summary>
+    /// Message <paramref name="slot"/> to rank <paramref name="r"/>: token t's header (its top-k, and the slot positions of
+    /// r's experts) and row. A message to this rank itself carries only its header: the receive half reads the row from
+    /// home, as the kernels do.
+    /// </summary>
     private void WriteMessage(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int r, int slot, int t, int parity)
     {
         int k = _topK;
@@ -103,6 +120,7 @@ internal sealed unsafe partial class HostRankBackend
             msgWeights[i] = weights[(t * k) + i];
             msgSlots[i] = e >= 0 && e / _localExperts == r ? slotPositions[(t * k) + i] : -1;
         }
+        if (r == _rank) return;
         int rowBytes = _layout.RowBytes;
         Buffer.MemoryCopy((byte*)args.Home + (t * args.HomeRowStride), message + _layout.HeaderBytes, rowBytes, rowBytes);
     }

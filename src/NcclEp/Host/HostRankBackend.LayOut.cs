@@ -41,8 +41,9 @@ internal sealed unsafe partial class HostRankBackend
         int k = _topK, rowBytes = _layout.RowBytes;
         int* sourceInfo = (int*)(state + h.RecvSourceInfo);
         byte* message = _window + _layout.Message(parity, s, i);
-        byte* payload = message + _layout.HeaderBytes;
         int token = *(int*)(message + MessageHeader.Token);
+        // This rank's own tokens: the row is read from home, where the send half left it (as the kernels do).
+        byte* payload = s == _rank ? (byte*)args.Home + (token * args.HomeRowStride) : message + _layout.HeaderBytes;
         int* msgIds = (int*)(message + MessageHeader.TopkIds);
         float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
         if (c.Layout != EpLayout.ExpertMajor)

@@ -66,6 +66,26 @@ internal sealed class ProtocolRank : IDisposable
         Group.Combine(Handle, Layout(_expertOut), Home(_combined));
     }
 
+    /// <summary>The send half of <see cref="Dispatch"/>; <see cref="Complete"/> finishes it.</summary>
+    public void DispatchSend() => Group.DispatchSend(Handle, Home(_x), Layout(_received));
+
+    /// <summary>The send half of <see cref="Combine"/> (the expert outputs are written first); <see cref="Complete"/> finishes it.</summary>
+    public void CombineSend(int op)
+    {
+        WriteExpertOutputs(op);
+        Group.CombineSend(Handle, Layout(_expertOut), Home(_combined));
+    }
+
+    /// <summary>The send half of <see cref="DispatchBackward"/>; <see cref="Complete"/> finishes it.</summary>
+    public void DispatchBackwardSend(int op)
+    {
+        WriteExpertOutputs(op);
+        Group.DispatchSend(Handle, Home(_combined), Layout(_expertOut), pass: EpPass.Backward);
+    }
+
+    /// <summary>The complete half of this rank's send in flight.</summary>
+    public void Complete() => Group.Complete(Handle);
+
     /// <summary>Every output byte: the dispatch output, the home output and the handle's receive-side metadata (bit-identity checks).</summary>
     public byte[] Outputs()
     {
