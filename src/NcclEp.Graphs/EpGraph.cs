@@ -45,15 +45,17 @@ public sealed class EpGraph : IDisposable
     private readonly HostStepRecording? _host;
     private readonly CudaStepGraph? _cuda;
     private EpHandle[] _handles;
+    private RouteOperations _operations;
     private bool _disposed;
 
-    private EpGraph(EpGroup group, EpStream stream, HostStepRecording? host, CudaStepGraph? cuda, EpHandle[] handles)
+    private EpGraph(EpGroup group, EpStream stream, HostStepRecording? host, CudaStepGraph? cuda, CaptureResult captured)
     {
         Group = group;
         Stream = stream;
         _host = host;
         _cuda = cuda;
-        _handles = handles;
+        _handles = captured.Handles;
+        _operations = captured.Operations;
         // The executable goes before the group's communicator: NCCL's destroy waits for graphs holding its calls.
         if (cuda is not null) group.AddDependent(cuda);
     }
@@ -94,7 +96,7 @@ public sealed class EpGraph : IDisposable
         if (backend.Kind != EpBackendKind.Cuda)
         {
             using CaptureResult recorded = StepCapture.Run(group, stream, ref step, CaptureCall, context: null);
-            return new EpGraph(group, stream, new HostStepRecording(recorded.Calls), null, recorded.Handles);
+            return new EpGraph(group, stream, new HostStepRecording(recorded.Calls), null, recorded);
         }
 
         // Checked before anything is created: inside someone else's capture even a context retain could invalidate it.
@@ -104,7 +106,7 @@ public sealed class EpGraph : IDisposable
         {
             using CaptureResult captured = StepCapture.Run(group, stream, ref step, CaptureCall, cuda.Context);
             cuda.Instantiate(captured.Graph!, stream);
-            return new EpGraph(group, stream, null, cuda, captured.Handles);
+            return new EpGraph(group, stream, null, cuda, captured);
         }
         catch
         {
@@ -184,6 +186,7 @@ public sealed class EpGraph : IDisposable
         {
             _host!.Replay(Group.RankBackend, stream);
         }
+        Group.AdvanceRoutes(_operations.DispatchRoute, _operations.CombineRoute);
     }
 
     /// <summary>
@@ -205,6 +208,7 @@ public sealed class EpGraph : IDisposable
         if (_cuda is not null) _cuda.Update(captured.Graph!, UpdateCall);
         else _host!.UpdateFrom(captured.Calls, UpdateCall);
         _handles = captured.Handles;
+        _operations = captured.Operations;
     }
 
     /// <summary>Like <see cref="Update{TStep}(ref TStep)"/>, for a delegate step.</summary>

@@ -6,8 +6,6 @@ namespace NcclEp;
 /// <summary>Dispatch and combine split into a send half and a complete half, so the caller's work runs in between.</summary>
 public sealed partial class EpGroup
 {
-    private readonly InFlightSend[] _inFlight = new InFlightSend[EpRoutes.Count];
-
     /// <summary>
     /// The send half of <see cref="Dispatch"/> (data path): this rank's counts, messages and their flags go to every live
     /// peer, and the call returns once they are issued. Nothing waits and nothing holds the GPU afterwards (Cuda: one
@@ -47,14 +45,14 @@ public sealed partial class EpGroup
     /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
     public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _sendHalf.Begin(RankBackend);
+        _front.Begin(RankBackend, sending: true);
         try
         {
             EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
         }
         finally
         {
-            _sendHalf.End();
+            _front.End();
         }
     }
 
@@ -77,14 +75,14 @@ public sealed partial class EpGroup
     /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
     public void CombineSend(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _sendHalf.Begin(RankBackend);
+        _front.Begin(RankBackend, sending: true);
         try
         {
             EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
         }
         finally
         {
-            _sendHalf.End();
+            _front.End();
         }
     }
 
@@ -124,44 +122,5 @@ public sealed partial class EpGroup
         handle.InFlightRoute = null;
         if (op == EpOperation.Dispatch) backend.Dispatch(handle, in args);
         else backend.Combine(handle, in args);
-    }
-
-    /// <summary>Whether a send of this rank waits for its <see cref="Complete"/> (NcclEp.Graphs refuses to capture or replay then).</summary>
-    internal bool HasSendsInFlight => _inFlight[0].Handle is not null || _inFlight[1].Handle is not null;
-
-    /// <summary>Called by <see cref="SendHalfBackend"/> once the send half was issued.</summary>
-    internal void MarkInFlight(EpRoute route, EpHandle handle, EpOperation op, ref readonly EpLaunchArgs args)
-    {
-        _inFlight[(int)route] = new InFlightSend { Handle = handle, Op = op, Args = args };
-        handle.InFlightRoute = route;
-    }
-
-    /// <summary>Refuses a new operation on <paramref name="route"/> while a send of it is in flight (called by every stub's checks).</summary>
-    internal void ThrowIfRouteBusy(EpRoute route)
-    {
-        EpHandle? busy = _inFlight[(int)route].Handle;
-        if (busy is null) return;
-        ThrowHelper.InvalidOperation(
-            $"Rank {Rank} has a {(_inFlight[(int)route].Op == EpOperation.Dispatch ? "DispatchSend" : "CombineSend")} in flight on {EpRoutes.Calls(route)}; " +
-            "call EpGroup.Complete on its handle before another operation of that route. One operation per route may be in flight: the window " +
-            "holds two halves, and with two in flight a peer could overwrite rows this rank has not read yet (docs/kernels.md, \"Send and complete\").");
-    }
-
-    /// <summary>Forgets every send in flight (a recovery point, or a capture that recorded instead of running).</summary>
-    internal void AbandonSendsInFlight()
-    {
-        for (int r = 0; r < _inFlight.Length; r++)
-        {
-            if (_inFlight[r].Handle is EpHandle handle) handle.InFlightRoute = null;
-            _inFlight[r] = default;
-        }
-    }
-
-    /// <summary>A send half issued and not yet completed: its handle, its call and the arguments its stub packed.</summary>
-    private struct InFlightSend
-    {
-        public EpHandle? Handle;
-        public EpOperation Op;
-        public EpLaunchArgs Args;
     }
 }

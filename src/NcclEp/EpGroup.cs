@@ -17,7 +17,8 @@ public sealed partial class EpGroup : IDisposable
     private bool _disposed;
     private readonly System.Collections.Generic.List<IDisposable> _dependents = new();
     private readonly bool[] _activeRanks;
-    private readonly SendHalfBackend _sendHalf;
+    private readonly CallFront _front;
+    private readonly WindowLayout _windowLayout;
 
     internal EpGroup(in EpConfig config, int rank, int worldSize, IEpRankBackend backend, EpGroupOptions options)
     {
@@ -29,7 +30,9 @@ public sealed partial class EpGroup : IDisposable
         Shapes = new EpShapes(config, worldSize);
         _activeRanks = new bool[worldSize];
         _activeRanks.AsSpan().Fill(true);
-        _sendHalf = new SendHalfBackend(this);
+        _front = new CallFront(this);
+        _windowLayout = new WindowLayout(config, worldSize);
+        WindowBase = WindowBaseOf(backend);
     }
 
     /// <summary>The configuration the group was created for.</summary>
@@ -60,7 +63,7 @@ public sealed partial class EpGroup : IDisposable
         get
         {
             if (_disposed) ThrowHelper.Disposed(nameof(EpGroup));
-            if (_sendHalf.IsActive) return _sendHalf;
+            if (_front.IsActive) return _front;
             return _captureSink ?? _backend;
         }
     }
@@ -115,8 +118,18 @@ public sealed partial class EpGroup : IDisposable
     /// Shapes: see <see cref="EpLayout"/> and <see cref="EpConfig.ReceiveRows"/>.</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
-    public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward) =>
-        EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
+    public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
+    {
+        _front.Begin(RankBackend, sending: false);
+        try
+        {
+            EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
+        }
+        finally
+        {
+            _front.End();
+        }
+    }
 
     /// <summary>
     /// Sends expert outputs home and reduces them with the router weights in a fixed order (forward), or
@@ -127,8 +140,18 @@ public sealed partial class EpGroup : IDisposable
     /// <param name="combined"><c>[tokens, hidden]</c>: output (forward) or input (backward).</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
-    public void Combine(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward) =>
-        EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
+    public void Combine(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward)
+    {
+        _front.Begin(RankBackend, sending: false);
+        try
+        {
+            EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
+        }
+        finally
+        {
+            _front.End();
+        }
+    }
 
     /// <summary>
     /// Sets which ranks take part (control path). A masked rank is neither sent to nor waited on; tokens
@@ -159,7 +182,7 @@ public sealed partial class EpGroup : IDisposable
         }
         RankBackend.SetActiveRanks(active);
         active.CopyTo(_activeRanks);
-        AbandonSendsInFlight();
+        RestartRoutes();
     }
 
     /// <summary>Raises any error a kernel recorded (e.g. <see cref="EpTimeoutException"/>).</summary>

@@ -5,15 +5,22 @@ using NcclEp.Interop;
 
 namespace NcclEp.Graphs.Recording;
 
-/// <summary>What one capture of a step produced: the Host recording or the Cuda graph, and the handles it used.</summary>
-internal sealed class CaptureResult(RecordedCall[] calls, CudaGraphHandle? graph, EpHandle[] handles) : IDisposable
+/// <summary>
+/// What one capture of a step produced: the Host recording or the Cuda graph, the handles it used, and how many
+/// operations it issues on each route (a replay advances the group's counts by them).
+/// </summary>
+internal sealed class CaptureResult(RecordedCall[] calls, CudaGraphHandle? graph, EpHandle[] handles, RouteOperations operations) : IDisposable
 {
     public RecordedCall[] Calls { get; } = calls;
     public CudaGraphHandle? Graph { get; } = graph;
     public EpHandle[] Handles { get; } = handles;
+    public RouteOperations Operations { get; } = operations;
 
     public void Dispose() => Graph?.Dispose();
 }
+
+/// <summary>Operations a step issues on each route: what one replay adds to the group's counts (the kernels' sequence numbers).</summary>
+internal readonly record struct RouteOperations(int DispatchRoute, int CombineRoute);
 
 /// <summary>
 /// Runs a step once under capture on one rank: installs the <see cref="CaptureSink"/> and the thread's
@@ -50,6 +57,7 @@ internal static class StepCapture
         CudaGraphHandle? graph = null;
         bool completed = false;
         cuda?.Begin();
+        group.BeginCaptureCount();
         group.CaptureSink = sink;
         EpCaptureGuard.Enter();
         try
@@ -67,7 +75,8 @@ internal static class StepCapture
             stepContext.Close();
             if (cuda is not null) graph = cuda.End(completed);
         }
-        return new CaptureResult(sink.Calls, graph, sink.Handles);
+        var operations = new RouteOperations(group.CapturedOperations(EpRoute.Dispatch), group.CapturedOperations(EpRoute.Combine));
+        return new CaptureResult(sink.Calls, graph, sink.Handles, operations);
     }
 
     /// <summary>

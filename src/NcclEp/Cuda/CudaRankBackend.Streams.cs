@@ -51,6 +51,9 @@ internal sealed unsafe partial class CudaRankBackend
 
     public CudaDevice Device => _device;
 
+    /// <summary>This rank's window at its local address (zero-copy receive: the rank-major rows are its messages).</summary>
+    internal nint WindowBase => _fabric.Window(_rank);
+
     /// <summary>This rank's kernels (co-located ranks of one configuration share the module).</summary>
     internal CudaKernelModule Kernels => _kernels;
 

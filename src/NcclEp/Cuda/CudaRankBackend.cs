@@ -126,7 +126,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
-        Fill(ref p, handle, in args, flags: 0);
+        Fill(ref p, handle, in args, flags: args.Pass == EpPass.Forward ? RowsInWindowFlag(args.Rows) : 0);
         if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, args.Half, ref p);
         else RunCombineRoute(args.Stream, args.Half, ref p);
     }
@@ -143,9 +143,19 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         }
         else
         {
-            Fill(ref p, handle, in args, flags: perExpert ? 1 : 0);
+            Fill(ref p, handle, in args, flags: (perExpert ? 1 : 0) | RowsInWindowFlag(args.Rows));
             RunDispatchRoute(args.Stream, args.Half, ref p);
         }
+    }
+
+    /// <summary>
+    /// Dispatch route: FLAG_ROWS_IN_WINDOW when the layout rows are this rank's own window messages (zero-copy receive,
+    /// EpGroup.WindowReceiveRows), so the receive half leaves a peer's row where it landed.
+    /// </summary>
+    private int RowsInWindowFlag(nint rows)
+    {
+        nint window = _template.Window;
+        return rows >= window && rows < window + (nint)_fabric.Layout.TotalBytes ? 2 : 0;
     }
 
     private void RunDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>

@@ -49,7 +49,8 @@ internal sealed unsafe partial class HostRankBackend
         if (c.Layout != EpLayout.ExpertMajor)
         {
             long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
-            Buffer.MemoryCopy(payload, OutputRow(in args, index), rowBytes, rowBytes);
+            // Rows in this window (zero-copy receive): a peer's row is where it wrote it; only this rank's own is copied in.
+            if (!InWindow(args.Rows) || s == _rank) Buffer.MemoryCopy(payload, OutputRow(in args, index), rowBytes, rowBytes);
             WriteSourceInfo(sourceInfo, index, s, token, -1);
             int* recvIds = (int*)(state + h.RecvTopkIds);
             float* recvWeights = (float*)(state + h.RecvTopkWeights);
@@ -84,6 +85,9 @@ internal sealed unsafe partial class HostRankBackend
             messageRows[slot] = (int)index;
         }
     }
+
+    /// <summary>Whether <paramref name="rows"/> lies in this rank's window: the rank-major rows of zero-copy receive (EpGroup.WindowReceiveRows).</summary>
+    private bool InWindow(nint rows) => (byte*)rows >= _window && (byte*)rows < _window + _layout.TotalBytes;
 
     /// <summary>Dispatch-output row <paramref name="index"/> (the numbering of the source info) in the caller's rows tensor.</summary>
     private byte* OutputRow(ref readonly EpLaunchArgs args, long index)

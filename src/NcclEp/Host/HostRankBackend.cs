@@ -49,6 +49,9 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
 
     public EpBackendKind Kind => EpBackendKind.Host;
 
+    /// <summary>This rank's window (zero-copy receive: the rank-major rows are its messages).</summary>
+    internal nint WindowBase => (nint)_window;
+
     /// <summary>The fabric this rank belongs to (tests set its <see cref="HostFabric.PhaseHook"/>).</summary>
     internal HostFabric Fabric => _fabric;
 

@@ -143,6 +143,7 @@ __device__ __forceinline__ i64 rail_messages_offset(const EpParams& p) {
 }
 
 #define FLAG_SCALE_BY_WEIGHT 1  // dispatch route: expert-major rows = w * row (Combine backward)
+#define FLAG_ROWS_IN_WINDOW 2   // dispatch route, rank-major: the rows are this window's messages (zero-copy receive)
 #define FLAG_WEIGHTED 1         // combine route: sum w * y (Combine forward, expert-major)
 
 __device__ __forceinline__ u64 globaltimer() {

@@ -277,7 +277,10 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
             if (!perExpert) {
                 const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
                 int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
-                for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+                // Zero-copy receive: a peer's row already is the output row; this rank's own (read from home) and a
+                // network peer's (in the staging buffer) are copied in.
+                const bool inPlace = (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
+                for (int v0 = inPlace ? ROW_VECS : lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
                     int4 x[COPY_UNROLL];
 #pragma unroll
                     for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cg(source + v0 + 32 * u);

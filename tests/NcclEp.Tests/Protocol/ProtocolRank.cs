@@ -44,6 +44,15 @@ internal sealed class ProtocolRank : IDisposable
     public int Rank => Group.Rank;
     public int Tokens { get; private set; }
 
+    /// <summary>The home rows dispatched (<c>[Tokens, hidden]</c>).</summary>
+    public EpTensor HomeTokens => Home(_x);
+
+    /// <summary>The home output of combine-route calls (<c>[Tokens, hidden]</c>), checked by <see cref="CheckHome"/>.</summary>
+    public EpTensor HomeCombined => Home(_combined);
+
+    /// <summary>The dispatch output in the group's layout (the caller's buffer).</summary>
+    public EpTensor LayoutReceived => Layout(_received);
+
     /// <summary>Uploads a batch and poisons every output.</summary>
     public void Load(RankBatch batch)
     {
