@@ -8,7 +8,8 @@ namespace NcclEp.Tests;
 /// <summary>
 /// The data path allocates nothing: on every rank thread, after a warm-up, 10,000 iterations of Update, Dispatch
 /// and Combine (and the backward pair) leave GC.GetAllocatedBytesForCurrentThread unchanged; so do their send and
-/// complete halves (DispatchSend, CombineSend, Complete), two micro-batches overlapped, on handles in caller memory.
+/// complete halves (DispatchSend, CombineSend, Complete), two micro-batches overlapped, on handles in caller memory, and
+/// zero-copy receive into the window (EpGroup.WindowReceiveRows).
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class ZeroAllocationTests
@@ -24,7 +25,7 @@ public class ZeroAllocationTests
     [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, 1, EpDataType.Float32)]
     [InlineData(EpMode.HighThroughput, EpLayout.Flat, 1, EpDataType.Float32)]
     public void Update_dispatch_and_combine_allocate_nothing_on_any_rank(EpMode mode, EpLayout layout, int alignment, EpDataType dataType) =>
-        Measure(mode, layout, alignment, dataType, split: false);
+        Measure(mode, layout, alignment, dataType, Calls.Plain);
 
     [Theory]
     [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, 1, EpDataType.BFloat16)]
@@ -32,9 +33,22 @@ public class ZeroAllocationTests
     [InlineData(EpMode.HighThroughput, EpLayout.Flat, 1, EpDataType.BFloat16)]
     [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, 4, EpDataType.Float32)]
     public void Send_and_complete_of_two_overlapped_micro_batches_allocate_nothing_on_any_rank(EpMode mode, EpLayout layout, int alignment, EpDataType dataType) =>
-        Measure(mode, layout, alignment, dataType, split: true);
+        Measure(mode, layout, alignment, dataType, Calls.Split);
 
-    private static void Measure(EpMode mode, EpLayout layout, int alignment, EpDataType dataType, bool split)
+    [Theory]
+    [InlineData(EpDataType.BFloat16)]
+    [InlineData(EpDataType.Float32)]
+    public void Zero_copy_receive_and_a_combine_of_the_window_rows_allocate_nothing_on_any_rank(EpDataType dataType) =>
+        Measure(EpMode.LowLatency, EpLayout.RankMajor, 1, dataType, Calls.Window);
+
+    private enum Calls
+    {
+        Plain,
+        Split,
+        Window,
+    }
+
+    private static void Measure(EpMode mode, EpLayout layout, int alignment, EpDataType dataType, Calls calls)
     {
         var config = new EpConfig(mode, Experts, Hidden, TopK, MaxTokens, layout, dataType, ExpertAlignment: alignment);
         EpGroup[] groups = EpGroup.CreateHost(config, World);
@@ -74,7 +88,8 @@ public class ZeroAllocationTests
                 {
                     long before = GC.GetAllocatedBytesForCurrentThread();
                     int count = pass == 0 ? WarmUp : Iterations;
-                    if (split) IterateSplit(g, h, h2, in idsT, in weightsT, in xT, in rowsT, in rows2T, in yT, in y2T, count);
+                    if (calls == Calls.Split) IterateSplit(g, h, h2, in idsT, in weightsT, in xT, in rowsT, in rows2T, in yT, in y2T, count);
+                    else if (calls == Calls.Window) IterateInWindow(g, h2, in idsT, in weightsT, in xT, in yT, count);
                     else Iterate(g, h, in idsT, in weightsT, in xT, in rowsT, in yT, count);
                     if (pass == 1) allocated[rank] = GC.GetAllocatedBytesForCurrentThread() - before;
                 }
@@ -102,6 +117,23 @@ public class ZeroAllocationTests
             g.Complete(b);
             g.CombineSend(a, in rowsA, in yA, default, EpPass.Backward);
             g.Complete(a);
+        }
+    }
+
+    /// <summary>Dispatch into the window's rows (taken again before each dispatch), then a combine that reads them there.</summary>
+    private static void IterateInWindow(EpGroup g, EpHandle h, in EpTensor ids, in EpTensor weights, in EpTensor x, in EpTensor y, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            h.Update(in ids, in weights);
+            EpTensor window = g.WindowReceiveRows();
+            g.Dispatch(h, in x, in window);
+            g.Combine(h, in window, in y);
+            window = g.WindowReceiveRows();
+            g.DispatchSend(h, in x, in window);
+            g.Complete(h);
+            g.CombineSend(h, in window, in y);
+            g.Complete(h);
         }
     }
 
