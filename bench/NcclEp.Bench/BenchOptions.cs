@@ -37,6 +37,12 @@ internal sealed record BenchOptions
     /// <summary>Back-to-back operations per phase: <c>--steady-ops</c>, else max(200, 4 × iters).</summary>
     public int SteadyOpCount => SteadyOps ?? Math.Max(200, Iters * 4);
     public bool Validate { get; init; }
+
+    /// <summary><c>--overlap-work-us</c>: µs of the caller's work between each send and its complete (0: the overlap probe does not run). See OverlapProbe.</summary>
+    public int OverlapWorkUs { get; init; }
+
+    /// <summary><c>--zero-copy</c>: also time the dispatch into the window's rows against the copy (low-latency rank-major). See ZeroCopyProbe.</summary>
+    public bool ZeroCopy { get; init; }
     /// <summary><c>--host-experts</c>: the Cuda backend runs the experts on the host (download, apply, upload), as the Host backend does, instead of its GPU kernel.</summary>
     public bool HostExperts { get; init; }
     public int Seed { get; init; } = 1;
@@ -139,6 +145,7 @@ internal sealed record BenchOptions
         if (Sweep is not null && Mode is not null && Mode != Sweep)
             return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
         if (CheckSmsSweep() is { } sms) return sms;
+        if (CheckProbes() is { } probes) return probes;
         foreach (RunPoint point in RunPoints())
         {
             if (ToConfig(point).FindProblem(Ranks) is { } problem) return ConfigOptionErrors.Describe(problem, this, point);
@@ -160,11 +167,23 @@ internal sealed record BenchOptions
         return null;
     }
 
+    /// <summary>What <c>--overlap-work-us</c> and <c>--zero-copy</c> cannot go with.</summary>
+    private string? CheckProbes()
+    {
+        if (OverlapWorkUs < 0) return $"--overlap-work-us must not be negative, not {OverlapWorkUs}.";
+        if ((OverlapWorkUs > 0 || ZeroCopy) && (Procs > 0 || IsChild))
+            return "--overlap-work-us and --zero-copy run with the ranks as threads of this process; leave --procs out.";
+        if (ZeroCopy && (EffectiveMode != EpMode.LowLatency || Layout != EpLayout.RankMajor))
+            return $"--zero-copy needs --mode ll --layout rank-major: only that layout's rows are the window's messages (not {BenchNames.Mode(EffectiveMode)} {BenchNames.Layout(Layout)}).";
+        return null;
+    }
+
     /// <summary>One line with every setting, for the output and the JSON file.</summary>
     public string Describe() =>
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
         $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
-        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "");
+        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
+        (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "");
 }

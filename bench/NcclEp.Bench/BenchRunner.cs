@@ -27,6 +27,8 @@ internal static class BenchRunner
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
         var steady = new SteadyState.Result[ranks];
+        var overlap = new OverlapProbe.Result[ranks];
+        var zeroCopy = new ZeroCopyProbe.Result[ranks];
         var baseline = new (double Dispatch, double Combine)[ranks];
         string baselineNote = string.Empty;
         var ceilingSamples = new double[ranks][][];
@@ -46,6 +48,8 @@ internal static class BenchRunner
                 samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
                 if (options.Validate) validations[rank] = Validator.Check(state, work);
                 steady[rank] = SteadyState.Measure(state, barrier.Wait, options.SteadyOpCount);
+                if (options.OverlapWorkUs > 0) overlap[rank] = OverlapProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters, options.OverlapWorkUs);
+                if (options.ZeroCopy) zeroCopy[rank] = ZeroCopyProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters);
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
@@ -55,6 +59,8 @@ internal static class BenchRunner
             foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
             string at = options.RunPoints().Count > 1 ? $"{point}: " : string.Empty; // which row of a sweep these lines belong to
             Console.WriteLine(at + SteadyState.Describe(options.SteadyOpCount, new SteadyState.Result(d, c, st)));
+            if (options.OverlapWorkUs > 0) Console.WriteLine(at + OverlapProbe.Describe(OverlapProbe.Slowest(overlap)));
+            if (options.ZeroCopy) Console.WriteLine(at + ZeroCopyProbe.Describe(ZeroCopyProbe.Slowest(zeroCopy)));
             double bd = 0, bc = 0;
             foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
             baselineResult = baselineNote.Length > 0 || double.IsNaN(bd)
@@ -89,6 +95,8 @@ internal static class BenchRunner
         {
             Link = link,
             Baseline = baselineResult,
+            Overlap = options.OverlapWorkUs > 0 ? OverlapProbe.Slowest(overlap) : null,
+            ZeroCopy = options.ZeroCopy ? ZeroCopyProbe.Slowest(zeroCopy) : null,
         };
     }
 

@@ -82,7 +82,51 @@ internal static class JsonReport
         WriteLink(w, r.Link);
         WriteBaseline(w, r.Baseline);
         WriteCeiling(w, r);
+        WriteOverlap(w, r.Overlap);
+        WriteZeroCopy(w, r.ZeroCopy);
         WriteValidation(w, "validation", r.Validation);
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>--overlap-work-us</c>: each phase alone, with the work between send and complete, and the part hidden; null where not run.</summary>
+    private static void WriteOverlap(Utf8JsonWriter w, OverlapProbe.Result? o)
+    {
+        if (o is null)
+        {
+            w.WriteNull("overlap");
+            return;
+        }
+        w.WriteStartObject("overlap");
+        w.WriteString("formula", OverlapProbe.Formula);
+        w.WriteNumber("work_us", o.WorkUs);
+        foreach ((string name, double alone, double split, double hidden) in new[]
+                 {
+                     ("dispatch", o.DispatchUs, o.DispatchSplitUs, o.DispatchHiddenPercent),
+                     ("combine", o.CombineUs, o.CombineSplitUs, o.CombineHiddenPercent),
+                 })
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("alone_us", alone);
+            w.WriteNumber("send_work_complete_us", split);
+            NumberOrNull(w, "hidden_percent", hidden);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>--zero-copy</c>: the dispatch into the caller's buffer and into the window's rows; null where not run.</summary>
+    private static void WriteZeroCopy(Utf8JsonWriter w, ZeroCopyProbe.Result? z)
+    {
+        if (z is null)
+        {
+            w.WriteNull("zero_copy");
+            return;
+        }
+        w.WriteStartObject("zero_copy");
+        w.WriteNumber("dispatch_copy_us", z.CopyUs);
+        w.WriteNumber("dispatch_window_us", z.WindowUs);
+        w.WriteNumber("saved_us", z.SavedUs);
+        w.WriteBoolean("rows_identical", z.SameRows);
         w.WriteEndObject();
     }
 

@@ -42,6 +42,13 @@ internal static class Program
             Description = "cuda, ht across nodes: hierarchical dispatch (a token crosses to another node once and is forwarded over NVLink there; " +
                 "EpGroupOptions.HierarchicalDispatch) [NCCLEP_HIERARCHICAL=1 also sets it]",
         };
+        Option<int> overlapWorkUs = Number("--overlap-work-us", 0,
+            "also time send → this many µs of work (a kernel on every SM) → complete against the plain calls, and report the part of " +
+            "the communication hidden (0: not run)");
+        var zeroCopy = new Option<bool>("--zero-copy")
+        {
+            Description = "ll rank-major: also time the dispatch into the window's own rows (EpGroup.WindowReceiveRows, no copy-out) against the copy",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -69,7 +76,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
-            validate, hostExperts, hierarchical, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -96,6 +103,8 @@ internal static class Program
                 Validate = parse.GetValue(validate),
                 HostExperts = parse.GetValue(hostExperts),
                 Hierarchical = parse.GetValue(hierarchical),
+                OverlapWorkUs = parse.GetValue(overlapWorkUs),
+                ZeroCopy = parse.GetValue(zeroCopy),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

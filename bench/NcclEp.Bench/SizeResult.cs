@@ -23,6 +23,12 @@ internal sealed record SizeResult(
     /// <summary>The NCCL all-to-all baseline of the same routing, or why it did not run.</summary>
     public BaselineResult Baseline { get; init; } = BaselineResult.Skipped("not run by this runner");
 
+    /// <summary>The overlap probe's slowest-rank figures (<c>--overlap-work-us</c>), or null where it did not run.</summary>
+    public OverlapProbe.Result? Overlap { get; init; }
+
+    /// <summary>The zero-copy probe's slowest-rank figures (<c>--zero-copy</c>), or null where it did not run.</summary>
+    public ZeroCopyProbe.Result? ZeroCopy { get; init; }
+
     public int Tokens => Config.MaxTokensPerRank;
 
     /// <summary>The numSms this configuration asked for (0: the backend's choice).</summary>

@@ -1,0 +1,90 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using NcclEp;
+using NcclEp.Cuda;
+using NcclEp.Interop;
+
+namespace NcclEp.Bench;
+
+/// <summary>The caller's own work the overlap probe runs between a send and its complete, for a fixed time.</summary>
+internal interface IBusyWork : IDisposable
+{
+    /// <summary>Queues (Cuda) or does (Host) the work on the rank's stream.</summary>
+    void Run();
+}
+
+/// <summary>Host backend: the rank thread spins for the time (its calls complete before they return, so nothing overlaps).</summary>
+internal sealed class HostBusyWork(double microseconds) : IBusyWork
+{
+    private readonly long _ticks = (long)(microseconds * Stopwatch.Frequency / 1e6);
+
+    public void Run()
+    {
+        long end = Stopwatch.GetTimestamp() + _ticks;
+        while (Stopwatch.GetTimestamp() < end)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>
+/// Cuda backend: Kernels/busy_work.cu on the rank's stream, a block per SM spinning for the time, so the GPU is busy as
+/// with real work while the peers' rows travel. Compiled with NVRTC (cached like the library's kernels).
+/// </summary>
+internal sealed unsafe class GpuBusyWork : IBusyWork
+{
+    private readonly CudaDevice _device;
+    private readonly EpStream _stream;
+    private readonly ulong _nanoseconds;
+    private readonly EpBuffer _done;
+    private nint _module, _function;
+
+    public GpuBusyWork(RankState state, double microseconds)
+    {
+        _device = ((CudaRankBackend)state.Group.RankBackend).Device;
+        _stream = state.Stream;
+        _nanoseconds = (ulong)(microseconds * 1000);
+        _done = state.Backend.AllocateBuffer(state.Group, 16);
+        byte[] cubin = KernelCache.GetOrCompile(KernelText, Options(_device.Architecture), KernelCache.Directory(new EpGroupOptions()), out _);
+        using CudaContextScope scope = _device.MakeCurrent();
+        fixed (byte* image = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out _module, image), "cuModuleLoadData (busy work)");
+        Check.Cu(CudaDriver.cuModuleGetFunction(out _function, _module, "bench_busy_work"), "cuModuleGetFunction(bench_busy_work)");
+    }
+
+    /// <summary>The kernel source, embedded in the bench.</summary>
+    internal static string KernelText => Source.Value;
+
+    /// <summary>NVRTC options for <paramref name="architecture"/>.</summary>
+    internal static string[] Options(string architecture) => [$"--gpu-architecture={architecture}", "-std=c++17", "-default-device"];
+
+    private static readonly Lazy<string> Source = new(() =>
+    {
+        using Stream stream = typeof(GpuBusyWork).Assembly.GetManifestResourceStream("NcclEp.Bench.Kernels.busy_work.cu")
+            ?? throw new InvalidOperationException("busy_work.cu is not embedded in the bench.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    });
+
+    public void Run()
+    {
+        ulong ns = _nanoseconds;
+        nint done = _done.Pointer;
+        void** arguments = stackalloc void*[2] { &ns, &done };
+        using CudaContextScope scope = _device.MakeCurrent();
+        Check.Cu(CudaDriver.cuLaunchKernel(_function, (uint)_device.Multiprocessors, 1, 1, 128, 1, 1, 0, _stream.Handle, arguments, null), "cuLaunchKernel (busy work)");
+    }
+
+    public void Dispose()
+    {
+        _done.Dispose();
+        if (_module == 0) return;
+        using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);
+        _ = CudaDriver.cuModuleUnload(_module);
+        _module = _function = 0;
+    }
+}
