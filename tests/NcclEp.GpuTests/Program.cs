@@ -15,6 +15,7 @@ namespace NcclEp.GpuTests;
 /// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N] [--num-sms N]
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 ///        NcclEp.GpuTests --suite protocol [--world 2,4] [--backend host]
+///        NcclEp.GpuTests --suite overlap [--world 2,4] [--backend host]
 /// </summary>
 internal static class Program
 {
@@ -30,6 +31,7 @@ internal static class Program
             case "graph": return GraphSuite.Run(args);
             case "network-faults": return NetworkFaultSuite.Run(args);
             case "protocol": return ProtocolSuite.Run(args);
+            case "overlap": return OverlapSuite.Run(args);
             default:
                 Console.Error.WriteLine($"unknown suite '{suite}'");
                 return 2;

@@ -123,22 +123,7 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
         foreach (EpBuffer b in _home) b.Fill(0xEE);
     }
 
-    /// <summary>A kernel on this rank's stream that spins for <paramref name="ns"/>, or a sleep of this thread (always on the Host backend).</summary>
-    private void Hold(long ns, bool onHost)
-    {
-        if (ns <= 0) return;
-        if (onHost || _g.Backend != EpBackendKind.Cuda)
-        {
-            Thread.Sleep(TimeSpan.FromTicks(Math.Max(1, ns / 100)));
-            return;
-        }
-        var backend = (CudaRankBackend)_g.RankBackend;
-        using CudaContextScope scope = backend.Device.MakeCurrent();
-        nint flag = _spin.Pointer, timedOut = _spin.Pointer + 4;
-        int never = 1;  // the flag stays 0: the kernel spins until its time-out
-        void** args = stackalloc void*[] { &flag, &never, &ns, &timedOut };
-        Check.Cu(CudaDriver.cuLaunchKernel(backend.Kernels.QueueProbeWait, 1, 1, 1, 1, 1, 1, 0, _stream, args, null), "cuLaunchKernel (hold)");
-    }
+    private void Hold(long ns, bool onHost) => DeviceHold.Run(_g, _spin, _stream, ns, onHost);
 
     /// <summary>The dispatch's counts, rows and source info, then the experts' outputs of the combine-route steps after it.</summary>
     private void ReadDispatch(int op, int stepIndex)
@@ -163,29 +148,10 @@ internal sealed unsafe class ProtocolRankRun : IDisposable
             if (count > 0) HandleState.Read<byte>(_handle, _handle.ReceivedSourceInfo.Data + (nint)(first * 12), info);
             _result.Add(at + "sourceInfo" + range, info);
             for (int i = stepIndex + 1; i < _script.Steps.Count && _script.Steps[i].Kind is ProtocolStepKind.Combine or ProtocolStepKind.DispatchBackward; i++)
-                ApplyExpert(rows, outputs[_script.Steps[i].Slot], first, count, offsets, _script.Steps[i].Op);
+                LayoutExperts.Apply(_c, _world, _rank, rows, outputs[_script.Steps[i].Slot], first, count, offsets, _script.Steps[i].Op);
         }
         for (int s = 0; s < outputs.Length; s++)
             if (outputs[s] is not null) _expertOut[s].Upload<byte>(outputs[s]);
-    }
-
-    /// <summary>Rows [first, first + count) of the layout through step <paramref name="op"/>'s expert of each row.</summary>
-    private void ApplyExpert(byte[] rows, byte[] output, long first, long count, int[] offsets, int op)
-    {
-        for (long r = first; r < first + count; r++)
-        {
-            int key = _c.Layout != EpLayout.ExpertMajor ? _rank : (_rank * _local) + LocalExpertOf(r, offsets);
-            var at = new Range((int)(r * _rowBytes), (int)((r + 1) * _rowBytes));
-            AffineExperts.ExpertRow(_c.DataType, EpPass.Forward, AffineExperts.OfOperation(op, key), rows.AsSpan(at), output.AsSpan(at), _c.Hidden);
-        }
-    }
-
-    private int LocalExpertOf(long row, int[] offsets)
-    {
-        if (_c.Mode == EpMode.LowLatency) return (int)(row / ((long)_world * _c.MaxTokensPerRank));
-        int l = 0;
-        while (l + 1 < _local && row >= offsets[l + 1]) l++;
-        return l;
     }
 
     /// <summary>Waits for the combine-route steps from <paramref name="firstStep"/> on and keeps each one's home rows.</summary>
