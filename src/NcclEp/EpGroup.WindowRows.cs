@@ -34,7 +34,8 @@ public sealed partial class EpGroup
     /// this half (docs/kernels.md, "Zero-copy receive"). Device work that reads or writes the rows must be ordered
     /// before that call. In that time the experts may also write their outputs into the rows in place, and
     /// <see cref="Combine"/> (or <see cref="CombineSend"/>) may take the same descriptor as <c>expertOutputs</c>, with the
-    /// same handle: checked, a stale or foreign descriptor is refused.
+    /// same handle: checked, a stale or foreign descriptor is refused. A combine's complete reads this rank's own rows
+    /// there even after later dispatches, so a zero-copy receive into the same half waits (is refused) until that complete.
     /// </para>
     /// <para>
     /// Not inside <c>EpGraph.Capture</c>: a graph bakes one address, and the half alternates from one operation to the
@@ -101,6 +102,13 @@ public sealed partial class EpGroup
             {
                 ThrowHelper.Argument(name,
                     $"{name} lies in the group's window but is not the rows this operation receives into (window half {NextDispatchParity}); take them from EpGroup.WindowReceiveRows() right before the call.");
+            }
+            // This rank's own rows there are rewritten only by its own receive into them: not while a combine still reads them.
+            ref InFlightSend combine = ref _inFlight[(int)EpRoute.Combine];
+            if (combine.Handle is not null && combine.Args.Rows == args.Rows)
+            {
+                ThrowHelper.Argument(name,
+                    $"{name} are the window rows that the combine-route send in flight reads (its complete reads this rank's own terms there); call EpGroup.Complete on it first.");
             }
             return true;
         }

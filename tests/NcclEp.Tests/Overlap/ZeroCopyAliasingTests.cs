@@ -97,6 +97,28 @@ public sealed class ZeroCopyAliasingTests
     }
 
     [Fact]
+    public void A_receive_into_the_window_rows_a_combine_in_flight_still_reads_is_refused_until_its_complete()
+    {
+        using var rank = new SingleRank(RankMajor);
+        using EpHandle other = rank.Group.CreateHandle();
+        rank.Route();
+        other.Update(rank.IdsT(), rank.WeightsT());
+        byte[] expected = rank.CombineNow();
+        EpTensor window = rank.Group.WindowReceiveRows();
+        rank.Group.Dispatch(rank.Handle, rank.XT(), window);
+        rank.Group.CombineSend(rank.Handle, window, rank.CombinedT());
+        rank.Group.Dispatch(other, rank.XT(), rank.ReceivedT);  // the other half: allowed while the combine is in flight
+        EpTensor next = rank.Group.WindowReceiveRows();
+        Assert.Equal(window.Data, next.Data);
+        ArgumentException e = Assert.Throws<ArgumentException>(() => rank.Group.Dispatch(other, rank.XT(), next));
+        Assert.Equal("received", e.ParamName);
+        Assert.Contains("combine-route send in flight", e.Message, StringComparison.Ordinal);
+        rank.Group.Complete(rank.Handle);
+        Assert.Equal(expected, Download(rank.Combined, expected.Length));
+        rank.Group.Dispatch(other, rank.XT(), next);
+    }
+
+    [Fact]
     public void Both_backward_passes_on_window_rows_give_the_plain_results()
     {
         using var rank = new SingleRank(RankMajor);
