@@ -110,12 +110,14 @@ public sealed partial class EpGroup : IDisposable
 
     /// <summary>
     /// Sends every token to the ranks holding its top-k experts (forward) or brings the gradient of the
-    /// received rows home (backward; see <see cref="EpPass"/>).
+    /// received rows home (backward; see <see cref="EpPass"/>). <see cref="DispatchSend"/> and <see cref="Complete"/>
+    /// split it in two, for work in between.
     /// </summary>
     /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group.</param>
     /// <param name="tokens"><c>[tokens, hidden]</c> rows of this rank: input (forward) or output (backward).</param>
     /// <param name="received">Rows in the group's layout: output (forward) or input (backward).
-    /// Shapes: see <see cref="EpLayout"/> and <see cref="EpConfig.ReceiveRows"/>.</param>
+    /// Shapes: see <see cref="EpLayout"/> and <see cref="EpConfig.ReceiveRows"/>. Rank-major: or the window's own rows
+    /// (<see cref="WindowReceiveRows"/>), which are then not copied out (forward) or read in place (backward).</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
@@ -134,9 +136,11 @@ public sealed partial class EpGroup : IDisposable
     /// <summary>
     /// Sends expert outputs home and reduces them with the router weights in a fixed order (forward), or
     /// sends the gradient of the combined output to the experts (backward; see <see cref="EpPass"/>).
+    /// <see cref="CombineSend"/> and <see cref="Complete"/> split it in two, for work in between.
     /// </summary>
     /// <param name="handle">The handle the matching dispatch used.</param>
-    /// <param name="expertOutputs">Rows in the group's layout: input (forward) or output (backward).</param>
+    /// <param name="expertOutputs">Rows in the group's layout: input (forward) or output (backward). Rank-major: or the
+    /// window's rows of the dispatch just made with this handle (<see cref="WindowReceiveRows"/>), read in place.</param>
     /// <param name="combined"><c>[tokens, hidden]</c>: output (forward) or input (backward).</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
