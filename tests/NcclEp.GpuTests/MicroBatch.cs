@@ -1,4 +1,5 @@
 using System;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -36,12 +37,12 @@ internal sealed class MicroBatch : IDisposable
     public int Tokens { get; private set; }
 
     /// <summary>Uploads the routing and rows and poisons every output.</summary>
-    public void Load(RankInputs input)
+    public void Load(RankBatch input)
     {
         Tokens = input.Tokens;
         Ids.Upload<int>(input.Ids);
         Weights.Upload<float>(input.Weights);
-        X.Upload<byte>(input.Rows);
+        X.Upload<byte>(input.X);
         foreach (EpBuffer b in new[] { Home, TokenGrad, Received, ExpertOut, GradRows }) b.Fill(0xEE);
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
@@ -199,7 +200,7 @@ internal sealed class OverlapRankRun : IDisposable
         int[] rankCounts = ReadState(m.Handle, m.Handle.ReceivedRankCounts, _world);
         int[] expertCounts = ReadState(m.Handle, m.Handle.ReceivedExpertCounts, _g.LocalExperts);
         int total = ReadState(m.Handle, m.Handle.ReceivedTotal, 1)[0];
-        foreach ((long first, long count) in BackendRun.ValidRows(_c, _world, rankCounts, expertCounts, offsets, total))
+        foreach ((long first, long count) in LayoutRows.Defined(_c, _world, rankCounts, expertCounts, offsets, total))
             LayoutExperts.Apply(_c, _world, _rank, rows, output, first, count, offsets, op);
         m.ExpertOut.Upload<byte>(output);
     }
@@ -215,7 +216,7 @@ internal sealed class OverlapRankRun : IDisposable
             _result.Add($"{at}: {name}", MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         var rows = new byte[_layoutRows * _rowBytes];
         layout.Download<byte>(rows);
-        foreach ((long first, long count) in BackendRun.ValidRows(_c, _world, rankCounts, expertCounts, offsets, total[0]))
+        foreach ((long first, long count) in LayoutRows.Defined(_c, _world, rankCounts, expertCounts, offsets, total[0]))
         {
             string range = $"[{first}..{first + count})";
             _result.Add($"{at}: rows{range}", rows.AsSpan((int)(first * _rowBytes), (int)(count * _rowBytes)).ToArray());

@@ -46,10 +46,10 @@ internal sealed record OverlapCase(EpConfig Config, int World, OverlapKind Kind,
     }
 
     /// <summary>Micro-batch <paramref name="batch"/>'s inputs of <paramref name="round"/> on <paramref name="rank"/>.</summary>
-    public RankInputs Inputs(int round, int batch, int rank)
+    public RankBatch Inputs(int round, int batch, int rank)
     {
-        int seed = (Seed * 100_000) + (round * 100) + (batch * 10) + rank;
-        return new RankInputs(Config, new Random(seed).Next(1, Config.MaxTokensPerRank + 1), seed);
+        var rng = new Random((Seed * 100_000) + (round * 100) + (batch * 10) + rank);
+        return BatchGenerator.Uniform(rng, Config, rng.Next(1, Config.MaxTokensPerRank + 1), RoutingStyle.Mixed, gradient: false);
     }
 }
 
@@ -121,7 +121,7 @@ internal static class OverlapSuite
         try
         {
             using var ready = new System.Threading.Barrier(groups.Length);
-            RankWorkers.Run(groups.Length, rank =>
+            RankThreads.RunOnce(groups.Length, rank =>
             {
                 using var me = new OverlapRankRun(groups[rank], c, plain);
                 // Co-located ranks share a GPU: allocation must not overlap another rank's waiting kernels.

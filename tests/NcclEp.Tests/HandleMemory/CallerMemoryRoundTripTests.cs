@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using NcclEp.Tests.Protocol;
 using Xunit;
@@ -63,7 +64,7 @@ public sealed class CallerMemoryRoundTripTests(RankThreadPool pool) : IClassFixt
                     foreach (ProtocolRank r in all)
                     {
                         r.Combine(op: round);
-                        r.CheckHome($"round {round} combine", DistinctExperts.Combined(config, World, batches[round], live, rank, round, weighted: true));
+                        r.CheckHome($"round {round} combine", ProtocolExpected.Combined(config, World, batches[round], live, rank, round, weighted: true));
                     }
                     SameOutputs(all, $"round {round} combine");
                     foreach (ProtocolRank r in all) r.DispatchBackward(op: round + 100);

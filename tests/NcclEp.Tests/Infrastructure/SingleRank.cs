@@ -61,6 +61,9 @@ internal sealed class SingleRank : IDisposable
         ? b.As3D(Config.DataType, Config.Layout == EpLayout.RankMajor ? 1 : Group.LocalExperts, Config.MaxTokensPerRank, Config.Hidden)
         : b.As2D(Config.DataType, Config.ReceiveRows(1), Config.Hidden);
 
+    /// <summary>The tests' experts of <paramref name="handle"/>'s rank over its dispatch output <paramref name="rows"/>, in place (as a caller would run them on window rows).</summary>
+    public static void ExpertsInPlace(EpHandle handle, in EpTensor rows) => HostAffineExperts.Apply(handle, rows, rows, EpPass.Forward);
+
     public void Route() => Handle.Update(IdsT(), WeightsT());
 
     public void RouteAndDispatch()

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using NcclEp.Tests.Protocol;
 using Xunit.Sdk;
@@ -40,7 +41,7 @@ internal static unsafe class RankMajorRows
         var bits = new uint[rows.Length * h];
         for (int at = 0; at < rows.Length; at++)
         {
-            for (int e = 0; e < h; e++) bits[(at * h) + e] = Numerics.Encode(batches[rows[at].Rank].X[(rows[at].Token * h) + e], c.DataType);
+            for (int e = 0; e < h; e++) bits[(at * h) + e] = Numerics.Encode(batches[rows[at].Rank].XAt(rows[at].Token, e), c.DataType);
         }
         return bits;
     }
@@ -50,11 +51,11 @@ internal static unsafe class RankMajorRows
         new[] { h.ReceivedRankCounts, h.ReceivedExpertCounts, h.ReceivedExpertOffsets, h.ReceivedTotal, h.ReceivedSourceInfo, h.ReceivedTopkIds, h.ReceivedTopkWeights }
             .SelectMany(t => HostView.Bytes(t)).ToArray();
 
-    /// <summary>The tests' distinct experts of receiving rank <paramref name="rank"/> (<see cref="DistinctExperts"/>), applied in place to every row in use.</summary>
+    /// <summary>The tests' distinct experts of receiving rank <paramref name="rank"/> (<see cref="ProtocolExpected"/>), applied in place to every row in use.</summary>
     public static void ApplyExperts(EpConfig c, in EpTensor rows, int[] rankCounts, int op, int rank)
     {
         int h = c.Hidden, size = c.DataType.SizeInBytes();
-        int key = DistinctExperts.RankKey(rank);
+        int key = rank;
         for (int s = 0; s < rankCounts.Length; s++)
         {
             for (int i = 0; i < rankCounts[s]; i++)
@@ -63,7 +64,7 @@ internal static unsafe class RankMajorRows
                 for (int e = 0; e < h; e++)
                 {
                     uint x = size == 2 ? ((ushort*)row)[e] : ((uint*)row)[e];
-                    uint y = Numerics.Encode(DistinctExperts.Apply(op, key, Numerics.Decode(x, c.DataType), c.DataType), c.DataType);
+                    uint y = Numerics.Encode(ProtocolExpected.Expert(op, key, Numerics.Decode(x, c.DataType), c.DataType), c.DataType);
                     if (size == 2) ((ushort*)row)[e] = (ushort)y;
                     else ((uint*)row)[e] = y;
                 }

@@ -1,5 +1,6 @@
 using System;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Graphs;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
@@ -88,7 +89,7 @@ public sealed class SendCompleteGraphTests
     /// </summary>
     private struct SplitStep(MoeTrainingStep s, EpBuffer scratch) : IEpStep
     {
-        private readonly ScaleRowsWork _otherWork = new(scratch.Pointer, scratch.Pointer + (64 * sizeof(float)), 64, EpDataType.Float32);
+        private readonly DoubleScratchWork _otherWork = new(scratch.Pointer, 64);
 
         public int Runs { get; private set; }
 
@@ -112,6 +113,16 @@ public sealed class SendCompleteGraphTests
             g.DispatchSend(s.Handle, in s.XGrad, in s.ExpertGrad, stream, EpPass.Backward);
             context.Work(_otherWork);
             g.Complete(s.Handle, stream);
+        }
+    }
+
+    /// <summary>The caller's unrelated work: doubles the first <paramref name="count"/> floats of its scratch in place; allocates nothing.</summary>
+    private readonly unsafe struct DoubleScratchWork(nint scratch, int count) : IEpStepWork
+    {
+        public void Execute(EpStream stream)
+        {
+            var values = (float*)scratch;
+            for (int i = 0; i < count; i++) values[i] *= 2f;
         }
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading;
 using NcclEp.Host;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using NcclEp.Tests.Protocol;
 using Xunit;
@@ -104,17 +105,17 @@ public sealed class SendCompleteOutOfStepTests(RankThreadPool pool) : IClassFixt
                         mb.Complete();
                         mb.CheckDispatch(new ReferenceModel(c, world, bb, live).Receive(rank), bb);
                         ma.Complete();
-                        ma.CheckHome($"combine op {opA}", DistinctExperts.Combined(c, world, ba, live, rank, opA, weighted: true));
+                        ma.CheckHome($"combine op {opA}", ProtocolExpected.Combined(c, world, ba, live, rank, opA, weighted: true));
 
                         int opB = ++op;
                         mb.CombineSend(opB);
                         Work(delays, rank);
                         mb.Complete();
-                        mb.CheckHome($"combine op {opB}", DistinctExperts.Combined(c, world, bb, live, rank, opB, weighted: true));
+                        mb.CheckHome($"combine op {opB}", ProtocolExpected.Combined(c, world, bb, live, rank, opB, weighted: true));
 
                         int opPlain = ++op;
                         ma.Combine(opPlain);
-                        ma.CheckHome($"plain combine op {opPlain}", DistinctExperts.Combined(c, world, ba, live, rank, opPlain, weighted: true));
+                        ma.CheckHome($"plain combine op {opPlain}", ProtocolExpected.Combined(c, world, ba, live, rank, opPlain, weighted: true));
                         mb.Dispatch();
                         mb.CheckDispatch(new ReferenceModel(c, world, bb, live).Receive(rank), bb);
                     });

@@ -1,4 +1,5 @@
 using System;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -37,6 +38,7 @@ public sealed class SendCompleteRefusalTests
         Assert.False(other.HasSendInFlight);
 
         rank.Group.Complete(rank.Handle);
+        SingleRank.ExpertsInPlace(rank.Handle, rank.ReceivedT);
         rank.Group.Combine(rank.Handle, rank.ReceivedT, rank.CombinedT());
         Assert.Equal(expected, Download(rank.Combined, expected.Length));
     }
@@ -52,6 +54,7 @@ public sealed class SendCompleteRefusalTests
         other.Update(rank.IdsT(), rank.WeightsT());
         byte[] expected = rank.CombineNow();
         rank.Group.Dispatch(other, rank.XT(), otherRows);
+        SingleRank.ExpertsInPlace(other, otherRows);
 
         rank.Group.DispatchSend(rank.Handle, rank.XT(), rank.ReceivedT);  // dispatch route in flight
         rank.Group.CombineSend(other, otherRows, rank.CombinedT());      // combine route: allowed

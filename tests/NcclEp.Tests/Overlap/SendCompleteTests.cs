@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Threading;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using NcclEp.Tests.Protocol;
 using Xunit;
@@ -56,13 +57,13 @@ public sealed class SendCompleteTests(RankThreadPool pool) : IClassFixture<RankT
                     plain.Combine(op: round);
                     split.CombineSend(op: round);
                     split.Complete();
-                    split.CheckHome($"round {round}", DistinctExperts.Combined(config, World, batches, live, rank, round, weighted: true));
+                    split.CheckHome($"round {round}", ProtocolExpected.Combined(config, World, batches, live, rank, round, weighted: true));
                     Assert.Equal(plain.Outputs(), split.Outputs());
 
                     plain.DispatchBackward(op: round + 50);
                     split.DispatchBackwardSend(op: round + 50);
                     split.Complete();
-                    split.CheckHome($"round {round} backward", DistinctExperts.Combined(config, World, batches, live, rank, round + 50, weighted: false));
+                    split.CheckHome($"round {round} backward", ProtocolExpected.Combined(config, World, batches, live, rank, round + 50, weighted: false));
                     Assert.Equal(plain.Outputs(), split.Outputs());
                 }
             }, TimeSpan.FromMinutes(2));
@@ -122,7 +123,7 @@ public sealed class SendCompleteTests(RankThreadPool pool) : IClassFixture<RankT
     /// <summary>Two tokens per rank, each to one expert of each rank, so every rank sends to and waits for every other.</summary>
     private static RankBatch TwoWayBatch(EpConfig config, int rank)
     {
-        var batch = new RankBatch(2, config.TopK, config.Hidden);
+        var batch = new RankBatch(2, config.TopK, config.Hidden, config.DataType);
         for (int t = 0; t < 2; t++)
         {
             batch.Ids[t * 2] = (t + rank) % 2;
@@ -130,7 +131,7 @@ public sealed class SendCompleteTests(RankThreadPool pool) : IClassFixture<RankT
             batch.Weights[t * 2] = 0.5f;
             batch.Weights[(t * 2) + 1] = 1.25f;
         }
-        CaseGenerator.FillRows(new Random(rank + 5), batch.X, config.DataType);
+        BatchGenerator.FillRows(new Random(rank + 5), batch.X, config.DataType);
         return batch;
     }
 }

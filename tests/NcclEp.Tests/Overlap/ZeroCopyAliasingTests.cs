@@ -1,5 +1,6 @@
 using System;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using Xunit;
 
@@ -66,6 +67,7 @@ public sealed class ZeroCopyAliasingTests
         byte[] expected = rank.CombineNow();
         EpTensor window = rank.Group.WindowReceiveRows();
         rank.Group.Dispatch(rank.Handle, rank.XT(), window);
+        SingleRank.ExpertsInPlace(rank.Handle, window);
         rank.PoisonOutputs();
         rank.Group.Combine(rank.Handle, window, rank.CombinedT());
         Assert.Equal(expected, Download(rank.Combined, expected.Length));
@@ -106,6 +108,7 @@ public sealed class ZeroCopyAliasingTests
         byte[] expected = rank.CombineNow();
         EpTensor window = rank.Group.WindowReceiveRows();
         rank.Group.Dispatch(rank.Handle, rank.XT(), window);
+        SingleRank.ExpertsInPlace(rank.Handle, window);
         rank.Group.CombineSend(rank.Handle, window, rank.CombinedT());
         rank.Group.Dispatch(other, rank.XT(), rank.ReceivedT);  // the other half: allowed while the combine is in flight
         EpTensor next = rank.Group.WindowReceiveRows();

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using NcclEp.Graphs;
+using NcclEp.Testing;
 using NcclEp.Tests.Infrastructure;
 using NcclEp.Tests.Protocol;
 using Xunit;
@@ -102,7 +103,7 @@ public sealed class ZeroCopyReceiveTests(RankThreadPool pool) : IClassFixture<Ra
                         {
                             g.Combine(zc.Handle, window, zc.HomeCombined);
                         }
-                        zc.CheckHome($"zero-copy combine op {op}", DistinctExperts.Combined(c, world, batches, live, rank, op, weighted: true));
+                        zc.CheckHome($"zero-copy combine op {op}", ProtocolExpected.Combined(c, world, batches, live, rank, op, weighted: true));
 
                         plain.Load(batches[rank]);
                         plain.Update();
@@ -110,7 +111,7 @@ public sealed class ZeroCopyReceiveTests(RankThreadPool pool) : IClassFixture<Ra
                         plain.CheckDispatch(expected, batches);
                         Assert.Equal(RankMajorRows.Metadata(plain.Handle), RankMajorRows.Metadata(zc.Handle));
                         plain.Combine(op + 1);
-                        plain.CheckHome($"plain combine op {op + 1}", DistinctExperts.Combined(c, world, batches, live, rank, op + 1, weighted: true));
+                        plain.CheckHome($"plain combine op {op + 1}", ProtocolExpected.Combined(c, world, batches, live, rank, op + 1, weighted: true));
                     }
                     catch (Exception e) when (e is not XunitException)
                     {
