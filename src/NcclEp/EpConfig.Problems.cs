@@ -24,6 +24,9 @@ public readonly partial record struct EpConfig
         if (ExpertAlignment < 1 || ExpertAlignment > MaxExpertAlignment) return new(EpConfigRule.Alignment, nameof(ExpertAlignment), ExpertAlignment);
         if (ExpertAlignment != 1 && !(Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor))
             return new(EpConfigRule.AlignmentLayout, nameof(ExpertAlignment), ExpertAlignment);
+        if (!Enum.IsDefined(CombineReduction)) return new(EpConfigRule.CombineReductionUndefined, nameof(CombineReduction), (int)CombineReduction);
+        if (CombineReduction == EpCombineReduction.PerRank && Layout != EpLayout.ExpertMajor)
+            return new(EpConfigRule.CombineReductionLayout, nameof(CombineReduction), (int)CombineReduction);
         if (ReceiveRows(worldSize) > int.MaxValue) return new(EpConfigRule.ReceiveRows, nameof(MaxTokensPerRank), ReceiveRows(worldSize));
         return null;
     }
@@ -50,6 +53,8 @@ internal enum EpConfigRule
     NumSms,
     Alignment,
     AlignmentLayout,
+    CombineReductionUndefined,
+    CombineReductionLayout,
     ReceiveRows,
 }
 
@@ -80,6 +85,10 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.Alignment: ThrowHelper.OutOfRange(Field, Value, $"must be 1..{EpConfig.MaxExpertAlignment}"); break;
             case EpConfigRule.AlignmentLayout:
                 ThrowHelper.Argument(Field, "ExpertAlignment applies to the high-throughput ExpertMajor layout only; leave it 1.");
+                break;
+            case EpConfigRule.CombineReductionUndefined: ThrowHelper.OutOfRange(Field, Value, "is not an EpCombineReduction"); break;
+            case EpConfigRule.CombineReductionLayout:
+                ThrowHelper.Argument(Field, $"CombineReduction PerRank applies to the ExpertMajor layout only; {c.Layout} already sends one row per (token, rank): leave it PerSlot.");
                 break;
             default: ThrowHelper.Argument(Field, $"The dispatch output would need {Value} rows; more than 2^31-1."); break;
         }
