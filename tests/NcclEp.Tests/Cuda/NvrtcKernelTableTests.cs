@@ -42,25 +42,35 @@ public sealed class NvrtcKernelTableTests
     /// <summary>Where the tests keep their cubins (see the remarks).</summary>
     internal static string CacheDirectory => Path.Combine(Path.GetTempPath(), "ncclep-test-kernels");
 
-    /// <summary>Each (mode, layout) of the kernel table × <see cref="Shapes"/>.</summary>
-    public static TheoryData<EpMode, EpLayout, EpDataType, int, int> Entries()
+    /// <summary>
+    /// Each (mode, layout) of the kernel table × <see cref="Shapes"/> × each combine reduction the layout takes (expert-major
+    /// also builds with per-rank partials, <c>-DNCCLEP_COMBINE_PER_RANK=1</c>).
+    /// </summary>
+    public static TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int> Entries()
     {
-        var data = new TheoryData<EpMode, EpLayout, EpDataType, int, int>();
+        var data = new TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int>();
         foreach ((EpMode mode, EpLayout layout) in EpKernelTable.Specializations)
         {
-            foreach ((EpDataType type, int hidden, int topK) in Shapes) data.Add(mode, layout, type, hidden, topK);
+            foreach (EpCombineReduction reduction in Enum.GetValues<EpCombineReduction>())
+            {
+                if (reduction == EpCombineReduction.PerRank && layout != EpLayout.ExpertMajor) continue;
+                foreach ((EpDataType type, int hidden, int topK) in Shapes) data.Add(mode, layout, reduction, type, hidden, topK);
+            }
         }
         return data;
     }
 
     [NvrtcTheory]
     [MemberData(nameof(Entries))]
-    public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(EpMode mode, EpLayout layout, EpDataType type, int hidden, int topK)
+    public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(
+        EpMode mode, EpLayout layout, EpCombineReduction reduction, EpDataType type, int hidden, int topK)
     {
-        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type);
+        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { CombineReduction = reduction };
+        config.Validate(8);
         ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(mode, layout);
         Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
         List<string> options = KernelCache.Options(config, Architecture, specs[0].Defines);
+        Assert.Equal(reduction == EpCombineReduction.PerRank, options.Contains("-DNCCLEP_COMBINE_PER_RANK=1"));
 
         byte[] cubin = Compile(KernelSource.Text, options);
 
