@@ -27,6 +27,9 @@ internal sealed record BenchOptions
     public EpLayout Layout { get; init; } = EpLayout.ExpertMajor;
     public EpDataType DataType { get; init; } = EpDataType.BFloat16;
     public int Align { get; init; } = 1;
+
+    /// <summary><c>--combine</c>: expert-major's combine reduction (per-slot rows or per-rank partials, <see cref="EpConfig.CombineReduction"/>).</summary>
+    public EpCombineReduction Combine { get; init; }
     public int NumSms { get; init; }
     public int Iters { get; init; } = 50;
     public int Warmup { get; init; } = 10;
@@ -130,7 +133,7 @@ internal sealed record BenchOptions
 
     /// <summary>The group configuration of one point of the run.</summary>
     public EpConfig ToConfig(RunPoint point) =>
-        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align);
+        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align) { CombineReduction = Combine };
 
     /// <summary>A message naming the first bad option, or null; the library's checks (EpConfig) worded with the option names.</summary>
     public string? Check()
@@ -183,7 +186,7 @@ internal sealed record BenchOptions
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
-        $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
+        $"align={Align} combine={BenchNames.Combine(Combine)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
         (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "");
 }

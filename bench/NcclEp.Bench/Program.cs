@@ -21,6 +21,8 @@ internal static class Program
             "dispatch output: expert-major (ll, ht), rank-major (ll), flat (ht)");
         Option<string> dtype = Choice("--dtype", "bf16", BenchNames.DataTypes, "element type of token rows");
         Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
+        Option<string> combine = Choice("--combine", "per-slot", BenchNames.Combines,
+            "expert-major combine: per-slot (a row per (token, top-k slot) home) or per-rank (one fp32 partial per (token, expert rank))");
         Option<int> numSms = Number("--num-sms", 0, "SMs the kernels may use (0: the backend chooses; ignored by host)");
         Option<int[]?> smsSweep = SmsSweep();
         Option<int> iters = Number("--iters", 50, "timed iterations");
@@ -75,7 +77,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, numSms, smsSweep, iters, warmup, steadyOps,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
@@ -95,6 +97,7 @@ internal static class Program
                 Layout = BenchNames.ParseLayout(parse.GetValue(layout)!),
                 DataType = BenchNames.ParseDataType(parse.GetValue(dtype)!),
                 Align = parse.GetValue(align),
+                Combine = BenchNames.ParseCombine(parse.GetValue(combine)!),
                 NumSms = parse.GetValue(numSms),
                 SmsSweep = parse.GetResult(smsSweep) is { Implicit: false } ? parse.GetValue(smsSweep) : null, // GetValue of an array option not given is [], not null
                 Iters = parse.GetValue(iters),
