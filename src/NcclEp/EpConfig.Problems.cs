@@ -24,6 +24,9 @@ public readonly partial record struct EpConfig
         if (ExpertAlignment < 1 || ExpertAlignment > MaxExpertAlignment) return new(EpConfigRule.Alignment, nameof(ExpertAlignment), ExpertAlignment);
         if (ExpertAlignment != 1 && !(Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor))
             return new(EpConfigRule.AlignmentLayout, nameof(ExpertAlignment), ExpertAlignment);
+        if (!Enum.IsDefined(DispatchQuantization)) return new(EpConfigRule.Quantization, nameof(DispatchQuantization), (int)DispatchQuantization);
+        if (DispatchQuantization == EpDispatchQuantization.Float8E4M3UE8M0 && Hidden % UE8M0HiddenGranularity != 0)
+            return new(EpConfigRule.QuantizationHidden, nameof(Hidden), Hidden);
         if (ReceiveRows(worldSize) > int.MaxValue) return new(EpConfigRule.ReceiveRows, nameof(MaxTokensPerRank), ReceiveRows(worldSize));
         return null;
     }
@@ -33,6 +36,9 @@ public readonly partial record struct EpConfig
 
     /// <summary>Largest <see cref="NumSms"/>.</summary>
     internal const int MaxNumSms = 1024;
+
+    /// <summary><see cref="Hidden"/> must be a multiple of this with <see cref="EpDispatchQuantization.Float8E4M3UE8M0"/> (4 scales of 128 channels per word).</summary>
+    public const int UE8M0HiddenGranularity = EpQuantization.GroupSize * EpQuantization.PackedGroups;
 }
 
 /// <summary>Which check of <see cref="EpConfig.Validate"/> failed.</summary>
@@ -51,6 +57,8 @@ internal enum EpConfigRule
     Alignment,
     AlignmentLayout,
     ReceiveRows,
+    Quantization,
+    QuantizationHidden,
 }
 
 /// <summary>A failed check: the rule, the field (or parameter) it names, and that field's value.</summary>
@@ -66,7 +74,7 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.LayoutForMode:
                 ThrowHelper.Argument(Field, $"Layout {c.Layout} is not valid for mode {c.Mode}: low latency takes ExpertMajor or RankMajor, high throughput takes Flat or ExpertMajor.");
                 break;
-            case EpConfigRule.DataType: ThrowHelper.Argument(Field, $"Token rows must be BFloat16 or Float32, not {c.DataType}."); break;
+            case EpConfigRule.DataType: ThrowHelper.Argument(Field, $"Token rows must be BFloat16 or Float32, not {c.DataType} (an FP8 dispatch keeps bf16 token rows and sets DispatchQuantization)."); break;
             case EpConfigRule.Hidden:
                 ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.HiddenGranularity} from {EpConfig.MinHidden} to {EpConfig.MaxHidden}");
                 break;
@@ -80,6 +88,10 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.Alignment: ThrowHelper.OutOfRange(Field, Value, $"must be 1..{EpConfig.MaxExpertAlignment}"); break;
             case EpConfigRule.AlignmentLayout:
                 ThrowHelper.Argument(Field, "ExpertAlignment applies to the high-throughput ExpertMajor layout only; leave it 1.");
+                break;
+            case EpConfigRule.Quantization: ThrowHelper.OutOfRange(Field, Value, "is not an EpDispatchQuantization"); break;
+            case EpConfigRule.QuantizationHidden:
+                ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.UE8M0HiddenGranularity} with DispatchQuantization = Float8E4M3UE8M0 (4 scales of {EpQuantization.GroupSize} channels per packed word)");
                 break;
             default: ThrowHelper.Argument(Field, $"The dispatch output would need {Value} rows; more than 2^31-1."); break;
         }

@@ -48,12 +48,15 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
         EpDataType.Int32 => typeof(T) == typeof(int) || typeof(T) == typeof(uint),
         EpDataType.Float32 => typeof(T) == typeof(float),
         EpDataType.BFloat16 => typeof(T) == typeof(BFloat16) || typeof(T) == typeof(ushort),
+        EpDataType.Float8E4M3 => typeof(T) == typeof(Float8E4M3) || typeof(T) == typeof(byte),
+        EpDataType.PackedUE8M0 => typeof(T) == typeof(PackedUE8M0) || typeof(T) == typeof(uint),
         _ => false,
     };
 
     private static bool IsRowRecord<T>(in EpTensor tensor, long elementBytes) where T : unmanaged
     {
-        if (typeof(T).IsPrimitive || typeof(T) == typeof(BFloat16) || typeof(T) == typeof(Half)) return false;
+        if (typeof(T).IsPrimitive || typeof(T) == typeof(BFloat16) || typeof(T) == typeof(Half) || typeof(T) == typeof(Float8E4M3)
+            || typeof(T) == typeof(PackedUE8M0)) return false;
         int last = tensor.Rank - 1;
         bool rowContiguous = tensor.Stride(last) == 1 || tensor.Dim(last) == 1;
         return rowContiguous && Unsafe.SizeOf<T>() == tensor.Dim(last) * elementBytes;
@@ -63,6 +66,8 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
     {
         EpDataType.Int32 => "int or uint",
         EpDataType.Float32 => "float",
+        EpDataType.Float8E4M3 => "Float8E4M3 or byte",
+        EpDataType.PackedUE8M0 => "PackedUE8M0 or uint",
         _ => "BFloat16 or ushort",
     };
 }
