@@ -11,7 +11,7 @@ namespace NcclEp.Graphs;
 /// <remarks>
 /// <para>
 /// <see cref="Run"/> is called <b>once per capture</b> on both backends. Inside it, make the data-path calls
-/// (<see cref="EpHandle.Update"/>, <see cref="EpGroup.Dispatch"/>, <see cref="EpGroup.Combine"/>) on
+/// (<see cref="EpHandle.Update"/>, <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="EpGroup.Combine"/>) on
 /// <see cref="EpStepContext.Stream"/>, and hand your own device work (the experts) to
 /// <see cref="EpStepContext.Work{TWork}(TWork)"/>. Those are what every replay repeats; any other code in
 /// <see cref="Run"/> runs once, at capture.

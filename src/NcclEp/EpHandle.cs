@@ -5,7 +5,7 @@ namespace NcclEp;
 
 /// <summary>
 /// Routing state for one batch: where each token goes (filled by <see cref="Update"/>) and where each
-/// received row came from (filled by <see cref="EpGroup.Dispatch"/>). All of it lives in device memory: memory the
+/// received row came from (filled by <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>). All of it lives in device memory: memory the
 /// handle allocated at creation (<see cref="EpGroup.CreateHandle()"/>), or the caller's own
 /// (<see cref="EpGroup.CreateHandle(EpBuffer, long)"/>, <see cref="EpGroup.CreateHandle(nint, long)"/>). The
 /// descriptors below point into it and are valid until disposal.

@@ -40,6 +40,7 @@ internal static partial class EpLaunchStubs
             ThrowHelper.InvalidOperation("Dispatch(Backward) needs a forward Dispatch on the same handle first: it sends each gradient row back to where that dispatch took it from.");
         CheckPass(pass);
         group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Dispatch, pass));
+        CheckUnquantizedForward(group, pass);
     }
 
     private static void CheckCombineState(EpGroup group, EpHandle handle, EpPass pass)

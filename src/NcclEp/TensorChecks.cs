@@ -32,6 +32,41 @@ internal static class TensorChecks
         }
     }
 
+    /// <summary>
+    /// The scales tensor of an FP8 dispatch: element type, rank, rows contiguous, 4-byte aligned, and strides under which
+    /// no two entries share memory (sorted by stride, each at least the extent of the dimensions inside it).
+    /// </summary>
+    public static void Scales(in EpTensor t, string name, EpDataType type, int rank)
+    {
+        Common(t, name, type, rank, type.SizeInBytes());
+        Span<long> strides = stackalloc long[EpTensor.MaxRank];
+        Span<long> dims = stackalloc long[EpTensor.MaxRank];
+        int n = 0;
+        for (int d = 0; d < rank; d++)
+        {
+            if (t.Dim(d) <= 1) continue;
+            int at = n++;
+            while (at > 0 && strides[at - 1] > t.Stride(d))
+            {
+                strides[at] = strides[at - 1];
+                dims[at] = dims[at - 1];
+                at--;
+            }
+            strides[at] = t.Stride(d);
+            dims[at] = t.Dim(d);
+        }
+        long extent = 1;
+        for (int i = 0; i < n; i++)
+        {
+            if (strides[i] < extent)
+            {
+                ThrowHelper.Argument(name, $"{name} ({t}) has strides {StridesText(t)} under which entries overlap: " +
+                    $"a stride of {strides[i]} elements is less than the {extent} elements of the dimensions inside it.");
+            }
+            extent = strides[i] * dims[i];
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Dim(in EpTensor t, string name, int dim, long expected, string meaning)
     {
@@ -61,6 +96,13 @@ internal static class TensorChecks
         if (a.Data < b.Data + (nint)bBytes && b.Data < a.Data + (nint)aBytes)
             ThrowHelper.Argument(nameB, $"{nameB} overlaps {nameA}; the input and output of one call must be separate memory.");
     }
+
+    private static string StridesText(in EpTensor t) => t.Rank switch
+    {
+        1 => $"({t.Stride(0)})",
+        2 => $"({t.Stride(0)}, {t.Stride(1)})",
+        _ => $"({t.Stride(0)}, {t.Stride(1)}, {t.Stride(2)})",
+    };
 
     private static long Extent(in EpTensor t)
     {

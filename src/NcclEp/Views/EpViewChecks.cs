@@ -12,7 +12,8 @@ internal static class EpViewChecks
     {
         if (typeof(T) == typeof(BFloat16)) return EpDataType.BFloat16;
         if (typeof(T) == typeof(float)) return EpDataType.Float32;
-        ThrowHelper.Argument(nameof(T), $"Token views hold BFloat16 or float elements, not {typeof(T).Name}.");
+        if (typeof(T) == typeof(Float8E4M3)) return EpDataType.Float8E4M3;
+        ThrowHelper.Argument(nameof(T), $"Token views hold BFloat16, float or Float8E4M3 elements, not {typeof(T).Name}.");
         return default;
     }
 
