@@ -7,17 +7,17 @@ namespace NcclEp;
 public sealed partial class EpGroup
 {
     /// <summary>
-    /// The send half of <see cref="Dispatch"/> (data path): this rank's counts, messages and their flags go to every live
+    /// The send half of <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> (data path): this rank's counts, messages and their flags go to every live
     /// peer, and the call returns once they are issued. Nothing waits and nothing holds the GPU afterwards (Cuda: one
     /// kernel that stores and ends), so the caller's own work on the stream (another micro-batch's attention) runs while
     /// the rows travel; <see cref="Complete"/> then receives and lays them out. Same arguments, checks and results as
-    /// <see cref="Dispatch"/>.
+    /// <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>.
     /// </summary>
     /// <remarks>
     /// <para>
     /// <b>In flight, until <see cref="Complete"/>:</b> one operation per route and rank. The dispatch route
-    /// (<see cref="Dispatch"/>, <see cref="Combine"/> with <see cref="EpPass.Backward"/>) and the combine route
-    /// (<see cref="Combine"/>, <see cref="Dispatch"/> with <see cref="EpPass.Backward"/>) each have their own window
+    /// (<see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="Combine"/> with <see cref="EpPass.Backward"/>) and the combine route
+    /// (<see cref="Combine"/>, <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> with <see cref="EpPass.Backward"/>) each have their own window
     /// halves, flags and sequence numbers, so a dispatch of one micro-batch and a combine of another may be in flight
     /// together (two-batch overlap). A second operation on a route whose send is in flight, a send or a plain call, on any
     /// handle, is refused with <see cref="InvalidOperationException"/> before anything is launched: the window holds two
