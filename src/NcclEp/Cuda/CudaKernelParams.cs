@@ -43,5 +43,7 @@ internal unsafe struct CudaKernelParams
     public int Reserved3;
     public long OffCombineChunkFlags;
     public long HRecvMessageRows;
+    public nint Scales;                // FP8 dispatch: the scales tensor (ep_common.cuh)
+    public long ScalesStride0, ScalesColumnStride;
     public fixed long Peers[MaxWorld];
 }

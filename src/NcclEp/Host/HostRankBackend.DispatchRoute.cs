@@ -103,8 +103,9 @@ internal sealed unsafe partial class HostRankBackend
 
     /// <summary>
     /// Message <paramref name="slot"/> to rank <paramref name="r"/>: token t's header (its top-k, and the slot positions of
-    /// r's experts) and row, or for an FP8 dispatch the row quantized (FP8 channels, then scales). A message to this rank
-    /// itself carries only its header: the receive half reads the row from home (and quantizes it), as the kernels do.
+    /// r's experts) and row, or for an FP8 dispatch the row quantized (FP8 channels, then scales). An unquantized message to
+    /// this rank itself carries only its header: the receive half reads the row from home, as the kernels do (an FP8 one
+    /// carries its quantized row, so every receiver reads FP8 rows and scales from messages).
     /// </summary>
     private void WriteMessage<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int r, int slot, int t, int parity, int messageBytes)
         where TElement : unmanaged, IRowElement
@@ -125,13 +126,13 @@ internal sealed unsafe partial class HostRankBackend
             msgWeights[i] = weights[(t * k) + i];
             msgSlots[i] = e >= 0 && e / _localExperts == r ? slotPositions[(t * k) + i] : -1;
         }
-        if (r == _rank) return;
         byte* row = (byte*)args.Home + (t * args.HomeRowStride);
         if (args.Quantization != EpDispatchQuantization.None)
         {
             RowQuantizer.Quantize<TElement>(row, message + _layout.HeaderBytes, _hidden, args.Quantization);
             return;
         }
+        if (r == _rank) return;
         int rowBytes = _layout.RowBytes;
         Buffer.MemoryCopy(row, message + _layout.HeaderBytes, rowBytes, rowBytes);
     }

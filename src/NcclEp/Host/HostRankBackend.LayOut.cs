@@ -42,9 +42,10 @@ internal sealed unsafe partial class HostRankBackend
         int* sourceInfo = (int*)(state + h.RecvSourceInfo);
         byte* message = _window + _layout.Message(parity, s, i, messageBytes);
         int token = *(int*)(message + MessageHeader.Token);
-        // This rank's own tokens: the row is read from home, where the send half left it (as the kernels do), and an FP8
-        // dispatch quantizes it here by the same rule.
-        byte* payload = s == _rank ? OwnPayload<TElement>(in args, token) : message + _layout.HeaderBytes;
+        // This rank's own tokens: the row is read from home, where the send half left it (as the kernels do); an FP8
+        // dispatch's own message carries its quantized row.
+        bool fromHome = s == _rank && args.Quantization == EpDispatchQuantization.None;
+        byte* payload = fromHome ? (byte*)args.Home + (token * args.HomeRowStride) : message + _layout.HeaderBytes;
         int* msgIds = (int*)(message + MessageHeader.TopkIds);
         float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
         if (c.Layout != EpLayout.ExpertMajor)
@@ -88,15 +89,6 @@ internal sealed unsafe partial class HostRankBackend
 
     /// <summary>Whether <paramref name="rows"/> lies in this rank's window: the rank-major rows of zero-copy receive (EpGroup.WindowReceiveRows).</summary>
     private bool InWindow(nint rows) => (byte*)rows >= _window && (byte*)rows < _window + _layout.TotalBytes;
-
-    /// <summary>This rank's own token row at home, or for an FP8 dispatch that row quantized into <see cref="_ownPayload"/>.</summary>
-    private byte* OwnPayload<TElement>(ref readonly EpLaunchArgs args, int token) where TElement : unmanaged, IRowElement
-    {
-        byte* row = (byte*)args.Home + (token * args.HomeRowStride);
-        if (args.Quantization == EpDispatchQuantization.None) return row;
-        RowQuantizer.Quantize<TElement>(row, _ownPayload, _hidden, args.Quantization);
-        return _ownPayload;
-    }
 
     /// <summary>
     /// A message's payload into dispatch-output row <paramref name="index"/>: the row as it is, or for an FP8 dispatch its

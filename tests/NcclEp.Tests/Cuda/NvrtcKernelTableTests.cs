@@ -29,35 +29,42 @@ public sealed class NvrtcKernelTableTests
 
     /// <summary>
     /// Per element type, hidden sizes and top-k across the accepted range (<see cref="EpConfig"/>): bf16 at the usual
-    /// shape and the smallest, fp32 at an odd top-k and the largest; every (mode, layout) gets all four.
+    /// shape and the smallest, fp32 at an odd top-k and the largest; then each FP8 recipe (whose modules add the FP8
+    /// dispatch kernel), at the usual shape, the smallest hidden, fp32 rows with an odd top-k and an odd group count, and
+    /// the largest; every (mode, layout) gets all of them.
     /// </summary>
-    private static readonly (EpDataType Type, int Hidden, int TopK)[] Shapes =
+    private static readonly (EpDataType Type, int Hidden, int TopK, EpDispatchQuantization Recipe)[] Shapes =
     [
-        (EpDataType.BFloat16, 7168, 8),
-        (EpDataType.BFloat16, EpConfig.MinHidden, 1),
-        (EpDataType.Float32, 2048, 22),
-        (EpDataType.Float32, EpConfig.MaxHidden, EpConfig.MaxTopK),
+        (EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None),
+        (EpDataType.BFloat16, EpConfig.MinHidden, 1, EpDispatchQuantization.None),
+        (EpDataType.Float32, 2048, 22, EpDispatchQuantization.None),
+        (EpDataType.Float32, EpConfig.MaxHidden, EpConfig.MaxTopK, EpDispatchQuantization.None),
+        (EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.Float8E4M3),
+        (EpDataType.BFloat16, EpConfig.MinHidden, 1, EpDispatchQuantization.Float8E4M3UE8M0),
+        (EpDataType.Float32, 1152, 9, EpDispatchQuantization.Float8E4M3PowerOfTwo),
+        (EpDataType.BFloat16, EpConfig.MaxHidden, EpConfig.MaxTopK, EpDispatchQuantization.Float8E4M3),
     ];
 
     /// <summary>Where the tests keep their cubins (see the remarks).</summary>
     internal static string CacheDirectory => Path.Combine(Path.GetTempPath(), "ncclep-test-kernels");
 
     /// <summary>Each (mode, layout) of the kernel table × <see cref="Shapes"/>.</summary>
-    public static TheoryData<EpMode, EpLayout, EpDataType, int, int> Entries()
+    public static TheoryData<EpMode, EpLayout, EpDataType, int, int, EpDispatchQuantization> Entries()
     {
-        var data = new TheoryData<EpMode, EpLayout, EpDataType, int, int>();
+        var data = new TheoryData<EpMode, EpLayout, EpDataType, int, int, EpDispatchQuantization>();
         foreach ((EpMode mode, EpLayout layout) in EpKernelTable.Specializations)
         {
-            foreach ((EpDataType type, int hidden, int topK) in Shapes) data.Add(mode, layout, type, hidden, topK);
+            foreach ((EpDataType type, int hidden, int topK, EpDispatchQuantization recipe) in Shapes) data.Add(mode, layout, type, hidden, topK, recipe);
         }
         return data;
     }
 
     [NvrtcTheory]
     [MemberData(nameof(Entries))]
-    public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(EpMode mode, EpLayout layout, EpDataType type, int hidden, int topK)
+    public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(
+        EpMode mode, EpLayout layout, EpDataType type, int hidden, int topK, EpDispatchQuantization recipe)
     {
-        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type);
+        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { DispatchQuantization = recipe };
         ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(mode, layout);
         Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
         List<string> options = KernelCache.Options(config, Architecture, specs[0].Defines);
@@ -65,7 +72,15 @@ public sealed class NvrtcKernelTableTests
         byte[] cubin = Compile(KernelSource.Text, options);
 
         var entryPoints = new List<string> { CudaKernelModule.UpdateOffsetsEntryPoint, "ncclep_queue_probe_wait", "ncclep_queue_probe_set" };
-        foreach (EpKernelSpec spec in specs) entryPoints.Add(spec.EntryPoint);
+        bool hasQuantized = false;
+        foreach (EpKernelSpec spec in specs)
+        {
+            if (spec.Op != EpOperation.QuantizedDispatch) entryPoints.Add(spec.EntryPoint);
+            else if (recipe != EpDispatchQuantization.None) entryPoints.Add(spec.EntryPoint);
+            else Assert.False(DefinesFunction(cubin, spec.EntryPoint), $"a module without an FP8 recipe has {spec.EntryPoint}");
+            hasQuantized |= spec.Op == EpOperation.QuantizedDispatch;
+        }
+        Assert.True(hasQuantized, $"the kernel table of {mode} / {layout} has no FP8 dispatch");
         foreach (string entry in entryPoints)
             Assert.True(DefinesFunction(cubin, entry), $"the sm_90 cubin of {mode} / {layout} ({string.Join(' ', options)}) has no function {entry}");
     }
