@@ -24,7 +24,7 @@ namespace NcclEp.Graphs;
 /// <see cref="EpGroup.SetActiveRanks"/>.
 /// </para>
 /// <para>
-/// A step may split its calls (<see cref="EpGroup.DispatchSend"/>, <see cref="EpGroup.CombineSend"/>, then
+/// A step may split its calls (<see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="EpGroup.CombineSend"/>, then
 /// <see cref="EpGroup.Complete"/>) with the caller's work in between; every send must be completed inside the same step.
 /// </para>
 /// </remarks>

@@ -110,7 +110,7 @@ public sealed partial class EpGroup : IDisposable
 
     /// <summary>
     /// Sends every token to the ranks holding its top-k experts (forward) or brings the gradient of the
-    /// received rows home (backward; see <see cref="EpPass"/>). <see cref="DispatchSend"/> and <see cref="Complete"/>
+    /// received rows home (backward; see <see cref="EpPass"/>). <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> and <see cref="Complete"/>
     /// split it in two, for work in between.
     /// </summary>
     /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group.</param>
@@ -203,7 +203,7 @@ public sealed partial class EpGroup : IDisposable
     /// This is also the recovery point after a failure: it waits for this rank's device work, restarts its
     /// operation sequence numbers and clears the flags peers left in its window. Every live rank calls it with
     /// the same mask between two barriers of the application's control plane, then starts a fresh
-    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md). A send still in flight (<see cref="DispatchSend"/>,
+    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md). A send still in flight (<see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>,
     /// <see cref="CombineSend"/>) is abandoned: it belongs to the failed round, and its <see cref="Complete"/> is refused.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="active"/> does not have one entry per rank, masks this rank,

@@ -63,7 +63,7 @@ public sealed class EpHandle : IDisposable
     internal bool HasRouting { get; private set; }
 
     /// <summary>
-    /// Whether a <see cref="EpGroup.DispatchSend"/> or <see cref="EpGroup.CombineSend"/> on this handle waits for its
+    /// Whether a <see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="EpGroup.CombineSend"/> on this handle waits for its
     /// <see cref="EpGroup.Complete"/>; until then every other call on the handle is refused.
     /// </summary>
     public bool HasSendInFlight => InFlightRoute is not null;

@@ -20,6 +20,7 @@ internal static partial class EpLaunchStubs
     private static void CheckQuantizedDispatchState(EpGroup group, EpHandle handle)
     {
         CheckRouted(group, handle);
+        group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Dispatch, EpPass.Forward));
         if (group.Shapes.Quantization == EpDispatchQuantization.None)
         {
             ThrowHelper.Argument("receivedScales",

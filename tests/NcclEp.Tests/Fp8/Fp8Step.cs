@@ -26,10 +26,11 @@ internal static class Fp8Step
 {
     public const uint Sentinel = 0xEEEEEEEEu;
 
-    public static Fp8RankResult[] Run(EpConfig config, int world, Fp8Inputs[] inputs) =>
-        Fp8World.Run(config, world, g => RunRank(g, inputs[g.Rank]));
+    /// <param name="split">Dispatch and combine forward as send + <see cref="EpGroup.Complete"/> (DispatchSend, CombineSend).</param>
+    public static Fp8RankResult[] Run(EpConfig config, int world, Fp8Inputs[] inputs, bool split = false) =>
+        Fp8World.Run(config, world, g => RunRank(g, inputs[g.Rank], split));
 
-    private static Fp8RankResult RunRank(EpGroup g, Fp8Inputs input)
+    private static Fp8RankResult RunRank(EpGroup g, Fp8Inputs input, bool split)
     {
         EpConfig c = g.Config;
         int t = input.Tokens, h = c.Hidden, k = c.TopK, es = c.DataType.SizeInBytes();
@@ -53,8 +54,11 @@ internal static class Fp8Step
         EpTensor xT = x.As2D(c.DataType, t, h), gradT = grad.As2D(c.DataType, t, h);
         EpTensor combinedT = combined.As2D(c.DataType, t, h), gradXT = gradX.As2D(c.DataType, t, h);
         handle.Update(ids.As2D(EpDataType.Int32, t, k), weights.As2D(EpDataType.Float32, t, k));
-        if (c.IsDispatchQuantized) g.Dispatch(handle, xT, Layout(received, c, g, c.ReceivedDataType), geometry.Tensor(scales));
+        if (c.IsDispatchQuantized && split) g.DispatchSend(handle, xT, Layout(received, c, g, c.ReceivedDataType), geometry.Tensor(scales));
+        else if (c.IsDispatchQuantized) g.Dispatch(handle, xT, Layout(received, c, g, c.ReceivedDataType), geometry.Tensor(scales));
+        else if (split) g.DispatchSend(handle, xT, Layout(received, c, g, c.DataType));
         else g.Dispatch(handle, xT, Layout(received, c, g, c.DataType));
+        if (split) g.Complete(handle);
 
         var result = new Fp8RankResult
         {
@@ -68,7 +72,15 @@ internal static class Fp8Step
         result.ValidRows = ValidRows(c, g.WorldSize, result);
         expertOutputs.Upload<byte>(ExpertOutputs(c, rows, result));
 
-        g.Combine(handle, Layout(expertOutputs, c, g, c.DataType), combinedT);
+        if (split)
+        {
+            g.CombineSend(handle, Layout(expertOutputs, c, g, c.DataType), combinedT);
+            g.Complete(handle);
+        }
+        else
+        {
+            g.Combine(handle, Layout(expertOutputs, c, g, c.DataType), combinedT);
+        }
         g.Combine(handle, Layout(gradRows, c, g, c.DataType), gradT, default, EpPass.Backward);
         g.Dispatch(handle, gradXT, Layout(gradRows, c, g, c.DataType), default, EpPass.Backward);
 
