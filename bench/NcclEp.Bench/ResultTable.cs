@@ -76,7 +76,7 @@ internal static class ResultTable
         SizeResult last = results[^1];
         int size = last.Config.DataType.SizeInBytes();
         string perSlot = last.Config.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows sent home" : "(token, destination rank) rows sent home";
-        lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
+        lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × {Traffic.DispatchRowText(last.Config, general: true)} (remote + local, all ranks)");
         lines.Add($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.DispatchFormula(last.Config)}");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.CombineFormula(last.Config)}");
