@@ -70,8 +70,8 @@ internal static class Fp8Run
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
 
         var result = new RankResult();
-        int[] rankCounts = Read(handle, handle.ReceivedRankCounts.Data, world), expertCounts = Read(handle, handle.ReceivedExpertCounts.Data, g.LocalExperts);
-        int[] offsets = Read(handle, handle.ReceivedExpertOffsets.Data, g.LocalExperts + 1), total = Read(handle, handle.ReceivedTotal.Data, 1);
+        int[] rankCounts = ResultCollector.State<int>(handle, handle.ReceivedRankCounts, world), expertCounts = ResultCollector.State<int>(handle, handle.ReceivedExpertCounts, g.LocalExperts);
+        int[] offsets = ResultCollector.State<int>(handle, handle.ReceivedExpertOffsets, g.LocalExperts + 1), total = ResultCollector.State<int>(handle, handle.ReceivedTotal, 1);
         result.Add("counts", Bytes(rankCounts, expertCounts, offsets, total));
         var scaleWords = new uint[scales.Bytes / 4];
         scales.Download<uint>(scaleWords);
@@ -111,13 +111,6 @@ internal static class Fp8Run
         (_, EpLayout.RankMajor) => b.As3D(type, world, c.MaxTokensPerRank, c.Hidden),
         _ => b.As2D(type, c.ReceiveRows(world), c.Hidden),
     };
-
-    private static int[] Read(EpHandle handle, nint address, int n)
-    {
-        var values = new int[n];
-        HandleState.Read<int>(handle, address, values);
-        return values;
-    }
 
     private static byte[] Download(EpBuffer b, long offset, long bytes)
     {
