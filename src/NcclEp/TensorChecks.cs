@@ -18,8 +18,8 @@ internal static class TensorChecks
         if (t.Data == 0 && t.ElementCount != 0) ThrowHelper.Null(name);
         if (t.DataType != type)
             ThrowHelper.Argument(name, $"{name} has element type {t.DataType}; this call needs {type}.");
-        if (t.Rank != rank)
-            ThrowHelper.Argument(name, $"{name} has {t.Rank} dimensions ({t}); this call needs {rank}.");
+        if (t.DimensionCount != rank)
+            ThrowHelper.Argument(name, $"{name} has {t.DimensionCount} dimensions ({t}); this call needs {rank}.");
         if (t.Stride(rank - 1) != 1 && t.Dim(rank - 1) > 1)
             ThrowHelper.Argument(name, $"{name}: the last dimension must be contiguous (stride 1), not stride {t.Stride(rank - 1)}.");
         if ((t.Data & (alignment - 1)) != 0)
@@ -66,7 +66,7 @@ internal static class TensorChecks
     {
         if (t.ElementCount == 0) return 0;
         long last = 0;
-        for (int d = 0; d < t.Rank; d++) last += (t.Dim(d) - 1) * t.Stride(d);
+        for (int d = 0; d < t.DimensionCount; d++) last += (t.Dim(d) - 1) * t.Stride(d);
         return (last + 1) * t.DataType.SizeInBytes();
     }
 }

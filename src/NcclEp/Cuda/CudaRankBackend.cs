@@ -208,10 +208,10 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         p.Rows = args.Rows;
         p.RowsStride0 = args.RowsStride0;
         p.RowsStride1 = args.RowsStride1;
-        p.TopkIds = args.TopkIds;
-        p.TopkIdsStride = args.TopkIdsRowStride;
-        p.TopkWeights = args.TopkWeights;
-        p.TopkWeightsStride = args.TopkWeightsRowStride;
+        p.TopKIds = args.TopKIds;
+        p.TopKIdsStride = args.TopKIdsRowStride;
+        p.TopKWeights = args.TopKWeights;
+        p.TopKWeightsStride = args.TopKWeightsRowStride;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -11,7 +11,7 @@ namespace NcclEp.Distributed;
 /// <see cref="EpRendezvousException"/> that names the rank and the address.
 /// </summary>
 /// <remarks>
-/// <para>Three ways to meet: <see cref="FromEnvironment(TimeSpan?)"/> (the variables torchrun, mpirun and srun
+/// <para>Three ways to meet: <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> (the variables torchrun, mpirun and srun
 /// set), <see cref="File"/> (rank 0 writes the payload to a shared file) and <see cref="Tcp"/> (rank 0 listens,
 /// the others connect). Every rank must perform the same sequence of <see cref="Share"/> and
 /// <see cref="Barrier"/> calls. An instance is used by one thread at a time; after a failure it refuses
@@ -29,10 +29,10 @@ public abstract class EpRendezvous : IDisposable
     public const int MaxPayloadBytes = 1 << 20;
 
     /// <summary>Environment variable with a rendezvous address (<c>file:PATH</c> or <c>tcp:HOST:PORT</c>) that
-    /// <see cref="FromEnvironment(TimeSpan?)"/> prefers to <c>MASTER_ADDR</c>/<c>MASTER_PORT</c>.</summary>
+    /// <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> prefers to <c>MASTER_ADDR</c>/<c>MASTER_PORT</c>.</summary>
     public const string AddressVariable = "NCCLEP_RENDEZVOUS";
 
-    /// <summary>Environment variable with the time-out in seconds that <see cref="FromEnvironment(TimeSpan?)"/> uses when none is given.</summary>
+    /// <summary>Environment variable with the time-out in seconds that <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> uses when none is given.</summary>
     public const string TimeoutVariable = "NCCLEP_RENDEZVOUS_TIMEOUT";
 
     private readonly Lock _gate = new();

@@ -44,16 +44,16 @@ internal sealed unsafe partial class HostRankBackend
         int token = *(int*)(message + MessageHeader.Token);
         // This rank's own tokens: the row is read from home, where the send half left it (as the kernels do).
         byte* payload = s == _rank ? (byte*)args.Home + (token * args.HomeRowStride) : message + _layout.HeaderBytes;
-        int* msgIds = (int*)(message + MessageHeader.TopkIds);
-        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        int* msgIds = (int*)(message + MessageHeader.TopKIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopKWeights(k));
         if (c.Layout != EpLayout.ExpertMajor)
         {
             long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
             // Rows in this window (zero-copy receive): a peer's row is where it wrote it; only this rank's own is copied in.
             if (!InWindow(args.Rows) || s == _rank) Buffer.MemoryCopy(payload, OutputRow(in args, index), rowBytes, rowBytes);
             WriteSourceInfo(sourceInfo, index, s, token, -1);
-            int* recvIds = (int*)(state + h.RecvTopkIds);
-            float* recvWeights = (float*)(state + h.RecvTopkWeights);
+            int* recvIds = (int*)(state + h.RecvTopKIds);
+            float* recvWeights = (float*)(state + h.RecvTopKWeights);
             for (int slot = 0; slot < k; slot++)
             {
                 recvIds[(index * k) + slot] = msgIds[slot];
