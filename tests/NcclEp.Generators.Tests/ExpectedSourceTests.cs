@@ -38,8 +38,8 @@ public class ExpectedSourceTests
         Assert.Empty(GeneratorHarness.ErrorsAroundGeneratedCode(output));
         AssertSource(LibrarySources.Router, sources, "NcclEp.EpLaunchStubs.Router.g.cs");
         AssertSource(LibrarySources.KernelTable, sources, "NcclEp.EpKernelTable.g.cs");
-        AssertSource(LibrarySources.SourceInfoRows, sources, "NcclEp.SourceInfoRows.g.cs");
-        AssertSource(LibrarySources.Counts, sources, "NcclEp.Counts.g.cs");
+        AssertSource(LibrarySources.SourceInfoRows, sources, "NcclEp.Views.SourceInfoRows.g.cs");
+        AssertSource(LibrarySources.Counts, sources, "NcclEp.Views.Counts.g.cs");
         Assert.Equal(13, sources.Count);
     }
 
