@@ -54,8 +54,8 @@ internal sealed class HostExpertsStep : IExpertsStep
             else _s.ReceivedBuffer.Download(_input.AsSpan(0, n * rowBytes), _s.RowOffset(first));
             if (c.Layout != EpLayout.ExpertMajor)
             {
-                _s.Read(_s.Handle.ReceivedTopkIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
-                _s.Read(_s.Handle.ReceivedTopkWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
+                _s.Read(_s.Handle.ReceivedTopKIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
+                _s.Read(_s.Handle.ReceivedTopKWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
             }
             for (int j = 0; j < n; j++)
             {

@@ -88,8 +88,8 @@ internal sealed class Validator
         else _s.ReceivedBuffer.Download(_rows.AsSpan(0, n * _c.RowBytes), _s.RowOffset(first));
         _s.Read(h.ReceivedSourceInfo.Data + (nint)(first * 12), _sourceInfo.AsSpan(0, n * 3));
         if (_c.Layout == EpLayout.ExpertMajor) return;
-        _s.Read(h.ReceivedTopkIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
-        _s.Read(h.ReceivedTopkWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
+        _s.Read(h.ReceivedTopKIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
+        _s.Read(h.ReceivedTopKWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
     }
 
     private string? CheckRow(ExpectedRow row, int j)

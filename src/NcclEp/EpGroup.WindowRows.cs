@@ -77,7 +77,7 @@ public sealed partial class EpGroup
         WindowLayout w = _windowLayout;
         int size = Config.DataType.SizeInBytes();
         nint rows = WindowBase + (nint)w.Message(parity, 0, 0) + w.HeaderBytes;
-        return EpTensor.Strided3D(rows, Config.DataType, WorldSize, Config.MaxTokensPerRank, Config.Hidden,
+        return EpTensor.Create3D(rows, Config.DataType, WorldSize, Config.MaxTokensPerRank, Config.Hidden,
             (long)Config.MaxTokensPerRank * w.MessageBytes / size, w.MessageBytes / size);
     }
 

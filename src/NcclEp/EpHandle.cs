@@ -119,12 +119,12 @@ public sealed class EpHandle : IDisposable
         EpTensor.Create2D(State + (nint)Layout.RecvSourceInfo, EpDataType.Int32, Layout.ReceiveRows, 3);
 
     /// <summary><c>[receiveRows, topK]</c> int32: top-k ids beside each row (per-rank layouts; empty for expert-major).</summary>
-    public EpTensor ReceivedTopkIds =>
-        EpTensor.Create2D(State + (nint)Layout.RecvTopkIds, EpDataType.Int32, PerRankRows, Group.Config.TopK);
+    public EpTensor ReceivedTopKIds =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopKIds, EpDataType.Int32, PerRankRows, Group.Config.TopK);
 
     /// <summary><c>[receiveRows, topK]</c> float32: top-k weights beside each row (per-rank layouts; empty for expert-major).</summary>
-    public EpTensor ReceivedTopkWeights =>
-        EpTensor.Create2D(State + (nint)Layout.RecvTopkWeights, EpDataType.Float32, PerRankRows, Group.Config.TopK);
+    public EpTensor ReceivedTopKWeights =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopKWeights, EpDataType.Float32, PerRankRows, Group.Config.TopK);
 
     private long PerRankRows => Group.Config.Layout == EpLayout.ExpertMajor ? 0 : Layout.ReceiveRows;
 

@@ -35,7 +35,7 @@ internal static partial class EpLaunchStubs
         int size = scales.DataType.SizeInBytes();
         args.Quantization = s.Quantization;
         args.Scales = scales.Data;
-        args.ScalesStride0 = scales.Rank == 3 ? scales.Stride(0) * size : 0;
-        args.ScalesColumnStride = scales.Stride(scales.Rank - 2) * size;
+        args.ScalesStride0 = scales.DimensionCount == 3 ? scales.Stride(0) * size : 0;
+        args.ScalesColumnStride = scales.Stride(scales.DimensionCount - 2) * size;
     }
 }

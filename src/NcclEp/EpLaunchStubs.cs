@@ -25,10 +25,10 @@ internal static partial class EpLaunchStubs
     {
         EpLaunchArgs args = default;
         args.NumTokens = (int)topkIds.Dim(0);
-        args.TopkIds = topkIds.Data;
-        args.TopkIdsRowStride = topkIds.Stride(0) * 4;
-        args.TopkWeights = topkWeights.Data;
-        args.TopkWeightsRowStride = topkWeights.Stride(0) * 4;
+        args.TopKIds = topkIds.Data;
+        args.TopKIdsRowStride = topkIds.Stride(0) * 4;
+        args.TopKWeights = topkWeights.Data;
+        args.TopKWeightsRowStride = topkWeights.Stride(0) * 4;
         args.Stream = stream.Handle;
         return args;
     }

@@ -18,8 +18,8 @@ internal static class TensorChecks
         if (t.Data == 0 && t.ElementCount != 0) ThrowHelper.Null(name);
         if (t.DataType != type)
             ThrowHelper.Argument(name, $"{name} has element type {t.DataType}; this call needs {type}.");
-        if (t.Rank != rank)
-            ThrowHelper.Argument(name, $"{name} has {t.Rank} dimensions ({t}); this call needs {rank}.");
+        if (t.DimensionCount != rank)
+            ThrowHelper.Argument(name, $"{name} has {t.DimensionCount} dimensions ({t}); this call needs {rank}.");
         if (t.Stride(rank - 1) != 1 && t.Dim(rank - 1) > 1)
             ThrowHelper.Argument(name, $"{name}: the last dimension must be contiguous (stride 1), not stride {t.Stride(rank - 1)}.");
         if ((t.Data & (alignment - 1)) != 0)
@@ -39,8 +39,8 @@ internal static class TensorChecks
     public static void Scales(in EpTensor t, string name, EpDataType type, int rank)
     {
         Common(t, name, type, rank, type.SizeInBytes());
-        Span<long> strides = stackalloc long[EpTensor.MaxRank];
-        Span<long> dims = stackalloc long[EpTensor.MaxRank];
+        Span<long> strides = stackalloc long[EpTensor.MaxDimensions];
+        Span<long> dims = stackalloc long[EpTensor.MaxDimensions];
         int n = 0;
         for (int d = 0; d < rank; d++)
         {
@@ -97,7 +97,7 @@ internal static class TensorChecks
             ThrowHelper.Argument(nameB, $"{nameB} overlaps {nameA}; the input and output of one call must be separate memory.");
     }
 
-    private static string StridesText(in EpTensor t) => t.Rank switch
+    private static string StridesText(in EpTensor t) => t.DimensionCount switch
     {
         1 => $"({t.Stride(0)})",
         2 => $"({t.Stride(0)}, {t.Stride(1)})",
@@ -108,7 +108,7 @@ internal static class TensorChecks
     {
         if (t.ElementCount == 0) return 0;
         long last = 0;
-        for (int d = 0; d < t.Rank; d++) last += (t.Dim(d) - 1) * t.Stride(d);
+        for (int d = 0; d < t.DimensionCount; d++) last += (t.Dim(d) - 1) * t.Stride(d);
         return (last + 1) * t.DataType.SizeInBytes();
     }
 }

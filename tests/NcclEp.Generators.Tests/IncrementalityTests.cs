@@ -77,7 +77,7 @@ public class IncrementalityTests
         Assert.Equal(7, reasons.Count(r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));  // the other metadata views
         Assert.All(views.TrackedSteps[TrackingNames.TokenViews].SelectMany(s => s.Outputs),
             o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));
-        Assert.Contains("public int Size => _length0;", views.GeneratedSources.Single(s => s.HintName == "NcclEp.Counts.g.cs").SourceText.ToString(), StringComparison.Ordinal);
+        Assert.Contains("public int Size => _length0;", views.GeneratedSources.Single(s => s.HintName == "NcclEp.Views.Counts.g.cs").SourceText.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -46,8 +46,8 @@ internal static class Fp8Run
         EpTensor xT = EpTensor.Create2D(x.Pointer, config.DataType, t, h), gradT = EpTensor.Create2D(grad.Pointer, config.DataType, t, h);
         EpTensor combinedT = EpTensor.Create2D(combined.Pointer, config.DataType, t, h), gradXT = EpTensor.Create2D(gradX.Pointer, config.DataType, t, h);
         EpTensor scalesT = blocks > 1 || config.Mode == EpMode.LowLatency
-            ? EpTensor.Strided3D(scales.Pointer, config.ScalesDataType, blocks, columns, blockRows, blockStride, columnStride)
-            : EpTensor.Strided2D(scales.Pointer, config.ScalesDataType, columns, blockRows, columnStride);
+            ? EpTensor.Create3D(scales.Pointer, config.ScalesDataType, blocks, columns, blockRows, blockStride, columnStride)
+            : EpTensor.Create2D(scales.Pointer, config.ScalesDataType, columns, blockRows, columnStride);
 
         // Co-located ranks share a GPU: set-up must not overlap another rank's waiting kernels.
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");

@@ -33,16 +33,16 @@ internal struct EpLaunchArgs
     public long RowsStride1;
 
     /// <summary>Update: top-k expert ids <c>[tokens, topK]</c> (int32).</summary>
-    public nint TopkIds;
+    public nint TopKIds;
 
-    /// <summary>Bytes between rows of <see cref="TopkIds"/>.</summary>
-    public long TopkIdsRowStride;
+    /// <summary>Bytes between rows of <see cref="TopKIds"/>.</summary>
+    public long TopKIdsRowStride;
 
     /// <summary>Update: top-k weights <c>[tokens, topK]</c> (float32).</summary>
-    public nint TopkWeights;
+    public nint TopKWeights;
 
-    /// <summary>Bytes between rows of <see cref="TopkWeights"/>.</summary>
-    public long TopkWeightsRowStride;
+    /// <summary>Bytes between rows of <see cref="TopKWeights"/>.</summary>
+    public long TopKWeightsRowStride;
 
     /// <summary>The stream the call is ordered on.</summary>
     public nint Stream;

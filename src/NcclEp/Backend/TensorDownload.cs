@@ -14,7 +14,7 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
     public static TensorItems Of<T>(in EpTensor tensor, string paramName) where T : unmanaged
     {
         if (tensor.Data == 0) ThrowHelper.Null(paramName);
-        int last = tensor.Rank - 1;
+        int last = tensor.DimensionCount - 1;
         long elementBytes = tensor.DataType.SizeInBytes();
         bool perRow;
         if (IsElementType<T>(tensor.DataType))
@@ -34,7 +34,7 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
         }
 
         // The items' dimensions: the tensor's, less the last one when each item is a whole row.
-        int itemDims = perRow ? tensor.Rank - 1 : tensor.Rank;
+        int itemDims = perRow ? tensor.DimensionCount - 1 : tensor.DimensionCount;
         long rows = 1, columns = itemDims == 0 ? 1 : tensor.Dim(itemDims - 1);
         for (int d = 0; d < itemDims - 1; d++) rows *= tensor.Dim(d);
         long count = rows * columns;
@@ -57,7 +57,7 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
     {
         if (typeof(T).IsPrimitive || typeof(T) == typeof(BFloat16) || typeof(T) == typeof(Half) || typeof(T) == typeof(Float8E4M3)
             || typeof(T) == typeof(PackedUE8M0)) return false;
-        int last = tensor.Rank - 1;
+        int last = tensor.DimensionCount - 1;
         bool rowContiguous = tensor.Stride(last) == 1 || tensor.Dim(last) == 1;
         return rowContiguous && Unsafe.SizeOf<T>() == tensor.Dim(last) * elementBytes;
     }
@@ -83,7 +83,7 @@ internal static unsafe class TensorDownload
         long elementBytes = tensor.DataType.SizeInBytes();
         long total = tensor.ElementCount * elementBytes;
         if (total == 0) return;
-        int rank = tensor.Rank;
+        int rank = tensor.DimensionCount;
         fixed (T* pinned = destination)
         {
             byte* to = (byte*)pinned;

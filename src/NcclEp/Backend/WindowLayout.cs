@@ -147,7 +147,7 @@ internal static class WindowControl
 internal static class MessageHeader
 {
     public const int Token = 0;
-    public const int TopkIds = 16;
-    public static int TopkWeights(int topK) => 16 + (4 * topK);
+    public const int TopKIds = 16;
+    public static int TopKWeights(int topK) => 16 + (4 * topK);
     public static int SlotPositions(int topK) => 16 + (8 * topK);
 }

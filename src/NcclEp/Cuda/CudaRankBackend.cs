@@ -218,10 +218,10 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         p.Rows = args.Rows;
         p.RowsStride0 = args.RowsStride0;
         p.RowsStride1 = args.RowsStride1;
-        p.TopkIds = args.TopkIds;
-        p.TopkIdsStride = args.TopkIdsRowStride;
-        p.TopkWeights = args.TopkWeights;
-        p.TopkWeightsStride = args.TopkWeightsRowStride;
+        p.TopKIds = args.TopKIds;
+        p.TopKIdsStride = args.TopKIdsRowStride;
+        p.TopKWeights = args.TopKWeights;
+        p.TopKWeightsStride = args.TopKWeightsRowStride;
         p.Scales = args.Scales;
         p.ScalesStride0 = args.ScalesStride0;
         p.ScalesColumnStride = args.ScalesColumnStride;

@@ -111,13 +111,13 @@ internal sealed unsafe partial class HostRankBackend
         where TElement : unmanaged, IRowElement
     {
         int k = _topK;
-        int* ids = (int*)(state + h.TopkIds);
-        float* weights = (float*)(state + h.TopkWeights);
+        int* ids = (int*)(state + h.TopKIds);
+        float* weights = (float*)(state + h.TopKWeights);
         int* slotPositions = (int*)(state + h.SlotPositions);
         byte* message = _peers[r] + _layout.Message(parity, _rank, slot, messageBytes);
         *(int*)(message + MessageHeader.Token) = t;
-        int* msgIds = (int*)(message + MessageHeader.TopkIds);
-        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        int* msgIds = (int*)(message + MessageHeader.TopKIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopKWeights(k));
         int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
         for (int i = 0; i < k; i++)
         {

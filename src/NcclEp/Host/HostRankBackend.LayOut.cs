@@ -46,16 +46,16 @@ internal sealed unsafe partial class HostRankBackend
         // dispatch's own message carries its quantized row.
         bool fromHome = s == _rank && args.Quantization == EpDispatchQuantization.None;
         byte* payload = fromHome ? (byte*)args.Home + (token * args.HomeRowStride) : message + _layout.HeaderBytes;
-        int* msgIds = (int*)(message + MessageHeader.TopkIds);
-        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        int* msgIds = (int*)(message + MessageHeader.TopKIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopKWeights(k));
         if (c.Layout != EpLayout.ExpertMajor)
         {
             long index = c.Layout == EpLayout.RankMajor ? ((long)s * _maxTokens) + i : flatBase + i;
             // Rows in this window (zero-copy receive, never FP8): a peer's row is where it wrote it; only this rank's own is copied in.
             if (!InWindow(args.Rows) || s == _rank) CopyPayload(in args, payload, index);
             WriteSourceInfo(sourceInfo, index, s, token, -1);
-            int* recvIds = (int*)(state + h.RecvTopkIds);
-            float* recvWeights = (float*)(state + h.RecvTopkWeights);
+            int* recvIds = (int*)(state + h.RecvTopKIds);
+            float* recvWeights = (float*)(state + h.RecvTopKWeights);
             for (int slot = 0; slot < k; slot++)
             {
                 recvIds[(index * k) + slot] = msgIds[slot];

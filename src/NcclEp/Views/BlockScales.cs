@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.BlockScales.g.cs).
 [EpMetadataView(EpDataType.Float32, "Blocks:block", "Columns:column", "Rows:row",

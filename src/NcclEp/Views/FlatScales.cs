@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.FlatScales.g.cs).
 [EpMetadataView(EpDataType.Float32, "Columns:column", "Rows:row",

@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.PackedFlatScales.g.cs).
 [EpMetadataView(EpDataType.PackedUE8M0, "Words:word", "Rows:row",

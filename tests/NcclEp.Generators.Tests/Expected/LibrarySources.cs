@@ -196,7 +196,7 @@ internal static class LibrarySources
         using System.Runtime.CompilerServices;
         using System.Runtime.InteropServices;
 
-        namespace NcclEp;
+        namespace NcclEp.Views;
 
         /// <summary>
         /// Where each received row came from: <see cref="EpHandle.ReceivedSourceInfo"/> read as one <see cref="EpSourceInfo"/> per row.
@@ -278,7 +278,7 @@ internal static class LibrarySources
         using System.Runtime.CompilerServices;
         using System.Runtime.InteropServices;
 
-        namespace NcclEp;
+        namespace NcclEp.Views;
 
         /// <summary>
         /// Int32 counts <c>[n]</c>: <see cref="EpHandle.ReceivedRankCounts"/>, <see cref="EpHandle.ReceivedExpertCounts"/>, <see cref="EpHandle.ReceivedExpertOffsets"/> or <see cref="EpHandle.ReceivedTotal"/>.

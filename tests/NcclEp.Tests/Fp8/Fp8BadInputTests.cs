@@ -100,16 +100,16 @@ public class Fp8BadInputTests
         long slots = Tokens;
         EpTensor[] bad =
         [
-            EpTensor.Strided3D(p, EpDataType.Float32, Experts, columns, slots, columns * slots, slots - 1),       // columns overlap
-            EpTensor.Strided3D(p, EpDataType.Float32, Experts, columns, slots, (columns * slots) - 1, slots),    // experts overlap
-            EpTensor.Strided3D(p, EpDataType.Float32, Experts, columns, slots, columns * slots * 2, slots * 2, 2), // rows not contiguous
-            EpTensor.Strided3D(p, EpDataType.Float32, Experts, columns, slots, 0, slots),                        // every expert the same memory
+            EpTensor.Create3D(p, EpDataType.Float32, Experts, columns, slots, columns * slots, slots - 1),       // columns overlap
+            EpTensor.Create3D(p, EpDataType.Float32, Experts, columns, slots, (columns * slots) - 1, slots),    // experts overlap
+            EpTensor.Create3D(p, EpDataType.Float32, Experts, columns, slots, columns * slots * 2, slots * 2, 2), // rows not contiguous
+            EpTensor.Create3D(p, EpDataType.Float32, Experts, columns, slots, 0, slots),                        // every expert the same memory
         ];
         foreach (EpTensor scales in bad)
             rig.AssertRejected<ArgumentException>("receivedScales", () => rig.Group.Dispatch(rig.Handle, rig.X, rig.ReceivedTensor(EpDataType.Float8E4M3), scales));
         // Blocks interleaved inside columns ([columns][experts][slots] in memory) do not overlap: accepted.
         rig.Group.Dispatch(rig.Handle, rig.X, rig.ReceivedTensor(EpDataType.Float8E4M3),
-            EpTensor.Strided3D(p, EpDataType.Float32, Experts, columns, slots, slots, Experts * slots));
+            EpTensor.Create3D(p, EpDataType.Float32, Experts, columns, slots, slots, Experts * slots));
     }
 
     [Fact]

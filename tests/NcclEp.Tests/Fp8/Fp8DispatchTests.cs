@@ -73,7 +73,7 @@ public class Fp8DispatchTests
         {
             for (long i = first; i < first + count; i++) Assert.True(plain.SourceInfo[i] == fp8.SourceInfo[i], $"rank {rank}: source info of row {i}");
         }
-        Assert.Equal(plain.RecvTopkIds, fp8.RecvTopkIds);
+        Assert.Equal(plain.RecvTopKIds, fp8.RecvTopKIds);
         Assert.True(plain.Combined.AsSpan().SequenceEqual(fp8.Combined), $"rank {rank}: the combine after the FP8 dispatch differs");
         Assert.True(plain.GradX.AsSpan().SequenceEqual(fp8.GradX), $"rank {rank}: Dispatch backward after the FP8 dispatch differs");
         int rowBytes = plain.GradRows.Length / Math.Max(1, plain.SourceInfo.Length);

@@ -36,7 +36,7 @@ public class Fp8SendCompleteTests
             Assert.Equal(plain[r].ExpertOffsets, split[r].ExpertOffsets);
             Assert.Equal(plain[r].Total, split[r].Total);
             Assert.Equal(plain[r].SourceInfo, split[r].SourceInfo);
-            Assert.Equal(plain[r].RecvTopkIds, split[r].RecvTopkIds);
+            Assert.Equal(plain[r].RecvTopKIds, split[r].RecvTopKIds);
             Assert.Equal(plain[r].Received, split[r].Received);
             Assert.Equal(plain[r].Scales, split[r].Scales);
             Assert.Equal(plain[r].Combined, split[r].Combined);
@@ -108,7 +108,7 @@ public class Fp8SendCompleteTests
             EpTensor window = g.WindowReceiveRows();
             int size = config.DataType.SizeInBytes();
             // The window's rows seen as FP8 (byte strides equal element strides): the shape and strides the stub accepts.
-            EpTensor fp8InWindow = EpTensor.Strided3D(window.Data, EpDataType.Float8E4M3, 2, config.MaxTokensPerRank, Hidden,
+            EpTensor fp8InWindow = EpTensor.Create3D(window.Data, EpDataType.Float8E4M3, 2, config.MaxTokensPerRank, Hidden,
                 window.Stride(0) * size, window.Stride(1) * size);
             EpTensor xT = x.As2D(config.DataType, Tokens, Hidden);
 

@@ -9,7 +9,7 @@ internal sealed class Fp8RankResult
 {
     public int[] RankCounts = [], ExpertCounts = [], ExpertOffsets = [], Total = [];
     public EpSourceInfo[] SourceInfo = [];
-    public int[] RecvTopkIds = [];
+    public int[] RecvTopKIds = [];
     public byte[] Received = [], Combined = [], GradRows = [], GradX = [];
     public uint[] Scales = [];
 
@@ -67,7 +67,7 @@ internal static class Fp8Step
             ExpertOffsets = g.DownloadToArray<int>(handle.ReceivedExpertOffsets),
             Total = g.DownloadToArray<int>(handle.ReceivedTotal),
             SourceInfo = g.DownloadToArray<EpSourceInfo>(handle.ReceivedSourceInfo),
-            RecvTopkIds = c.Layout == EpLayout.ExpertMajor ? [] : g.DownloadToArray<int>(handle.ReceivedTopkIds),
+            RecvTopKIds = c.Layout == EpLayout.ExpertMajor ? [] : g.DownloadToArray<int>(handle.ReceivedTopKIds),
         };
         result.ValidRows = ValidRows(c, g.WorldSize, result);
         expertOutputs.Upload<byte>(ExpertOutputs(c, rows, result));
@@ -178,8 +178,8 @@ internal readonly struct ScalesGeometry
     public long Elements => ThreeD ? Blocks * BlockStride : Columns * ColumnStride;
 
     public EpTensor Tensor(EpBuffer b) => ThreeD
-        ? EpTensor.Strided3D(b.Pointer, Type, Blocks, Columns, Rows, BlockStride, ColumnStride)
-        : EpTensor.Strided2D(b.Pointer, Type, Columns, Rows, ColumnStride);
+        ? EpTensor.Create3D(b.Pointer, Type, Blocks, Columns, Rows, BlockStride, ColumnStride)
+        : EpTensor.Create2D(b.Pointer, Type, Columns, Rows, ColumnStride);
 
     /// <summary>The element of (block, column, row); 2-D tensors have one block.</summary>
     public long Index(long block, int column, long row) => (ThreeD ? block * BlockStride : 0) + (column * ColumnStride) + row;

@@ -3,9 +3,10 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// The ceiling and the numSms sweep in what a run prints and writes: on the Host backend (a real run: the ceiling

@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using NcclEp.Bench;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>What <c>--procs</c> gives a child on its command line.</summary>
 internal static class ChildCommandLine

@@ -1,7 +1,8 @@
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--procs-one-gpu</c>: the processes of <c>--procs</c> all on GPU 0, each a node of its own to NCCL. The option

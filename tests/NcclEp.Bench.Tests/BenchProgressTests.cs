@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>A single run longer than a couple of seconds shows a spinner on a terminal only: never in logs or with --json.</summary>
 public sealed class BenchProgressTests

@@ -6,7 +6,7 @@ using System.Xml.Linq;
 using NcclEp.Bench;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>The bench's hand-written SVG chart (<c>--chart</c>): well-formed, complete, culture-invariant.</summary>
 public sealed class SvgChartTests

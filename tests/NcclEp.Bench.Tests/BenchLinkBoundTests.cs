@@ -3,9 +3,10 @@ using System.IO;
 using System.Linq;
 using System.Text.Json;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// ep_bench's GB/s per rank, the link bound and the % of link (issue 19): the formulas worked out here from the routing

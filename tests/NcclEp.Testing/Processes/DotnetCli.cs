@@ -5,7 +5,7 @@ using System.IO;
 using System.Text;
 using System.Threading;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Testing;
 
 /// <summary>What a child <c>dotnet</c> command did.</summary>
 public sealed record CliResult(string Command, int ExitCode, string Output, TimeSpan Elapsed)

@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary><c>--sms-sweep</c>: the list it accepts, what it refuses (naming the option, exit 2), and the runs it makes.</summary>
 public sealed class BenchSmsSweepOptionTests

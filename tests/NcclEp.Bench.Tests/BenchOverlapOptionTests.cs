@@ -2,9 +2,10 @@ using System;
 using System.IO;
 using System.Text.Json;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--overlap-work-us</c> and <c>--zero-copy</c> (issue 22): on the Host backend the probes run, print their lines and

@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// The bench prints what a run needs in memory and refuses, at once and with the numbers, a run this machine cannot

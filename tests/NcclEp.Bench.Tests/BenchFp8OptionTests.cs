@@ -2,9 +2,10 @@ using System;
 using System.IO;
 using System.Text.Json;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--dtype fp8</c> and <c>--fp8-scales</c> (issue 22): on the Host backend every layout and recipe runs and validates

@@ -2,7 +2,7 @@ using System;
 using NcclEp.Bench;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--fault-exit-rank R</c>: rank R of <c>--procs</c> kills its process before its first dispatch (a node lost in

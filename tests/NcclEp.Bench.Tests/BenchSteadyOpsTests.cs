@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--steady-ops</c>: how many operations each back-to-back run queues. The default stays max(200, 4 × iters);

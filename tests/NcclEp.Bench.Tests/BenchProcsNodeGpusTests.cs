@@ -2,7 +2,7 @@ using System.Linq;
 using NcclEp.Bench;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--procs-node-gpus G</c>: the processes of <c>--procs</c> as emulated nodes of G ranks on GPUs 0..G-1, one

@@ -1,9 +1,10 @@
 using System;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// A configuration the library refuses is reported with the bench's option names, and with nothing that is not the

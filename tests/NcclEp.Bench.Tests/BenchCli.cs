@@ -1,8 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using NcclEp.Testing;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>Runs the bench program (built next to these tests) as a child process: what a user types, exit code and output.</summary>
 internal static class BenchCli

@@ -2,9 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using NcclEp.Bench;
+using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// <c>--hierarchical</c>: the bench's way to <see cref="EpGroupOptions.HierarchicalDispatch"/>. It reaches the groups'

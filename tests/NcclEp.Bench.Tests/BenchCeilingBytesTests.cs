@@ -2,7 +2,7 @@ using System;
 using NcclEp.Bench;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// The peer-copy ceiling's bytes: per (sender, receiver) the remote rows each phase really moves, from a routing

@@ -4,7 +4,7 @@ using NcclEp.Bench;
 using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// The experts step between dispatch and combine: on the GPU for the Cuda backend unless <c>--host-experts</c>;

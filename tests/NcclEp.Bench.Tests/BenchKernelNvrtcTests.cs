@@ -4,7 +4,7 @@ using NcclEp.Bench;
 using NcclEp.Testing;
 using Xunit;
 
-namespace NcclEp.PackageTests;
+namespace NcclEp.Bench.Tests;
 
 /// <summary>
 /// The bench's GPU experts (the shared test experts' kernel, tests/NcclEp.Testing/Experts/Kernels/affine_experts.cu, that
