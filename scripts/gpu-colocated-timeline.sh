@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The W=4 co-located HT time-outs (docs/failure-handling.md, "Open"): the HT grid, four ranks on GPU 0, with the
+# The W=4 co-located HT time-outs (bench/results/history-failure-handling.md, "Co-located ranks: the W=4 HT time-outs"): the HT grid, four ranks on GPU 0, with the
 # NCCLEP_BLOCK_TIMELINE kernels. Every FAIL line then ends with the block timeline: per rank and kernel, the blocks of
 # each role, when they started and ended, and which started late (tests/NcclEp.GpuTests/BlockTimeline.cs).
 # With a second GPU, the same cases with the normal kernels run there at the same time (the failure rate without it).

@@ -9,7 +9,8 @@ internal static class BenchNames
     public static readonly string[] Backends = ["auto", "host", "cuda"];
     public static readonly string[] Modes = ["ll", "ht"];
     public static readonly string[] Layouts = ["expert-major", "rank-major", "flat"];
-    public static readonly string[] DataTypes = ["bf16", "fp32"];
+    public static readonly string[] DataTypes = ["bf16", "fp32", "fp8"];
+    public static readonly string[] Fp8Scales = ["fp32", "pow2", "ue8m0"];
     public static readonly string[] Combines = ["per-slot", "per-rank"];
 
     public static BackendChoice ParseBackend(string text) => text switch
@@ -28,7 +29,26 @@ internal static class BenchNames
         _ => EpLayout.ExpertMajor,
     };
 
+    /// <summary>The token rows' element type: fp32, else bf16 (<c>fp8</c> dispatches bf16 rows as FP8).</summary>
     public static EpDataType ParseDataType(string text) => text == "fp32" ? EpDataType.Float32 : EpDataType.BFloat16;
+
+    /// <summary>The FP8 recipe of <c>--fp8-scales</c>.</summary>
+    public static EpDispatchQuantization ParseFp8Scales(string text) => text switch
+    {
+        "pow2" => EpDispatchQuantization.Float8E4M3PowerOfTwo,
+        "ue8m0" => EpDispatchQuantization.Float8E4M3UE8M0,
+        _ => EpDispatchQuantization.Float8E4M3,
+    };
+
+    public static string Fp8ScalesName(EpDispatchQuantization recipe) => recipe switch
+    {
+        EpDispatchQuantization.Float8E4M3PowerOfTwo => "pow2",
+        EpDispatchQuantization.Float8E4M3UE8M0 => "ue8m0",
+        _ => "fp32",
+    };
+
+    /// <summary><c>--dtype</c> as given: fp8 when the dispatch is quantized, else the rows' element type.</summary>
+    public static string DataType(BenchOptions o) => o.Quantization != EpDispatchQuantization.None ? "fp8" : DataType(o.DataType);
 
     public static string Mode(EpMode mode) => mode == EpMode.HighThroughput ? "ht" : "ll";
 

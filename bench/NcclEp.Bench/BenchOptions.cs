@@ -26,6 +26,15 @@ internal sealed record BenchOptions
     public int Experts { get; init; } = 16;
     public EpLayout Layout { get; init; } = EpLayout.ExpertMajor;
     public EpDataType DataType { get; init; } = EpDataType.BFloat16;
+
+    /// <summary><c>--dtype fp8</c>: bf16 rows dispatched as FP8 E4M3 with the scales of <see cref="Fp8Scales"/>.</summary>
+    public bool Fp8 { get; init; }
+
+    /// <summary><c>--fp8-scales</c> when given (null: not given; fp32 scales with <c>--dtype fp8</c>).</summary>
+    public EpDispatchQuantization? Fp8Scales { get; init; }
+
+    /// <summary>The dispatch's FP8 recipe, or None.</summary>
+    public EpDispatchQuantization Quantization => Fp8 ? Fp8Scales ?? EpDispatchQuantization.Float8E4M3 : EpDispatchQuantization.None;
     public int Align { get; init; } = 1;
 
     /// <summary><c>--combine</c>: expert-major's combine reduction (per-slot rows or per-rank partials, <see cref="EpConfig.CombineReduction"/>).</summary>
@@ -133,7 +142,7 @@ internal sealed record BenchOptions
 
     /// <summary>The group configuration of one point of the run.</summary>
     public EpConfig ToConfig(RunPoint point) =>
-        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align) { CombineReduction = Combine };
+        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align) { DispatchQuantization = Quantization, CombineReduction = Combine };
 
     /// <summary>A message naming the first bad option, or null; the library's checks (EpConfig) worded with the option names.</summary>
     public string? Check()
@@ -149,6 +158,7 @@ internal sealed record BenchOptions
             return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
         if (CheckSmsSweep() is { } sms) return sms;
         if (CheckProbes() is { } probes) return probes;
+        if (Fp8Scales is not null && !Fp8) return $"--fp8-scales {BenchNames.Fp8ScalesName(Fp8Scales.Value)} goes with --dtype fp8.";
         foreach (RunPoint point in RunPoints())
         {
             if (ToConfig(point).FindProblem(Ranks) is { } problem) return ConfigOptionErrors.Describe(problem, this, point);
@@ -176,6 +186,8 @@ internal sealed record BenchOptions
         if (OverlapWorkUs < 0) return $"--overlap-work-us must not be negative, not {OverlapWorkUs}.";
         if ((OverlapWorkUs > 0 || ZeroCopy) && (Procs > 0 || IsChild))
             return "--overlap-work-us and --zero-copy run with the ranks as threads of this process; leave --procs out.";
+        if (ZeroCopy && Fp8)
+            return "--zero-copy does not go with --dtype fp8: the window's rows are bf16-sized and an FP8 dispatch delivers its rows and scales outside it (docs/fp8.md).";
         if (ZeroCopy && (EffectiveMode != EpMode.LowLatency || Layout != EpLayout.RankMajor))
             return $"--zero-copy needs --mode ll --layout rank-major: only that layout's rows are the window's messages (not {BenchNames.Mode(EffectiveMode)} {BenchNames.Layout(Layout)}).";
         return null;
@@ -185,8 +197,8 @@ internal sealed record BenchOptions
     public string Describe() =>
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
-        $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(DataType)} " +
+        $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
         $"align={Align} combine={BenchNames.Combine(Combine)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
-        $"iters={Iters} warmup={Warmup} seed={Seed}" + (HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
+        $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
         (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "");
 }

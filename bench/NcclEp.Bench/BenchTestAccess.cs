@@ -4,7 +4,7 @@ using NcclEp.Cuda;
 using NcclEp.Interop;
 
 // The chart and report writers, the option parsing and the byte accounting are tested in tests/NcclEp.PackageTests (Bench*Tests, SvgChartTests).
-[assembly: InternalsVisibleTo("NcclEp.PackageTests")]
+[assembly: InternalsVisibleTo("NcclEp.Bench.Tests")]
 
 namespace NcclEp.Bench;
 

@@ -65,7 +65,7 @@ internal sealed record ChartData(
             : $"Bandwidth vs {versus}: {mode} {run}";
         string config = string.Create(CultureInfo.InvariantCulture,
             $"{BenchNames.Layout(options.Layout)} · {options.Ranks} ranks · hidden {options.Hidden} · top-{options.TopK} of " +
-            $"{options.Experts} experts · {BenchNames.DataType(options.DataType)} · align {options.Align} · num-sms {SmsSweepList.Format(options.SmsValues())} · " +
+            $"{options.Experts} experts · {BenchNames.DataType(options)} · align {options.Align} · num-sms {SmsSweepList.Format(options.SmsValues())} · " +
             $"{options.Iters} iters after {options.Warmup} warm-ups · seed {options.Seed}");
         string backend = $"backend: {backendLine} · {date.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC";
         return new ChartData(

@@ -22,7 +22,10 @@ internal static class ConfigOptionErrors
             EpConfigRule.ModeUndefined => "--mode must be ll or ht.",
             EpConfigRule.LayoutForMode =>
                 $"--layout {BenchNames.Layout(o.Layout)} does not go with {mode}: ll takes expert-major or rank-major, ht takes flat or expert-major.",
-            EpConfigRule.DataType => "--dtype must be bf16 or fp32.",
+            EpConfigRule.DataType => "--dtype must be bf16, fp32 or fp8.",
+            EpConfigRule.Quantization => "--fp8-scales must be fp32, pow2 or ue8m0.",
+            EpConfigRule.QuantizationHidden =>
+                $"--hidden must be a multiple of {EpConfig.UE8M0HiddenGranularity} with --fp8-scales ue8m0 (4 scales of 128 channels per word), not {o.Hidden}.",
             EpConfigRule.Hidden =>
                 $"--hidden must be a multiple of {EpConfig.HiddenGranularity} from {EpConfig.MinHidden} to {EpConfig.MaxHidden}, not {o.Hidden}.",
             EpConfigRule.TopK => $"--topk must be 1..{EpConfig.MaxTopK}, not {o.TopK}.",

@@ -132,7 +132,7 @@ internal sealed class ConsoleReport
         if (results.Count == 0) return;
         SizeResult last = results[^1];
         int size = last.Config.DataType.SizeInBytes();
-        Line($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
+        Line($"dispatch bytes = Σ over (token, destination rank) pairs × {Traffic.DispatchRowText(last.Config, general: true)} (remote + local, all ranks)");
         Line($"combine bytes = Σ over {BenchNames.CombineRows(last.Config)} × hidden × {size} B (remote + local, all ranks)");
         Link(results, bySms: false);
         Ceiling(results, bySms: false);

@@ -27,7 +27,9 @@ internal static class JsonReport
         w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
         w.WriteString("mode", BenchNames.Mode(o.EffectiveMode));
         w.WriteString("layout", BenchNames.Layout(o.Layout));
-        w.WriteString("dtype", BenchNames.DataType(o.DataType));
+        w.WriteString("dtype", BenchNames.DataType(o));
+        if (o.Fp8) w.WriteString("fp8_scales", BenchNames.Fp8ScalesName(o.Quantization));
+        else w.WriteNull("fp8_scales");
         w.WriteNumber("ranks", o.Ranks);
         w.WriteNumber("hidden", o.Hidden);
         w.WriteNumber("topk", o.TopK);
@@ -49,7 +51,7 @@ internal static class JsonReport
         w.WriteNumber("warmup", o.Warmup);
         w.WriteNumber("seed", o.Seed);
         w.WriteString("timing", "median and p90 µs per rank over iters after warm-ups; slowest rank (max over ranks) reported");
-        w.WriteString("bytes", "remote + local rows of all ranks × hidden × element size; GB/s = bytes / slowest rank's median / 1e9 per s");
+        w.WriteString("bytes", "remote + local rows of all ranks × hidden × element size (an FP8 dispatch: × (hidden + its scales) B); GB/s = bytes / slowest rank's median / 1e9 per s");
         w.WriteString("ceiling", CeilingResult.Method + "; its bytes are the remote bytes only; high throughput only");
         w.WriteString("gbps_ep_bench_per_rank", SizeResult.EpBenchFormula);
         w.WriteString("link_bound", LinkResult.Formula + "; link: " + LinkResult.Method + "; null where the link was not measured");

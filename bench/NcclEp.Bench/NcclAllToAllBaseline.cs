@@ -11,20 +11,22 @@ namespace NcclEp.Bench;
 /// The baseline a user would otherwise write, measured in the same run: dispatch as an NCCL all-to-all of
 /// per-destination buckets (counts exchanged first with ncclSend/ncclRecv, read back to the host to size
 /// the receives, then the rows), combine as the reverse all-to-all of the rows. Buckets are packed before
-/// timing (the pack/unpack kernels a real caller also needs are not counted: the baseline is flattered).
+/// timing (the pack/unpack kernels a real caller also needs are not counted: the baseline is flattered). With
+/// --dtype fp8 the dispatch moves the FP8 rows' bytes (hidden + scales, not quantizing them: flattered again).
 /// Runs only where ranks have their own GPUs (an NCCL communicator per rank).
 /// </summary>
 internal sealed unsafe class NcclAllToAllBaseline : IDisposable
 {
     private readonly nint _comm, _context, _stream;
     private readonly int _rank, _world;
-    private readonly long _rowBytes;
+    private readonly long _rowBytes, _dispatchRowBytes;
     private readonly int[] _sendCounts;
     private readonly nint _send, _recv, _deviceCounts, _hostCounts;
     private readonly nint[] _events = new nint[3];
 
-    private NcclAllToAllBaseline(CudaRankBackend backend, nint comm, int rank, int world, long rowBytes, int[] sendCounts, nint stream, long maxRows)
+    private NcclAllToAllBaseline(CudaRankBackend backend, nint comm, int rank, int world, long rowBytes, long dispatchRowBytes, int[] sendCounts, nint stream, long maxRows)
     {
+        _dispatchRowBytes = dispatchRowBytes;
         _comm = comm;
         _rank = rank;
         _world = world;
@@ -59,7 +61,9 @@ internal sealed unsafe class NcclAllToAllBaseline : IDisposable
             sendCounts[p] = traffic.RecvRankCounts[p][rank];
             rows += Math.Max(sendCounts[p], traffic.RecvRankCounts[rank][p]);
         }
-        return new NcclAllToAllBaseline(backend, fabric.Communicators[rank], rank, world, group.Config.RowBytes, sendCounts, stream.Handle, Math.Max(rows, (long)world * group.Config.MaxTokensPerRank));
+        EpConfig c = group.Config;
+        return new NcclAllToAllBaseline(backend, fabric.Communicators[rank], rank, world, Math.Max(c.RowBytes, c.DispatchRowBytes), c.DispatchRowBytes,
+            sendCounts, stream.Handle, Math.Max(rows, (long)world * c.MaxTokensPerRank));
     }
 
     /// <summary>Median µs of (dispatch, combine) over <paramref name="iterations"/> after warm-ups; ranks meet at the barrier before each.</summary>
@@ -73,9 +77,9 @@ internal sealed unsafe class NcclAllToAllBaseline : IDisposable
             barrier.Wait();
             Record(0);
             int[] recvCounts = ExchangeCounts();
-            ExchangeRows(_sendCounts, recvCounts);
+            ExchangeRows(_sendCounts, recvCounts, _dispatchRowBytes);
             Record(1);
-            ExchangeRows(recvCounts, _sendCounts);
+            ExchangeRows(recvCounts, _sendCounts, _rowBytes);
             Record(2);
             Check.Cu(CudaDriver.cuStreamSynchronize(_stream), "cuStreamSynchronize");
             if (it < warmups) continue;
@@ -100,13 +104,13 @@ internal sealed unsafe class NcclAllToAllBaseline : IDisposable
         return new ReadOnlySpan<int>((void*)_hostCounts, _world).ToArray();
     }
 
-    private void ExchangeRows(int[] sendCounts, int[] recvCounts)
+    private void ExchangeRows(int[] sendCounts, int[] recvCounts, long rowBytes)
     {
         long sendOffset = 0, recvOffset = 0;
         Check.Nccl(Nccl.ncclGroupStart(), "ncclGroupStart");
         for (int p = 0; p < _world; p++)
         {
-            long sendBytes = sendCounts[p] * _rowBytes, recvBytes = recvCounts[p] * _rowBytes;
+            long sendBytes = sendCounts[p] * rowBytes, recvBytes = recvCounts[p] * rowBytes;
             if (sendBytes > 0) Check.Nccl(Nccl.ncclSend(_send + (nint)sendOffset, (nuint)sendBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclSend", _comm);
             if (recvBytes > 0) Check.Nccl(Nccl.ncclRecv(_recv + (nint)recvOffset, (nuint)recvBytes, NcclDataType.Uint8, p, _comm, _stream), "ncclRecv", _comm);
             sendOffset += sendBytes;

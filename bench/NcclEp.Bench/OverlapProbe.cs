@@ -33,15 +33,15 @@ internal static class OverlapProbe
         EpGroup g = s.Group;
         EpHandle h = s.Handle;
         EpStream stream = s.Stream;
-        EpTensor expertOutputs = g.Config.Layout == EpLayout.ExpertMajor ? s.Received : s.ExpertOutputs;
+        EpTensor expertOutputs = g.Config.Layout == EpLayout.ExpertMajor && !g.Config.IsDispatchQuantized ? s.Received : s.ExpertOutputs;
         using IBusyWork work = s.Group.Backend == EpBackendKind.Cuda ? new GpuBusyWork(s, workUs) : new HostBusyWork(workUs);
         double Time(Action body) => ProbeTimer.Median(s, meet, warmups, iterations, body);
 
         double workOnly = Time(work.Run);
-        double dispatch = Time(() => g.Dispatch(h, s.Tokens, s.Received, stream));
+        double dispatch = Time(s.Dispatch);
         double dispatchSplit = Time(() =>
         {
-            g.DispatchSend(h, s.Tokens, s.Received, stream);
+            s.DispatchSend();
             work.Run();
             g.Complete(h, stream);
         });

@@ -35,16 +35,19 @@ internal sealed class PeerCopyBytes
 
     public long TotalDispatchRows { get; private set; }
     public long TotalCombineRows { get; private set; }
-    public long DispatchBytes => TotalDispatchRows * RowBytes;
+    public long DispatchBytes => TotalDispatchRows * DispatchRowBytes;
+
+    /// <summary>Bytes of one dispatched row (FP8: hidden + scales; else <see cref="RowBytes"/>).</summary>
+    public int DispatchRowBytes { get; init; }
     public long CombineBytes => TotalCombineRows * RowBytes;
 
-    public long Dispatch(int sender, int receiver) => DispatchRows[sender][receiver] * RowBytes;
+    public long Dispatch(int sender, int receiver) => DispatchRows[sender][receiver] * DispatchRowBytes;
 
     /// <summary>
     /// The dispatch's remote bytes of its busiest rank: over the ranks, the largest of what one sends to the other
     /// ranks and what it receives from them (each direction of a link carries its own). What the link bound divides.
     /// </summary>
-    public long BusiestRankDispatchBytes => BusiestRank(DispatchRows) * RowBytes;
+    public long BusiestRankDispatchBytes => BusiestRank(DispatchRows) * DispatchRowBytes;
 
     /// <summary>The combine's remote bytes of its busiest rank, as <see cref="BusiestRankDispatchBytes"/>.</summary>
     public long BusiestRankCombineBytes => BusiestRank(CombineRows) * RowBytes;
@@ -72,7 +75,7 @@ internal sealed class PeerCopyBytes
     {
         ArgumentNullException.ThrowIfNull(traffic);
         int ranks = traffic.RecvRankCounts.Length;
-        var bytes = new PeerCopyBytes(ranks, config.RowBytes);
+        var bytes = new PeerCopyBytes(ranks, config.RowBytes) { DispatchRowBytes = config.DispatchRowBytes };
         bool perSlot = config.Layout == EpLayout.ExpertMajor && !config.CombinesPartials;
         for (int home = 0; home < ranks; home++)
         {
@@ -93,13 +96,13 @@ internal sealed class PeerCopyBytes
     /// <summary>The bytes the link bound divides, with their figures.</summary>
     public string BusiestRankFormula() =>
         $"link bound bytes = the busiest rank's remote bytes (over the ranks, the larger of what one sends to and receives from the others): " +
-        $"dispatch {BusiestRankDispatchBytes / RowBytes} rows = {Units.Megabytes(BusiestRankDispatchBytes)}, " +
+        $"dispatch {BusiestRankDispatchBytes / DispatchRowBytes} rows = {Units.Megabytes(BusiestRankDispatchBytes)}, " +
         $"combine {BusiestRankCombineBytes / RowBytes} rows = {Units.Megabytes(BusiestRankCombineBytes)}";
 
     /// <summary>The ceiling's dispatch bytes with their figure.</summary>
     public string DispatchFormula(in EpConfig c) =>
-        $"ceiling dispatch bytes = Σ over (rank, other rank) of the rows the rank dispatches to it × hidden × {c.DataType.SizeInBytes()} B = " +
-        $"{TotalDispatchRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(DispatchBytes)} (the remote dispatch bytes)";
+        $"ceiling dispatch bytes = Σ over (rank, other rank) of the rows the rank dispatches to it × {Traffic.DispatchRowText(c, general: true)} = " +
+        $"{TotalDispatchRows} × {Traffic.DispatchRowText(c, general: false)} = {Units.Megabytes(DispatchBytes)} (the remote dispatch bytes)";
 
     /// <summary>The ceiling's combine bytes with their figure.</summary>
     public string CombineFormula(in EpConfig c)

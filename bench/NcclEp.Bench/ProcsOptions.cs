@@ -82,7 +82,7 @@ internal static class ProcsOptions
             "--hidden", Text(o.Hidden),
             "--topk", Text(o.TopK),
             "--experts", Text(o.Experts),
-            "--dtype", BenchNames.DataType(o.DataType),
+            "--dtype", BenchNames.DataType(o),
             "--align", Text(o.Align),
             "--combine", BenchNames.Combine(o.Combine),
             "--num-sms", Text(o.NumSms),
@@ -94,6 +94,7 @@ internal static class ProcsOptions
         };
         if (o.Sweep is { } sweep) a.AddRange(["--sweep", BenchNames.Mode(sweep)]);
         else if (o.Mode is { } mode) a.AddRange(["--mode", BenchNames.Mode(mode)]);
+        if (o.Fp8) a.AddRange(["--fp8-scales", BenchNames.Fp8ScalesName(o.Quantization)]);
         if (o.Validate) a.Add("--validate");
         if (o.HostExperts) a.Add("--host-experts");
         if (o.Hierarchical) a.Add("--hierarchical");

@@ -19,7 +19,10 @@ internal static class Program
         Option<int> experts = Number("--experts", 16, "experts in all (a multiple of --ranks)");
         Option<string> layout = Choice("--layout", "expert-major", BenchNames.Layouts,
             "dispatch output: expert-major (ll, ht), rank-major (ll), flat (ht)");
-        Option<string> dtype = Choice("--dtype", "bf16", BenchNames.DataTypes, "element type of token rows");
+        Option<string> dtype = Choice("--dtype", "bf16", BenchNames.DataTypes,
+            "element type of token rows, or fp8: bf16 rows that the dispatch sends and delivers as FP8 E4M3 with a scale per 128 channels");
+        Option<string> fp8Scales = Choice("--fp8-scales", "fp32", BenchNames.Fp8Scales,
+            "with --dtype fp8: fp32 scales (amax / 448), pow2 (rounded up to powers of two), or ue8m0 (powers of two as packed exponent bytes; hidden % 512)");
         Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
         Option<string> combine = Choice("--combine", "per-slot", BenchNames.Combines,
             "expert-major combine: per-slot (a row per (token, top-k slot) home) or per-rank (one fp32 partial per (token, expert rank))");
@@ -77,7 +80,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
@@ -96,6 +99,8 @@ internal static class Program
                 Experts = parse.GetValue(experts),
                 Layout = BenchNames.ParseLayout(parse.GetValue(layout)!),
                 DataType = BenchNames.ParseDataType(parse.GetValue(dtype)!),
+                Fp8 = parse.GetValue(dtype) == "fp8",
+                Fp8Scales = parse.GetResult(fp8Scales) is { Implicit: false } ? BenchNames.ParseFp8Scales(parse.GetValue(fp8Scales)!) : null,
                 Align = parse.GetValue(align),
                 Combine = BenchNames.ParseCombine(parse.GetValue(combine)!),
                 NumSms = parse.GetValue(numSms),

@@ -28,10 +28,12 @@ internal sealed class RankState : IDisposable
             IdsBuffer = Own(backend.AllocateBuffer(group, 4L * m * k));
             WeightsBuffer = Own(backend.AllocateBuffer(group, 4L * m * k));
             TokensBuffer = Own(backend.AllocateBuffer(group, (long)m * c.RowBytes));
-            ReceivedBuffer = Own(backend.AllocateBuffer(group, receiveRows * c.RowBytes));
+            ReceivedBuffer = Own(backend.AllocateBuffer(group, receiveRows * c.ReceivedRowBytes));
+            ScalesBuffer = c.IsDispatchQuantized ? Own(backend.AllocateBuffer(group, receiveRows * c.ScaleColumns * 4L)) : null;
             ExpertOutputsBuffer = Own(backend.AllocateBuffer(group, receiveRows * c.RowBytes));
             CombinedBuffer = Own(backend.AllocateBuffer(group, (long)m * c.RowBytes));
             ReceivedBuffer.Fill(0);
+            ScalesBuffer?.Fill(0);
             ExpertOutputsBuffer.Fill(0);
             CombinedBuffer.Fill(0);
 
@@ -42,8 +44,9 @@ internal sealed class RankState : IDisposable
             Ids = IdsBuffer.As2D(EpDataType.Int32, m, k);
             Weights = WeightsBuffer.As2D(EpDataType.Float32, m, k);
             Tokens = TokensBuffer.As2D(c.DataType, m, h);
-            Received = LayoutTensor(ReceivedBuffer, c, group.WorldSize);
-            ExpertOutputs = LayoutTensor(ExpertOutputsBuffer, c, group.WorldSize);
+            Received = LayoutTensor(ReceivedBuffer, c, group.WorldSize, c.ReceivedDataType);
+            ReceivedScales = ScalesBuffer is null ? default : ScalesTensor(ScalesBuffer, c, group.WorldSize);
+            ExpertOutputs = LayoutTensor(ExpertOutputsBuffer, c, group.WorldSize, c.DataType);
             Combined = CombinedBuffer.As2D(c.DataType, m, h);
             Timer = Own(backend.CreateTimer(group, Stream));
         }
@@ -66,6 +69,9 @@ internal sealed class RankState : IDisposable
     public EpBuffer WeightsBuffer { get; } = null!;
     public EpBuffer TokensBuffer { get; } = null!;
     public EpBuffer ReceivedBuffer { get; } = null!;
+
+    /// <summary>--dtype fp8: the scales of the received rows, <c>[blocks, columns, rows]</c> or <c>[columns, rows]</c>, contiguous; else null.</summary>
+    public EpBuffer? ScalesBuffer { get; }
     public EpBuffer ExpertOutputsBuffer { get; } = null!;
     public EpBuffer CombinedBuffer { get; } = null!;
 
@@ -73,11 +79,39 @@ internal sealed class RankState : IDisposable
     public EpTensor Weights { get; }
     public EpTensor Tokens { get; }
     public EpTensor Received { get; }
+    public EpTensor ReceivedScales { get; }
     public EpTensor ExpertOutputs { get; }
     public EpTensor Combined { get; }
 
-    /// <summary>Row index of the dispatch layout → byte offset in the received / expert-output buffers.</summary>
+    /// <summary>Row index of the dispatch layout → byte offset in the expert-output buffer (and the received one, unquantized).</summary>
     public long RowOffset(long index) => index * Config.RowBytes;
+
+    /// <summary>Row index of the dispatch layout → byte offset in the received buffer (FP8 rows are 1 byte per element).</summary>
+    public long ReceivedRowOffset(long index) => index * Config.ReceivedRowBytes;
+
+    /// <summary>The timed dispatch: FP8 with its scales for --dtype fp8, else the rows as they are.</summary>
+    public void Dispatch()
+    {
+        if (ScalesBuffer is null) Group.Dispatch(Handle, Tokens, Received, Stream);
+        else Group.Dispatch(Handle, Tokens, Received, ReceivedScales, Stream);
+    }
+
+    /// <summary>The send half of <see cref="Dispatch"/> (--overlap-work-us), completed by EpGroup.Complete.</summary>
+    public void DispatchSend()
+    {
+        if (ScalesBuffer is null) Group.DispatchSend(Handle, Tokens, Received, Stream);
+        else Group.DispatchSend(Handle, Tokens, Received, ReceivedScales, Stream);
+    }
+
+    /// <summary>The scale of row <paramref name="index"/> (numbered as the layout's rows) in column <paramref name="column"/>: its element in <see cref="ScalesBuffer"/>.</summary>
+    public long ScaleElement(long index, int column)
+    {
+        EpConfig c = Config;
+        long rows = c.Mode == EpMode.HighThroughput ? c.ReceiveRows(Group.WorldSize)
+            : c.Layout == EpLayout.ExpertMajor ? (long)Group.WorldSize * c.MaxTokensPerRank : c.MaxTokensPerRank;
+        long block = index / rows;
+        return (block * c.ScaleColumns * rows) + (column * rows) + (index - (block * rows));
+    }
 
     /// <summary>Reads int32 values of the handle's device state (counts, source info, top-k ids).</summary>
     public void Read(nint source, Span<int> destination) =>
@@ -88,12 +122,21 @@ internal sealed class RankState : IDisposable
         Backend.CopyToHost(Group, source, MemoryMarshal.AsBytes(destination));
 
     /// <summary>The dispatch output's descriptor: 3-D for the low-latency layouts, 2-D otherwise.</summary>
-    private static EpTensor LayoutTensor(EpBuffer buffer, in EpConfig c, int worldSize) => (c.Mode, c.Layout) switch
+    private static EpTensor LayoutTensor(EpBuffer buffer, in EpConfig c, int worldSize, EpDataType type) => (c.Mode, c.Layout) switch
     {
         (EpMode.LowLatency, EpLayout.ExpertMajor) =>
-            buffer.As3D(c.DataType, c.LocalExperts(worldSize), (long)worldSize * c.MaxTokensPerRank, c.Hidden),
-        (_, EpLayout.RankMajor) => buffer.As3D(c.DataType, worldSize, c.MaxTokensPerRank, c.Hidden),
-        _ => buffer.As2D(c.DataType, c.ReceiveRows(worldSize), c.Hidden),
+            buffer.As3D(type, c.LocalExperts(worldSize), (long)worldSize * c.MaxTokensPerRank, c.Hidden),
+        (_, EpLayout.RankMajor) => buffer.As3D(type, worldSize, c.MaxTokensPerRank, c.Hidden),
+        _ => buffer.As2D(type, c.ReceiveRows(worldSize), c.Hidden),
+    };
+
+    /// <summary>The scales beside the FP8 rows: each block's rows contiguous, one column per scale (docs/fp8.md).</summary>
+    private static EpTensor ScalesTensor(EpBuffer buffer, in EpConfig c, int worldSize) => (c.Mode, c.Layout) switch
+    {
+        (EpMode.LowLatency, EpLayout.ExpertMajor) =>
+            buffer.As3D(c.ScalesDataType, c.LocalExperts(worldSize), c.ScaleColumns, (long)worldSize * c.MaxTokensPerRank),
+        (_, EpLayout.RankMajor) => buffer.As3D(c.ScalesDataType, worldSize, c.ScaleColumns, c.MaxTokensPerRank),
+        _ => buffer.As2D(c.ScalesDataType, c.ScaleColumns, c.ReceiveRows(worldSize)),
     };
 
     private T Own<T>(T item) where T : IDisposable

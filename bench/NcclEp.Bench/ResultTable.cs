@@ -75,7 +75,7 @@ internal static class ResultTable
         if (results.Count == 0) return lines;
         SizeResult last = results[^1];
         int size = last.Config.DataType.SizeInBytes();
-        lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {size} B (remote + local, all ranks)");
+        lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × {Traffic.DispatchRowText(last.Config, general: true)} (remote + local, all ranks)");
         lines.Add($"combine bytes = Σ over {BenchNames.CombineRows(last.Config)} × hidden × {size} B (remote + local, all ranks)");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.DispatchFormula(last.Config)}");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.CombineFormula(last.Config)}");

@@ -43,22 +43,28 @@ internal sealed record SizeResult(
     /// <summary>ep_bench's GB/s per rank as the outputs state it.</summary>
     public const string EpBenchFormula =
         "GB/s per rank (ep_bench) = valid (token, expert) selections of all ranks / ranks × hidden × element bytes / the slowest " +
-        "rank's median (1 GB = 10^9 B), the same bytes for dispatch and combine: the convention of NCCL EP's and DeepEP's tables";
+        "rank's median (1 GB = 10^9 B), the same bytes for dispatch and combine: the convention of NCCL EP's and DeepEP's tables; " +
+        "an FP8 dispatch counts the bytes it sends per row (hidden × 1 B + its scales), its combine bf16";
 
     /// <summary>The bytes behind <see cref="EpBenchGBpsPerRank"/>, with their figures.</summary>
     public string EpBenchBytes() =>
         $"ep_bench bytes per rank = {Traffic.Slots} selections / {Ranks} ranks × {Config.Hidden} × {Config.DataType.SizeInBytes()} B = " +
-        Units.Megabytes(Traffic.Slots * Config.RowBytes / Ranks);
+        Units.Megabytes(Traffic.Slots * Config.RowBytes / Ranks) +
+        (Config.IsDispatchQuantized
+            ? $"; FP8 dispatch: × {Traffic.DispatchRowText(Config, general: false)} = {Units.Megabytes(Traffic.Slots * Config.DispatchRowBytes / Ranks)}"
+            : "");
 
     /// <summary>
     /// ep_bench's convention (NCCL EP, DeepEP), the same bytes for both phases: valid (token, expert) selections of all
     /// ranks / ranks × hidden × element bytes, over the slowest rank's median time of <paramref name="phase"/>, in GB/s.
     /// </summary>
-    public double EpBenchGBpsPerRank(PhaseStats phase) =>
-        phase.MedianUs > 0 ? (double)Traffic.Slots * Config.RowBytes / Ranks / (phase.MedianUs * 1e3) : 0;
+    public double EpBenchGBpsPerRank(PhaseStats phase) => EpBenchGBpsPerRank(phase, Config.RowBytes);
 
-    /// <summary>The dispatch at ep_bench's GB/s per rank (<see cref="EpBenchGBpsPerRank"/>).</summary>
-    public double DispatchGBpsEpBench => EpBenchGBpsPerRank(Dispatch);
+    private double EpBenchGBpsPerRank(PhaseStats phase, int rowBytes) =>
+        phase.MedianUs > 0 ? (double)Traffic.Slots * rowBytes / Ranks / (phase.MedianUs * 1e3) : 0;
+
+    /// <summary>The dispatch at ep_bench's GB/s per rank (<see cref="EpBenchGBpsPerRank"/>), with the bytes a dispatched row moves (FP8: hidden + scales).</summary>
+    public double DispatchGBpsEpBench => EpBenchGBpsPerRank(Dispatch, Config.DispatchRowBytes);
 
     /// <summary>The combine at ep_bench's GB/s per rank (<see cref="EpBenchGBpsPerRank"/>).</summary>
     public double CombineGBpsEpBench => EpBenchGBpsPerRank(Combine);

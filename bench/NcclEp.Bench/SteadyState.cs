@@ -25,11 +25,11 @@ internal static class SteadyState
         EpGroup group = s.Group;
         EpHandle handle = s.Handle;
         IPhaseTimer timer = s.Timer;
-        EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor ? s.Received : s.ExpertOutputs;
+        EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor && !group.Config.IsDispatchQuantized ? s.Received : s.ExpertOutputs;
 
         meet();
         timer.Begin(BenchPhase.Dispatch);
-        for (int i = 0; i < count; i++) group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+        for (int i = 0; i < count; i++) s.Dispatch();
         timer.End(BenchPhase.Dispatch);
         s.Backend.Synchronize(group, s.Stream);
 
@@ -44,7 +44,7 @@ internal static class SteadyState
         for (int i = 0; i < count; i++)
         {
             handle.Update(s.Ids, s.Weights, s.Stream);
-            group.Dispatch(handle, s.Tokens, s.Received, s.Stream);
+            s.Dispatch();
             group.Combine(handle, expertOutputs, s.Combined, s.Stream);
         }
         timer.End(BenchPhase.Update);

@@ -95,8 +95,8 @@ internal sealed class Traffic
         bool perSlot = c.Layout == EpLayout.ExpertMajor && !c.CombinesPartials;
         traffic.CombineRows = perSlot ? traffic.Slots : traffic.Pairs;
         traffic.RemoteCombineRows = perSlot ? traffic.RemoteSlots : traffic.RemotePairs;
-        traffic.DispatchBytes = traffic.DispatchRows * c.RowBytes;
-        traffic.RemoteDispatchBytes = traffic.RemoteDispatchRows * c.RowBytes;
+        traffic.DispatchBytes = traffic.DispatchRows * c.DispatchRowBytes;
+        traffic.RemoteDispatchBytes = traffic.RemoteDispatchRows * c.DispatchRowBytes;
         traffic.CombineBytes = traffic.CombineRows * c.RowBytes;
         traffic.RemoteCombineBytes = traffic.RemoteCombineRows * c.RowBytes;
         return traffic;
@@ -104,8 +104,20 @@ internal sealed class Traffic
 
     /// <summary>The dispatch formula with its figure.</summary>
     public string DispatchFormula(in EpConfig c) =>
-        $"dispatch bytes = Σ over (token, destination rank) pairs × hidden × {c.DataType.SizeInBytes()} B (remote + local, all ranks) = " +
-        $"{DispatchRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(DispatchBytes)} (remote {Units.Megabytes(RemoteDispatchBytes)})";
+        $"dispatch bytes = Σ over (token, destination rank) pairs × {DispatchRowText(c, general: true)} (remote + local, all ranks) = " +
+        $"{DispatchRows} × {DispatchRowText(c, general: false)} = {Units.Megabytes(DispatchBytes)} (remote {Units.Megabytes(RemoteDispatchBytes)})";
+
+    /// <summary>
+    /// The bytes one dispatched row moves (the message header left out): <c>hidden × element size</c>, or for an FP8
+    /// dispatch <c>hidden × 1 B + hidden / 128 × scale bytes</c> (EpConfig.DispatchRowBytes).
+    /// </summary>
+    public static string DispatchRowText(in EpConfig c, bool general)
+    {
+        if (!c.IsDispatchQuantized)
+            return general ? $"hidden × {c.DataType.SizeInBytes()} B" : $"{c.Hidden} × {c.DataType.SizeInBytes()} B";
+        int scaleBytes = c.DispatchQuantization == EpDispatchQuantization.Float8E4M3UE8M0 ? 1 : 4;
+        return general ? $"(hidden × 1 B FP8 + hidden / 128 × {scaleBytes} B scales)" : $"({c.Hidden} + {c.Hidden / 128} × {scaleBytes}) B";
+    }
 
     /// <summary>The combine formula with its figure.</summary>
     public string CombineFormula(in EpConfig c)

@@ -11,6 +11,9 @@ namespace NcclEp.Bench;
 /// its bits (padding rows zero) and, for the per-rank layouts, the top-k beside it, so each layout's row order is
 /// checked; (3) dispatch → experts (<see cref="AffineExperts"/>, distinct per expert) → combine equals the reference's
 /// combine output bit for bit (no tolerance: the reference computes the same fp32 operations in the same order).
+/// For --dtype fp8, (2) compares the FP8 channels and every scale with the source row quantized by the library's rule
+/// (the Host backend's; padding rows: a zero row's), and the reference of (3) starts from the dequantized rows
+/// (<see cref="Fp8Rows.DequantizedBatches"/>), which the experts also read, so (3) stays bit for bit.
 /// </summary>
 internal sealed class Validator
 {
@@ -24,6 +27,7 @@ internal sealed class Validator
     private readonly int[] _ids;
     private readonly float[] _weights;
     private readonly byte[] _rows;
+    private readonly Fp8Rows? _fp8;
     private long _rowsChecked;
 
     private Validator(RankState state, Workload work)
@@ -31,18 +35,20 @@ internal sealed class Validator
         _s = state;
         _work = work;
         _c = state.Config;
-        _model = new ReferenceModel(_c, work.Ranks, work.Batches);
+        _model = new ReferenceModel(_c, work.Ranks, _c.IsDispatchQuantized ? Fp8Rows.DequantizedBatches(_c, work.Batches) : work.Batches);
         _runs = new ReceivedRuns(state);
         _sourceInfo = new int[ChunkRows * 3];
         _ids = new int[ChunkRows * _c.TopK];
         _weights = new float[ChunkRows * _c.TopK];
         _rows = new byte[ChunkRows * _c.RowBytes];
+        _fp8 = _c.IsDispatchQuantized ? new Fp8Rows(state, ChunkRows) : null;
     }
 
     public static RankValidation Check(RankState state, Workload work)
     {
         var v = new Validator(state, work);
         state.Backend.Synchronize(state.Group, state.Stream);
+        v._fp8?.Refresh();
         ExpectedReceive expected = v._model.Receive(state.Rank);
         string? mismatch = v.CheckCounts(expected) ?? v.CheckRows(expected) ?? v.CheckCombined();
         return new RankValidation(state.Rank, v._rowsChecked, work.Tokens, mismatch is null ? null : $"rank {state.Rank}: {mismatch}");
@@ -78,11 +84,12 @@ internal sealed class Validator
     {
         int k = _c.TopK;
         EpHandle h = _s.Handle;
-        _s.ReceivedBuffer.Download(_rows.AsSpan(0, n * _c.RowBytes), _s.RowOffset(first));
+        if (_fp8 is not null) _fp8.Load(first, n);
+        else _s.ReceivedBuffer.Download(_rows.AsSpan(0, n * _c.RowBytes), _s.RowOffset(first));
         _s.Read(h.ReceivedSourceInfo.Data + (nint)(first * 12), _sourceInfo.AsSpan(0, n * 3));
         if (_c.Layout == EpLayout.ExpertMajor) return;
-        _s.Read(h.ReceivedTopkIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
-        _s.Read(h.ReceivedTopkWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
+        _s.Read(h.ReceivedTopKIds.Data + (nint)(first * k * 4), _ids.AsSpan(0, n * k));
+        _s.Read(h.ReceivedTopKWeights.Data + (nint)(first * k * 4), _weights.AsSpan(0, n * k));
     }
 
     private string? CheckRow(ExpectedRow row, int j)
@@ -91,6 +98,11 @@ internal sealed class Validator
         string? bad = ReceiveChecks.SourceInfo("dispatch", _c, row, _sourceInfo[j * 3], _sourceInfo[(j * 3) + 1], _sourceInfo[(j * 3) + 2]);
         if (bad is null && _c.Layout != EpLayout.ExpertMajor)
             bad = ReceiveChecks.TopK("dispatch", _model, row, _ids.AsSpan(j * k, k), _weights.AsSpan(j * k, k));
+        if (bad is null && _fp8 is not null)
+        {
+            ReadOnlySpan<byte> source = row.IsPadding ? default : _work.Row(row.Rank, row.Token);
+            return _fp8.Compare(j, source) is { } fp8 ? $"dispatch row {row.Row} ({(row.IsPadding ? "padding" : $"token ({row.Rank}, {row.Token})")}): {fp8}" : null;
+        }
         return bad ?? ReceiveChecks.RowBits("dispatch", _c.DataType, row, _model.DispatchedBits(row), _rows.AsSpan(j * _c.RowBytes, _c.RowBytes));
     }
 

@@ -18,7 +18,7 @@ public class DataPathBenchmarks
     public void Cleanup() => _setup.Dispose();
 
     [Benchmark]
-    public void Update() => _setup.Handle.Update(_setup.TopkIds, _setup.TopkWeights);
+    public void Update() => _setup.Handle.Update(_setup.TopKIds, _setup.TopKWeights);
 
     [Benchmark]
     public void Dispatch() => _setup.Group.Dispatch(_setup.Handle, _setup.Tokens2D, _setup.Received);

@@ -36,13 +36,13 @@ internal sealed class DataPathSetup : IDisposable
         _weights.Upload<float>(weights);
         _x.Fill(0x3F);
         _received.Fill(0);
-        TopkIds = _ids.As2D(EpDataType.Int32, Tokens, TopK);
-        TopkWeights = _weights.As2D(EpDataType.Float32, Tokens, TopK);
+        TopKIds = _ids.As2D(EpDataType.Int32, Tokens, TopK);
+        TopKWeights = _weights.As2D(EpDataType.Float32, Tokens, TopK);
         Tokens2D = _x.As2D(EpDataType.BFloat16, Tokens, Hidden);
         Received = _received.As3D(EpDataType.BFloat16, group.LocalExperts, Tokens, Hidden);
         Combined = _y.As2D(EpDataType.BFloat16, Tokens, Hidden);
 
-        Handle.Update(TopkIds, TopkWeights);
+        Handle.Update(TopKIds, TopKWeights);
         group.Dispatch(Handle, Tokens2D, Received);
     }
 
@@ -52,9 +52,9 @@ internal sealed class DataPathSetup : IDisposable
 
     public EpHandle Handle { get; }
 
-    public EpTensor TopkIds { get; }
+    public EpTensor TopKIds { get; }
 
-    public EpTensor TopkWeights { get; }
+    public EpTensor TopKWeights { get; }
 
     public EpTensor Tokens2D { get; }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
+using NcclEp.Views;
 
 namespace NcclEp.Benchmarks;
 
@@ -73,18 +74,18 @@ public unsafe class ViewBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Accesses)]
-    public int TopkIdRows_indexer()
+    public int TopKIdRows_indexer()
     {
-        var view = new TopkIdRows(_ids);
+        var view = new TopKIdRows(_ids);
         int sum = 0;
         for (int i = 0; i < Accesses; i++) sum += view[i & (Rows - 1), i & (TopK - 1)];
         return sum;
     }
 
     [Benchmark(OperationsPerInvoke = Accesses)]
-    public float TopkWeightRows_indexer()
+    public float TopKWeightRows_indexer()
     {
-        var view = new TopkWeightRows(_weights);
+        var view = new TopKWeightRows(_weights);
         float sum = 0;
         for (int i = 0; i < Accesses; i++) sum += view[i & (Rows - 1), i & (TopK - 1)];
         return sum;

@@ -11,13 +11,13 @@ namespace MoeLayerStep;
 internal struct LayerStep : IEpStep
 {
     public EpHandle Handle;
-    public EpTensor TopkIds, TopkWeights, Tokens, Received, ExpertOut, Combined;
+    public EpTensor TopKIds, TopKWeights, Tokens, Received, ExpertOut, Combined;
     public AffineExperts Experts;
 
     public readonly void Run(EpStepContext context)
     {
         EpStream s = context.Stream;
-        Handle.Update(in TopkIds, in TopkWeights, s);
+        Handle.Update(in TopKIds, in TopKWeights, s);
         context.Group.Dispatch(Handle, in Tokens, in Received, s);
         context.Work(Experts);  // the caller's expert work: part of the graph on Cuda, replayed in order on Host
         context.Group.Combine(Handle, in ExpertOut, in Combined, s);
@@ -111,8 +111,8 @@ internal sealed class LayerBuffers : IDisposable
         return new LayerStep
         {
             Handle = Handle,
-            TopkIds = _ids.As2D(EpDataType.Int32, _tokens, c.TopK),
-            TopkWeights = _weights.As2D(EpDataType.Float32, _tokens, c.TopK),
+            TopKIds = _ids.As2D(EpDataType.Int32, _tokens, c.TopK),
+            TopKWeights = _weights.As2D(EpDataType.Float32, _tokens, c.TopK),
             Tokens = _x.As2D(c.DataType, _tokens, c.Hidden),
             Received = Layout(_received),
             ExpertOut = Layout(_expertOut),

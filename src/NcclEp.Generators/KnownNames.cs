@@ -15,7 +15,7 @@ internal static class KnownNames
     public static readonly string[] Layouts = { "Flat", "ExpertMajor", "RankMajor" };
 
     /// <summary><c>EpDataType</c> member names by value.</summary>
-    public static readonly string[] DataTypes = { "BFloat16", "Float32", "Int32" };
+    public static readonly string[] DataTypes = { "BFloat16", "Float32", "Int32", "Float8E4M3", "PackedUE8M0" };
 
     public const int LowLatency = 0;
     public const int HighThroughput = 1;
@@ -25,6 +25,8 @@ internal static class KnownNames
     public const int BFloat16 = 0;
     public const int Float32 = 1;
     public const int Int32 = 2;
+    public const int Float8E4M3 = 3;
+    public const int PackedUE8M0 = 4;
 
     /// <summary>Mirrors <c>EpConfig.IsLayoutValid</c>.</summary>
     public static bool IsLayoutValid(int mode, int layout) => mode switch

@@ -11,10 +11,16 @@ public sealed partial class LaunchStubGenerator
         ("Update", "EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, EpStream stream",
             "group, handle, in topkIds, in topkWeights, stream", "<see cref=\"EpHandle.Update\"/>"),
         ("Dispatch", "EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass",
-            "group, handle, in tokens, in received, stream, pass", "<see cref=\"EpGroup.Dispatch\"/>"),
+            "group, handle, in tokens, in received, stream, pass", "<see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)\"/>"),
         ("Combine", "EpGroup group, EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream, EpPass pass",
             "group, handle, in expertOutputs, in combined, stream, pass", "<see cref=\"EpGroup.Combine\"/>"),
+        ("DispatchQuantized", "EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream",
+            "group, handle, in tokens, in received, in receivedScales, stream",
+            "The FP8 <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>"),
     };
+
+    /// <summary>Index of the FP8 dispatch in <see cref="s_operations"/>: routed only to the stubs that have it.</summary>
+    private const int QuantizedDispatchOperation = 3;
 
     /// <summary>Writes the three entry points, each a switch on the group's (mode, layout) to its stub.</summary>
     internal static string EmitRouter(EquatableArray<LaunchStubModel> models)
@@ -28,6 +34,7 @@ public sealed partial class LaunchStubGenerator
             for (int op = 0; op < s_operations.Length; op++)
             {
                 (string name, string parameters, string arguments, string doc) = s_operations[op];
+                if (op == QuantizedDispatchOperation && !AnyQuantizedDispatch(models)) continue;
                 if (op != 0) w.Line();
                 w.Doc($"<summary>{doc}: runs the stub of the group's (mode, layout).</summary>");
                 w.Line("public static void {0}({1})", name, parameters);
@@ -39,6 +46,7 @@ public sealed partial class LaunchStubGenerator
                         foreach (LaunchStubModel m in models)
                         {
                             if (m.Container != first.Container || m.Namespace != first.Namespace) continue;
+                            if (op == QuantizedDispatchOperation && !m.HasQuantizedDispatch) continue;
                             w.Line("case (EpMode.{0}, EpLayout.{1}):", m.ModeName, m.LayoutName);
                             using (w.Indent())
                             {
@@ -59,6 +67,15 @@ public sealed partial class LaunchStubGenerator
         return w.ToString();
     }
 
+    private static bool AnyQuantizedDispatch(EquatableArray<LaunchStubModel> models)
+    {
+        foreach (LaunchStubModel m in models)
+        {
+            if (m.HasQuantizedDispatch) return true;
+        }
+        return false;
+    }
+
     /// <summary>Writes <c>EpKernelTable</c>: for each (mode, layout) with stubs, the kernels they launch.</summary>
     internal static string EmitKernelTable(EquatableArray<LaunchStubModel> models)
     {
@@ -68,7 +85,8 @@ public sealed partial class LaunchStubGenerator
         w.Doc("<summary>");
         w.Doc("The kernel specializations the Cuda backend compiles: for each valid (mode, layout), the kernels its");
         w.Doc("launch stubs run (the entry points come from the stubs' declarations, so the two cannot diverge).");
-        w.Doc("Hidden, top-k and element type are added by the backend from the group's configuration.");
+        w.Doc("Hidden, top-k, element type and quantization recipe are added by the backend from the group's configuration;");
+        w.Doc("the FP8 dispatch kernel exists only in modules built for an FP8 recipe.");
         w.Doc("</summary>");
         w.Line("internal static partial class EpKernelTable");
         using (w.Open())
@@ -85,6 +103,7 @@ public sealed partial class LaunchStubGenerator
                     w.Line("new(EpOperation.Update, {0}.UpdateKernel, {0}.Defines),", stubs);
                     w.Line("new(EpOperation.Dispatch, {0}.DispatchKernel, {0}.Defines),", stubs);
                     w.Line("new(EpOperation.Combine, {0}.CombineKernel, {0}.Defines),", stubs);
+                    if (m.HasQuantizedDispatch) w.Line("new(EpOperation.QuantizedDispatch, {0}.QuantizedDispatchKernel, {0}.Defines),", stubs);
                 }
                 w.Line();
             }

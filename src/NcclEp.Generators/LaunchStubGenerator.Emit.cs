@@ -23,10 +23,20 @@ public sealed partial class LaunchStubGenerator
                 w.Line();
                 WriteDispatch(w, m);
                 w.Line();
+                if (m.HasQuantizedDispatch)
+                {
+                    WriteDispatchQuantized(w, m);
+                    w.Line();
+                }
                 WriteCombine(w, m);
                 w.Line();
                 WriteCheckRows(w, m);
                 w.Line();
+                if (m.HasQuantizedDispatch)
+                {
+                    WriteCheckScales(w, m);
+                    w.Line();
+                }
                 WritePack(w, m);
             }
         }
@@ -48,12 +58,15 @@ public sealed partial class LaunchStubGenerator
         }
     }
 
-    private static string Shape(LaunchStubModel m)
+    private static string Shape(LaunchStubModel m) => Shape(System.Linq.Enumerable.ToArray(m.Rows));
+
+    /// <summary>The dimensions as written in the declaration, for doc comments: <c>[localExperts, ≥ receiveRows]</c>.</summary>
+    private static string Shape(RowDimension[] dims)
     {
-        var parts = new string[m.Rows.Length];
+        var parts = new string[dims.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            string source = m.Rows[i].Source;
+            string source = dims[i].Source;
             int colon = source.IndexOf(':');
             source = (colon < 0 ? source : source.Substring(0, colon)).Trim();
             parts[i] = source.StartsWith(">=", System.StringComparison.Ordinal) ? "≥ " + source.Substring(2).Trim() : source;
@@ -72,6 +85,12 @@ public sealed partial class LaunchStubGenerator
         w.Doc("<summary>CUDA entry point that <see cref=\"Combine\"/> launches.</summary>");
         w.Line("public const string CombineKernel = \"{0}\";", m.CombineKernel);
         w.Line();
+        if (m.HasQuantizedDispatch)
+        {
+            w.Doc("<summary>CUDA entry point that <see cref=\"DispatchQuantized\"/> launches.</summary>");
+            w.Line("public const string QuantizedDispatchKernel = \"{0}\";", m.QuantizedDispatchKernel);
+            w.Line();
+        }
         w.Doc("<summary>Compile-time defines that select this specialization in the kernel sources.</summary>");
         w.Line("public const string Defines = \"-DNCCLEP_MODE={0} -DNCCLEP_LAYOUT={1}\";", m.Mode, m.Layout);
     }
@@ -94,7 +113,7 @@ public sealed partial class LaunchStubGenerator
 
     private static void WriteDispatch(CodeWriter w, LaunchStubModel m)
     {
-        w.Doc("<summary><see cref=\"EpGroup.Dispatch\"/>: checks the handle and both descriptors, then launches <see cref=\"DispatchKernel\"/>.</summary>");
+        w.Doc("<summary><see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)\"/>: checks the handle and both descriptors, then launches <see cref=\"DispatchKernel\"/>.</summary>");
         w.Line("public static void Dispatch(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass)");
         using (w.Open())
         {
@@ -102,11 +121,33 @@ public sealed partial class LaunchStubGenerator
             w.Line("CheckDispatchState(group, handle, pass);");
             w.Line("EpShapes s = group.Shapes;");
             w.Line("CheckHomeRows(in s, handle, in tokens, nameof(tokens));");
-            w.Line("CheckRows(in s, in received, nameof(received));");
+            w.Line("CheckRows(in s, in received, nameof(received), s.DataType);");
             w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
             w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, pass);");
             w.Line("backend.Dispatch(handle, in args);");
             w.Line("if (pass == EpPass.Forward) handle.MarkDispatched();");
+        }
+    }
+
+    private static void WriteDispatchQuantized(CodeWriter w, LaunchStubModel m)
+    {
+        w.Doc("<summary>The FP8 forward dispatch of <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>: checks the handle, the recipe and the three descriptors, then launches <see cref=\"QuantizedDispatchKernel\"/>.</summary>");
+        w.Line("public static void DispatchQuantized(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)");
+        using (w.Open())
+        {
+            w.Line("IEpRankBackend backend = group.RankBackend;");
+            w.Line("CheckQuantizedDispatchState(group, handle);");
+            w.Line("EpShapes s = group.Shapes;");
+            w.Line("CheckHomeRows(in s, handle, in tokens, nameof(tokens));");
+            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
+            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
+            w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
+            w.Line("PackScales(ref args, in s, in receivedScales);");
+            w.Line("backend.Dispatch(handle, in args);");
+            w.Line("handle.MarkDispatched();");
         }
     }
 
@@ -119,7 +160,7 @@ public sealed partial class LaunchStubGenerator
             w.Line("IEpRankBackend backend = group.RankBackend;");
             w.Line("CheckCombineState(group, handle, pass);");
             w.Line("EpShapes s = group.Shapes;");
-            w.Line("CheckRows(in s, in expertOutputs, nameof(expertOutputs));");
+            w.Line("CheckRows(in s, in expertOutputs, nameof(expertOutputs), s.DataType);");
             w.Line("CheckHomeRows(in s, handle, in combined, nameof(combined));");
             w.Line("TensorChecks.NoOverlap(in expertOutputs, nameof(expertOutputs), in combined, nameof(combined));");
             w.Line("EpLaunchArgs args = Pack(handle, in combined, in expertOutputs, stream, pass);");
@@ -129,16 +170,43 @@ public sealed partial class LaunchStubGenerator
 
     private static void WriteCheckRows(CodeWriter w, LaunchStubModel m)
     {
-        w.Doc($"<summary>The layout-side rows must be <c>{Shape(m)}</c> of the group's element type.</summary>");
-        w.Line("private static void CheckRows(in EpShapes s, in EpTensor t, string name)");
+        w.Doc($"<summary>The layout-side rows must be <c>{Shape(m)}</c> of <paramref name=\"type\"/>.</summary>");
+        w.Line("private static void CheckRows(in EpShapes s, in EpTensor t, string name, EpDataType type)");
         using (w.Open())
         {
-            w.Line("TensorChecks.Common(in t, name, s.DataType, {0}, TensorChecks.RowAlignment);", m.Rows.Length);
+            w.Line("TensorChecks.Common(in t, name, type, {0}, TensorChecks.RowAlignment);", m.Rows.Length);
             for (int i = 0; i < m.Rows.Length; i++)
             {
                 RowDimension row = m.Rows[i];
                 w.Line("TensorChecks.{0}(in t, name, {1}, {2}, \"{3}\");", row.AtLeast ? "DimAtLeast" : "Dim", i, row.Expression, row.Meaning);
             }
+        }
+    }
+
+    /// <summary>
+    /// The scales of an FP8 dispatch, derived from the rows: the rows' leading dimensions with the scale columns before the
+    /// last of them, so each block's (or the whole tensor's) rows are the contiguous, fastest dimension.
+    /// </summary>
+    private static RowDimension[] ScaleDimensions(LaunchStubModel m)
+    {
+        int n = m.Rows.Length;
+        var dims = new RowDimension[n];
+        for (int i = 0; i < n - 2; i++) dims[i] = m.Rows[i];
+        dims[n - 2] = new RowDimension("scaleColumns", "s.ScaleColumns", "scale columns: hidden / 128, or hidden / 512 packed UE8M0 words", false);
+        dims[n - 1] = m.Rows[n - 2];
+        return dims;
+    }
+
+    private static void WriteCheckScales(CodeWriter w, LaunchStubModel m)
+    {
+        RowDimension[] dims = ScaleDimensions(m);
+        w.Doc($"<summary>The scales of an FP8 dispatch must be <c>{Shape(dims)}</c> of the recipe's scale type, rows contiguous.</summary>");
+        w.Line("private static void CheckScales(in EpShapes s, in EpTensor t, string name)");
+        using (w.Open())
+        {
+            w.Line("TensorChecks.Scales(in t, name, s.ScalesDataType, {0});", dims.Length);
+            for (int i = 0; i < dims.Length; i++)
+                w.Line("TensorChecks.{0}(in t, name, {1}, {2}, \"{3}\");", dims[i].AtLeast ? "DimAtLeast" : "Dim", i, dims[i].Expression, dims[i].Meaning);
         }
     }
 
@@ -148,15 +216,15 @@ public sealed partial class LaunchStubGenerator
         w.Line("private static EpLaunchArgs Pack(EpHandle handle, in EpTensor home, in EpTensor rows, EpStream stream, EpPass pass)");
         using (w.Open())
         {
-            w.Line("int size = home.DataType.SizeInBytes();");
+            w.Line("int homeSize = home.DataType.SizeInBytes(), rowsSize = rows.DataType.SizeInBytes();");
             w.Line("EpLaunchArgs args = default;");
             w.Line("args.Pass = pass;");
             w.Line("args.NumTokens = handle.NumTokens;");
             w.Line("args.Home = home.Data;");
-            w.Line("args.HomeRowStride = home.Stride(0) * size;");
+            w.Line("args.HomeRowStride = home.Stride(0) * homeSize;");
             w.Line("args.Rows = rows.Data;");
-            w.Line("args.RowsStride0 = rows.Stride(0) * size;");
-            w.Line(m.Rows.Length == 3 ? "args.RowsStride1 = rows.Stride(1) * size;" : "args.RowsStride1 = args.RowsStride0;");
+            w.Line("args.RowsStride0 = rows.Stride(0) * rowsSize;");
+            w.Line(m.Rows.Length == 3 ? "args.RowsStride1 = rows.Stride(1) * rowsSize;" : "args.RowsStride1 = args.RowsStride0;");
             w.Line("args.Stream = stream.Handle;");
             w.Line("return args;");
         }

@@ -11,6 +11,7 @@ namespace NcclEp.Generators;
 public sealed partial class LaunchStubGenerator
 {
     private const string AttributeName = "EpSpecialization";
+    private const string QuantizedDispatchKernelName = "QuantizedDispatchKernel";
 
     /// <summary>
     /// Reads one stub declaration into a model; null if anything is wrong with it (the analyzer passes
@@ -60,6 +61,15 @@ public sealed partial class LaunchStubGenerator
                 Report(DiagnosticDescriptors.InvalidTarget, false, AttributeName, type.Name, $"kernel entry point '{kernels[i]}' is not a C identifier");
         }
 
+        string quantized = "";
+        foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
+        {
+            if (named.Key != QuantizedDispatchKernelName) continue;
+            quantized = named.Value.Value as string ?? "";
+            if (!IsCIdentifier(quantized))
+                Report(DiagnosticDescriptors.InvalidTarget, false, AttributeName, type.Name, $"kernel entry point '{quantized}' is not a C identifier");
+        }
+
         var rows = new List<RowDimension>();
         foreach (TypedConstant value in args[5].Values)
         {
@@ -81,7 +91,8 @@ public sealed partial class LaunchStubGenerator
             kernels[0],
             kernels[1],
             kernels[2],
-            new EquatableArray<RowDimension>(rows.ToArray()));
+            new EquatableArray<RowDimension>(rows.ToArray()),
+            quantized);
     }
 
     private static bool IsCIdentifier(string text)

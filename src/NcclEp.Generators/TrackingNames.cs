@@ -1,7 +1,7 @@
 namespace NcclEp.Generators;
 
 /// <summary>Names of the tracked pipeline steps (the incrementality tests look them up).</summary>
-public static class TrackingNames
+internal static class TrackingNames
 {
     /// <summary>Models of <c>[EpTokenView]</c> structs.</summary>
     public const string TokenViews = nameof(TokenViews);

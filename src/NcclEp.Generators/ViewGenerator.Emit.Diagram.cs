@@ -19,7 +19,7 @@ public sealed partial class ViewGenerator
         w.Doc("</summary>");
         if (m.TypeParameter is not null)
         {
-            w.Doc($"<typeparam name=\"{m.TypeParameter}\"><see cref=\"BFloat16\"/> or <see cref=\"float\"/>: the element type of the descriptor's <see cref=\"EpDataType\"/>.</typeparam>");
+            w.Doc($"<typeparam name=\"{m.TypeParameter}\"><see cref=\"BFloat16\"/>, <see cref=\"float\"/> or <see cref=\"Float8E4M3\"/> (the rows of an FP8 dispatch): the element type of the descriptor's <see cref=\"EpDataType\"/>.</typeparam>");
         }
         w.Doc("<remarks>");
         w.Doc("<para>");

@@ -55,8 +55,8 @@ public sealed partial class ViewGenerator
         else
         {
             dataType = first;
-            if (dataType is not (KnownNames.Int32 or KnownNames.Float32))
-                Report(DiagnosticDescriptors.InvalidTarget, false, attributeName, type.Name, "a metadata view holds Int32 or Float32 elements");
+            if (dataType is not (KnownNames.Int32 or KnownNames.Float32 or KnownNames.PackedUE8M0))
+                Report(DiagnosticDescriptors.InvalidTarget, false, attributeName, type.Name, "a metadata view holds Int32, Float32 or PackedUE8M0 elements");
         }
 
         string summary = "";
@@ -109,7 +109,7 @@ public sealed partial class ViewGenerator
 
         string element = token
             ? type.TypeParameters[0].Name
-            : record is not null ? record.FullName : dataType == KnownNames.Int32 ? "int" : "float";
+            : record is not null ? record.FullName : ScalarType(dataType);
         return new ViewModel(
             Targets.NamespaceOf(type),
             Targets.AccessibilityOf(type),
@@ -122,6 +122,14 @@ public sealed partial class ViewGenerator
             summary,
             new EquatableArray<ViewDimension>(dimensions.ToArray()));
     }
+
+    /// <summary>The C# type of one element of a metadata view (all 4 bytes).</summary>
+    private static string ScalarType(int dataType) => dataType switch
+    {
+        KnownNames.Int32 => "int",
+        KnownNames.PackedUE8M0 => "global::NcclEp.PackedUE8M0",
+        _ => "float",
+    };
 
     /// <summary>A record must be a struct of 1 to 8 instance fields, all of the view's scalar type.</summary>
     private static RecordModel? ReadRecord(INamedTypeSymbol recordType, int dataType, out string? why)

@@ -173,7 +173,7 @@ public sealed class EpGraph : IDisposable
     /// <param name="stream">Cuda: the stream to launch on (in the group's context). Host: passed to the caller's work.</param>
     /// <exception cref="ObjectDisposedException">The graph, its group or a handle the step uses is disposed.</exception>
     /// <exception cref="InvalidOperationException">Called while the group is capturing a step, or while an eager
-    /// <see cref="EpGroup.DispatchSend"/> or <see cref="EpGroup.CombineSend"/> waits for its complete.</exception>
+    /// <see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="EpGroup.CombineSend"/> waits for its complete.</exception>
     public void Replay(EpStream stream)
     {
         ThrowIfUnusable(ReplayCall);

@@ -11,7 +11,7 @@ namespace NcclEp.Graphs;
 /// <remarks>
 /// <para>
 /// <see cref="Run"/> is called <b>once per capture</b> on both backends. Inside it, make the data-path calls
-/// (<see cref="EpHandle.Update"/>, <see cref="EpGroup.Dispatch"/>, <see cref="EpGroup.Combine"/>) on
+/// (<see cref="EpHandle.Update"/>, <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="EpGroup.Combine"/>) on
 /// <see cref="EpStepContext.Stream"/>, and hand your own device work (the experts) to
 /// <see cref="EpStepContext.Work{TWork}(TWork)"/>. Those are what every replay repeats; any other code in
 /// <see cref="Run"/> runs once, at capture.
@@ -24,7 +24,7 @@ namespace NcclEp.Graphs;
 /// <see cref="EpGroup.SetActiveRanks"/>.
 /// </para>
 /// <para>
-/// A step may split its calls (<see cref="EpGroup.DispatchSend"/>, <see cref="EpGroup.CombineSend"/>, then
+/// A step may split its calls (<see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="EpGroup.CombineSend"/>, then
 /// <see cref="EpGroup.Complete"/>) with the caller's work in between; every send must be completed inside the same step.
 /// </para>
 /// </remarks>

@@ -13,7 +13,7 @@ public abstract class EpBuffer : IDisposable
     private bool _disposed;
 
     /// <summary>Creates the wrapper for memory at <paramref name="pointer"/>.</summary>
-    protected EpBuffer(nint pointer, long bytes)
+    private protected EpBuffer(nint pointer, long bytes)
     {
         Pointer = pointer;
         Bytes = bytes;
@@ -71,16 +71,16 @@ public abstract class EpBuffer : IDisposable
     }
 
     /// <summary>Backend copy host → device.</summary>
-    protected abstract void CopyIn(ReadOnlySpan<byte> source, long byteOffset);
+    private protected abstract void CopyIn(ReadOnlySpan<byte> source, long byteOffset);
 
     /// <summary>Backend copy device → host.</summary>
-    protected abstract void CopyOut(Span<byte> destination, long byteOffset);
+    private protected abstract void CopyOut(Span<byte> destination, long byteOffset);
 
     /// <summary>Backend memset.</summary>
-    protected abstract void FillBytes(byte value);
+    private protected abstract void FillBytes(byte value);
 
     /// <summary>Releases the memory.</summary>
-    protected abstract void Free();
+    private protected abstract void Free();
 
     /// <summary>Whether <paramref name="length"/> bytes from <paramref name="byteOffset"/> lie inside the live buffer.</summary>
     private bool InRange(long byteOffset, long length)

@@ -21,6 +21,6 @@ public readonly partial record struct EpConfig
             new WindowLayout(this, worldSize).TotalBytes,
             new HandleLayout(this, worldSize).TotalBytes,
             tokens,
-            2L * ReceiveRows(worldSize) * RowBytes);
+            ReceiveRows(worldSize) * ((long)ReceivedRowBytes + (4L * ScaleColumns) + RowBytes));
     }
 }

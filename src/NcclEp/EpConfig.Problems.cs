@@ -24,6 +24,9 @@ public readonly partial record struct EpConfig
         if (ExpertAlignment < 1 || ExpertAlignment > MaxExpertAlignment) return new(EpConfigRule.Alignment, nameof(ExpertAlignment), ExpertAlignment);
         if (ExpertAlignment != 1 && !(Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor))
             return new(EpConfigRule.AlignmentLayout, nameof(ExpertAlignment), ExpertAlignment);
+        if (!Enum.IsDefined(DispatchQuantization)) return new(EpConfigRule.Quantization, nameof(DispatchQuantization), (int)DispatchQuantization);
+        if (DispatchQuantization == EpDispatchQuantization.Float8E4M3UE8M0 && Hidden % UE8M0HiddenGranularity != 0)
+            return new(EpConfigRule.QuantizationHidden, nameof(Hidden), Hidden);
         if (!Enum.IsDefined(CombineReduction)) return new(EpConfigRule.CombineReductionUndefined, nameof(CombineReduction), (int)CombineReduction);
         if (CombineReduction == EpCombineReduction.PerRank && Layout != EpLayout.ExpertMajor)
             return new(EpConfigRule.CombineReductionLayout, nameof(CombineReduction), (int)CombineReduction);
@@ -36,6 +39,9 @@ public readonly partial record struct EpConfig
 
     /// <summary>Largest <see cref="NumSms"/>.</summary>
     internal const int MaxNumSms = 1024;
+
+    /// <summary><see cref="Hidden"/> must be a multiple of this with <see cref="EpDispatchQuantization.Float8E4M3UE8M0"/> (4 scales of 128 channels per word).</summary>
+    public const int UE8M0HiddenGranularity = EpQuantization.GroupSize * EpQuantization.PackedGroups;
 }
 
 /// <summary>Which check of <see cref="EpConfig.Validate"/> failed.</summary>
@@ -56,6 +62,8 @@ internal enum EpConfigRule
     CombineReductionUndefined,
     CombineReductionLayout,
     ReceiveRows,
+    Quantization,
+    QuantizationHidden,
 }
 
 /// <summary>A failed check: the rule, the field (or parameter) it names, and that field's value.</summary>
@@ -71,7 +79,7 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.LayoutForMode:
                 ThrowHelper.Argument(Field, $"Layout {c.Layout} is not valid for mode {c.Mode}: low latency takes ExpertMajor or RankMajor, high throughput takes Flat or ExpertMajor.");
                 break;
-            case EpConfigRule.DataType: ThrowHelper.Argument(Field, $"Token rows must be BFloat16 or Float32, not {c.DataType}."); break;
+            case EpConfigRule.DataType: ThrowHelper.Argument(Field, $"Token rows must be BFloat16 or Float32, not {c.DataType} (an FP8 dispatch keeps bf16 token rows and sets DispatchQuantization)."); break;
             case EpConfigRule.Hidden:
                 ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.HiddenGranularity} from {EpConfig.MinHidden} to {EpConfig.MaxHidden}");
                 break;
@@ -86,6 +94,9 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.AlignmentLayout:
                 ThrowHelper.Argument(Field, "ExpertAlignment applies to the high-throughput ExpertMajor layout only; leave it 1.");
                 break;
+            case EpConfigRule.Quantization: ThrowHelper.OutOfRange(Field, Value, "is not an EpDispatchQuantization"); break;
+            case EpConfigRule.QuantizationHidden:
+                ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.UE8M0HiddenGranularity} with DispatchQuantization = Float8E4M3UE8M0 (4 scales of {EpQuantization.GroupSize} channels per packed word)");
             case EpConfigRule.CombineReductionUndefined: ThrowHelper.OutOfRange(Field, Value, "is not an EpCombineReduction"); break;
             case EpConfigRule.CombineReductionLayout:
                 ThrowHelper.Argument(Field, $"CombineReduction PerRank applies to the ExpertMajor layout only; {c.Layout} already sends one row per (token, rank): leave it PerSlot.");

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using NcclEp.Cuda;
 using NcclEp.Distributed;
 using NcclEp.Interop;
@@ -20,7 +21,7 @@ public sealed partial class EpGroup
     /// <param name="rank">This process's rank, 0..<paramref name="worldSize"/>-1 (the same as the rendezvous').</param>
     /// <param name="worldSize">Processes in the group (the same as the rendezvous').</param>
     /// <param name="deviceOrdinal">The GPU this rank runs on (usually the local rank).</param>
-    /// <param name="rendezvous">How the processes meet (<see cref="EpRendezvous.FromEnvironment(TimeSpan?)"/>,
+    /// <param name="rendezvous">How the processes meet (<see cref="EpRendezvous.FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/>,
     /// <see cref="EpRendezvous.File"/>, <see cref="EpRendezvous.Tcp"/>). It stays the caller's; it may be used for
     /// further groups (every rank must then create them in the same order).</param>
     /// <param name="options">Settings of the group.</param>
@@ -30,6 +31,7 @@ public sealed partial class EpGroup
     /// before joining the rendezvous, so the other ranks fail there with a time-out; or the peer addressing check failed.
     /// <see cref="EpMemoryException"/> (also before the rendezvous): the GPU has less free memory than the rank needs.</exception>
     /// <exception cref="EpRendezvousException">The ranks did not meet.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in their required parameters; no call can bind to both, and options stays last in each.")]
     public static EpGroup CreateCudaRank(EpConfig config, int rank, int worldSize, int deviceOrdinal, EpRendezvous rendezvous, EpGroupOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);
@@ -88,9 +90,10 @@ public sealed partial class EpGroup
 
     /// <summary>
     /// As <see cref="CreateCudaRank(EpConfig, int, int, int, EpRendezvous, EpGroupOptions?)"/> with the rank and world
-    /// size of <paramref name="rendezvous"/> and its local rank as the GPU (e.g. from <see cref="EpRendezvous.FromEnvironment(TimeSpan?)"/>).
+    /// size of <paramref name="rendezvous"/> and its local rank as the GPU (e.g. from <see cref="EpRendezvous.FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The rendezvous does not know this process's local rank.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in their required parameters; no call can bind to both, and options stays last in each.")]
     public static EpGroup CreateCudaRank(EpConfig config, EpRendezvous rendezvous, EpGroupOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);

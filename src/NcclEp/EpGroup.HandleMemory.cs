@@ -17,6 +17,11 @@ public sealed partial class EpGroup
     /// <summary>Alignment in bytes that the memory of a handle must have (every region of the state starts on a 128-byte line).</summary>
     public const int HandleAlignment = HandleLayout.Alignment;
 
+    /// <summary>As <see cref="CreateHandle(EpBuffer, long)"/> at the start of <paramref name="memory"/>.</summary>
+    /// <param name="memory">A buffer of this rank's backend and device, at least <see cref="HandleBytes"/> long.</param>
+    /// <returns>The handle; <see cref="EpHandle.OwnsMemory"/> is false.</returns>
+    public EpHandle CreateHandle(EpBuffer memory) => CreateHandle(memory, 0);
+
     /// <summary>
     /// Creates a handle whose state lies in the caller's <paramref name="memory"/> at <paramref name="byteOffset"/> (control
     /// path). Creation allocates nothing: it checks the memory and zeroes the <see cref="HandleBytes"/> bytes it uses.
@@ -36,7 +41,7 @@ public sealed partial class EpGroup
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="byteOffset"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException"><paramref name="memory"/> or the group is disposed.</exception>
     /// <exception cref="InvalidOperationException">Called inside a captured step.</exception>
-    public EpHandle CreateHandle(EpBuffer memory, long byteOffset = 0)
+    public EpHandle CreateHandle(EpBuffer memory, long byteOffset)
     {
         if (memory is null) ThrowHelper.NullArgument(nameof(memory));
         ThrowIfCreatingHandleInCapture();

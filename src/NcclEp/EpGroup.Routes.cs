@@ -4,7 +4,7 @@ using NcclEp.Backend;
 namespace NcclEp;
 
 /// <summary>
-/// The host's view of this rank's two routes: the send in flight on each (<see cref="DispatchSend"/>,
+/// The host's view of this rank's two routes: the send in flight on each (<see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>,
 /// <see cref="CombineSend"/>) and how many operations each has issued since creation or the last
 /// <see cref="SetActiveRanks"/>, which is the kernels' sequence number kept on the host without reading anything back
 /// (it gives the window half an operation lands in, for zero-copy receive).

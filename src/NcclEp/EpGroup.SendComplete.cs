@@ -7,17 +7,17 @@ namespace NcclEp;
 public sealed partial class EpGroup
 {
     /// <summary>
-    /// The send half of <see cref="Dispatch"/> (data path): this rank's counts, messages and their flags go to every live
+    /// The send half of <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> (data path): this rank's counts, messages and their flags go to every live
     /// peer, and the call returns once they are issued. Nothing waits and nothing holds the GPU afterwards (Cuda: one
     /// kernel that stores and ends), so the caller's own work on the stream (another micro-batch's attention) runs while
     /// the rows travel; <see cref="Complete"/> then receives and lays them out. Same arguments, checks and results as
-    /// <see cref="Dispatch"/>.
+    /// <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>.
     /// </summary>
     /// <remarks>
     /// <para>
     /// <b>In flight, until <see cref="Complete"/>:</b> one operation per route and rank. The dispatch route
-    /// (<see cref="Dispatch"/>, <see cref="Combine"/> with <see cref="EpPass.Backward"/>) and the combine route
-    /// (<see cref="Combine"/>, <see cref="Dispatch"/> with <see cref="EpPass.Backward"/>) each have their own window
+    /// (<see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="Combine"/> with <see cref="EpPass.Backward"/>) and the combine route
+    /// (<see cref="Combine"/>, <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> with <see cref="EpPass.Backward"/>) each have their own window
     /// halves, flags and sequence numbers, so a dispatch of one micro-batch and a combine of another may be in flight
     /// together (two-batch overlap). A second operation on a route whose send is in flight, a send or a plain call, on any
     /// handle, is refused with <see cref="InvalidOperationException"/> before anything is launched: the window holds two
@@ -57,10 +57,36 @@ public sealed partial class EpGroup
     }
 
     /// <summary>
+    /// The send half of the FP8 dispatch (<see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>,
+    /// data path): every row is quantized into its message and sent with its flags, and the call returns once they are
+    /// issued; <see cref="Complete"/> then receives and lays out the FP8 rows and their scales. Same arguments, checks and
+    /// results as that call; the rules of <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> apply, and the operation owns
+    /// <paramref name="receivedScales"/> too until the complete's work has run.
+    /// </summary>
+    /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group, with no send in flight.</param>
+    /// <param name="tokens"><c>[tokens, hidden]</c> rows of this rank (input).</param>
+    /// <param name="received">Output: <see cref="EpDataType.Float8E4M3"/> rows in the group's layout (not the window's rows).</param>
+    /// <param name="receivedScales">Output: the scales beside them (docs/fp8.md).</param>
+    /// <param name="stream">Stream to order the work on (Cuda).</param>
+    /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
+    public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
+    {
+        _front.Begin(RankBackend, sending: true);
+        try
+        {
+            EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
+        }
+        finally
+        {
+            _front.End();
+        }
+    }
+
+    /// <summary>
     /// The send half of <see cref="Combine"/> (data path): this rank's presence and the expert outputs of every row it
     /// received go home with their flags, and the call returns once they are issued, holding nothing;
     /// <see cref="Complete"/> then waits for this rank's own tokens' rows and reduces them. Same arguments, checks and
-    /// results as <see cref="Combine"/>; the rules of <see cref="DispatchSend"/> apply (one operation per route in flight).
+    /// results as <see cref="Combine"/>; the rules of <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> apply (one operation per route in flight).
     /// </summary>
     /// <remarks>
     /// <b>Aliasing:</b> the operation owns <paramref name="expertOutputs"/> and <paramref name="combined"/> until
@@ -87,7 +113,7 @@ public sealed partial class EpGroup
     }
 
     /// <summary>
-    /// The complete half of the <see cref="DispatchSend"/> or <see cref="CombineSend"/> in flight on
+    /// The complete half of the <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="CombineSend"/> in flight on
     /// <paramref name="handle"/> (data path): waits for every live peer's part of the operation, then lays the rows out
     /// (dispatch route) or reduces them (combine route), with the tensors the send was given. Afterwards the handle and
     /// the route are free again. Allocates nothing; Cuda: enqueued on <paramref name="stream"/>, no host sync.

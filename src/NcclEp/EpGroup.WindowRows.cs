@@ -17,7 +17,7 @@ public sealed partial class EpGroup
     /// <summary>
     /// The rows that this rank's next dispatch-route operation receives into its window, as a
     /// <c>[worldSize, maxTokensPerRank, hidden]</c> descriptor of strided rows (<see cref="EpLayout.RankMajor"/> only).
-    /// Pass it as <c>received</c> to <see cref="Dispatch"/> or <see cref="DispatchSend"/>: the peers' rows are then not
+    /// Pass it as <c>received</c> to <see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>: the peers' rows are then not
     /// copied out at all (row (s, i) is message i of source s, where s wrote it; this rank's own rows are copied in from
     /// its tokens), and the experts read them there. Control or data path: computed on the host, allocates nothing.
     /// </summary>
@@ -29,7 +29,7 @@ public sealed partial class EpGroup
     /// </para>
     /// <para>
     /// <b>How long the rows stay valid:</b> from that dispatch's completion until this rank issues its next dispatch-route
-    /// operation (<see cref="Dispatch"/>, <see cref="DispatchSend"/>, or <see cref="Combine"/>/<see cref="CombineSend"/>
+    /// operation (<see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, or <see cref="Combine"/>/<see cref="CombineSend"/>
     /// with <see cref="EpPass.Backward"/>): from then on a peer that finished that operation may write its next one into
     /// this half (docs/kernels.md, "Zero-copy receive"). Device work that reads or writes the rows must be ordered
     /// before that call. In that time the experts may also write their outputs into the rows in place, and
@@ -77,7 +77,7 @@ public sealed partial class EpGroup
         WindowLayout w = _windowLayout;
         int size = Config.DataType.SizeInBytes();
         nint rows = WindowBase + (nint)w.Message(parity, 0, 0) + w.HeaderBytes;
-        return EpTensor.Strided3D(rows, Config.DataType, WorldSize, Config.MaxTokensPerRank, Config.Hidden,
+        return EpTensor.Create3D(rows, Config.DataType, WorldSize, Config.MaxTokensPerRank, Config.Hidden,
             (long)Config.MaxTokensPerRank * w.MessageBytes / size, w.MessageBytes / size);
     }
 
@@ -98,6 +98,12 @@ public sealed partial class EpGroup
             ThrowHelper.Argument(name, $"{name} lies in the group's window; only the RankMajor layout receives there (EpGroup.WindowReceiveRows).");
         if (route == EpRoute.Dispatch)
         {
+            if (args.Quantization != EpDispatchQuantization.None)
+            {
+                ThrowHelper.Argument(name,
+                    $"{name} lies in the group's window, but an FP8 dispatch ({args.Quantization}) does not receive there: the window's rows are " +
+                    $"{Config.DataType}-sized and the FP8 messages carry their scales beside the rows; pass FP8 rows and scales outside the window (docs/fp8.md).");
+            }
             if (!SameRows(in args, NextDispatchParity))
             {
                 ThrowHelper.Argument(name,

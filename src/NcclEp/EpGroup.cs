@@ -7,7 +7,7 @@ namespace NcclEp;
 /// <summary>
 /// One rank's member of an expert-parallel group: the communicator, the symmetric buffers and the
 /// compiled kernels for one <see cref="EpConfig"/> (control path). Each rank's group is used from one
-/// thread at a time; the data-path calls (<see cref="Dispatch"/>, <see cref="Combine"/>,
+/// thread at a time; the data-path calls (<see cref="Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="Combine"/>,
 /// <see cref="EpHandle.Update"/>) allocate nothing and never wait on the host for the device.
 /// </summary>
 public sealed partial class EpGroup : IDisposable
@@ -110,7 +110,7 @@ public sealed partial class EpGroup : IDisposable
 
     /// <summary>
     /// Sends every token to the ranks holding its top-k experts (forward) or brings the gradient of the
-    /// received rows home (backward; see <see cref="EpPass"/>). <see cref="DispatchSend"/> and <see cref="Complete"/>
+    /// received rows home (backward; see <see cref="EpPass"/>). <see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> and <see cref="Complete"/>
     /// split it in two, for work in between.
     /// </summary>
     /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group.</param>
@@ -120,12 +120,48 @@ public sealed partial class EpGroup : IDisposable
     /// (<see cref="WindowReceiveRows"/>), which are then not copied out (forward) or read in place (backward).</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
+    /// <exception cref="ArgumentException">The group has an FP8 <see cref="EpConfig.DispatchQuantization"/> and
+    /// <paramref name="pass"/> is forward: that dispatch needs the scales (the overload with <c>receivedScales</c>; its
+    /// backward pass is this one, unquantized).</exception>
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
         _front.Begin(RankBackend, sending: false);
         try
         {
             EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
+        }
+        finally
+        {
+            _front.End();
+        }
+    }
+
+    /// <summary>
+    /// The forward dispatch of a group with an FP8 <see cref="EpConfig.DispatchQuantization"/>: every rank casts each of its
+    /// token rows to FP8 E4M3 with one scale per 128 channels (docs/fp8.md) and sends it to the ranks holding its top-k
+    /// experts, which receive FP8 rows in the group's layout and the scales beside them.
+    /// </summary>
+    /// <param name="handle">Routing from <see cref="EpHandle.Update"/> on this group.</param>
+    /// <param name="tokens"><c>[tokens, hidden]</c> rows of this rank in <see cref="EpConfig.DataType"/> (input).</param>
+    /// <param name="received">Output: <see cref="EpDataType.Float8E4M3"/> rows with the shape of <paramref name="handle"/>'s
+    /// layout (as for the unquantized dispatch: <see cref="EpLayout"/>, <see cref="EpConfig.ReceiveRows"/>).</param>
+    /// <param name="receivedScales">Output: the scales of every received row, <see cref="EpConfig.ScalesDataType"/>, with
+    /// the rows the fastest (contiguous) dimension and one column per <see cref="EpConfig.ScaleColumns"/> — each expert's
+    /// (or source rank's) block column-major, as a grouped GEMM reads it:
+    /// <c>[localExperts, scaleColumns, worldSize·maxTokensPerRank]</c> (low-latency expert-major),
+    /// <c>[worldSize, scaleColumns, maxTokensPerRank]</c> (rank-major), <c>[scaleColumns, ≥ receiveRows]</c> (flat and
+    /// high-throughput expert-major, whose expert segments are row ranges). Scale <c>[.., c, r]</c> belongs to channels
+    /// <c>128c .. 128c+127</c> of row <c>r</c> (UE8M0: byte <c>j</c> of word <c>c</c> to channels <c>128(4c+j) ..</c>).
+    /// The outer strides are free (e.g. rows padded for TMA), as long as no two entries overlap.</param>
+    /// <param name="stream">Stream to order the work on (Cuda).</param>
+    /// <exception cref="ArgumentException">The group has no FP8 recipe (names <paramref name="receivedScales"/>), or a
+    /// tensor's element type, shape, stride or alignment does not match (named); nothing is launched.</exception>
+    public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
+    {
+        _front.Begin(RankBackend, sending: false);
+        try
+        {
+            EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
         }
         finally
         {
@@ -167,7 +203,7 @@ public sealed partial class EpGroup : IDisposable
     /// This is also the recovery point after a failure: it waits for this rank's device work, restarts its
     /// operation sequence numbers and clears the flags peers left in its window. Every live rank calls it with
     /// the same mask between two barriers of the application's control plane, then starts a fresh
-    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md). A send still in flight (<see cref="DispatchSend"/>,
+    /// <see cref="EpHandle.Update"/> (docs/failure-handling.md). A send still in flight (<see cref="DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>,
     /// <see cref="CombineSend"/>) is abandoned: it belongs to the failed round, and its <see cref="Complete"/> is refused.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="active"/> does not have one entry per rank, masks this rank,

@@ -5,7 +5,7 @@ namespace NcclEp;
 
 /// <summary>
 /// Routing state for one batch: where each token goes (filled by <see cref="Update"/>) and where each
-/// received row came from (filled by <see cref="EpGroup.Dispatch"/>). All of it lives in device memory: memory the
+/// received row came from (filled by <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>). All of it lives in device memory: memory the
 /// handle allocated at creation (<see cref="EpGroup.CreateHandle()"/>), or the caller's own
 /// (<see cref="EpGroup.CreateHandle(EpBuffer, long)"/>, <see cref="EpGroup.CreateHandle(nint, long)"/>). The
 /// descriptors below point into it and are valid until disposal.
@@ -63,7 +63,7 @@ public sealed class EpHandle : IDisposable
     internal bool HasRouting { get; private set; }
 
     /// <summary>
-    /// Whether a <see cref="EpGroup.DispatchSend"/> or <see cref="EpGroup.CombineSend"/> on this handle waits for its
+    /// Whether a <see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="EpGroup.CombineSend"/> on this handle waits for its
     /// <see cref="EpGroup.Complete"/>; until then every other call on the handle is refused.
     /// </summary>
     public bool HasSendInFlight => InFlightRoute is not null;
@@ -119,12 +119,12 @@ public sealed class EpHandle : IDisposable
         EpTensor.Create2D(State + (nint)Layout.RecvSourceInfo, EpDataType.Int32, Layout.ReceiveRows, 3);
 
     /// <summary><c>[receiveRows, topK]</c> int32: top-k ids beside each row (per-rank layouts; empty for expert-major).</summary>
-    public EpTensor ReceivedTopkIds =>
-        EpTensor.Create2D(State + (nint)Layout.RecvTopkIds, EpDataType.Int32, PerRankRows, Group.Config.TopK);
+    public EpTensor ReceivedTopKIds =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopKIds, EpDataType.Int32, PerRankRows, Group.Config.TopK);
 
     /// <summary><c>[receiveRows, topK]</c> float32: top-k weights beside each row (per-rank layouts; empty for expert-major).</summary>
-    public EpTensor ReceivedTopkWeights =>
-        EpTensor.Create2D(State + (nint)Layout.RecvTopkWeights, EpDataType.Float32, PerRankRows, Group.Config.TopK);
+    public EpTensor ReceivedTopKWeights =>
+        EpTensor.Create2D(State + (nint)Layout.RecvTopKWeights, EpDataType.Float32, PerRankRows, Group.Config.TopK);
 
     private long PerRankRows => Group.Config.Layout == EpLayout.ExpertMajor ? 0 : Layout.ReceiveRows;
 

@@ -25,10 +25,10 @@ internal static partial class EpLaunchStubs
     {
         EpLaunchArgs args = default;
         args.NumTokens = (int)topkIds.Dim(0);
-        args.TopkIds = topkIds.Data;
-        args.TopkIdsRowStride = topkIds.Stride(0) * 4;
-        args.TopkWeights = topkWeights.Data;
-        args.TopkWeightsRowStride = topkWeights.Stride(0) * 4;
+        args.TopKIds = topkIds.Data;
+        args.TopKIdsRowStride = topkIds.Stride(0) * 4;
+        args.TopKWeights = topkWeights.Data;
+        args.TopKWeightsRowStride = topkWeights.Stride(0) * 4;
         args.Stream = stream.Handle;
         return args;
     }
@@ -40,6 +40,7 @@ internal static partial class EpLaunchStubs
             ThrowHelper.InvalidOperation("Dispatch(Backward) needs a forward Dispatch on the same handle first: it sends each gradient row back to where that dispatch took it from.");
         CheckPass(pass);
         group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Dispatch, pass));
+        CheckUnquantizedForward(group, pass);
     }
 
     private static void CheckCombineState(EpGroup group, EpHandle handle, EpPass pass)

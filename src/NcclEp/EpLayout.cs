@@ -21,7 +21,7 @@ public enum EpLayout
 
     /// <summary>
     /// Low latency only: <c>[worldSize, maxTokensPerRank, hidden]</c>, one row per (source token, this rank),
-    /// with the token's top-k ids and weights beside it (<see cref="EpHandle.ReceivedTopkIds"/>).
+    /// with the token's top-k ids and weights beside it (<see cref="EpHandle.ReceivedTopKIds"/>).
     /// </summary>
     RankMajor = 2,
 }

@@ -20,8 +20,9 @@ namespace NcclEp;
 /// <param name="HandleBytes">One <see cref="EpHandle"/>'s routing state (one per batch in flight).</param>
 /// <param name="TokenBytes">One rank's caller tensors sized by <see cref="EpConfig.MaxTokensPerRank"/>: token rows
 /// in, combined rows out, top-k ids and weights.</param>
-/// <param name="LayoutBytes">One rank's caller tensors in the dispatch layout: the dispatch output and the expert
-/// outputs (<see cref="EpConfig.ReceiveRows"/> rows each). A caller whose experts write in place needs half.</param>
+/// <param name="LayoutBytes">One rank's caller tensors in the dispatch layout: the dispatch output (with its scales for
+/// an FP8 dispatch) and the expert outputs (<see cref="EpConfig.ReceiveRows"/> rows each). A caller whose experts write
+/// in place needs half (without quantization).</param>
 public readonly record struct EpMemoryEstimate(int Ranks, long WindowBytes, long HandleBytes, long TokenBytes, long LayoutBytes)
 {
     /// <summary>What one rank needs: the sum of the parts.</summary>

@@ -2,7 +2,7 @@ using System;
 namespace NcclEp;
 
 /// <summary>
-/// Direction of a <see cref="EpGroup.Dispatch"/> or <see cref="EpGroup.Combine"/> call.
+/// Direction of a <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> or <see cref="EpGroup.Combine"/> call.
 /// </summary>
 /// <remarks>
 /// The backward pass moves gradients along the opposite route, so training needs no second handle:

@@ -18,6 +18,9 @@ internal readonly record struct EpShapes
         ReceiveRows = config.ReceiveRows(worldSize);
         ExpertAlignment = config.ExpertAlignment;
         ElementSize = config.DataType.SizeInBytes();
+        Quantization = config.DispatchQuantization;
+        ScaleColumns = config.ScaleColumns;
+        ScalesDataType = config.ScalesDataType;
     }
 
     public EpMode Mode { get; }
@@ -32,4 +35,9 @@ internal readonly record struct EpShapes
     public long ReceiveRows { get; }
     public int ExpertAlignment { get; }
     public int ElementSize { get; }
+    public EpDispatchQuantization Quantization { get; }
+
+    /// <summary>Columns of the scales tensor of an FP8 dispatch (0 without quantization).</summary>
+    public int ScaleColumns { get; }
+    public EpDataType ScalesDataType { get; }
 }

@@ -12,7 +12,7 @@ namespace NcclEp;
 public readonly struct EpTensor
 {
     /// <summary>The most dimensions a descriptor holds.</summary>
-    public const int MaxRank = 3;
+    public const int MaxDimensions = 3;
 
     private readonly TensorExtents _shape;
     private readonly TensorExtents _strides;
@@ -21,7 +21,7 @@ public readonly struct EpTensor
     {
         Data = data;
         DataType = dataType;
-        Rank = rank;
+        DimensionCount = rank;
         _shape = shape;
         _strides = strides;
     }
@@ -32,14 +32,14 @@ public readonly struct EpTensor
     /// <summary>Element type.</summary>
     public EpDataType DataType { get; }
 
-    /// <summary>Number of dimensions, 1 to 3.</summary>
-    public int Rank { get; }
+    /// <summary>Number of dimensions, 1 to 3 (<see cref="Dim"/> and <see cref="Stride"/> of the others read 1 and 0).</summary>
+    public int DimensionCount { get; }
 
     /// <summary>Length of dimension <paramref name="dim"/>.</summary>
-    public long Dim(int dim) => (uint)dim < (uint)Rank ? _shape[dim] : 1;
+    public long Dim(int dim) => (uint)dim < (uint)DimensionCount ? _shape[dim] : 1;
 
     /// <summary>Stride of dimension <paramref name="dim"/> in elements.</summary>
-    public long Stride(int dim) => (uint)dim < (uint)Rank ? _strides[dim] : 0;
+    public long Stride(int dim) => (uint)dim < (uint)DimensionCount ? _strides[dim] : 0;
 
     /// <summary>Elements the shape covers.</summary>
     public long ElementCount
@@ -47,7 +47,7 @@ public readonly struct EpTensor
         get
         {
             long n = 1;
-            for (int i = 0; i < Rank; i++) n *= _shape[i];
+            for (int i = 0; i < DimensionCount; i++) n *= _shape[i];
             return n;
         }
     }
@@ -58,7 +58,7 @@ public readonly struct EpTensor
         get
         {
             long expected = 1;
-            for (int i = Rank - 1; i >= 0; i--)
+            for (int i = DimensionCount - 1; i >= 0; i--)
             {
                 if (_shape[i] != 1 && _strides[i] != expected) return false;
                 expected *= _shape[i];
@@ -79,12 +79,12 @@ public readonly struct EpTensor
     public static EpTensor Create3D(nint data, EpDataType type, long d0, long d1, long d2) =>
         Create(data, type, 3, new TensorExtents(d0, d1, d2), new TensorExtents(d1 * d2, d2, 1));
 
-    /// <summary>A 2-D descriptor with an explicit row stride (in elements).</summary>
-    public static EpTensor Strided2D(nint data, EpDataType type, long d0, long d1, long stride0, long stride1 = 1) =>
+    /// <summary>A 2-D descriptor with explicit strides (in elements): pitched rows, or a column of a wider tensor.</summary>
+    public static EpTensor Create2D(nint data, EpDataType type, long d0, long d1, long stride0, long stride1 = 1) =>
         Create(data, type, 2, new TensorExtents(d0, d1, 0), new TensorExtents(stride0, stride1, 0));
 
     /// <summary>A 3-D descriptor with explicit strides (in elements).</summary>
-    public static EpTensor Strided3D(nint data, EpDataType type, long d0, long d1, long d2, long stride0, long stride1, long stride2 = 1) =>
+    public static EpTensor Create3D(nint data, EpDataType type, long d0, long d1, long d2, long stride0, long stride1, long stride2 = 1) =>
         Create(data, type, 3, new TensorExtents(d0, d1, d2), new TensorExtents(stride0, stride1, stride2));
 
     private static EpTensor Create(nint data, EpDataType type, int rank, TensorExtents shape, TensorExtents strides)
@@ -98,7 +98,7 @@ public readonly struct EpTensor
     }
 
     /// <summary>Shape, for messages: e.g. <c>[128, 7168] BFloat16</c>.</summary>
-    public override string ToString() => Rank switch
+    public override string ToString() => DimensionCount switch
     {
         1 => $"[{_shape[0]}] {DataType}",
         2 => $"[{_shape[0]}, {_shape[1]}] {DataType}",
@@ -107,7 +107,7 @@ public readonly struct EpTensor
 }
 
 /// <summary>Three extents stored inline, so a descriptor is a plain value with no array behind it.</summary>
-[InlineArray(EpTensor.MaxRank)]
+[InlineArray(EpTensor.MaxDimensions)]
 internal struct TensorExtents
 {
     private long _element0;

@@ -32,15 +32,16 @@ public class ExpectedSourceTests
     }
 
     [Fact]
-    public void Library_declarations_generate_the_router_and_kernel_table_of_all_four_specializations()
+    public void Library_declarations_generate_the_router_and_kernel_table_of_all_four_specializations_and_the_scale_views()
     {
         (Compilation output, Dictionary<string, string> sources) = GeneratorHarness.Run(GeneratorHarness.Library());
         Assert.Empty(GeneratorHarness.ErrorsAroundGeneratedCode(output));
         AssertSource(LibrarySources.Router, sources, "NcclEp.EpLaunchStubs.Router.g.cs");
         AssertSource(LibrarySources.KernelTable, sources, "NcclEp.EpKernelTable.g.cs");
-        AssertSource(LibrarySources.SourceInfoRows, sources, "NcclEp.SourceInfoRows.g.cs");
-        AssertSource(LibrarySources.Counts, sources, "NcclEp.Counts.g.cs");
-        Assert.Equal(13, sources.Count);
+        AssertSource(LibrarySources.SourceInfoRows, sources, "NcclEp.Views.SourceInfoRows.g.cs");
+        AssertSource(LibrarySources.Counts, sources, "NcclEp.Views.Counts.g.cs");
+        AssertSource(LibrarySources.PackedBlockScales, sources, "NcclEp.Views.PackedBlockScales.g.cs");
+        Assert.Equal(17, sources.Count);
     }
 
     [Fact]

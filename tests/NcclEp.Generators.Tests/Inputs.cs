@@ -17,7 +17,7 @@ internal static class Inputs
         internal static partial class EpLaunchStubs
         {
             [EpSpecialization(EpMode.HighThroughput, EpLayout.Flat, "ncclep_update", "ncclep_dispatch", "ncclep_combine",
-                ">=receiveRows: receive rows, EpConfig.ReceiveRows", "hidden")]
+                ">=receiveRows: receive rows, EpConfig.ReceiveRows", "hidden", QuantizedDispatchKernel = "ncclep_dispatch_fp8")]
             internal static partial class HighThroughputFlat
             {
             }
@@ -38,7 +38,8 @@ internal static class Inputs
         internal static partial class EpLaunchStubs
         {
             [EpSpecialization(EpMode.LowLatency, EpLayout.ExpertMajor, "ncclep_update", "ncclep_dispatch", "ncclep_combine",
-                "localExperts: local experts", "worldSize*maxTokensPerRank: worldSize × maxTokensPerRank", "hidden")]
+                "localExperts: local experts", "worldSize*maxTokensPerRank: worldSize × maxTokensPerRank", "hidden",
+                QuantizedDispatchKernel = "ncclep_dispatch_fp8")]
             internal static partial class LowLatencyExpertMajor
             {
             }
@@ -59,7 +60,7 @@ internal static class Inputs
         internal static partial class EpLaunchStubs
         {
             [EpSpecialization(EpMode.LowLatency, EpLayout.RankMajor, "ncclep_update", "ncclep_dispatch", "ncclep_combine",
-                "worldSize: world size", "maxTokensPerRank", "hidden")]
+                "worldSize: world size", "maxTokensPerRank", "hidden", QuantizedDispatchKernel = "ncclep_dispatch_fp8")]
             internal static partial class LowLatencyRankMajor
             {
             }

@@ -17,6 +17,7 @@ namespace NcclEp.GpuTests;
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 ///        NcclEp.GpuTests --suite protocol [--world 2,4] [--backend host]
 ///        NcclEp.GpuTests --suite overlap [--world 2,4] [--backend host]
+///        NcclEp.GpuTests --suite fp8 [--world 2,4] [--filter TEXT] [--budget-seconds N]
 /// </summary>
 internal static class Program
 {
@@ -33,6 +34,7 @@ internal static class Program
             case "network-faults": return NetworkFaultSuite.Run(args);
             case "protocol": return ProtocolSuite.Run(args);
             case "overlap": return OverlapSuite.Run(args);
+            case "fp8": return Fp8Suite.Run(args);
             default:
                 Console.Error.WriteLine($"unknown suite '{suite}'");
                 return 2;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Security;
+using NcclEp.Testing;
 using Xunit;
 using Xunit.Abstractions;
 

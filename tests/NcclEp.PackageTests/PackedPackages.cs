@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using NcclEp.Testing;
 using Xunit;
 
 namespace NcclEp.PackageTests;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using NcclEp.Testing;
 using Xunit;
 
 namespace NcclEp.PackageTests;

@@ -115,7 +115,7 @@ public class BadInputTests
     public void Update_rejects_ids_whose_last_dimension_is_not_contiguous()
     {
         using SingleRank rig = Dispatched();
-        EpTensor ids = EpTensor.Strided2D(rig.Ids.Pointer, EpDataType.Int32, 3, 2, 4, 2);
+        EpTensor ids = EpTensor.Create2D(rig.Ids.Pointer, EpDataType.Int32, 3, 2, 4, 2);
         rig.AssertRejected<ArgumentException>("topkIds", () => rig.Handle.Update(ids, rig.WeightsT()));
     }
 
@@ -159,7 +159,7 @@ public class BadInputTests
     public void Dispatch_rejects_tokens_whose_last_dimension_is_not_contiguous()
     {
         using SingleRank rig = Dispatched();
-        EpTensor tokens = EpTensor.Strided2D(rig.X.Pointer, EpDataType.BFloat16, 3, 512, 1024, 2);
+        EpTensor tokens = EpTensor.Create2D(rig.X.Pointer, EpDataType.BFloat16, 3, 512, 1024, 2);
         rig.AssertRejected<ArgumentException>("tokens", () => rig.Group.Dispatch(rig.Handle, tokens, rig.ReceivedT));
     }
 
@@ -167,7 +167,7 @@ public class BadInputTests
     public void Dispatch_rejects_tokens_with_a_row_stride_that_is_not_16_byte_aligned()
     {
         using SingleRank rig = Dispatched();
-        EpTensor tokens = EpTensor.Strided2D(rig.X.Pointer, EpDataType.BFloat16, 3, 512, 513);
+        EpTensor tokens = EpTensor.Create2D(rig.X.Pointer, EpDataType.BFloat16, 3, 512, 513);
         rig.AssertRejected<ArgumentException>("tokens", () => rig.Group.Dispatch(rig.Handle, tokens, rig.ReceivedT));
     }
 

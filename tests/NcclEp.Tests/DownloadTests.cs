@@ -53,12 +53,12 @@ public sealed class DownloadTests : IDisposable
         using EpBuffer buffer = Group.AllocateBuffer(padded.Length * sizeof(int));
         buffer.Upload<int>(padded);
 
-        Memory2D<int> view = Group.Download2D<int>(EpTensor.Strided2D(buffer.Pointer, EpDataType.Int32, Rows, Cols, Pitch));
+        Memory2D<int> view = Group.Download2D<int>(EpTensor.Create2D(buffer.Pointer, EpDataType.Int32, Rows, Cols, Pitch));
         Assert.Equal((Rows, Cols), (view.Height, view.Width));
         var source = new ReadOnlySpan2D<int>(padded, 0, Rows, Cols, Pitch - Cols);
         for (int r = 0; r < Rows; r++)
             for (int c = 0; c < Cols; c++) Assert.Equal(source[r, c], view.Span[r, c]);
-        Assert.DoesNotContain(-1, Group.DownloadToArray<int>(EpTensor.Strided2D(buffer.Pointer, EpDataType.Int32, Rows, Cols, Pitch)));
+        Assert.DoesNotContain(-1, Group.DownloadToArray<int>(EpTensor.Create2D(buffer.Pointer, EpDataType.Int32, Rows, Cols, Pitch)));
     }
 
     [Fact]
@@ -68,9 +68,9 @@ public sealed class DownloadTests : IDisposable
         using EpBuffer buffer = Group.AllocateBuffer(values.Length * sizeof(int));
         buffer.Upload<int>(values);
         // Column 1 of a [4, 3] matrix: 4 rows of 1 element, each 3 apart.
-        Assert.Equal(new[] { 1, 4, 7, 10 }, Group.DownloadToArray<int>(EpTensor.Strided2D(buffer.Pointer + sizeof(int), EpDataType.Int32, 4, 1, 3)));
+        Assert.Equal(new[] { 1, 4, 7, 10 }, Group.DownloadToArray<int>(EpTensor.Create2D(buffer.Pointer + sizeof(int), EpDataType.Int32, 4, 1, 3)));
         // The same column as one row whose elements are 3 apart.
-        Assert.Equal(new[] { 1, 4, 7, 10 }, Group.DownloadToArray<int>(EpTensor.Strided2D(buffer.Pointer + sizeof(int), EpDataType.Int32, 1, 4, 12, 3)));
+        Assert.Equal(new[] { 1, 4, 7, 10 }, Group.DownloadToArray<int>(EpTensor.Create2D(buffer.Pointer + sizeof(int), EpDataType.Int32, 1, 4, 12, 3)));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 using Xunit;
+using NcclEp.Views;
 
 namespace NcclEp.Tests;
 
@@ -54,8 +55,8 @@ public class GeneratedViewAllocationTests
         var expertMajor = new ExpertMajorTokens<float>(em);
         var rankMajor = new RankMajorTokens<BFloat16>(rm);
         var flatRows = new FlatTokens<float>(flat);
-        var topkIds = new TopkIdRows(ids);
-        var topkWeights = new TopkWeightRows(weights);
+        var topkIds = new TopKIdRows(ids);
+        var topkWeights = new TopKWeightRows(weights);
         var sourceInfo = new SourceInfoRows(sources);
         var countValues = new Counts(counts);
         float sum = 0;

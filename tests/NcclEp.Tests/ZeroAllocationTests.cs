@@ -147,7 +147,7 @@ public class ZeroAllocationTests
     }
 
     private static EpTensor Retarget(in EpTensor t, EpBuffer buffer) =>
-        t.Rank == 3 ? buffer.As3D(t.DataType, t.Dim(0), t.Dim(1), t.Dim(2)) : buffer.As2D(t.DataType, t.Dim(0), t.Dim(1));
+        t.DimensionCount == 3 ? buffer.As3D(t.DataType, t.Dim(0), t.Dim(1), t.Dim(2)) : buffer.As2D(t.DataType, t.Dim(0), t.Dim(1));
 
     private static void Iterate(EpGroup g, EpHandle h, in EpTensor ids, in EpTensor weights, in EpTensor x, in EpTensor rows, in EpTensor y, int count)
     {

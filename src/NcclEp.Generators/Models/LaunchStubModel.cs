@@ -12,6 +12,7 @@ namespace NcclEp.Generators.Models;
 /// <param name="DispatchKernel">CUDA entry point launched by Dispatch.</param>
 /// <param name="CombineKernel">CUDA entry point launched by Combine.</param>
 /// <param name="Rows">Dimensions of the layout-side rows tensor (dispatch output, combine input).</param>
+/// <param name="QuantizedDispatchKernel">CUDA entry point launched by the FP8 dispatch; empty when the class has none.</param>
 internal sealed record LaunchStubModel(
     string Namespace,
     string Container,
@@ -21,8 +22,12 @@ internal sealed record LaunchStubModel(
     string UpdateKernel,
     string DispatchKernel,
     string CombineKernel,
-    EquatableArray<RowDimension> Rows)
+    EquatableArray<RowDimension> Rows,
+    string QuantizedDispatchKernel = "")
 {
+    /// <summary>Whether the class gets the FP8 dispatch stub (<c>DispatchQuantized</c>) and its kernel-table entry.</summary>
+    public bool HasQuantizedDispatch => QuantizedDispatchKernel.Length != 0;
+
     public string ModeName => KnownNames.NameOf(KnownNames.Modes, Mode);
 
     public string LayoutName => KnownNames.NameOf(KnownNames.Layouts, Layout);

@@ -9,7 +9,7 @@ internal enum RecordedKind
     /// <summary><see cref="EpHandle.Update"/>.</summary>
     Update,
 
-    /// <summary><see cref="EpGroup.Dispatch"/> (either pass).</summary>
+    /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/> (either pass).</summary>
     Dispatch,
 
     /// <summary><see cref="EpGroup.Combine"/> (either pass).</summary>

@@ -2,7 +2,7 @@ namespace NcclEp.Backend;
 
 /// <summary>
 /// Which halves of a dispatch or combine one backend call runs: both (the plain calls), the send half
-/// (<see cref="EpGroup.DispatchSend"/>, <see cref="EpGroup.CombineSend"/>) or the receive half
+/// (<see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>, <see cref="EpGroup.CombineSend"/>) or the receive half
 /// (<see cref="EpGroup.Complete"/>). The values are the kernels' <c>STEP_SEND</c> and <c>STEP_RECEIVE</c> bits; 0 is both.
 /// </summary>
 internal enum EpHalf

@@ -33,20 +33,32 @@ internal struct EpLaunchArgs
     public long RowsStride1;
 
     /// <summary>Update: top-k expert ids <c>[tokens, topK]</c> (int32).</summary>
-    public nint TopkIds;
+    public nint TopKIds;
 
-    /// <summary>Bytes between rows of <see cref="TopkIds"/>.</summary>
-    public long TopkIdsRowStride;
+    /// <summary>Bytes between rows of <see cref="TopKIds"/>.</summary>
+    public long TopKIdsRowStride;
 
     /// <summary>Update: top-k weights <c>[tokens, topK]</c> (float32).</summary>
-    public nint TopkWeights;
+    public nint TopKWeights;
 
-    /// <summary>Bytes between rows of <see cref="TopkWeights"/>.</summary>
-    public long TopkWeightsRowStride;
+    /// <summary>Bytes between rows of <see cref="TopKWeights"/>.</summary>
+    public long TopKWeightsRowStride;
 
     /// <summary>The stream the call is ordered on.</summary>
     public nint Stream;
 
     /// <summary>Dispatch and combine: which halves the call runs (<see cref="EpHalf.Both"/> unless it is a send or a complete).</summary>
     public EpHalf Half;
+
+    /// <summary>Forward dispatch of an FP8 recipe: the recipe (<see cref="Rows"/> are FP8, <see cref="Scales"/> set); None otherwise.</summary>
+    public EpDispatchQuantization Quantization;
+
+    /// <summary>FP8 dispatch: the scales tensor, <c>[blocks, scaleColumns, rows]</c> or <c>[scaleColumns, rows]</c>, rows contiguous (4-byte elements).</summary>
+    public nint Scales;
+
+    /// <summary>Bytes between blocks (experts or source ranks) of a 3-D scales tensor; 0 for 2-D.</summary>
+    public long ScalesStride0;
+
+    /// <summary>Bytes between scale columns.</summary>
+    public long ScalesColumnStride;
 }

@@ -2,7 +2,7 @@ namespace NcclEp.Backend;
 
 /// <summary>
 /// The two routes of the protocol (docs/kernels.md): each has its own window regions, flags and sequence number, so one
-/// operation of each may be in flight at once, and no more (<see cref="EpGroup.DispatchSend"/>).
+/// operation of each may be in flight at once, and no more (<see cref="EpGroup.DispatchSend(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>).
 /// </summary>
 internal enum EpRoute
 {

@@ -20,8 +20,8 @@ namespace NcclEp.Backend;
 /// recvTotal           [1] i32         rows of the dispatch output in use
 /// recvSourceOffsets   [L][W] i32      first row of (expert, source) inside the expert's segment
 /// recvSourceInfo      [R] {rank, token, slot}
-/// recvTopkIds         [R'][K] i32     per-rank layouts only (R' = R), else 0 rows
-/// recvTopkWeights     [R'][K] f32     per-rank layouts: beside each row; expert-major with per-rank combine partials:
+/// recvTopKIds         [R'][K] i32     per-rank layouts only (R' = R), else 0 rows
+/// recvTopKWeights     [R'][K] f32     per-rank layouts: beside each row; expert-major with per-rank combine partials:
 ///                                     [W·M][K], the weights of each received message (s·M + i), which its partial uses
 /// updateTiles         [tiles][E+W] i32  Cuda update: (expert, rank) counts of each tile of UpdateTileTokens tokens
 /// sendTokens          [W][M] i32      Cuda update: the token at each row of the block sent to rank r
@@ -49,8 +49,8 @@ internal readonly record struct HandleLayout
 
         long o = 0;
         NumTokens = o; o = Next(o, 16);
-        TopkIds = o; o = Next(o, 4L * m * k);
-        TopkWeights = o; o = Next(o, 4L * m * k);
+        TopKIds = o; o = Next(o, 4L * m * k);
+        TopKWeights = o; o = Next(o, 4L * m * k);
         RankPositions = o; o = Next(o, 4L * m * w);
         SlotPositions = o; o = Next(o, 4L * m * k);
         SendRankCounts = o; o = Next(o, 4L * w);
@@ -61,8 +61,8 @@ internal readonly record struct HandleLayout
         RecvTotal = o; o = Next(o, 4);
         RecvSourceOffsets = o; o = Next(o, 4L * l * w);
         RecvSourceInfo = o; o = Next(o, 12L * ReceiveRows);
-        RecvTopkIds = o; o = Next(o, 4L * perRankRows * k);
-        RecvTopkWeights = o; o = Next(o, 4L * weightRows * k);
+        RecvTopKIds = o; o = Next(o, 4L * perRankRows * k);
+        RecvTopKWeights = o; o = Next(o, 4L * weightRows * k);
         UpdateTileCounts = o; o = Next(o, 4L * UpdateTiles(m) * (config.NumExperts + w));
         SendTokens = o; o = Next(o, 4L * w * m);
         RecvMessageRows = o; o = Next(o, config.Layout == EpLayout.ExpertMajor ? 4L * w * m * k : 0);
@@ -71,8 +71,8 @@ internal readonly record struct HandleLayout
 
     public long ReceiveRows { get; }
     public long NumTokens { get; }
-    public long TopkIds { get; }
-    public long TopkWeights { get; }
+    public long TopKIds { get; }
+    public long TopKWeights { get; }
     public long RankPositions { get; }
     public long SlotPositions { get; }
     public long SendRankCounts { get; }
@@ -83,8 +83,8 @@ internal readonly record struct HandleLayout
     public long RecvTotal { get; }
     public long RecvSourceOffsets { get; }
     public long RecvSourceInfo { get; }
-    public long RecvTopkIds { get; }
-    public long RecvTopkWeights { get; }
+    public long RecvTopKIds { get; }
+    public long RecvTopKWeights { get; }
     public long UpdateTileCounts { get; }
     public long SendTokens { get; }
     public long RecvMessageRows { get; }

@@ -14,7 +14,7 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
     public static TensorItems Of<T>(in EpTensor tensor, string paramName) where T : unmanaged
     {
         if (tensor.Data == 0) ThrowHelper.Null(paramName);
-        int last = tensor.Rank - 1;
+        int last = tensor.DimensionCount - 1;
         long elementBytes = tensor.DataType.SizeInBytes();
         bool perRow;
         if (IsElementType<T>(tensor.DataType))
@@ -34,7 +34,7 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
         }
 
         // The items' dimensions: the tensor's, less the last one when each item is a whole row.
-        int itemDims = perRow ? tensor.Rank - 1 : tensor.Rank;
+        int itemDims = perRow ? tensor.DimensionCount - 1 : tensor.DimensionCount;
         long rows = 1, columns = itemDims == 0 ? 1 : tensor.Dim(itemDims - 1);
         for (int d = 0; d < itemDims - 1; d++) rows *= tensor.Dim(d);
         long count = rows * columns;
@@ -48,13 +48,16 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
         EpDataType.Int32 => typeof(T) == typeof(int) || typeof(T) == typeof(uint),
         EpDataType.Float32 => typeof(T) == typeof(float),
         EpDataType.BFloat16 => typeof(T) == typeof(BFloat16) || typeof(T) == typeof(ushort),
+        EpDataType.Float8E4M3 => typeof(T) == typeof(Float8E4M3) || typeof(T) == typeof(byte),
+        EpDataType.PackedUE8M0 => typeof(T) == typeof(PackedUE8M0) || typeof(T) == typeof(uint),
         _ => false,
     };
 
     private static bool IsRowRecord<T>(in EpTensor tensor, long elementBytes) where T : unmanaged
     {
-        if (typeof(T).IsPrimitive || typeof(T) == typeof(BFloat16) || typeof(T) == typeof(Half)) return false;
-        int last = tensor.Rank - 1;
+        if (typeof(T).IsPrimitive || typeof(T) == typeof(BFloat16) || typeof(T) == typeof(Half) || typeof(T) == typeof(Float8E4M3)
+            || typeof(T) == typeof(PackedUE8M0)) return false;
+        int last = tensor.DimensionCount - 1;
         bool rowContiguous = tensor.Stride(last) == 1 || tensor.Dim(last) == 1;
         return rowContiguous && Unsafe.SizeOf<T>() == tensor.Dim(last) * elementBytes;
     }
@@ -63,6 +66,8 @@ internal readonly record struct TensorItems(int Count, int Rows, int Columns, bo
     {
         EpDataType.Int32 => "int or uint",
         EpDataType.Float32 => "float",
+        EpDataType.Float8E4M3 => "Float8E4M3 or byte",
+        EpDataType.PackedUE8M0 => "PackedUE8M0 or uint",
         _ => "BFloat16 or ushort",
     };
 }
@@ -78,7 +83,7 @@ internal static unsafe class TensorDownload
         long elementBytes = tensor.DataType.SizeInBytes();
         long total = tensor.ElementCount * elementBytes;
         if (total == 0) return;
-        int rank = tensor.Rank;
+        int rank = tensor.DimensionCount;
         fixed (T* pinned = destination)
         {
             byte* to = (byte*)pinned;

@@ -14,7 +14,9 @@ namespace NcclEp.Backend;
 /// chunkFlags      [2][W][Chunks] u64    sequence &lt;&lt; 32 when chunk c of source s's messages is written
 /// combineChunks   [2][W][Chunks] u64    sequence &lt;&lt; 32 when the rows answering chunk c of this rank's messages to s are home
 /// expertCounts    [2][W][L] i32         rows source s sends to each local expert
-/// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row
+/// messages        [2][W][M] message     header (token, top-k ids, weights, per-slot positions) + one row; the forward
+///                                       dispatch of an FP8 recipe writes its smaller messages at QuantizedMessageBytes
+///                                       apart in the same slots (FP8 row, then its scales; docs/fp8.md)
 /// combineRows     [2][M][C] row         expert outputs home: C = max(topK, W) rows per token
 /// </code>
 /// Parity is the operation's sequence number &amp; 1: back-to-back operations write alternate halves.
@@ -43,6 +45,8 @@ internal readonly record struct WindowLayout
         HeaderBytes = (int)RoundUp(16 + (12 * config.TopK), MessageAlign);
         MessageBytes = (int)RoundUp(HeaderBytes + RowBytes, MessageAlign);
         CombineSlots = Math.Max(config.TopK, worldSize);
+        QuantizedPayloadBytes = config.IsDispatchQuantized ? (int)RoundUp(config.DispatchRowBytes, 16) : 0;
+        QuantizedMessageBytes = config.IsDispatchQuantized ? (int)RoundUp(HeaderBytes + QuantizedPayloadBytes, MessageAlign) : 0;
 
         long offset = ControlBytes;
         DispatchFlags = offset; offset = RoundUp(offset + (2L * worldSize * 8), Align);
@@ -64,6 +68,19 @@ internal readonly record struct WindowLayout
     public int MessageBytes { get; }
     public int CombineSlots { get; }
 
+    /// <summary>
+    /// FP8 recipes: bytes after the header of a forward dispatch message — the row's FP8 channels (hidden bytes), then
+    /// its scales (fp32 per 128 channels, or one UE8M0 byte per 128 channels), rounded up to 16 bytes; 0 otherwise.
+    /// </summary>
+    public int QuantizedPayloadBytes { get; }
+
+    /// <summary>
+    /// FP8 recipes: the stride of forward dispatch messages (header + <see cref="QuantizedPayloadBytes"/>, on 128-byte
+    /// lines); 0 otherwise. The message region is sized by <see cref="MessageBytes"/>, which is larger: Combine's backward
+    /// pass sends unquantized rows through the same slots.
+    /// </summary>
+    public int QuantizedMessageBytes { get; }
+
     public long DispatchFlags { get; }
     public long CombineFlags { get; }
     public long ChunkFlags { get; }
@@ -78,8 +95,11 @@ internal readonly record struct WindowLayout
     public long ChunkFlag(int parity, int source, int chunk) => ChunkFlags + (((((long)parity * WorldSize) + source) * Chunks) + chunk) * 8;
     public long CombineChunkFlag(int parity, int source, int chunk) => CombineChunkFlags + (((((long)parity * WorldSize) + source) * Chunks) + chunk) * 8;
     public long ExpertCount(int parity, int source) => ExpertCounts + (((long)parity * WorldSize) + source) * LocalExperts * 4L;
-    public long Message(int parity, int source, int slot) =>
-        Messages + ((((long)parity * WorldSize) + source) * MaxTokens + slot) * MessageBytes;
+    public long Message(int parity, int source, int slot) => Message(parity, source, slot, MessageBytes);
+
+    /// <summary>Message <paramref name="slot"/> of <paramref name="source"/> for messages <paramref name="messageBytes"/> apart.</summary>
+    public long Message(int parity, int source, int slot, int messageBytes) =>
+        Messages + ((((long)parity * WorldSize) + source) * MaxTokens + slot) * messageBytes;
     public long CombineRow(int parity, int token, int slot) =>
         CombineRows + ((((long)parity * MaxTokens) + token) * CombineSlots + slot) * RowBytes;
 
@@ -127,7 +147,7 @@ internal static class WindowControl
 internal static class MessageHeader
 {
     public const int Token = 0;
-    public const int TopkIds = 16;
-    public static int TopkWeights(int topK) => 16 + (4 * topK);
+    public const int TopKIds = 16;
+    public static int TopKWeights(int topK) => 16 + (4 * topK);
     public static int SlotPositions(int topK) => 16 + (8 * topK);
 }

@@ -54,7 +54,7 @@ internal sealed unsafe class CudaBuffer : EpBuffer
         return new CudaBuffer(device, pointer, bytes, owned: false);
     }
 
-    protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset)
+    private protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset)
     {
         // A copy from pageable memory may return before its DMA lands; kernels on non-blocking streams would not
         // wait for it. The device's transfer stream, synchronised, makes the upload complete when this returns.
@@ -67,7 +67,7 @@ internal sealed unsafe class CudaBuffer : EpBuffer
         }
     }
 
-    protected override void CopyOut(Span<byte> destination, long byteOffset)
+    private protected override void CopyOut(Span<byte> destination, long byteOffset)
     {
         // Not the legacy default stream: it has a work queue of its own to share, and no reason to wait for it.
         using CudaContextScope scope = _device.MakeCurrent();
@@ -79,7 +79,7 @@ internal sealed unsafe class CudaBuffer : EpBuffer
         }
     }
 
-    protected override void FillBytes(byte value)
+    private protected override void FillBytes(byte value)
     {
         // The transfer stream, not the context: co-located ranks' kernels may be waiting on this rank.
         using CudaContextScope scope = _device.MakeCurrent();
@@ -88,7 +88,7 @@ internal sealed unsafe class CudaBuffer : EpBuffer
         Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
     }
 
-    protected override void Free()
+    private protected override void Free()
     {
         if (!_owned) return;
         using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);

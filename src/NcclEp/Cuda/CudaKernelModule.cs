@@ -7,7 +7,7 @@ using NcclEp.Interop;
 
 namespace NcclEp.Cuda;
 
-/// <summary>The kernels of one configuration (update and its offsets pass, dispatch route, combine route) loaded on one device.</summary>
+/// <summary>The kernels of one configuration (update and its offsets pass, dispatch route, combine route, and the FP8 dispatch of an FP8 recipe) loaded on one device.</summary>
 /// <remarks>
 /// A loaded module is shared by every group of the same context that needs the same cubin, and stays loaded while
 /// that context lives: loading and unloading these kernels costs about 40 KiB of GPU memory per cycle that the driver
@@ -43,21 +43,26 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
             foreach (EpKernelSpec spec in specs)
             {
                 if (spec.Defines != specs[0].Defines) throw new NotSupportedException("The kernels of one (mode, layout) must share their defines: they are compiled as one module.");
+                if (spec.Op == EpOperation.QuantizedDispatch && !config.IsDispatchQuantized) continue;  // built for an FP8 recipe only
                 nint function = Function(spec.EntryPoint);
                 switch (spec.Op)
                 {
                     case EpOperation.Update: Update = function; break;
                     case EpOperation.Dispatch: Dispatch = function; break;
                     case EpOperation.Combine: Combine = function; break;
+                    case EpOperation.QuantizedDispatch: QuantizedDispatch = function; break;
                 }
             }
             if (Update == 0 || Dispatch == 0 || Combine == 0)
                 throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} does not name an update, dispatch and combine kernel.");
+            if (config.IsDispatchQuantized && QuantizedDispatch == 0)
+                throw new NotSupportedException($"The kernel table for {config.Mode} / {config.Layout} has no FP8 dispatch kernel.");
             // Update's second launch (tile offsets) belongs to the same operation and module.
             UpdateOffsets = Function(UpdateOffsetsEntryPoint);
             QueueProbeWait = Function("ncclep_queue_probe_wait");
             QueueProbeSet = Function("ncclep_queue_probe_set");
             LocalBytesPerThread = Math.Max(Math.Max(LocalBytes(Update), LocalBytes(UpdateOffsets)), Math.Max(LocalBytes(Dispatch), LocalBytes(Combine)));
+            if (QuantizedDispatch != 0) LocalBytesPerThread = Math.Max(LocalBytesPerThread, LocalBytes(QuantizedDispatch));
             ReserveStack(LocalBytesPerThread);
         }
         catch
@@ -74,6 +79,9 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
     public nint UpdateOffsets { get; }
     public nint Dispatch { get; }
     public nint Combine { get; }
+
+    /// <summary>The FP8 dispatch (ncclep_dispatch_fp8); 0 when the configuration has no FP8 recipe.</summary>
+    public nint QuantizedDispatch { get; }
 
     /// <summary>The co-located stream check's two kernels (ep_queue_probe.cu, ColocatedStreams.cs).</summary>
     public nint QueueProbeWait { get; }

@@ -20,18 +20,18 @@ internal unsafe struct CudaKernelParams
     public nint ErrorRecord;
     public long OffDispatchFlags, OffCombineFlags, OffExpertCounts, OffMessages, OffCombineRows;
     public nint State;
-    public long HNumTokens, HTopkIds, HTopkWeights, HRankPositions, HSlotPositions;
+    public long HNumTokens, HTopKIds, HTopKWeights, HRankPositions, HSlotPositions;
     public long HSendRankCounts, HSendExpertCounts, HRecvRankCounts, HRecvExpertCounts, HRecvExpertOffsets;
-    public long HRecvTotal, HRecvSourceOffsets, HRecvSourceInfo, HRecvTopkIds, HRecvTopkWeights;
+    public long HRecvTotal, HRecvSourceOffsets, HRecvSourceInfo, HRecvTopKIds, HRecvTopKWeights;
     public long ReceiveRows;
     public nint Home;
     public long HomeStride;
     public nint Rows;
     public long RowsStride0, RowsStride1;
-    public nint TopkIds;
-    public long TopkIdsStride;
-    public nint TopkWeights;
-    public long TopkWeightsStride;
+    public nint TopKIds;
+    public long TopKIdsStride;
+    public nint TopKWeights;
+    public long TopKWeightsStride;
     public long HUpdateTiles, HSendTokens;
     public long OffChunkFlags;
     public ulong NetworkMask;
@@ -43,5 +43,7 @@ internal unsafe struct CudaKernelParams
     public int Reserved3;
     public long OffCombineChunkFlags;
     public long HRecvMessageRows;
+    public nint Scales;                // FP8 dispatch: the scales tensor (ep_common.cuh)
+    public long ScalesStride0, ScalesColumnStride;
     public fixed long Peers[MaxWorld];
 }

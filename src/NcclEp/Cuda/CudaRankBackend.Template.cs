@@ -33,8 +33,8 @@ internal sealed unsafe partial class CudaRankBackend
         p.OffMessages = w.Messages;
         p.OffCombineRows = w.CombineRows;
         p.HNumTokens = h.NumTokens;
-        p.HTopkIds = h.TopkIds;
-        p.HTopkWeights = h.TopkWeights;
+        p.HTopKIds = h.TopKIds;
+        p.HTopKWeights = h.TopKWeights;
         p.HRankPositions = h.RankPositions;
         p.HSlotPositions = h.SlotPositions;
         p.HSendRankCounts = h.SendRankCounts;
@@ -45,8 +45,8 @@ internal sealed unsafe partial class CudaRankBackend
         p.HRecvTotal = h.RecvTotal;
         p.HRecvSourceOffsets = h.RecvSourceOffsets;
         p.HRecvSourceInfo = h.RecvSourceInfo;
-        p.HRecvTopkIds = h.RecvTopkIds;
-        p.HRecvTopkWeights = h.RecvTopkWeights;
+        p.HRecvTopKIds = h.RecvTopKIds;
+        p.HRecvTopKWeights = h.RecvTopKWeights;
         p.ReceiveRows = h.ReceiveRows;
         p.HUpdateTiles = h.UpdateTileCounts;
         p.HSendTokens = h.SendTokens;

@@ -48,6 +48,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
         kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
+        if (kernels.QuantizedDispatch != 0) kernels.ReserveSharedMemory(kernels.QuantizedDispatch, (int)_dispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
         ThrowIfNotResident(c, fabric.RanksPerDevice);
         _errors = new CudaErrorRecord(_device);
@@ -82,8 +83,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private void ThrowIfNotResident(in EpConfig c, int ranksPerDevice)
     {
         using CudaContextScope scope = _device.MakeCurrent();
-        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _dispatchShared), ("combine", _kernels.Combine, _combineShared) })
+        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _dispatchShared), ("combine", _kernels.Combine, _combineShared), ("FP8 dispatch", _kernels.QuantizedDispatch, _dispatchShared) })
         {
+            if (function == 0) continue;  // no FP8 recipe
             Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
             string? problem = GridResidency.Problem(name, blocks, (int)_grid, ranksPerDevice, _device.Multiprocessors, CudaKernelModule.ThreadsPerBlock, shared, c.NumSms);
             if (problem is not null) throw new EpException($"Rank {_rank}: {problem}");
@@ -127,7 +129,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
         Fill(ref p, handle, in args, flags: args.Pass == EpPass.Forward ? RowsInWindowFlag(args.Rows) : 0);
-        if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, args.Half, ref p);
+        if (args.Quantization != EpDispatchQuantization.None) RunQuantizedDispatchRoute(args.Stream, args.Half, ref p);
+        else if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, args.Half, ref p);
         else RunCombineRoute(args.Stream, args.Half, ref p);
     }
 
@@ -160,6 +163,13 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
     private void RunDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
         RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+
+    /// <summary>The FP8 dispatch: its own kernel, its messages (FP8 row and scales) at their own stride in the same slots.</summary>
+    private void RunQuantizedDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p)
+    {
+        p.MessageBytes = _fabric.Layout.QuantizedMessageBytes;
+        RunRoute(_kernels.QuantizedDispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+    }
 
     private void RunCombineRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
         RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, half, ref p);
@@ -208,10 +218,13 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         p.Rows = args.Rows;
         p.RowsStride0 = args.RowsStride0;
         p.RowsStride1 = args.RowsStride1;
-        p.TopkIds = args.TopkIds;
-        p.TopkIdsStride = args.TopkIdsRowStride;
-        p.TopkWeights = args.TopkWeights;
-        p.TopkWeightsStride = args.TopkWeightsRowStride;
+        p.TopKIds = args.TopKIds;
+        p.TopKIdsStride = args.TopKIdsRowStride;
+        p.TopKWeights = args.TopKWeights;
+        p.TopKWeightsStride = args.TopKWeightsRowStride;
+        p.Scales = args.Scales;
+        p.ScalesStride0 = args.ScalesStride0;
+        p.ScalesColumnStride = args.ScalesColumnStride;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

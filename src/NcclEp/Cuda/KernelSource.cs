@@ -15,10 +15,11 @@ internal static class KernelSource
     /// <summary>Names a directory holding every kernel file; the embedded sources are not used then.</summary>
     public const string DirectoryVariable = "NCCLEP_KERNEL_SOURCE_DIR";
     private const string CommonHeader = "ep_common.cuh";
+    private static readonly string[] Headers = [CommonHeader, "ep_fp8_rule.cuh", "ep_fp8.cuh"];
     private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
     private static readonly Lazy<string> Joined = new(() => Load(Environment.GetEnvironmentVariable(DirectoryVariable), Console.Error));
 
-    /// <summary>The header followed by every kernel file, with the local #include lines taken out.</summary>
+    /// <summary>The headers followed by every kernel file, with the local #include lines taken out.</summary>
     public static string Text => Joined.Value;
 
     /// <summary>
@@ -39,10 +40,16 @@ internal static class KernelSource
     internal static string Join(string? directory)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(Read(CommonHeader, directory).Replace("#pragma once", string.Empty, StringComparison.Ordinal));
-        foreach (string unit in Units)
-            sb.AppendLine(Read(unit, directory).Replace($"#include \"{CommonHeader}\"", string.Empty, StringComparison.Ordinal));
+        foreach (string header in Headers) sb.AppendLine(WithoutIncludes(Read(header, directory).Replace("#pragma once", string.Empty, StringComparison.Ordinal)));
+        foreach (string unit in Units) sb.AppendLine(WithoutIncludes(Read(unit, directory)));
         return sb.ToString();
+    }
+
+    /// <summary>The text without its #include lines of the headers (they are joined in front, once).</summary>
+    private static string WithoutIncludes(string text)
+    {
+        foreach (string header in Headers) text = text.Replace($"#include \"{header}\"", string.Empty, StringComparison.Ordinal);
+        return text;
     }
 
     private static string Read(string name, string? directory)
@@ -51,7 +58,7 @@ internal static class KernelSource
         {
             string path = Path.Combine(directory, name);
             if (!File.Exists(path))
-                throw new FileNotFoundException($"{DirectoryVariable} is '{directory}', which has no {name}: it must hold {CommonHeader} and {string.Join(", ", Units)}.", path);
+                throw new FileNotFoundException($"{DirectoryVariable} is '{directory}', which has no {name}: it must hold {string.Join(", ", Headers)} and {string.Join(", ", Units)}.", path);
             return File.ReadAllText(path, Encoding.UTF8);
         }
         Assembly assembly = typeof(KernelSource).Assembly;

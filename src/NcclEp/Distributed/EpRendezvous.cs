@@ -11,7 +11,7 @@ namespace NcclEp.Distributed;
 /// <see cref="EpRendezvousException"/> that names the rank and the address.
 /// </summary>
 /// <remarks>
-/// <para>Three ways to meet: <see cref="FromEnvironment(TimeSpan?)"/> (the variables torchrun, mpirun and srun
+/// <para>Three ways to meet: <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> (the variables torchrun, mpirun and srun
 /// set), <see cref="File"/> (rank 0 writes the payload to a shared file) and <see cref="Tcp"/> (rank 0 listens,
 /// the others connect). Every rank must perform the same sequence of <see cref="Share"/> and
 /// <see cref="Barrier"/> calls. An instance is used by one thread at a time; after a failure it refuses
@@ -29,10 +29,10 @@ public abstract class EpRendezvous : IDisposable
     public const int MaxPayloadBytes = 1 << 20;
 
     /// <summary>Environment variable with a rendezvous address (<c>file:PATH</c> or <c>tcp:HOST:PORT</c>) that
-    /// <see cref="FromEnvironment(TimeSpan?)"/> prefers to <c>MASTER_ADDR</c>/<c>MASTER_PORT</c>.</summary>
+    /// <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> prefers to <c>MASTER_ADDR</c>/<c>MASTER_PORT</c>.</summary>
     public const string AddressVariable = "NCCLEP_RENDEZVOUS";
 
-    /// <summary>Environment variable with the time-out in seconds that <see cref="FromEnvironment(TimeSpan?)"/> uses when none is given.</summary>
+    /// <summary>Environment variable with the time-out in seconds that <see cref="FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/> uses when none is given.</summary>
     public const string TimeoutVariable = "NCCLEP_RENDEZVOUS_TIMEOUT";
 
     private readonly Lock _gate = new();
@@ -228,22 +228,15 @@ public abstract class EpRendezvous : IDisposable
     /// address from <c>NCCLEP_RENDEZVOUS</c> if set, else TCP at <c>MASTER_ADDR</c>:<c>MASTER_PORT</c>; under srun
     /// without them, the first node of the step (loopback for a step on one node), and under mpirun on one node,
     /// loopback; then the port (unless <c>MASTER_PORT</c> is set) is derived from the job id. The secret, job id and
-    /// policy come from <see cref="EpRendezvousOptions.FromEnvironment()"/>.
+    /// policy come from <paramref name="options"/>, else from the environment.
     /// </summary>
-    /// <param name="timeout">Longest wait of one step; default <c>NCCLEP_RENDEZVOUS_TIMEOUT</c> seconds, else <see cref="DefaultTimeout"/>.</param>
-    /// <exception cref="InvalidOperationException">A variable is missing or not a number; the message names it.</exception>
-    public static EpRendezvous FromEnvironment(TimeSpan? timeout = null) => LauncherEnvironment.Rendezvous(Environment.GetEnvironmentVariable, timeout, null);
-
-    /// <summary>As <see cref="FromEnvironment(TimeSpan?)"/>, with the secret, job id and policy given rather than read from the environment.</summary>
-    /// <param name="options">The job secret, job id and policy (the same on every rank).</param>
+    /// <param name="options">The job secret, job id and policy (the same on every rank); null: from the environment
+    /// (<see cref="EpRendezvousOptions.FromEnvironment()"/>).</param>
     /// <param name="timeout">Longest wait of one step; default <c>NCCLEP_RENDEZVOUS_TIMEOUT</c> seconds, else <see cref="DefaultTimeout"/>.</param>
     /// <exception cref="InvalidOperationException">A variable is missing or not a number; the message names it.</exception>
     /// <exception cref="ArgumentException">The options are not usable (named <c>options</c>).</exception>
-    public static EpRendezvous FromEnvironment(EpRendezvousOptions options, TimeSpan? timeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        return LauncherEnvironment.Rendezvous(Environment.GetEnvironmentVariable, timeout, options);
-    }
+    public static EpRendezvous FromEnvironment(EpRendezvousOptions? options = null, TimeSpan? timeout = null) =>
+        LauncherEnvironment.Rendezvous(Environment.GetEnvironmentVariable, timeout, options);
 
     internal static EpRendezvous FromEnvironment(Func<string, string?> variable, TimeSpan? timeout, EpRendezvousOptions? options = null) =>
         LauncherEnvironment.Rendezvous(variable, timeout, options);

@@ -6,7 +6,7 @@ namespace NcclEp.Distributed;
 
 /// <summary>
 /// What torchrun, srun (Slurm) and mpirun (Open MPI, PMIx) tell a process in its environment: its rank, the world
-/// size, its local rank, the job, and where the ranks meet (<see cref="EpRendezvous.FromEnvironment(TimeSpan?)"/>).
+/// size, its local rank, the job, and where the ranks meet (<see cref="EpRendezvous.FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/>).
 /// </summary>
 internal static class LauncherEnvironment
 {

@@ -22,15 +22,15 @@ internal sealed unsafe class HostBuffer : EpBuffer
     /// <summary>A view of <paramref name="bytes"/> bytes of the caller's memory at <paramref name="pointer"/>; disposing it frees nothing.</summary>
     public static HostBuffer Borrow(nint pointer, long bytes) => new(pointer, bytes);
 
-    protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset) =>
+    private protected override void CopyIn(ReadOnlySpan<byte> source, long byteOffset) =>
         source.CopyTo(new Span<byte>((byte*)Pointer + byteOffset, source.Length));
 
-    protected override void CopyOut(Span<byte> destination, long byteOffset) =>
+    private protected override void CopyOut(Span<byte> destination, long byteOffset) =>
         new ReadOnlySpan<byte>((byte*)Pointer + byteOffset, destination.Length).CopyTo(destination);
 
-    protected override void FillBytes(byte value) => NativeMemory.Fill((void*)Pointer, (nuint)Bytes, value);
+    private protected override void FillBytes(byte value) => NativeMemory.Fill((void*)Pointer, (nuint)Bytes, value);
 
-    protected override void Free()
+    private protected override void Free()
     {
         if (!_owned) return;
         NativeMemory.AlignedFree((void*)Pointer);

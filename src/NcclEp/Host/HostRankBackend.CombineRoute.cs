@@ -155,7 +155,7 @@ internal sealed unsafe partial class HostRankBackend
         where TElement : unmanaged, IRowElement
     {
         int terms = _fabric.Config.Layout == EpLayout.ExpertMajor ? _topK : _worldSize;
-        float* weights = (float*)(state + h.TopkWeights);
+        float* weights = (float*)(state + h.TopKWeights);
         float* acc = _accumulator;
 
         for (int t = 0; t < args.NumTokens; t++)
@@ -189,7 +189,7 @@ internal sealed unsafe partial class HostRankBackend
         int* rankPositions = (int*)(state + h.RankPositions);
         if (_fabric.Config.Layout == EpLayout.ExpertMajor)
         {
-            int e = ((int*)(state + h.TopkIds))[(t * _topK) + i];
+            int e = ((int*)(state + h.TopKIds))[(t * _topK) + i];
             if (e < 0) return null;
             int r = e / _localExperts;
             if (ActiveMask[r] == 0) return null;

@@ -35,11 +35,14 @@ internal sealed unsafe partial class HostRankBackend
         uint sequence = NextSequence(DispatchSequence, receive);
         int parity = (int)(sequence & 1);
 
+        // An FP8 dispatch writes smaller messages (FP8 row + scales) at their own stride in the same slots.
+        int messageBytes = args.Quantization == EpDispatchQuantization.None ? _layout.MessageBytes : _layout.QuantizedMessageBytes;
+
         if (send)
         {
             PublishCounts(state, h, sequence, parity);
             Phase(HostPhase.CountsPublished);
-            SendMessageChunks(state, h, in args, sequence, parity);
+            SendMessageChunks<TElement>(state, h, in args, sequence, parity, messageBytes);
         }
         if (!receive) return;
         Phase(HostPhase.ReceiveStart);
@@ -47,7 +50,7 @@ internal sealed unsafe partial class HostRankBackend
         long deadline = Deadline;
         ReceiveCounts(state, h, sequence, parity, deadline);
         ComputeReceiveOffsets(state, h, parity);
-        LayOutRows<TElement>(state, h, in args, sequence, parity, deadline, scaleByWeight);
+        LayOutRows<TElement>(state, h, in args, sequence, parity, deadline, scaleByWeight, messageBytes);
     }
 
     /// <summary>
@@ -77,7 +80,8 @@ internal sealed unsafe partial class HostRankBackend
     }
 
     /// <summary>(chunk, destination) in chunk order, as the sending blocks take them: the chunk's messages, then its flag.</summary>
-    private void SendMessageChunks(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity)
+    private void SendMessageChunks<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity, int messageBytes)
+        where TElement : unmanaged, IRowElement
     {
         int* rankCounts = (int*)(state + h.SendRankCounts);
         int* sendTokens = (int*)(state + h.SendTokens);
@@ -90,7 +94,7 @@ internal sealed unsafe partial class HostRankBackend
                 if (ActiveMask[r] == 0 || n <= 0 || c >= _chunks.Count(n)) continue;
                 int end = _chunks.Begin(n, c + 1);
                 for (int slot = _chunks.Begin(n, c); slot < end; slot++)
-                    WriteMessage(state, h, in args, r, slot, sendTokens[((long)r * _maxTokens) + slot], parity);
+                    WriteMessage<TElement>(state, h, in args, r, slot, sendTokens[((long)r * _maxTokens) + slot], parity, messageBytes);
                 Volatile.Write(ref *(ulong*)(_peers[r] + _layout.ChunkFlag(parity, _rank, c)), (ulong)sequence << 32);
                 Phase(HostPhase.MessageChunkSent);
             }
@@ -99,19 +103,21 @@ internal sealed unsafe partial class HostRankBackend
 
     /// <summary>
     /// Message <paramref name="slot"/> to rank <paramref name="r"/>: token t's header (its top-k, and the slot positions of
-    /// r's experts) and row. A message to this rank itself carries only its header: the receive half reads the row from
-    /// home, as the kernels do.
+    /// r's experts) and row, or for an FP8 dispatch the row quantized (FP8 channels, then scales). An unquantized message to
+    /// this rank itself carries only its header: the receive half reads the row from home, as the kernels do (an FP8 one
+    /// carries its quantized row, so every receiver reads FP8 rows and scales from messages).
     /// </summary>
-    private void WriteMessage(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int r, int slot, int t, int parity)
+    private void WriteMessage<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, int r, int slot, int t, int parity, int messageBytes)
+        where TElement : unmanaged, IRowElement
     {
         int k = _topK;
-        int* ids = (int*)(state + h.TopkIds);
-        float* weights = (float*)(state + h.TopkWeights);
+        int* ids = (int*)(state + h.TopKIds);
+        float* weights = (float*)(state + h.TopKWeights);
         int* slotPositions = (int*)(state + h.SlotPositions);
-        byte* message = _peers[r] + _layout.Message(parity, _rank, slot);
+        byte* message = _peers[r] + _layout.Message(parity, _rank, slot, messageBytes);
         *(int*)(message + MessageHeader.Token) = t;
-        int* msgIds = (int*)(message + MessageHeader.TopkIds);
-        float* msgWeights = (float*)(message + MessageHeader.TopkWeights(k));
+        int* msgIds = (int*)(message + MessageHeader.TopKIds);
+        float* msgWeights = (float*)(message + MessageHeader.TopKWeights(k));
         int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
         for (int i = 0; i < k; i++)
         {
@@ -120,9 +126,15 @@ internal sealed unsafe partial class HostRankBackend
             msgWeights[i] = weights[(t * k) + i];
             msgSlots[i] = e >= 0 && e / _localExperts == r ? slotPositions[(t * k) + i] : -1;
         }
+        byte* row = (byte*)args.Home + (t * args.HomeRowStride);
+        if (args.Quantization != EpDispatchQuantization.None)
+        {
+            RowQuantizer.Quantize<TElement>(row, message + _layout.HeaderBytes, _hidden, args.Quantization);
+            return;
+        }
         if (r == _rank) return;
         int rowBytes = _layout.RowBytes;
-        Buffer.MemoryCopy((byte*)args.Home + (t * args.HomeRowStride), message + _layout.HeaderBytes, rowBytes, rowBytes);
+        Buffer.MemoryCopy(row, message + _layout.HeaderBytes, rowBytes, rowBytes);
     }
 
     /// <summary>Every live source's count flag for this operation (masked sources count 0).</summary>

@@ -33,7 +33,7 @@ internal sealed unsafe partial class HostRankBackend
     {
         long message = ((long)s * _maxTokens) + i;
         int* rows = (int*)(state + h.RecvMessageRows) + (message * _topK);
-        float* weights = (float*)(state + h.RecvTopkWeights) + (message * _topK);
+        float* weights = (float*)(state + h.RecvTopKWeights) + (message * _topK);
         int* sourceInfo = (int*)(state + h.RecvSourceInfo);
         int token = -1;
         new Span<float>(partial, _hidden).Clear();

@@ -16,8 +16,8 @@ internal sealed unsafe partial class HostRankBackend
         HandleLayout h = handle.Layout;
         byte* state = (byte*)handle.State;
         *(int*)(state + h.NumTokens) = tokens;
-        int* ids = (int*)(state + h.TopkIds);
-        float* weights = (float*)(state + h.TopkWeights);
+        int* ids = (int*)(state + h.TopKIds);
+        float* weights = (float*)(state + h.TopKWeights);
         int* rankPositions = (int*)(state + h.RankPositions);
         int* slotPositions = (int*)(state + h.SlotPositions);
         int* rankCounts = (int*)(state + h.SendRankCounts);
@@ -28,8 +28,8 @@ internal sealed unsafe partial class HostRankBackend
 
         for (int t = 0; t < tokens; t++)
         {
-            int* srcIds = (int*)((byte*)args.TopkIds + (t * args.TopkIdsRowStride));
-            float* srcWeights = (float*)((byte*)args.TopkWeights + (t * args.TopkWeightsRowStride));
+            int* srcIds = (int*)((byte*)args.TopKIds + (t * args.TopKIdsRowStride));
+            float* srcWeights = (float*)((byte*)args.TopKWeights + (t * args.TopKWeightsRowStride));
             int* positions = rankPositions + ((long)t * _worldSize);
             new Span<int>(positions, _worldSize).Fill(-1);
             for (int slot = 0; slot < k; slot++)
@@ -56,7 +56,7 @@ internal sealed unsafe partial class HostRankBackend
     {
         for (int t = 0; t < args.NumTokens; t++)
         {
-            int* ids = (int*)((byte*)args.TopkIds + (t * args.TopkIdsRowStride));
+            int* ids = (int*)((byte*)args.TopKIds + (t * args.TopKIdsRowStride));
             for (int slot = 0; slot < _topK; slot++)
             {
                 int e = ids[slot];

@@ -1,6 +1,6 @@
 // NcclEp device helpers: parameter block, memory-order primitives, bf16 arithmetic.
-// Compiled by NVRTC with -DNCCLEP_MODE, -DNCCLEP_LAYOUT, -DNCCLEP_HIDDEN, -DNCCLEP_TOPK, -DNCCLEP_DTYPE, and
-// -DNCCLEP_COMBINE_PER_RANK=1 for expert-major groups whose combine sends per-rank partials (EpCombineReduction.PerRank).
+// Compiled by NVRTC with -DNCCLEP_MODE, -DNCCLEP_LAYOUT, -DNCCLEP_HIDDEN, -DNCCLEP_TOPK, -DNCCLEP_DTYPE (and -DNCCLEP_QUANT, ep_fp8.cuh),
+// and -DNCCLEP_COMBINE_PER_RANK=1 for expert-major groups whose combine sends per-rank partials (EpCombineReduction.PerRank).
 // Every arithmetic step matches the Host backend (src/NcclEp/Host) bit for bit: products and sums are
 // rounded separately (__fmul_rn/__fadd_rn, never fused) and fp32 -> bf16 rounds to nearest even.
 #pragma once
@@ -72,6 +72,9 @@ struct EpParams {
     int reserved3;
     i64 offCombineChunkFlags;       // window: [2][W][NCCLEP_CHUNKS] u64, combine's chunk flags
     i64 hRecvMessageRows;           // handle, expert-major: [W][M][K] dispatch-output row of each message's slot, -1 if none
+    char* scales;                   // FP8 dispatch: the scales tensor, [blocks][columns][rows] or [columns][rows], rows contiguous
+    i64 scalesStride0;              // bytes between blocks (experts or source ranks) of 3-D scales; 0 for 2-D
+    i64 scalesColumnStride;         // bytes between scale columns
     char* peers[NCCLEP_MAX_WORLD];  // LSA address of each peer's window; 0 for network peers
 };
 

@@ -10,7 +10,11 @@
 //            destination the layout gives it.
 // With network peers (outside the LSA team) the host launches the send half, NCCL's send/recv of the
 // staging slices, then the receive half: those peers' messages and counts are in the staging buffer.
+// Two kernels share this code (template parameter Q): ncclep_dispatch moves rows as they are (the forward dispatch
+// without quantization, and Combine's backward pass); ncclep_dispatch_fp8, built for an FP8 recipe, quantizes each row
+// into its message and lays out FP8 rows and their scales (ep_fp8.cuh); p.messageBytes is the recipe's message stride.
 #include "ep_common.cuh"
+#include "ep_fp8.cuh"
 
 
 __device__ __forceinline__ char* message_at(const EpParams& p, char* window, int parity, int source, int slot) {
@@ -87,9 +91,11 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
 
 // One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored. A
 // message to this rank itself carries only its header: the receiver reads the row from home. With node >= 0, the
-// message for that node's rail peer.
+// message for that node's rail peer. Quantized (Q): the header, then the row quantized (every message, this rank's
+// own included, so every receiver reads FP8 rows and scales the same way).
+template <bool Q>
 __device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane, int node = -1) {
-    const int VECS = node < 0 && r == p.rank ? HEADER_VECS : HEADER_VECS + ROW_VECS;
+    const int VECS = Q || (node < 0 && r == p.rank) ? HEADER_VECS : HEADER_VECS + ROW_VECS;
     const int4* row = (const int4*)(p.home + t * p.homeStride);
     for (int v0 = lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
@@ -108,12 +114,14 @@ __device__ __forceinline__ void write_message(const EpParams& p, int4* message, 
             message[v] = x[u];
         }
     }
+    if constexpr (Q) write_quantized_row(row, (char*)message + HEADER_BYTES, lane);
 }
 
 // Hierarchical HT: for every other node with a live rail peer, each token's slot at each of the node's ranks (-1:
 // none, or a masked rank) and, if it has one, the token's message, indexed by token. The slices go out whole after
 // the kernel; the rail peer forwards (ep_forward.cu).
 #define RAIL_TOKENS 64
+template <bool Q>
 __device__ void send_rail_messages(const EpParams& p, int block, int blocks) {
     const int W = p.world, G = p.nodeSize, M = p.maxTokens;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -132,13 +140,14 @@ __device__ void send_rail_messages(const EpParams& p, int block, int blocks) {
             const int slot = lane < G && active[d] ? positions[(i64)t * W + d] : -1;
             if (lane < G) slots[(i64)t * G + lane] = slot;
             if (__ballot_sync(0xFFFFFFFFu, slot >= 0) == 0) continue;
-            write_message(p, (int4*)(messages + (i64)t * p.messageBytes), t, -1, lane, node);
+            write_message<Q>(p, (int4*)(messages + (i64)t * p.messageBytes), t, -1, lane, node);
         }
     }
 }
 
 // Sending block `block` of `blocks`: (chunk, destination) jobs in chunk order, so every destination's first
 // chunks go out first.
+template <bool Q>
 __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     const int W = p.world, M = p.maxTokens;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -153,7 +162,7 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the receiver does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
         for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
-            write_message(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
+            write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
         __syncthreads();
         // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
@@ -162,7 +171,7 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
             st_release_sys(dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
         }
     }
-    if (hierarchical(p)) send_rail_messages(p, block, blocks);
+    if (hierarchical(p)) send_rail_messages<Q>(p, block, blocks);
 }
 
 // Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
@@ -178,9 +187,11 @@ __device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int pa
     return arrived;
 }
 
-// High-throughput expert-major: the padding rows of every segment are zeros with no source. They depend on the
-// counts alone, so they are written before the first chunk is waited for (while it is still on its way), a warp
-// per padding row over every receiving block, rather than a warp per segment at the end.
+// High-throughput expert-major: the padding rows of every segment are zeros with no source (quantized: FP8 zeros with
+// the scales of a zero row). They depend on the counts alone, so they are written before the first chunk is waited for
+// (while it is still on its way), a warp per padding row over every receiving block, rather than a warp per segment at
+// the end.
+template <bool Q>
 __device__ void zero_padding(const EpParams& p, const int* sSegments, const int* sExpertCounts, int L, int block, int blocks) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
@@ -190,12 +201,18 @@ __device__ void zero_padding(const EpParams& p, const int* sSegments, const int*
         while (l < L - 1 && index >= sSegments[l + 1]) l++;
         if (index < sSegments[l] + sExpertCounts[l]) continue;  // a row in use
         int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
-        for (int v = lane; v < ROW_VECS; v += 32) row[v] = make_int4(0, 0, 0, 0);
+        for (int v = lane; v < (Q ? FP8_ROW_VECS : ROW_VECS); v += 32) row[v] = make_int4(0, 0, 0, 0);
+        if constexpr (Q) {
+            for (int w = lane; w < QUANT_SCALE_WORDS; w += 32)
+                *(u32*)(p.scales + (i64)index * 4 + w * p.scalesColumnStride) = QUANT_ZERO_ROW_SCALE_WORD;
+        }
         if (lane < 3) sourceInfo[(i64)index * 3 + lane] = -1;
     }
 }
 
+template <bool Q>
 __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
+    constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     __shared__ int sCount[NCCLEP_MAX_WORLD];
     __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
@@ -259,7 +276,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
     }
 
     int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
-    if (perExpert && packed) zero_padding(p, sSegments, sExpertCounts, L, block, blocks);
+    if (perExpert && packed) zero_padding<Q>(p, sSegments, sExpertCounts, L, block, blocks);
     const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
     for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
@@ -271,22 +288,23 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
             const char* message = incoming_message(p, s, parity, i);
             const int token = ld_cv((const int*)message);
-            // This rank's own tokens: the row is read from home, where the send half left it.
-            const int4* source = s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
+            // This rank's own tokens: the row is read from home, where the send half left it (quantized: from the message).
+            const int4* source = !Q && s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
 
             if (!perExpert) {
                 const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
                 int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
-                // Zero-copy receive: a peer's row already is the output row; this rank's own (read from home) and a
-                // network peer's (in the staging buffer) are copied in.
-                const bool inPlace = (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
-                for (int v0 = inPlace ? ROW_VECS : lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+                // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
+                // home) and a network peer's (in the staging buffer) are copied in.
+                const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
+                for (int v0 = inPlace ? VECS : lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
                     int4 x[COPY_UNROLL];
 #pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cg(source + v0 + 32 * u);
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
 #pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = x[u];
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) row[v0 + 32 * u] = x[u];
                 }
+                if constexpr (Q) copy_scales(p, message + HEADER_BYTES, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? s * p.scalesStride0 + (i64)i * 4 : index * 4, lane);
                 if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
                 if (lane < K) {
                     state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = ld_cv((const int*)(message + 16) + lane);
@@ -297,7 +315,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 
             // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
             // Each slot's row is also recorded per message: combine sends rows home in message order.
-            i64 myOffset = -1;
+            i64 myOffset = -1, myScales = -1;  // byte offsets of slot `lane`'s row and of its scales (column 0)
             float myWeight = 0.f;
             if (lane < K) {
                 const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
@@ -308,6 +326,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                     const i64 index = (i64)sSegments[l] + j;
                     if (j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
                         myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
+                        myScales = packed ? index * 4 : l * p.scalesStride0 + (i64)j * 4;
                         myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
                         myIndex = (int)index;
                         sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
@@ -318,11 +337,11 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                 if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
             }
             // The loop bound is the same for every lane: the shuffles below need the whole warp.
-            for (int base = 0; base < ROW_VECS; base += 32 * COPY_UNROLL) {
+            for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {
                 const int v0 = base + lane;
                 int4 x[COPY_UNROLL];
 #pragma unroll
-                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = ld_cg(source + v0 + 32 * u);
+                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
 #pragma unroll 1
                 for (int k = 0; k < K; k++) {
                     const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
@@ -331,7 +350,14 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                     int4* row = (int4*)(p.rows + offset);
 #pragma unroll
                     for (int u = 0; u < COPY_UNROLL; u++)
-                        if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = scale ? scale_vec(x[u], w) : x[u];
+                        if (v0 + 32 * u < VECS) row[v0 + 32 * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
+                }
+            }
+            if constexpr (Q) {
+#pragma unroll 1
+                for (int k = 0; k < K; k++) {
+                    const i64 at = __shfl_sync(0xFFFFFFFFu, myScales, k);
+                    if (at >= 0) copy_scales(p, message + HEADER_BYTES, at, lane);
                 }
             }
         }
@@ -339,11 +365,12 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
 
 }
 
-// Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu).
-__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks);
+// Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu); rowVecs
+// 16-byte vectors follow each message's header.
+__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks, int rowVecs);
 
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
-    extern __shared__ int shared[];
+template <bool Q>
+__device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     TIMELINE_START(SLOT_DISPATCH(seq));
     if (masked_out(p, PHASE_DISPATCH_RECEIVE, seq)) return;  // before any store to a peer (forwarding included)
@@ -355,17 +382,17 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
         const int senders = sending_blocks(G, DISPATCH_SENDERS_PER_8);
         if (b < senders) {
             if (b == 0) publish_counts(p, seq, parity);
-            send_chunks(p, seq, parity, b, senders);
+            send_chunks<Q>(p, seq, parity, b, senders);
         } else {
-            receive_chunks(p, seq, parity, b - senders, G - senders, shared);
+            receive_chunks<Q>(p, seq, parity, b - senders, G - senders, shared);
         }
     } else {
         if (send) {
             if (b == 0) publish_counts(p, seq, parity);
-            send_chunks(p, seq, parity, b, G);
+            send_chunks<Q>(p, seq, parity, b, G);
         }
-        if (receive && hierarchical(p)) forward_rail_slices(p, seq, parity, b, G);
-        if (receive) receive_chunks(p, seq, parity, b, G, shared);
+        if (receive && hierarchical(p)) forward_rail_slices(p, seq, parity, b, G, Q ? QUANT_PAYLOAD_VECS : ROW_VECS);
+        if (receive) receive_chunks<Q>(p, seq, parity, b, G, shared);
     }
 
     // The operation ends (its sequence number advances) when its receive half is done.
@@ -375,3 +402,15 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(con
     }
     TIMELINE_END(SLOT_DISPATCH(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? 1 : 2, seq);
 }
+
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
+    extern __shared__ int shared[];
+    dispatch_route<false>(p, shared);
+}
+
+#if NCCLEP_QUANT != 0
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch_fp8(const EpParams p) {
+    extern __shared__ int shared[];
+    dispatch_route<true>(p, shared);
+}
+#endif

@@ -26,7 +26,7 @@ __device__ __forceinline__ int rail_source(const EpParams& p, int n, u32 seq, co
     return (u32)(word >> 32) == seq ? s : -1;
 }
 
-__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks) {
+__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks, int rowVecs) {
     const int W = p.world, G = p.nodeSize, N = W / G, L = p.localExperts, M = p.maxTokens;
     const int node = p.rank / G, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int* active = active_mask(p);
@@ -60,17 +60,17 @@ __device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int 
                                            forwarded_word(p, header, 4 * v + 2, x.z, d), forwarded_word(p, header, 4 * v + 3, x.w, d));
                 }
             }
-            // The row: loaded once, COPY_UNROLL vectors per lane, stored to every destination.
-            for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+            // The row (or FP8 row and scales): loaded once, COPY_UNROLL vectors per lane, stored to every destination.
+            for (int v0 = lane; v0 < rowVecs; v0 += 32 * COPY_UNROLL) {
                 int4 x[COPY_UNROLL];
 #pragma unroll
-                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = __ldg(source + HEADER_VECS + v0 + 32 * u);
+                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < rowVecs) x[u] = __ldg(source + HEADER_VECS + v0 + 32 * u);
                 for (unsigned rest = targets; rest != 0; rest &= rest - 1) {
                     const int g = __ffs(rest) - 1, d = node * G + g;
                     const int at = __shfl_sync(0xFFFFFFFFu, slot, g);
                     int4* row = (int4*)(p.peers[d] + p.offMessages + ((i64)(parity * W + s) * M + at) * p.messageBytes) + HEADER_VECS;
 #pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) row[v0 + 32 * u] = x[u];
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < rowVecs) row[v0 + 32 * u] = x[u];
                 }
             }
         }

@@ -4,7 +4,7 @@ namespace NcclEp;
 
 /// <summary>
 /// Makes the launch-stub generator complete a <c>static partial class</c> nested in <see cref="EpLaunchStubs"/>
-/// with the Update, Dispatch and Combine stubs of one (mode, layout), route the group's calls of that
+/// with the Update, Dispatch and Combine stubs (and optionally the FP8 dispatch) of one (mode, layout), route the group's calls of that
 /// (mode, layout) to them, and list their kernels in <c>EpKernelTable</c>.
 /// </summary>
 /// <remarks>
@@ -45,4 +45,11 @@ internal sealed class EpSpecializationAttribute : Attribute
 
     /// <summary>Dimensions of the layout-side rows tensor, outermost first; the last is <c>hidden</c>.</summary>
     public string[] Rows { get; }
+
+    /// <summary>
+    /// CUDA entry point of the FP8 forward dispatch; when set, the class also gets a <c>DispatchQuantized</c> stub (FP8
+    /// rows, and scales of shape: the rows' leading dimensions with the scale columns before the last of them) and the
+    /// kernel table lists the kernel.
+    /// </summary>
+    public string? QuantizedDispatchKernel { get; set; }
 }

@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.Counts.g.cs).
 [EpMetadataView(EpDataType.Int32, "Length:index",

@@ -12,7 +12,8 @@ internal static class EpViewChecks
     {
         if (typeof(T) == typeof(BFloat16)) return EpDataType.BFloat16;
         if (typeof(T) == typeof(float)) return EpDataType.Float32;
-        ThrowHelper.Argument(nameof(T), $"Token views hold BFloat16 or float elements, not {typeof(T).Name}.");
+        if (typeof(T) == typeof(Float8E4M3)) return EpDataType.Float8E4M3;
+        ThrowHelper.Argument(nameof(T), $"Token views hold BFloat16, float or Float8E4M3 elements, not {typeof(T).Name}.");
         return default;
     }
 
@@ -21,8 +22,8 @@ internal static class EpViewChecks
     {
         if (t.DataType != type)
             ThrowHelper.Argument(name, $"{name} has element type {t.DataType}; this view reads {type}.");
-        if (t.Rank != rank)
-            ThrowHelper.Argument(name, $"{name} has {t.Rank} dimensions ({t}); this view needs {rank}.");
+        if (t.DimensionCount != rank)
+            ThrowHelper.Argument(name, $"{name} has {t.DimensionCount} dimensions ({t}); this view needs {rank}.");
         if (t.Stride(rank - 1) != 1 && t.Dim(rank - 1) > 1)
             ThrowHelper.Argument(name, $"{name}: the last dimension must be contiguous (stride 1), not stride {t.Stride(rank - 1)}.");
         for (int d = 0; d < rank; d++)
@@ -39,7 +40,7 @@ internal static class EpViewChecks
     /// <summary>The last dimension must be exactly one record of <paramref name="width"/> scalars.</summary>
     public static void Width(in EpTensor t, string name, int width)
     {
-        if (t.Dim(t.Rank - 1) != width)
+        if (t.Dim(t.DimensionCount - 1) != width)
             ThrowHelper.Argument(name, $"{name} has shape {t}; its last dimension must be {width} (one record).");
     }
 

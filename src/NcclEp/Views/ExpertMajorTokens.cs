@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.ExpertMajorTokens{T}.g.cs).
 [EpTokenView(EpLayout.ExpertMajor, "LocalExperts:expert", "Capacity:slot", "Hidden:element",

@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.FlatTokens{T}.g.cs): documentation, constructors,
 // length properties, indexer and Row.

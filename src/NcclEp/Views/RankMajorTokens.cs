@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.RankMajorTokens{T}.g.cs).
 [EpTokenView(EpLayout.RankMajor, "WorldSize:source", "MaxTokensPerRank:token", "Hidden:element",

@@ -1,6 +1,6 @@
 using System;
 
-namespace NcclEp;
+namespace NcclEp.Views;
 
 // Completed by the view generator (obj/generated/.../NcclEp.SourceInfoRows.g.cs).
 [EpMetadataView(EpDataType.Int32, "Rows:row", Record = typeof(EpSourceInfo),

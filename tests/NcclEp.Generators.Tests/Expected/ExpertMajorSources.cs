@@ -17,7 +17,7 @@ internal static class ExpertMajorSources
         /// Expert-major rows.
         /// A typed, bounds-checked view of <c>[LocalExperts, Capacity, Hidden]</c> elements of <typeparamref name="T"/> over memory the host can read.
         /// </summary>
-        /// <typeparam name="T"><see cref="BFloat16"/> or <see cref="float"/>: the element type of the descriptor's <see cref="EpDataType"/>.</typeparam>
+        /// <typeparam name="T"><see cref="BFloat16"/>, <see cref="float"/> or <see cref="Float8E4M3"/> (the rows of an FP8 dispatch): the element type of the descriptor's <see cref="EpDataType"/>.</typeparam>
         /// <remarks>
         /// <para>
         /// The rows of the <see cref="EpLayout.ExpertMajor"/> layout.
@@ -147,6 +147,9 @@ internal static class ExpertMajorSources
                 /// <summary>CUDA entry point that <see cref="Combine"/> launches.</summary>
                 public const string CombineKernel = "ncclep_combine";
 
+                /// <summary>CUDA entry point that <see cref="DispatchQuantized"/> launches.</summary>
+                public const string QuantizedDispatchKernel = "ncclep_dispatch_fp8";
+
                 /// <summary>Compile-time defines that select this specialization in the kernel sources.</summary>
                 public const string Defines = "-DNCCLEP_MODE=0 -DNCCLEP_LAYOUT=1";
 
@@ -162,18 +165,36 @@ internal static class ExpertMajorSources
                     handle.MarkRouted(args.NumTokens);
                 }
 
-                /// <summary><see cref="EpGroup.Dispatch"/>: checks the handle and both descriptors, then launches <see cref="DispatchKernel"/>.</summary>
+                /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>: checks the handle and both descriptors, then launches <see cref="DispatchKernel"/>.</summary>
                 public static void Dispatch(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass)
                 {
                     IEpRankBackend backend = group.RankBackend;
                     CheckDispatchState(group, handle, pass);
                     EpShapes s = group.Shapes;
                     CheckHomeRows(in s, handle, in tokens, nameof(tokens));
-                    CheckRows(in s, in received, nameof(received));
+                    CheckRows(in s, in received, nameof(received), s.DataType);
                     TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, pass);
                     backend.Dispatch(handle, in args);
                     if (pass == EpPass.Forward) handle.MarkDispatched();
+                }
+
+                /// <summary>The FP8 forward dispatch of <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the recipe and the three descriptors, then launches <see cref="QuantizedDispatchKernel"/>.</summary>
+                public static void DispatchQuantized(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
+                {
+                    IEpRankBackend backend = group.RankBackend;
+                    CheckQuantizedDispatchState(group, handle);
+                    EpShapes s = group.Shapes;
+                    CheckHomeRows(in s, handle, in tokens, nameof(tokens));
+                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
+                    CheckScales(in s, in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
+                    PackScales(ref args, in s, in receivedScales);
+                    backend.Dispatch(handle, in args);
+                    handle.MarkDispatched();
                 }
 
                 /// <summary><see cref="EpGroup.Combine"/>: checks the handle and both descriptors, then launches <see cref="CombineKernel"/>.</summary>
@@ -182,34 +203,43 @@ internal static class ExpertMajorSources
                     IEpRankBackend backend = group.RankBackend;
                     CheckCombineState(group, handle, pass);
                     EpShapes s = group.Shapes;
-                    CheckRows(in s, in expertOutputs, nameof(expertOutputs));
+                    CheckRows(in s, in expertOutputs, nameof(expertOutputs), s.DataType);
                     CheckHomeRows(in s, handle, in combined, nameof(combined));
                     TensorChecks.NoOverlap(in expertOutputs, nameof(expertOutputs), in combined, nameof(combined));
                     EpLaunchArgs args = Pack(handle, in combined, in expertOutputs, stream, pass);
                     backend.Combine(handle, in args);
                 }
 
-                /// <summary>The layout-side rows must be <c>[localExperts, worldSize*maxTokensPerRank, hidden]</c> of the group's element type.</summary>
-                private static void CheckRows(in EpShapes s, in EpTensor t, string name)
+                /// <summary>The layout-side rows must be <c>[localExperts, worldSize*maxTokensPerRank, hidden]</c> of <paramref name="type"/>.</summary>
+                private static void CheckRows(in EpShapes s, in EpTensor t, string name, EpDataType type)
                 {
-                    TensorChecks.Common(in t, name, s.DataType, 3, TensorChecks.RowAlignment);
+                    TensorChecks.Common(in t, name, type, 3, TensorChecks.RowAlignment);
                     TensorChecks.Dim(in t, name, 0, s.LocalExperts, "local experts");
                     TensorChecks.Dim(in t, name, 1, (long)s.WorldSize * s.MaxTokensPerRank, "worldSize × maxTokensPerRank");
                     TensorChecks.Dim(in t, name, 2, s.Hidden, "hidden");
                 }
 
+                /// <summary>The scales of an FP8 dispatch must be <c>[localExperts, scaleColumns, worldSize*maxTokensPerRank]</c> of the recipe's scale type, rows contiguous.</summary>
+                private static void CheckScales(in EpShapes s, in EpTensor t, string name)
+                {
+                    TensorChecks.Scales(in t, name, s.ScalesDataType, 3);
+                    TensorChecks.Dim(in t, name, 0, s.LocalExperts, "local experts");
+                    TensorChecks.Dim(in t, name, 1, s.ScaleColumns, "scale columns: hidden / 128, or hidden / 512 packed UE8M0 words");
+                    TensorChecks.Dim(in t, name, 2, (long)s.WorldSize * s.MaxTokensPerRank, "worldSize × maxTokensPerRank");
+                }
+
                 /// <summary>Packs a dispatch or combine on the stack; strides in bytes.</summary>
                 private static EpLaunchArgs Pack(EpHandle handle, in EpTensor home, in EpTensor rows, EpStream stream, EpPass pass)
                 {
-                    int size = home.DataType.SizeInBytes();
+                    int homeSize = home.DataType.SizeInBytes(), rowsSize = rows.DataType.SizeInBytes();
                     EpLaunchArgs args = default;
                     args.Pass = pass;
                     args.NumTokens = handle.NumTokens;
                     args.Home = home.Data;
-                    args.HomeRowStride = home.Stride(0) * size;
+                    args.HomeRowStride = home.Stride(0) * homeSize;
                     args.Rows = rows.Data;
-                    args.RowsStride0 = rows.Stride(0) * size;
-                    args.RowsStride1 = rows.Stride(1) * size;
+                    args.RowsStride0 = rows.Stride(0) * rowsSize;
+                    args.RowsStride1 = rows.Stride(1) * rowsSize;
                     args.Stream = stream.Handle;
                     return args;
                 }

@@ -37,7 +37,7 @@ internal static class LibrarySources
                 }
             }
 
-            /// <summary><see cref="EpGroup.Dispatch"/>: runs the stub of the group's (mode, layout).</summary>
+            /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>: runs the stub of the group's (mode, layout).</summary>
             public static void Dispatch(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass)
             {
                 switch (group.Shapes.Mode, group.Shapes.Layout)
@@ -82,6 +82,29 @@ internal static class LibrarySources
                         return;
                 }
             }
+
+            /// <summary>The FP8 <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: runs the stub of the group's (mode, layout).</summary>
+            public static void DispatchQuantized(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
+            {
+                switch (group.Shapes.Mode, group.Shapes.Layout)
+                {
+                    case (EpMode.LowLatency, EpLayout.ExpertMajor):
+                        LowLatencyExpertMajor.DispatchQuantized(group, handle, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.LowLatency, EpLayout.RankMajor):
+                        LowLatencyRankMajor.DispatchQuantized(group, handle, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.Flat):
+                        HighThroughputFlat.DispatchQuantized(group, handle, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.ExpertMajor):
+                        HighThroughputExpertMajor.DispatchQuantized(group, handle, in tokens, in received, in receivedScales, stream);
+                        return;
+                    default:
+                        ThrowNoStub(group.Shapes.Mode, group.Shapes.Layout);
+                        return;
+                }
+            }
         }
         """;
 
@@ -97,7 +120,8 @@ internal static class LibrarySources
         /// <summary>
         /// The kernel specializations the Cuda backend compiles: for each valid (mode, layout), the kernels its
         /// launch stubs run (the entry points come from the stubs' declarations, so the two cannot diverge).
-        /// Hidden, top-k and element type are added by the backend from the group's configuration.
+        /// Hidden, top-k, element type and quantization recipe are added by the backend from the group's configuration;
+        /// the FP8 dispatch kernel exists only in modules built for an FP8 recipe.
         /// </summary>
         internal static partial class EpKernelTable
         {
@@ -106,6 +130,7 @@ internal static class LibrarySources
                 new(EpOperation.Update, EpLaunchStubs.LowLatencyExpertMajor.UpdateKernel, EpLaunchStubs.LowLatencyExpertMajor.Defines),
                 new(EpOperation.Dispatch, EpLaunchStubs.LowLatencyExpertMajor.DispatchKernel, EpLaunchStubs.LowLatencyExpertMajor.Defines),
                 new(EpOperation.Combine, EpLaunchStubs.LowLatencyExpertMajor.CombineKernel, EpLaunchStubs.LowLatencyExpertMajor.Defines),
+                new(EpOperation.QuantizedDispatch, EpLaunchStubs.LowLatencyExpertMajor.QuantizedDispatchKernel, EpLaunchStubs.LowLatencyExpertMajor.Defines),
             };
 
             private static readonly EpKernelSpec[] s_lowLatencyRankMajor =
@@ -113,6 +138,7 @@ internal static class LibrarySources
                 new(EpOperation.Update, EpLaunchStubs.LowLatencyRankMajor.UpdateKernel, EpLaunchStubs.LowLatencyRankMajor.Defines),
                 new(EpOperation.Dispatch, EpLaunchStubs.LowLatencyRankMajor.DispatchKernel, EpLaunchStubs.LowLatencyRankMajor.Defines),
                 new(EpOperation.Combine, EpLaunchStubs.LowLatencyRankMajor.CombineKernel, EpLaunchStubs.LowLatencyRankMajor.Defines),
+                new(EpOperation.QuantizedDispatch, EpLaunchStubs.LowLatencyRankMajor.QuantizedDispatchKernel, EpLaunchStubs.LowLatencyRankMajor.Defines),
             };
 
             private static readonly EpKernelSpec[] s_highThroughputFlat =
@@ -120,6 +146,7 @@ internal static class LibrarySources
                 new(EpOperation.Update, EpLaunchStubs.HighThroughputFlat.UpdateKernel, EpLaunchStubs.HighThroughputFlat.Defines),
                 new(EpOperation.Dispatch, EpLaunchStubs.HighThroughputFlat.DispatchKernel, EpLaunchStubs.HighThroughputFlat.Defines),
                 new(EpOperation.Combine, EpLaunchStubs.HighThroughputFlat.CombineKernel, EpLaunchStubs.HighThroughputFlat.Defines),
+                new(EpOperation.QuantizedDispatch, EpLaunchStubs.HighThroughputFlat.QuantizedDispatchKernel, EpLaunchStubs.HighThroughputFlat.Defines),
             };
 
             private static readonly EpKernelSpec[] s_highThroughputExpertMajor =
@@ -127,6 +154,7 @@ internal static class LibrarySources
                 new(EpOperation.Update, EpLaunchStubs.HighThroughputExpertMajor.UpdateKernel, EpLaunchStubs.HighThroughputExpertMajor.Defines),
                 new(EpOperation.Dispatch, EpLaunchStubs.HighThroughputExpertMajor.DispatchKernel, EpLaunchStubs.HighThroughputExpertMajor.Defines),
                 new(EpOperation.Combine, EpLaunchStubs.HighThroughputExpertMajor.CombineKernel, EpLaunchStubs.HighThroughputExpertMajor.Defines),
+                new(EpOperation.QuantizedDispatch, EpLaunchStubs.HighThroughputExpertMajor.QuantizedDispatchKernel, EpLaunchStubs.HighThroughputExpertMajor.Defines),
             };
 
             /// <summary>Every (mode, layout) that has launch stubs, in (mode, layout) order.</summary>
@@ -168,7 +196,7 @@ internal static class LibrarySources
         using System.Runtime.CompilerServices;
         using System.Runtime.InteropServices;
 
-        namespace NcclEp;
+        namespace NcclEp.Views;
 
         /// <summary>
         /// Where each received row came from: <see cref="EpHandle.ReceivedSourceInfo"/> read as one <see cref="EpSourceInfo"/> per row.
@@ -250,7 +278,7 @@ internal static class LibrarySources
         using System.Runtime.CompilerServices;
         using System.Runtime.InteropServices;
 
-        namespace NcclEp;
+        namespace NcclEp.Views;
 
         /// <summary>
         /// Int32 counts <c>[n]</c>: <see cref="EpHandle.ReceivedRankCounts"/>, <see cref="EpHandle.ReceivedExpertCounts"/>, <see cref="EpHandle.ReceivedExpertOffsets"/> or <see cref="EpHandle.ReceivedTotal"/>.
@@ -318,6 +346,124 @@ internal static class LibrarySources
             /// <summary>The <see cref="Length"/> elements as one contiguous span.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public Span<int> AsSpan() => MemoryMarshal.CreateSpan(ref Unsafe.As<byte, int>(ref _origin), _length0);
+        }
+        """;
+
+    public const string PackedBlockScales = """
+        // <auto-generated/>
+        #nullable enable
+
+        using System;
+        using System.Runtime.CompilerServices;
+        using System.Runtime.InteropServices;
+
+        namespace NcclEp;
+
+        /// <summary>
+        /// The UE8M0 scales of an FP8 dispatch into a 3-D layout, <c>[blocks, words, rows]</c>: as <see cref="BlockScales"/>, each word holding the exponents of channel groups <c>4·word .. 4·word+3</c>.
+        /// A typed, bounds-checked view of <c>[Blocks, Words, Rows]</c> PackedUE8M0 elements over memory the host can read.
+        /// </summary>
+        /// <remarks>
+        /// <para>
+        /// The memory must be readable by the host: buffers of the Host backend, or a host mirror of device memory
+        /// (never a Cuda device pointer). The innermost unit below is contiguous; the others may be strided:
+        /// </para>
+        /// <code>
+        ///                                 row = 0 .. Rows-1 (contiguous)
+        ///                              +----------------------------------+
+        ///   block = 0  word = 0        |                                  |
+        ///              word = 1        |                                  |  Words rows per block,
+        ///              ...             |                                  |  one row stride apart
+        ///              word = Words-1  |                                  |
+        ///                              +----------------------------------+
+        ///   block = 1  word = 0        |                                  |  Blocks blocks,
+        ///              ...             |                                  |  one block stride apart
+        ///                              +----------------------------------+
+        ///   ...
+        /// </code>
+        /// Indexers and rows check every index and throw <see cref="ArgumentOutOfRangeException"/> outside the view;
+        /// nothing allocates.
+        /// </remarks>
+        public readonly ref partial struct PackedBlockScales
+        {
+            private readonly ref byte _origin;
+            private readonly int _length0;
+            private readonly int _length1;
+            private readonly int _length2;
+            private readonly nint _stride0;
+            private readonly nint _stride1;
+
+            /// <summary>Views the host-readable memory that <paramref name="tensor"/> describes.</summary>
+            /// <param name="tensor">A <c>[Blocks, Words, Rows]</c> descriptor whose element type matches the view and whose last dimension is contiguous.</param>
+            /// <exception cref="ArgumentException">The element type, dimensions or strides do not match, or the data pointer is null or misaligned.</exception>
+            public unsafe PackedBlockScales(in EpTensor tensor)
+            {
+                EpViewChecks.Check(in tensor, nameof(tensor), EpDataType.PackedUE8M0, 3);
+                _origin = ref Unsafe.AsRef<byte>((void*)tensor.Data);
+                _length0 = (int)tensor.Dim(0);
+                _length1 = (int)tensor.Dim(1);
+                _length2 = (int)tensor.Dim(2);
+                _stride0 = (nint)tensor.Stride(0) * 4;
+                _stride1 = (nint)tensor.Stride(1) * 4;
+            }
+
+            /// <summary>Views contiguous host memory (for example a host mirror filled by <see cref="EpBuffer.Download{T}"/>) as <c>[Blocks, Words, Rows]</c>, row-major.</summary>
+            /// <param name="span">The elements; at least the product of the lengths.</param>
+            /// <param name="blocks">Length of <see cref="Blocks"/>.</param>
+            /// <param name="words">Length of <see cref="Words"/>.</param>
+            /// <param name="rows">Length of <see cref="Rows"/>.</param>
+            /// <exception cref="ArgumentException">A length is negative or the span is too short.</exception>
+            public PackedBlockScales(Span<global::NcclEp.PackedUE8M0> span, int blocks, int words, int rows)
+            {
+                EpViewChecks.Lengths(span.Length, nameof(span), blocks, words, rows);
+                _origin = ref Unsafe.As<global::NcclEp.PackedUE8M0, byte>(ref MemoryMarshal.GetReference(span));
+                _length0 = blocks;
+                _length1 = words;
+                _length2 = rows;
+                _stride1 = (nint)rows * 4;
+                _stride0 = (nint)words * _stride1;
+            }
+
+            /// <summary>Length of dimension 0, <c>Blocks</c> (indexed by <c>block</c>).</summary>
+            public int Blocks => _length0;
+
+            /// <summary>Length of dimension 1, <c>Words</c> (indexed by <c>word</c>).</summary>
+            public int Words => _length1;
+
+            /// <summary>Length of dimension 2, <c>Rows</c> (indexed by <c>row</c>).</summary>
+            public int Rows => _length2;
+
+            /// <summary>Whether the view holds no element.</summary>
+            public bool IsEmpty => _length0 == 0 || _length1 == 0 || _length2 == 0;
+
+            /// <summary>The element at [<paramref name="block"/>, <paramref name="word"/>, <paramref name="row"/>].</summary>
+            /// <param name="block">Index in <see cref="Blocks"/>.</param>
+            /// <param name="word">Index in <see cref="Words"/>.</param>
+            /// <param name="row">Index in <see cref="Rows"/>.</param>
+            /// <exception cref="ArgumentOutOfRangeException">An index is outside its dimension.</exception>
+            public ref global::NcclEp.PackedUE8M0 this[int block, int word, int row]
+            {
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                get
+                {
+                    if ((uint)block >= (uint)_length0) ThrowHelper.IndexOutOfRange(nameof(block), block, _length0);
+                    if ((uint)word >= (uint)_length1) ThrowHelper.IndexOutOfRange(nameof(word), word, _length1);
+                    if ((uint)row >= (uint)_length2) ThrowHelper.IndexOutOfRange(nameof(row), row, _length2);
+                    return ref Unsafe.Add(ref Unsafe.As<byte, global::NcclEp.PackedUE8M0>(ref Unsafe.AddByteOffset(ref _origin, (block * _stride0) + (word * _stride1))), row);
+                }
+            }
+
+            /// <summary>The contiguous row [<paramref name="block"/>, <paramref name="word"/>, ..] of <see cref="Rows"/> elements.</summary>
+            /// <param name="block">Index in <see cref="Blocks"/>.</param>
+            /// <param name="word">Index in <see cref="Words"/>.</param>
+            /// <exception cref="ArgumentOutOfRangeException">An index is outside its dimension.</exception>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public Span<global::NcclEp.PackedUE8M0> Row(int block, int word)
+            {
+                if ((uint)block >= (uint)_length0) ThrowHelper.IndexOutOfRange(nameof(block), block, _length0);
+                if ((uint)word >= (uint)_length1) ThrowHelper.IndexOutOfRange(nameof(word), word, _length1);
+                return MemoryMarshal.CreateSpan(ref Unsafe.As<byte, global::NcclEp.PackedUE8M0>(ref Unsafe.AddByteOffset(ref _origin, (block * _stride0) + (word * _stride1))), _length2);
+            }
         }
         """;
 }

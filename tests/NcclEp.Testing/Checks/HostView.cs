@@ -39,13 +39,13 @@ public static unsafe class HostView
 /// message's slot <c>recvMessageRows</c> ([W][M][K]; empty for per-rank layouts).
 /// </summary>
 public sealed record HandleSnapshot(
-    int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopkIds, float[] TopkWeights,
+    int[] RankCounts, int[] ExpertCounts, int[] ExpertOffsets, int[] Total, int[] SourceInfo, int[] TopKIds, float[] TopKWeights,
     int[] SourceOffsets, int[] MessageRows)
 {
     public static HandleSnapshot Take(EpHandle h) => new(
         HostView.Int32s(h.ReceivedRankCounts), HostView.Int32s(h.ReceivedExpertCounts), HostView.Int32s(h.ReceivedExpertOffsets),
-        HostView.Int32s(h.ReceivedTotal), HostView.Int32s(h.ReceivedSourceInfo), HostView.Int32s(h.ReceivedTopkIds),
-        HostView.Floats(h.ReceivedTopkWeights), HostView.SourceOffsets(h), ResultCollector.MessageRows(h));
+        HostView.Int32s(h.ReceivedTotal), HostView.Int32s(h.ReceivedSourceInfo), HostView.Int32s(h.ReceivedTopKIds),
+        HostView.Floats(h.ReceivedTopKWeights), HostView.SourceOffsets(h), ResultCollector.MessageRows(h));
 }
 
 /// <summary>A downloaded row buffer as element bits (bf16 or fp32), with reusable storage.</summary>

@@ -42,8 +42,8 @@ public static class ResultCollector
             result.Add("sourceInfo" + at, Raw(handle, handle.ReceivedSourceInfo.Data + (nint)(first * 12), count * 12));
             if (c.Layout != EpLayout.ExpertMajor)
             {
-                result.Add("recvTopkIds" + at, Raw(handle, handle.ReceivedTopkIds.Data + (nint)(first * k * 4), count * k * 4));
-                result.Add("recvTopkWeights" + at, Raw(handle, handle.ReceivedTopkWeights.Data + (nint)(first * k * 4), count * k * 4));
+                result.Add("recvTopKIds" + at, Raw(handle, handle.ReceivedTopKIds.Data + (nint)(first * k * 4), count * k * 4));
+                result.Add("recvTopKWeights" + at, Raw(handle, handle.ReceivedTopKWeights.Data + (nint)(first * k * 4), count * k * 4));
             }
         }
         result.Add("combined", Rows(combined, combinedAt, tokens * rowBytes));

@@ -77,7 +77,7 @@ public static class RoundTripChecks
             long at = row.Row * 3;
             Throw(ReceiveChecks.SourceInfo(phase, c, row, got.SourceInfo[at], got.SourceInfo[at + 1], got.SourceInfo[at + 2]));
             if (c.Layout == EpLayout.ExpertMajor) continue;
-            Throw(ReceiveChecks.TopK(phase, model, row, got.TopkIds.AsSpan((int)(row.Row * k), k), got.TopkWeights.AsSpan((int)(row.Row * k), k)));
+            Throw(ReceiveChecks.TopK(phase, model, row, got.TopKIds.AsSpan((int)(row.Row * k), k), got.TopKWeights.AsSpan((int)(row.Row * k), k)));
         }
     }
 

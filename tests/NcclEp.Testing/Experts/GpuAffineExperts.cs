@@ -82,10 +82,10 @@ public sealed unsafe class GpuAffineExperts : IDisposable
         a.RankCounts = handle.ReceivedRankCounts.Data;
         a.ExpertCounts = handle.ReceivedExpertCounts.Data;
         a.ExpertOffsets = handle.ReceivedExpertOffsets.Data;
-        a.Ids = handle.ReceivedTopkIds.Data;
-        a.IdsStride = handle.ReceivedTopkIds.Stride(0);
-        a.Weights = handle.ReceivedTopkWeights.Data;
-        a.WeightsStride = handle.ReceivedTopkWeights.Stride(0);
+        a.Ids = handle.ReceivedTopKIds.Data;
+        a.IdsStride = handle.ReceivedTopKIds.Stride(0);
+        a.Weights = handle.ReceivedTopKWeights.Data;
+        a.WeightsStride = handle.ReceivedTopKWeights.Stride(0);
         a.Rows = _rows;
         a.MaxTokens = _config.MaxTokensPerRank;
         a.World = g.WorldSize;
@@ -104,7 +104,7 @@ public sealed unsafe class GpuAffineExperts : IDisposable
 
     /// <summary>(rows per block of dimension 0, stride of dimension 0, row stride), in elements: 3-D and 2-D layouts alike.</summary>
     private static (long BlockRows, long Stride0, long Stride1) Geometry(in EpTensor t) =>
-        t.Rank == 3 ? (t.Dim(1), t.Stride(0), t.Stride(1)) : (t.Dim(0), 0, t.Stride(0));
+        t.DimensionCount == 3 ? (t.Dim(1), t.Stride(0), t.Stride(1)) : (t.Dim(0), 0, t.Stride(0));
 
     public void Dispose()
     {

@@ -52,7 +52,7 @@ public static unsafe class HostAffineExperts
             AffineExperts.ExpertRow(c.DataType, pass, expert, source, destination, c.Hidden);
             return;
         }
-        EpTensor ids = handle.ReceivedTopkIds, weights = handle.ReceivedTopkWeights;
+        EpTensor ids = handle.ReceivedTopKIds, weights = handle.ReceivedTopKWeights;
         var rowIds = new ReadOnlySpan<int>((void*)(ids.Data + (nint)(row * ids.Stride(0) * 4)), c.TopK);
         var rowWeights = new ReadOnlySpan<float>((void*)(weights.Data + (nint)(row * weights.Stride(0) * 4)), c.TopK);
         AffineExperts.RankRow(c.DataType, pass, rowIds, rowWeights, firstLocal, local, source, destination, c.Hidden);
@@ -61,7 +61,7 @@ public static unsafe class HostAffineExperts
     /// <summary>Address of flat layout row <paramref name="row"/> (flattened over the leading dimensions of a 3-D layout).</summary>
     public static nint Address(in EpTensor t, long row)
     {
-        long element = t.Rank == 3 ? ((row / t.Dim(1)) * t.Stride(0)) + ((row % t.Dim(1)) * t.Stride(1)) : row * t.Stride(0);
+        long element = t.DimensionCount == 3 ? ((row / t.Dim(1)) * t.Stride(0)) + ((row % t.Dim(1)) * t.Stride(1)) : row * t.Stride(0);
         return t.Data + (nint)(element * t.DataType.SizeInBytes());
     }
 

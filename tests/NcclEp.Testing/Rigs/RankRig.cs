@@ -68,13 +68,13 @@ public sealed class RankRig : IDisposable
     private bool Is3D => Config.Mode == EpMode.LowLatency;
 
     public EpTensor IdsTensor(int tokens) =>
-        EpTensor.Strided2D(Ids.Pointer, EpDataType.Int32, tokens, Config.TopK, Shape.IdsPitch);
+        EpTensor.Create2D(Ids.Pointer, EpDataType.Int32, tokens, Config.TopK, Shape.IdsPitch);
 
     public EpTensor WeightsTensor(int tokens) =>
-        EpTensor.Strided2D(Weights.Pointer, EpDataType.Float32, tokens, Config.TopK, Shape.WeightsPitch);
+        EpTensor.Create2D(Weights.Pointer, EpDataType.Float32, tokens, Config.TopK, Shape.WeightsPitch);
 
     public EpTensor Home(EpBuffer buffer, int tokens) =>
-        EpTensor.Strided2D(buffer.Pointer, Config.DataType, tokens, Config.Hidden, HomePitch(buffer));
+        EpTensor.Create2D(buffer.Pointer, Config.DataType, tokens, Config.Hidden, HomePitch(buffer));
 
     /// <summary>Row pitch of a home buffer: inputs (x, gradient) and outputs (combined, token gradient) differ.</summary>
     public int HomePitch(EpBuffer buffer) => buffer == X || buffer == Grad ? Shape.InPitch : Shape.OutPitch;
@@ -85,8 +85,8 @@ public sealed class RankRig : IDisposable
         EpConfig c = Config;
         int p = Shape.LayoutPitch;
         return Is3D
-            ? EpTensor.Strided3D(buffer.Pointer, c.DataType, LayoutRows / BlockRows, BlockRows, c.Hidden, (BlockRows + Shape.GapRows) * p, p)
-            : EpTensor.Strided2D(buffer.Pointer, c.DataType, LayoutRows, c.Hidden, p);
+            ? EpTensor.Create3D(buffer.Pointer, c.DataType, LayoutRows / BlockRows, BlockRows, c.Hidden, (BlockRows + Shape.GapRows) * p, p)
+            : EpTensor.Create2D(buffer.Pointer, c.DataType, LayoutRows, c.Hidden, p);
     }
 
     /// <summary>Uploads [tokens, topK] ids and weights at their pitches; the gaps hold values that would be rejected or show.</summary>

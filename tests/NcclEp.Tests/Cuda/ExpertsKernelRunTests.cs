@@ -60,11 +60,11 @@ public sealed class ExpertsKernelRunTests
         x.Upload<byte>(batch.X);
         received.Fill(0x3C);  // rows not in use hold finite values: a kernel that touched them would show
         EpTensor layout = c.Mode == EpMode.LowLatency
-            ? EpTensor.Strided3D(received.Pointer, c.DataType, blocks, blockRows, c.Hidden, (blockRows + gap) * pitch, pitch)
-            : EpTensor.Strided2D(received.Pointer, c.DataType, blockRows, c.Hidden, pitch);
+            ? EpTensor.Create3D(received.Pointer, c.DataType, blocks, blockRows, c.Hidden, (blockRows + gap) * pitch, pitch)
+            : EpTensor.Create2D(received.Pointer, c.DataType, blockRows, c.Hidden, pitch);
         EpTensor outLayout = c.Mode == EpMode.LowLatency
-            ? EpTensor.Strided3D(output.Pointer, c.DataType, blocks, blockRows, c.Hidden, (blockRows + gap) * pitch, pitch)
-            : EpTensor.Strided2D(output.Pointer, c.DataType, blockRows, c.Hidden, pitch);
+            ? EpTensor.Create3D(output.Pointer, c.DataType, blocks, blockRows, c.Hidden, (blockRows + gap) * pitch, pitch)
+            : EpTensor.Create2D(output.Pointer, c.DataType, blockRows, c.Hidden, pitch);
         h.Update(ids.As2D(EpDataType.Int32, batch.Tokens, c.TopK), weights.As2D(EpDataType.Float32, batch.Tokens, c.TopK));
         g.Dispatch(h, x.As2D(c.DataType, batch.Tokens, c.Hidden), layout);
 
@@ -73,8 +73,8 @@ public sealed class ExpertsKernelRunTests
         File.WriteAllBytes(Path.Combine(folder, "rankCounts.bin"), HostView.Bytes(h.ReceivedRankCounts));
         File.WriteAllBytes(Path.Combine(folder, "expertCounts.bin"), HostView.Bytes(h.ReceivedExpertCounts));
         File.WriteAllBytes(Path.Combine(folder, "expertOffsets.bin"), HostView.Bytes(h.ReceivedExpertOffsets));
-        File.WriteAllBytes(Path.Combine(folder, "ids.bin"), HostView.Bytes(h.ReceivedTopkIds));
-        File.WriteAllBytes(Path.Combine(folder, "weights.bin"), HostView.Bytes(h.ReceivedTopkWeights));
+        File.WriteAllBytes(Path.Combine(folder, "ids.bin"), HostView.Bytes(h.ReceivedTopKIds));
+        File.WriteAllBytes(Path.Combine(folder, "weights.bin"), HostView.Bytes(h.ReceivedTopKWeights));
         Assert.True(HostView.Int32s(h.ReceivedTotal)[0] > 0, "nothing was received: the run would prove nothing");
 
         foreach (EpPass pass in new[] { EpPass.Forward, EpPass.Backward })
@@ -83,11 +83,11 @@ public sealed class ExpertsKernelRunTests
             File.WriteAllBytes(Path.Combine(folder, "out.bin"), Download(output));
             HostAffineExperts.Apply(h, layout, outLayout, pass);
             byte[] want = Download(output);
-            long[] geometry = layout.Rank == 3 ? [blockRows, layout.Stride(0), layout.Stride(1)] : [blockRows, 0, layout.Stride(0)];
+            long[] geometry = layout.DimensionCount == 3 ? [blockRows, layout.Stride(0), layout.Stride(1)] : [blockRows, 0, layout.Stride(0)];
             long[] arguments =
             [
                 c.ReceiveRows(World), geometry[0], geometry[1], geometry[2], geometry[1], geometry[2],
-                h.ReceivedTopkIds.Stride(0), h.ReceivedTopkWeights.Stride(0), c.MaxTokensPerRank, World, g.LocalExperts, g.Rank,
+                h.ReceivedTopKIds.Stride(0), h.ReceivedTopKWeights.Stride(0), c.MaxTokensPerRank, World, g.LocalExperts, g.Rank,
                 pass == EpPass.Backward ? 1 : 0, Grid, Threads,
             ];
             string argumentText = $"\"{folder}\" " + string.Join(' ', Array.ConvertAll(arguments, v => v.ToString(CultureInfo.InvariantCulture)));

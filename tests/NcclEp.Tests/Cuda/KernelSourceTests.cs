@@ -12,7 +12,7 @@ namespace NcclEp.Tests.Cuda;
 /// </summary>
 public sealed class KernelSourceTests : IDisposable
 {
-    private static readonly string[] Files = ["ep_common.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
+    private static readonly string[] Files = ["ep_common.cuh", "ep_fp8_rule.cuh", "ep_fp8.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_forward.cu", "ep_combine.cu", "ep_queue_probe.cu"];
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"ncclep-kernels-{Guid.NewGuid():N}");
 
     public KernelSourceTests() => Directory.CreateDirectory(_directory);
@@ -31,19 +31,22 @@ public sealed class KernelSourceTests : IDisposable
     {
         foreach (string file in Files) File.WriteAllText(Path.Combine(_directory, file), $"// {file}\n");
         File.AppendAllText(Path.Combine(_directory, "ep_combine.cu"), "#include \"ep_common.cuh\"\n__global__ void variant_marker() {}\n");
+        File.AppendAllText(Path.Combine(_directory, "ep_dispatch.cu"), "#include \"ep_fp8.cuh\"\n");
 
         string joined = KernelSource.Join(_directory);
 
         Assert.Contains("variant_marker", joined, StringComparison.Ordinal);
         Assert.DoesNotContain("#include \"ep_common.cuh\"", joined, StringComparison.Ordinal);
-        Assert.True(joined.IndexOf("// ep_common.cuh", StringComparison.Ordinal) < joined.IndexOf("// ep_update.cu", StringComparison.Ordinal));
+        Assert.DoesNotContain("#include \"ep_fp8.cuh\"", joined, StringComparison.Ordinal);
+        Assert.True(joined.IndexOf("// ep_common.cuh", StringComparison.Ordinal) < joined.IndexOf("// ep_fp8.cuh", StringComparison.Ordinal));
+        Assert.True(joined.IndexOf("// ep_fp8.cuh", StringComparison.Ordinal) < joined.IndexOf("// ep_update.cu", StringComparison.Ordinal));
         Assert.DoesNotContain("ncclep_combine", joined, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_directory_missing_a_file_is_refused_naming_the_file_and_the_variable()
     {
-        foreach (string file in Files[..3]) File.WriteAllText(Path.Combine(_directory, file), "// x\n");
+        foreach (string file in Files[..5]) File.WriteAllText(Path.Combine(_directory, file), "// x\n");
 
         FileNotFoundException e = Assert.Throws<FileNotFoundException>(() => KernelSource.Join(_directory));
 

@@ -23,6 +23,10 @@ public sealed class KernelSyntaxTests
     [InlineData(1, 1, 0, 2048, 1)]
     [InlineData(1, 2, 1, 1024, 22)]
     [InlineData(0, 1, 1, 512, 32)]
+    [InlineData(0, 1, 0, 7168, 8, "-DNCCLEP_QUANT=1")]  // the FP8 recipes (ep_fp8.cuh)
+    [InlineData(0, 2, 1, 1024, 3, "-DNCCLEP_QUANT=2")]
+    [InlineData(1, 0, 0, 4096, 8, "-DNCCLEP_QUANT=3")]
+    [InlineData(1, 1, 1, 2048, 22, "-DNCCLEP_QUANT=3")]
     [InlineData(1, 0, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]  // the debugging switch (ep_common.cuh)
     [InlineData(1, 1, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]
     [InlineData(0, 1, 0, 7168, 8, "-DNCCLEP_COMBINE_PER_RANK=1")]  // expert-major per-rank combine partials

@@ -29,32 +29,44 @@ public sealed class NvrtcKernelTableTests
 
     /// <summary>
     /// Per element type, hidden sizes and top-k across the accepted range (<see cref="EpConfig"/>): bf16 at the usual
-    /// shape and the smallest, fp32 at an odd top-k and the largest; every (mode, layout) gets all four.
+    /// shape and the smallest, fp32 at an odd top-k and the largest; then each FP8 recipe (whose modules add the FP8
+    /// dispatch kernel), at the usual shape, the smallest hidden, fp32 rows with an odd top-k and an odd group count, and
+    /// the largest; every (mode, layout) gets all of them.
     /// </summary>
-    private static readonly (EpDataType Type, int Hidden, int TopK)[] Shapes =
+    private static readonly (EpDataType Type, int Hidden, int TopK, EpDispatchQuantization Recipe)[] Shapes =
     [
-        (EpDataType.BFloat16, 7168, 8),
-        (EpDataType.BFloat16, EpConfig.MinHidden, 1),
-        (EpDataType.Float32, 2048, 22),
-        (EpDataType.Float32, EpConfig.MaxHidden, EpConfig.MaxTopK),
+        (EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None),
+        (EpDataType.BFloat16, EpConfig.MinHidden, 1, EpDispatchQuantization.None),
+        (EpDataType.Float32, 2048, 22, EpDispatchQuantization.None),
+        (EpDataType.Float32, EpConfig.MaxHidden, EpConfig.MaxTopK, EpDispatchQuantization.None),
+        (EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.Float8E4M3),
+        (EpDataType.BFloat16, EpConfig.MinHidden, 1, EpDispatchQuantization.Float8E4M3UE8M0),
+        (EpDataType.Float32, 1152, 9, EpDispatchQuantization.Float8E4M3PowerOfTwo),
+        (EpDataType.BFloat16, EpConfig.MaxHidden, EpConfig.MaxTopK, EpDispatchQuantization.Float8E4M3),
     ];
 
     /// <summary>Where the tests keep their cubins (see the remarks).</summary>
     internal static string CacheDirectory => Path.Combine(Path.GetTempPath(), "ncclep-test-kernels");
 
     /// <summary>
-    /// Each (mode, layout) of the kernel table × <see cref="Shapes"/> × each combine reduction the layout takes (expert-major
-    /// also builds with per-rank partials, <c>-DNCCLEP_COMBINE_PER_RANK=1</c>).
+    /// Each (mode, layout) of the kernel table × <see cref="Shapes"/>; expert-major also builds with per-rank partials
+    /// (<c>-DNCCLEP_COMBINE_PER_RANK=1</c>), over the unquantized shapes and the usual FP8 one (a module with both).
     /// </summary>
-    public static TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int> Entries()
+    public static TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int, EpDispatchQuantization> Entries()
     {
-        var data = new TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int>();
+        var data = new TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int, EpDispatchQuantization>();
         foreach ((EpMode mode, EpLayout layout) in EpKernelTable.Specializations)
         {
             foreach (EpCombineReduction reduction in Enum.GetValues<EpCombineReduction>())
             {
                 if (reduction == EpCombineReduction.PerRank && layout != EpLayout.ExpertMajor) continue;
-                foreach ((EpDataType type, int hidden, int topK) in Shapes) data.Add(mode, layout, reduction, type, hidden, topK);
+                for (int i = 0; i < Shapes.Length; i++)
+                {
+                    (EpDataType type, int hidden, int topK, EpDispatchQuantization recipe) = Shapes[i];
+                    bool withPartials = recipe == EpDispatchQuantization.None || (i > 0 && Shapes[i - 1].Recipe == EpDispatchQuantization.None);
+                    if (reduction == EpCombineReduction.PerRank && !withPartials) continue;
+                    data.Add(mode, layout, reduction, type, hidden, topK, recipe);
+                }
             }
         }
         return data;
@@ -63,9 +75,9 @@ public sealed class NvrtcKernelTableTests
     [NvrtcTheory]
     [MemberData(nameof(Entries))]
     public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(
-        EpMode mode, EpLayout layout, EpCombineReduction reduction, EpDataType type, int hidden, int topK)
+        EpMode mode, EpLayout layout, EpCombineReduction reduction, EpDataType type, int hidden, int topK, EpDispatchQuantization recipe)
     {
-        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { CombineReduction = reduction };
+        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { CombineReduction = reduction, DispatchQuantization = recipe };
         config.Validate(8);
         ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(mode, layout);
         Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
@@ -75,7 +87,15 @@ public sealed class NvrtcKernelTableTests
         byte[] cubin = Compile(KernelSource.Text, options);
 
         var entryPoints = new List<string> { CudaKernelModule.UpdateOffsetsEntryPoint, "ncclep_queue_probe_wait", "ncclep_queue_probe_set" };
-        foreach (EpKernelSpec spec in specs) entryPoints.Add(spec.EntryPoint);
+        bool hasQuantized = false;
+        foreach (EpKernelSpec spec in specs)
+        {
+            if (spec.Op != EpOperation.QuantizedDispatch) entryPoints.Add(spec.EntryPoint);
+            else if (recipe != EpDispatchQuantization.None) entryPoints.Add(spec.EntryPoint);
+            else Assert.False(DefinesFunction(cubin, spec.EntryPoint), $"a module without an FP8 recipe has {spec.EntryPoint}");
+            hasQuantized |= spec.Op == EpOperation.QuantizedDispatch;
+        }
+        Assert.True(hasQuantized, $"the kernel table of {mode} / {layout} has no FP8 dispatch");
         foreach (string entry in entryPoints)
             Assert.True(DefinesFunction(cubin, entry), $"the sm_90 cubin of {mode} / {layout} ({string.Join(' ', options)}) has no function {entry}");
     }

@@ -7,7 +7,7 @@ using NcclEp.Distributed;
 /// <summary>
 /// Runs in a child process that <c>ChildProcessTests</c> starts as <c>dotnet exec NcclEp.Tests.dll</c> with
 /// <c>DOTNET_STARTUP_HOOKS</c> naming this assembly and <c>NCCLEP_TEST_CHILD</c> set: the child is one rank that
-/// meets its peers through <see cref="EpRendezvous.FromEnvironment(TimeSpan?)"/>, prints what it received, and exits.
+/// meets its peers through <see cref="EpRendezvous.FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/>, prints what it received, and exits.
 /// Without <c>NCCLEP_TEST_CHILD</c> it does nothing (the test host never sets the hook).
 /// </summary>
 internal static class StartupHook

@@ -162,7 +162,7 @@ internal sealed class RoundTripWorld : IDisposable
             foreach (EpBuffer b in new[] { rig.Received, rig.Combined, rig.LayoutGrad, rig.TokenGrad }) Capture(rank, b);
             foreach (HandleSnapshot snap in new[] { afterDispatch, afterCombineBackward })
             {
-                foreach (int[] part in new[] { snap.RankCounts, snap.ExpertCounts, snap.ExpertOffsets, snap.Total, snap.SourceInfo, snap.TopkIds })
+                foreach (int[] part in new[] { snap.RankCounts, snap.ExpertCounts, snap.ExpertOffsets, snap.Total, snap.SourceInfo, snap.TopKIds })
                     Captured[rank].Add(System.Runtime.InteropServices.MemoryMarshal.AsBytes(part.AsSpan()).ToArray());
             }
         }

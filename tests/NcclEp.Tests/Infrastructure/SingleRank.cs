@@ -104,7 +104,7 @@ internal sealed class SingleRank : IDisposable
         return BitConverter.GetBytes(h.NumTokens)
             .Concat(HostView.Bytes(h.ReceivedRankCounts)).Concat(HostView.Bytes(h.ReceivedExpertCounts))
             .Concat(HostView.Bytes(h.ReceivedExpertOffsets)).Concat(HostView.Bytes(h.ReceivedTotal))
-            .Concat(HostView.Bytes(h.ReceivedSourceInfo)).Concat(HostView.Bytes(h.ReceivedTopkIds)).ToArray();
+            .Concat(HostView.Bytes(h.ReceivedSourceInfo)).Concat(HostView.Bytes(h.ReceivedTopKIds)).ToArray();
     }
 
     /// <summary>

@@ -48,7 +48,7 @@ internal static unsafe class RankMajorRows
 
     /// <summary>Every receive-side tensor of the handle, as bytes.</summary>
     public static byte[] Metadata(EpHandle h) =>
-        new[] { h.ReceivedRankCounts, h.ReceivedExpertCounts, h.ReceivedExpertOffsets, h.ReceivedTotal, h.ReceivedSourceInfo, h.ReceivedTopkIds, h.ReceivedTopkWeights }
+        new[] { h.ReceivedRankCounts, h.ReceivedExpertCounts, h.ReceivedExpertOffsets, h.ReceivedTotal, h.ReceivedSourceInfo, h.ReceivedTopKIds, h.ReceivedTopKWeights }
             .SelectMany(t => HostView.Bytes(t)).ToArray();
 
     /// <summary>The tests' distinct experts of receiving rank <paramref name="rank"/> (<see cref="ProtocolExpected"/>), applied in place to every row in use.</summary>

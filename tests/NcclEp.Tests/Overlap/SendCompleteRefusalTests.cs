@@ -126,7 +126,7 @@ public sealed class SendCompleteRefusalTests
     }
 
     private static EpTensor Retarget(in EpTensor t, EpBuffer buffer) =>
-        t.Rank == 3 ? buffer.As3D(t.DataType, t.Dim(0), t.Dim(1), t.Dim(2)) : buffer.As2D(t.DataType, t.Dim(0), t.Dim(1));
+        t.DimensionCount == 3 ? buffer.As3D(t.DataType, t.Dim(0), t.Dim(1), t.Dim(2)) : buffer.As2D(t.DataType, t.Dim(0), t.Dim(1));
 
     private static byte[] Download(EpBuffer buffer, int bytes)
     {

@@ -105,7 +105,7 @@ internal sealed class ProtocolRank : IDisposable
             b.Download<byte>(part);
             bytes.AddRange(part);
         }
-        foreach (EpTensor t in new[] { Handle.ReceivedRankCounts, Handle.ReceivedExpertCounts, Handle.ReceivedExpertOffsets, Handle.ReceivedTotal, Handle.ReceivedSourceInfo, Handle.ReceivedTopkIds, Handle.ReceivedTopkWeights })
+        foreach (EpTensor t in new[] { Handle.ReceivedRankCounts, Handle.ReceivedExpertCounts, Handle.ReceivedExpertOffsets, Handle.ReceivedTotal, Handle.ReceivedSourceInfo, Handle.ReceivedTopKIds, Handle.ReceivedTopKWeights })
             bytes.AddRange(HostView.Bytes(t));
         return bytes.ToArray();
     }

@@ -139,13 +139,13 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
         ExpectedRow row = r.Expected.Rows.First();
         int idAt = (int)(row.Row * k) + 2, weightAt = (int)(row.Row * k) + 1;
         Action check = () => RoundTripChecks.Metadata("dispatch", r.Config, r.AfterDispatch, r.Model, r.Expected, 0);
-        r.AfterDispatch.TopkIds[idAt] += 1;
-        AssertReported(() => r.AfterDispatch.TopkIds[idAt] -= 1, check,
+        r.AfterDispatch.TopKIds[idAt] += 1;
+        AssertReported(() => r.AfterDispatch.TopKIds[idAt] -= 1, check,
             $"dispatch: received top-k of row {row.Row} slot 2: expected ({r.Model.Id(row.Rank, row.Token, 2)}, ");
 
-        float weight = r.AfterDispatch.TopkWeights[weightAt];
-        r.AfterDispatch.TopkWeights[weightAt] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(weight) ^ 1);
-        AssertReported(() => r.AfterDispatch.TopkWeights[weightAt] = weight, check, $"dispatch: received top-k of row {row.Row} slot 1:");
+        float weight = r.AfterDispatch.TopKWeights[weightAt];
+        r.AfterDispatch.TopKWeights[weightAt] = BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(weight) ^ 1);
+        AssertReported(() => r.AfterDispatch.TopKWeights[weightAt] = weight, check, $"dispatch: received top-k of row {row.Row} slot 1:");
     }
 
     [Theory]
