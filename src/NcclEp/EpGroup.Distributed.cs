@@ -31,7 +31,7 @@ public sealed partial class EpGroup
     /// before joining the rendezvous, so the other ranks fail there with a time-out; or the peer addressing check failed.
     /// <see cref="EpMemoryException"/> (also before the rendezvous): the GPU has less free memory than the rank needs.</exception>
     /// <exception cref="EpRendezvousException">The ranks did not meet.</exception>
-    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in their required parameters; no call can bind to both, and options stays last in each.")]
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public static EpGroup CreateCudaRank(EpConfig config, int rank, int worldSize, int deviceOrdinal, EpRendezvous rendezvous, EpGroupOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);
@@ -93,7 +93,7 @@ public sealed partial class EpGroup
     /// size of <paramref name="rendezvous"/> and its local rank as the GPU (e.g. from <see cref="EpRendezvous.FromEnvironment(EpRendezvousOptions?, TimeSpan?)"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The rendezvous does not know this process's local rank.</exception>
-    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in their required parameters; no call can bind to both, and options stays last in each.")]
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public static EpGroup CreateCudaRank(EpConfig config, EpRendezvous rendezvous, EpGroupOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rendezvous);

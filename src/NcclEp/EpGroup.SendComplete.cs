@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using NcclEp.Backend;
 
 namespace NcclEp;
@@ -43,6 +44,7 @@ public sealed partial class EpGroup
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <param name="pass">Forward or backward.</param>
     /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
         _front.Begin(RankBackend, sending: true);
@@ -69,6 +71,7 @@ public sealed partial class EpGroup
     /// <param name="receivedScales">Output: the scales beside them (docs/fp8.md).</param>
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
     {
         _front.Begin(RankBackend, sending: true);

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using NcclEp.Backend;
 using NcclEp.Host;
 
@@ -123,6 +124,7 @@ public sealed partial class EpGroup : IDisposable
     /// <exception cref="ArgumentException">The group has an FP8 <see cref="EpConfig.DispatchQuantization"/> and
     /// <paramref name="pass"/> is forward: that dispatch needs the scales (the overload with <c>receivedScales</c>; its
     /// backward pass is this one, unquantized).</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
         _front.Begin(RankBackend, sending: false);
@@ -156,6 +158,7 @@ public sealed partial class EpGroup : IDisposable
     /// <param name="stream">Stream to order the work on (Cuda).</param>
     /// <exception cref="ArgumentException">The group has no FP8 recipe (names <paramref name="receivedScales"/>), or a
     /// tensor's element type, shape, stride or alignment does not match (named); nothing is launched.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
     {
         _front.Begin(RankBackend, sending: false);

@@ -357,7 +357,7 @@ internal static class LibrarySources
         using System.Runtime.CompilerServices;
         using System.Runtime.InteropServices;
 
-        namespace NcclEp;
+        namespace NcclEp.Views;
 
         /// <summary>
         /// The UE8M0 scales of an FP8 dispatch into a 3-D layout, <c>[blocks, words, rows]</c>: as <see cref="BlockScales"/>, each word holding the exponents of channel groups <c>4·word .. 4·word+3</c>.
