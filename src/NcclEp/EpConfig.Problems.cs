@@ -97,6 +97,7 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.Quantization: ThrowHelper.OutOfRange(Field, Value, "is not an EpDispatchQuantization"); break;
             case EpConfigRule.QuantizationHidden:
                 ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.UE8M0HiddenGranularity} with DispatchQuantization = Float8E4M3UE8M0 (4 scales of {EpQuantization.GroupSize} channels per packed word)");
+                break;
             case EpConfigRule.CombineReductionUndefined: ThrowHelper.OutOfRange(Field, Value, "is not an EpCombineReduction"); break;
             case EpConfigRule.CombineReductionLayout:
                 ThrowHelper.Argument(Field, $"CombineReduction PerRank applies to the ExpertMajor layout only; {c.Layout} already sends one row per (token, rank): leave it PerSlot.");
