@@ -47,6 +47,15 @@ public readonly partial record struct EpConfig(
     public const int MaxExpertAlignment = 1024;
 
     /// <summary>
+    /// What the forward dispatch sends and delivers (default <see cref="EpDispatchQuantization.None"/>: rows in
+    /// <see cref="DataType"/>). With an FP8 recipe the sender casts each row to FP8 E4M3 with one scale per 128 channels
+    /// (docs/fp8.md), the received rows are <see cref="EpDataType.Float8E4M3"/> and their scales land in a second tensor
+    /// beside them: call <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>.
+    /// Token rows (<see cref="DataType"/>), the combine and both backward passes are unchanged.
+    /// </summary>
+    public EpDispatchQuantization DispatchQuantization { get; init; }
+
+    /// <summary>
     /// <see cref="EpLayout.ExpertMajor"/> only: whether the combine route sends one row per (token, top-k slot) home
     /// (<see cref="EpCombineReduction.PerSlot"/>, the default: the same rounding as before) or one partial sum per
     /// (token, expert rank) (<see cref="EpCombineReduction.PerRank"/>: fewer bytes on the link, one more rounding).
