@@ -62,6 +62,31 @@ public class Fp8DispatchTests
         if (layout == EpLayout.ExpertMajor && mode == EpMode.HighThroughput) Assert.True(coverage.Padding > 0, "no padding row");
     }
 
+    /// <summary>
+    /// Expert-major with per-rank combine partials (<see cref="EpCombineReduction.PerRank"/>): the partials weigh the
+    /// message weights that the dispatch keeps, which an FP8 dispatch must keep as well — the combine and both backward
+    /// passes after it equal those after the unquantized dispatch, and they are the partials' bits, not the per-slot ones.
+    /// </summary>
+    [Theory]
+    [InlineData(EpMode.LowLatency, EpDispatchQuantization.Float8E4M3)]
+    [InlineData(EpMode.HighThroughput, EpDispatchQuantization.Float8E4M3UE8M0)]
+    public void Per_rank_partials_after_an_FP8_dispatch_equal_those_after_the_unquantized_dispatch(EpMode mode, EpDispatchQuantization recipe)
+    {
+        int world = mode == EpMode.LowLatency ? 2 : 3;
+        var perSlot = new EpConfig(mode, Experts, 1024, TopK, Tokens, EpLayout.ExpertMajor, EpDataType.BFloat16,
+            ExpertAlignment: mode == EpMode.HighThroughput ? 4 : 1);
+        EpConfig plain = perSlot with { CombineReduction = EpCombineReduction.PerRank };
+        EpConfig config = plain with { DispatchQuantization = recipe };
+        var inputs = new Fp8Inputs[world];
+        for (int r = 0; r < world; r++) inputs[r] = new Fp8Inputs(config, r, Tokens, seed: 700 + r);
+
+        Fp8RankResult[] quantized = Fp8Step.Run(config, world, inputs);
+        Fp8RankResult[] unquantized = Fp8Step.Run(plain, world, inputs);
+        Fp8RankResult[] slots = Fp8Step.Run(perSlot, world, inputs);
+        for (int r = 0; r < world; r++) AssertSameRouting(unquantized[r], quantized[r], r);
+        Assert.Contains(Enumerable.Range(0, world), r => !slots[r].Combined.AsSpan().SequenceEqual(unquantized[r].Combined));
+    }
+
     private static void AssertSameRouting(Fp8RankResult plain, Fp8RankResult fp8, int rank)
     {
         Assert.Equal(plain.RankCounts, fp8.RankCounts);
