@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The correctness suites that the protocol, distinct-experts and overlap work changed, in one device call, after
-# scripts/gpu-bundle.sh (carry gpu-bundle), from the repository root:
+# The correctness suites that the protocol, distinct-experts, overlap, FP8 and per-rank-partials work changed, in one
+# device call, after scripts/gpu-bundle.sh (carry gpu-bundle), from the repository root:
 #   bash scripts/gpu-check-changes.sh [world]; bash scripts/gpu-pack.sh        logs in ${OUT:-./gpu-out}/checks.log
 # protocol (presence flags, ranks out of step, masked rank), overlap (send/complete, zero-copy, caller handle memory),
-# graph (captured steps with the distinct experts) and the quick grid, each bit for bit against the Host backend; then
-# the bench's --validate (distinct experts, bit-exact) for LL expert-major 128 and HT flat 4096, bf16, hidden 7168,
-# top-8 of 256. With fewer GPUs than ranks the ranks share GPU 0: the suites still prove correctness, the bench's
-# times then mean nothing. BENCH=0 skips the bench part. Each suite ends "N passed, N failed, N skipped".
+# fp8 (every layout and recipe, a time budget: cases past it are reported "not run"), the quick grid (per-slot and
+# per-rank-partials combines) and graph (captured steps with the distinct experts), each bit for bit against the Host
+# backend; then (BENCH=1) the bench's --validate for LL expert-major 128 (bf16 per-slot, per-rank, fp8) and HT flat
+# 4096, hidden 7168, top-8 of 256. With fewer GPUs than ranks the ranks share GPU 0: the suites still prove
+# correctness, the bench's times then mean nothing. Each suite ends "N passed, N failed, N skipped".
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}
@@ -18,17 +19,20 @@ suite() { # suite <seconds> <args...>
   timeout -k 10 "$1" $run tests "${@:2}" >> "$log" 2>&1
   echo "${*:2}: $(tail -1 "$log")"
 }
-suite 170 --suite protocol --world "$world"
-suite 120 --suite overlap --world "$world"
-suite 60 --suite graph
-suite 100 --suite grid --grid quick --world "$world" --budget-seconds 70 --log "$out/quick-cases.log"
-if [ "${BENCH:-1}" != 0 ]; then
-  common=(--backend cuda --ranks "$world" --hidden 7168 --topk 8 --experts 256 --dtype bf16 --iters 20 --warmup 5 --validate)
-  for point in "ll expert-major 128" "ht flat 4096"; do
-    read -r mode layout tokens <<< "$point"
-    name="validate-$mode-$layout-$tokens-w$world"
+suite 150 --suite protocol --world "$world"
+suite 100 --suite overlap --world "$world"
+suite "$(( ${FP8_BUDGET:-110} + 20 ))" --suite fp8 --world "$world" --budget-seconds "${FP8_BUDGET:-110}"
+suite 110 --suite grid --grid quick --world "$world" --budget-seconds 90 --log "$out/quick-cases.log"
+suite 50 --suite graph
+if [ "${BENCH:-0}" != 0 ]; then
+  common=(--backend cuda --ranks "$world" --hidden 7168 --topk 8 --experts 256 --iters 20 --warmup 5 --validate)
+  for point in "ll expert-major 128 --combine per-slot" "ll expert-major 128 --combine per-rank" \
+               "ll expert-major 128 --dtype fp8" "ht flat 4096"; do
+    read -r mode layout tokens extra <<< "$point"
+    name="validate-$mode-$layout-$tokens${extra:+-$(echo "$extra" | tr -d ' -')}-w$world"
     echo "=== bench $point" >> "$log"
-    timeout -k 10 90 $run bench "${common[@]}" --mode "$mode" --layout "$layout" --tokens "$tokens" \
+    # shellcheck disable=SC2086  # extra holds option words
+    timeout -k 10 90 $run bench "${common[@]}" --mode "$mode" --layout "$layout" --tokens "$tokens" $extra \
       --markdown "$out/$name.md" --json "$out/$name.json" >> "$log" 2>&1
     echo "bench $point: $(grep -E 'validation' "$log" | tail -1)"
   done

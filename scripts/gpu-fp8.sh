@@ -14,19 +14,9 @@
 # With at least `world` GPUs the ranks are on distinct GPUs, else co-located on GPU 0 (then the bench figures mean
 # little). Both parts take about 8 minutes; to split them over two device calls: PART=tests, then PART=bench.
 set -uo pipefail
-out=${OUT:-./gpu-out}; mkdir -p "$out"
-world=${1:-2}
-run="bash gpu-bundle/gpu-run.sh"
-log="$out/fp8.log"
-{ date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv 2>&1; nvidia-smi topo -m 2>&1; } >> "$log"
-gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
-
-part=${PART:-all}
-suite() { # suite <seconds> <label> <args...>: one test-program run, its last line on the console
-  echo "=== $2: ${*:3}" >> "$log"
-  timeout -k 10 "$1" $run tests "${@:3}" >> "$log" 2>&1
-  echo "$2: $(tail -1 "$log")"
-}
+log_name=fp8.log
+# shellcheck source=scripts/gpu-lib.sh
+source "$(dirname "$0")/gpu-lib.sh"
 if [ "$part" != bench ]; then
   suite 270 "fp8 suite" --suite fp8 --world "$world" --budget-seconds 240
   if [ "$gpus" -ge 2 ]; then

@@ -2,7 +2,7 @@
 # Issue 19's low-latency targets, measured in one device call on a machine with 2 (or more) H200s, after
 # scripts/gpu-bundle.sh (carry gpu-bundle), from the repository root:
 #   bash scripts/gpu-ll-targets.sh [world]; bash scripts/gpu-pack.sh
-# Setting: distinct GPUs, --mode ll, hidden 7168, top-8 of 256 experts, bf16; median of 50 iterations after 10 warm-ups,
+# Setting: distinct GPUs, --mode ll, hidden 7168, top-8 of 256 experts, bf16 (and the per-rank and fp8 variants); median of 50 iterations after 10 warm-ups,
 # slowest rank, every operation timed with CUDA events (as ep_bench does), results checked bit for bit against the
 # Host oracle (--validate). Each run prints and writes (Markdown and --json) per phase: median µs, ep_bench GB/s per
 # rank, the link bound (busiest rank's remote bytes / one 1 GiB peer copy measured in the same run), % of link and the
@@ -15,7 +15,7 @@ out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}
 log="$out/ll-targets.log"
 run="bash gpu-bundle/gpu-run.sh"
-common=(--backend cuda --ranks "$world" --mode ll --hidden 7168 --topk 8 --experts 256 --dtype bf16 --iters 50 --warmup 10 --validate)
+common=(--backend cuda --ranks "$world" --mode ll --hidden 7168 --topk 8 --experts 256 --iters 50 --warmup 10 --validate)
 { date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv 2>&1; nvidia-smi topo -m 2>&1; } >> "$log"
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 [ "$gpus" -ge "$world" ] || echo "warning: $gpus GPU(s) for $world ranks: ranks share GPU 0, no link bound, no baseline" | tee -a "$log"
@@ -29,6 +29,12 @@ for layout in expert-major rank-major; do
   bench "ll-$layout-128" --layout "$layout" --tokens 128
   bench "ll-$layout-1" --layout "$layout" --tokens 1
 done
+# The levers already built, side by side with the default above: per-rank combine partials (about a quarter of the
+# combine rows at W=2, top-8) and FP8 dispatch (half the dispatch bytes).
+bench ll-expert-major-128-per-rank --layout expert-major --tokens 128 --combine per-rank
+bench ll-expert-major-1-per-rank --layout expert-major --tokens 1 --combine per-rank
+bench ll-expert-major-128-fp8 --layout expert-major --tokens 128 --dtype fp8
+bench ll-expert-major-128-fp8-per-rank --layout expert-major --tokens 128 --dtype fp8 --combine per-rank
 # The whole LL range with its chart (link bound dashed).
 bench ll-sweep --layout expert-major --sweep ll --chart "$out/ll-sweep-w$world.svg" --no-terminal-chart
 

@@ -24,6 +24,8 @@ internal static class Program
         Option<string> fp8Scales = Choice("--fp8-scales", "fp32", BenchNames.Fp8Scales,
             "with --dtype fp8: fp32 scales (amax / 448), pow2 (rounded up to powers of two), or ue8m0 (powers of two as packed exponent bytes; hidden % 512)");
         Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
+        Option<string> combine = Choice("--combine", "per-slot", BenchNames.Combines,
+            "expert-major combine: per-slot (a row per (token, top-k slot) home) or per-rank (one fp32 partial per (token, expert rank))");
         Option<int> numSms = Number("--num-sms", 0, "SMs the kernels may use (0: the backend chooses; ignored by host)");
         Option<int[]?> smsSweep = SmsSweep();
         Option<int> iters = Number("--iters", 50, "timed iterations");
@@ -83,7 +85,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, numSms, smsSweep, iters, warmup, steadyOps,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
@@ -105,6 +107,7 @@ internal static class Program
                 Fp8 = parse.GetValue(dtype) == "fp8",
                 Fp8Scales = parse.GetResult(fp8Scales) is { Implicit: false } ? BenchNames.ParseFp8Scales(parse.GetValue(fp8Scales)!) : null,
                 Align = parse.GetValue(align),
+                Combine = BenchNames.ParseCombine(parse.GetValue(combine)!),
                 NumSms = parse.GetValue(numSms),
                 SmsSweep = parse.GetResult(smsSweep) is { Implicit: false } ? parse.GetValue(smsSweep) : null, // GetValue of an array option not given is [], not null
                 Iters = parse.GetValue(iters),

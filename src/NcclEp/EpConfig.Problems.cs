@@ -27,6 +27,9 @@ public readonly partial record struct EpConfig
         if (!Enum.IsDefined(DispatchQuantization)) return new(EpConfigRule.Quantization, nameof(DispatchQuantization), (int)DispatchQuantization);
         if (DispatchQuantization == EpDispatchQuantization.Float8E4M3UE8M0 && Hidden % UE8M0HiddenGranularity != 0)
             return new(EpConfigRule.QuantizationHidden, nameof(Hidden), Hidden);
+        if (!Enum.IsDefined(CombineReduction)) return new(EpConfigRule.CombineReductionUndefined, nameof(CombineReduction), (int)CombineReduction);
+        if (CombineReduction == EpCombineReduction.PerRank && Layout != EpLayout.ExpertMajor)
+            return new(EpConfigRule.CombineReductionLayout, nameof(CombineReduction), (int)CombineReduction);
         if (ReceiveRows(worldSize) > int.MaxValue) return new(EpConfigRule.ReceiveRows, nameof(MaxTokensPerRank), ReceiveRows(worldSize));
         return null;
     }
@@ -56,6 +59,8 @@ internal enum EpConfigRule
     NumSms,
     Alignment,
     AlignmentLayout,
+    CombineReductionUndefined,
+    CombineReductionLayout,
     ReceiveRows,
     Quantization,
     QuantizationHidden,
@@ -92,6 +97,10 @@ internal readonly record struct EpConfigProblem(EpConfigRule Rule, string Field,
             case EpConfigRule.Quantization: ThrowHelper.OutOfRange(Field, Value, "is not an EpDispatchQuantization"); break;
             case EpConfigRule.QuantizationHidden:
                 ThrowHelper.OutOfRange(Field, Value, $"must be a multiple of {EpConfig.UE8M0HiddenGranularity} with DispatchQuantization = Float8E4M3UE8M0 (4 scales of {EpQuantization.GroupSize} channels per packed word)");
+                break;
+            case EpConfigRule.CombineReductionUndefined: ThrowHelper.OutOfRange(Field, Value, "is not an EpCombineReduction"); break;
+            case EpConfigRule.CombineReductionLayout:
+                ThrowHelper.Argument(Field, $"CombineReduction PerRank applies to the ExpertMajor layout only; {c.Layout} already sends one row per (token, rank): leave it PerSlot.");
                 break;
             default: ThrowHelper.Argument(Field, $"The dispatch output would need {Value} rows; more than 2^31-1."); break;
         }

@@ -5,14 +5,7 @@ namespace NcclEp;
 /// <summary>The dispatch's quantization recipe and the sizes that follow from it.</summary>
 public readonly partial record struct EpConfig
 {
-    /// <summary>
-    /// What the forward dispatch sends and delivers (default <see cref="EpDispatchQuantization.None"/>: rows in
-    /// <see cref="DataType"/>). With an FP8 recipe the sender casts each row to FP8 E4M3 with one scale per 128 channels
-    /// (docs/fp8.md), the received rows are <see cref="EpDataType.Float8E4M3"/> and their scales land in a second tensor
-    /// beside them: call <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>.
-    /// Token rows (<see cref="DataType"/>), the combine and both backward passes are unchanged.
-    /// </summary>
-    public EpDispatchQuantization DispatchQuantization { get; init; }
+    // DispatchQuantization itself is declared in EpConfig.cs: a record struct keeps all its fields in one declaration.
 
     /// <summary>Whether the forward dispatch casts rows to FP8 (<see cref="DispatchQuantization"/> is not None).</summary>
     public bool IsDispatchQuantized => DispatchQuantization != EpDispatchQuantization.None;

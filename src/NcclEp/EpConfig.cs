@@ -16,6 +16,7 @@ namespace NcclEp;
 /// <param name="NumSms">Multiprocessors (thread blocks) the kernels may use; 0 lets the backend choose.</param>
 /// <param name="ExpertAlignment">High-throughput expert-major only: each expert's segment is padded with
 /// zero rows to a multiple of this (for grouped GEMMs); 1 means no padding.</param>
+/// <remarks><see cref="CombineReduction"/> is set with an initializer: <c>config with { CombineReduction = ... }</c>.</remarks>
 public readonly partial record struct EpConfig(
     EpMode Mode,
     int NumExperts,
@@ -44,6 +45,26 @@ public readonly partial record struct EpConfig(
 
     /// <summary>Largest <see cref="ExpertAlignment"/>.</summary>
     public const int MaxExpertAlignment = 1024;
+
+    /// <summary>
+    /// What the forward dispatch sends and delivers (default <see cref="EpDispatchQuantization.None"/>: rows in
+    /// <see cref="DataType"/>). With an FP8 recipe the sender casts each row to FP8 E4M3 with one scale per 128 channels
+    /// (docs/fp8.md), the received rows are <see cref="EpDataType.Float8E4M3"/> and their scales land in a second tensor
+    /// beside them: call <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>.
+    /// Token rows (<see cref="DataType"/>), the combine and both backward passes are unchanged.
+    /// </summary>
+    public EpDispatchQuantization DispatchQuantization { get; init; }
+
+    /// <summary>
+    /// <see cref="EpLayout.ExpertMajor"/> only: whether the combine route sends one row per (token, top-k slot) home
+    /// (<see cref="EpCombineReduction.PerSlot"/>, the default: the same rounding as before) or one partial sum per
+    /// (token, expert rank) (<see cref="EpCombineReduction.PerRank"/>: fewer bytes on the link, one more rounding).
+    /// The per-rank layouts refuse <see cref="EpCombineReduction.PerRank"/>: they already send one row per (token, rank).
+    /// </summary>
+    public EpCombineReduction CombineReduction { get; init; }
+
+    /// <summary>Whether the combine route sends per-rank partials (expert-major with <see cref="EpCombineReduction.PerRank"/>).</summary>
+    internal bool CombinesPartials => Layout == EpLayout.ExpertMajor && CombineReduction == EpCombineReduction.PerRank;
 
     /// <summary>Experts held by each rank.</summary>
     public int LocalExperts(int worldSize) => NumExperts / worldSize;

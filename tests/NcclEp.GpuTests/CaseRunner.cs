@@ -7,11 +7,16 @@ namespace NcclEp.GpuTests;
 
 /// <summary>
 /// Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte; the Cuda
-/// handle's recvMessageRows (which the Host backend does not keep) against the reference model.
+/// handle's recvMessageRows against the reference model. With <see cref="HostOnly"/> (<c>--backend host</c>, no GPU
+/// needed) the second run is the Host backend again, and each rank's combine output and token gradient are checked
+/// against <see cref="ReferenceModel"/> as well, so the case still proves something.
 /// </summary>
 internal static class CaseRunner
 {
     private static readonly bool OracleAfter = Environment.GetEnvironmentVariable("NCCLEP_GPU_ORACLE") == "after";
+
+    /// <summary>Run the "actual" side on the Host backend too and check the home outputs against the reference (--backend host).</summary>
+    public static bool HostOnly { get; set; }
 
     public static string? Run(GpuCase c, int[] devices, int seed, out TimeSpan elapsed)
     {
@@ -34,6 +39,14 @@ internal static class CaseRunner
         BackendResult actual;
         try
         {
+            if (HostOnly)
+            {
+                actual = RunOn(EpGroup.CreateHost(config, world), c, inputs);
+                BackendResult oracleResult = oracle is null ? runOracle() : oracle.GetAwaiter().GetResult();
+                elapsed = Stopwatch.GetElapsedTime(start);
+                return ResultCompare.FirstDifference(oracleResult.Ranks, actual.Ranks) ?? MessageRows(config, inputs, actual.MessageRows)
+                    ?? HomeOutputs(config, inputs, actual.Ranks);
+            }
             var options = TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
             EpGroup[] cuda = EpGroup.CreateCuda(config, devices, options);
             LaunchTimeline.Kernels = KernelOccupancy.Describe(cuda[0]);
@@ -52,6 +65,25 @@ internal static class CaseRunner
         GpuTrace.Line($"case {c}: Host oracle done");
         elapsed = Stopwatch.GetElapsedTime(start);
         return ResultCompare.FirstDifference(expected.Ranks, actual.Ranks) ?? MessageRows(config, inputs, actual.MessageRows);
+    }
+
+    /// <summary>Each rank's combine output and token gradient against the reference, token by token (null: all agree).</summary>
+    private static string? HomeOutputs(EpConfig config, RankBatch[] inputs, RankResult[] ranks)
+    {
+        var model = new ReferenceModel(config, inputs.Length, inputs);
+        for (int r = 0; r < inputs.Length; r++)
+        {
+            foreach ((string part, EpPass pass) in new[] { ("combined", EpPass.Forward), ("gradX", EpPass.Backward) })
+            {
+                byte[] rows = ranks[r].Parts[part];
+                for (int t = 0; t < inputs[r].Tokens; t++)
+                {
+                    string? bad = ReceiveChecks.TokenRow($"rank {r} {part}", t, model.HomeRow(r, t, pass), rows.AsSpan(t * config.RowBytes, config.RowBytes), config.DataType);
+                    if (bad is not null) return bad;
+                }
+            }
+        }
+        return null;
     }
 
     /// <summary>Expert-major: each Cuda rank's recvMessageRows against the reference (null: all agree).</summary>

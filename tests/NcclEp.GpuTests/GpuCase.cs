@@ -4,14 +4,18 @@ using NcclEp.Testing;
 namespace NcclEp.GpuTests;
 
 /// <summary>One point of the validation grid: a configuration and the tokens each rank passes.</summary>
-internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidden, int TopK, int Tokens, int Experts, EpDataType DataType, int Alignment = 1)
+internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidden, int TopK, int Tokens, int Experts, EpDataType DataType, int Alignment = 1,
+    EpCombineReduction Reduction = EpCombineReduction.PerSlot)
 {
     /// <summary>Blocks per launch (EpConfig.NumSms) for every case of a run (--num-sms); 0 lets the backend choose.</summary>
     public static int NumSms { get; set; }
 
     public EpConfig Config(int maxTokens) =>
         new(Mode, Experts, Hidden, TopK, maxTokens, Layout, DataType,
-            ExpertAlignment: Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor ? Alignment : 1, NumSms: NumSms);
+            ExpertAlignment: Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor ? Alignment : 1, NumSms: NumSms)
+        {
+            CombineReduction = Reduction,
+        };
 
     /// <summary>Random inputs of one rank (distinct expert ids with one slot in ten -1, mixed-sign weights, rows and gradient rows).</summary>
     public RankBatch Batch(int tokens, int seed) => Batch(Config(Math.Max(1, tokens)), tokens, seed);
@@ -21,5 +25,6 @@ internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidd
         BatchGenerator.Uniform(new Random(seed), config, tokens, RoutingStyle.Mixed);
 
     public override string ToString() =>
-        $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Alignment > 1 ? $" A={Alignment}" : "")}";
+        $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Alignment > 1 ? $" A={Alignment}" : "")}" +
+        (Reduction == EpCombineReduction.PerRank ? " partials" : "");
 }

@@ -2,7 +2,10 @@ using System.Collections.Generic;
 
 namespace NcclEp.GpuTests;
 
-/// <summary>The validation grids (issue 4: LL; issue 5: HT).</summary>
+/// <summary>
+/// The validation grids (issue 4: LL; issue 5: HT). Each grid also runs expert-major cases with per-rank combine
+/// partials (<see cref="EpCombineReduction.PerRank"/>, "partials" in a case's name).
+/// </summary>
 internal static class GpuGrid
 {
     public static List<GpuCase> Build(string name, int[] worlds)
@@ -26,6 +29,18 @@ internal static class GpuGrid
             }
             foreach (int w in worlds)
                 cases.Add(new GpuCase(EpMode.LowLatency, EpLayout.ExpertMajor, w, 512, 4, 5, 8 * w, EpDataType.Float32));
+
+            foreach (int w in worlds)
+            foreach (int h in quick ? new[] { 7168 } : [1024, 7168])
+            foreach (int k in topKs)
+            foreach (int t in tokens)
+            foreach (int e in quick ? new[] { 8 * w } : [8 * w, 512])
+            {
+                if (k > e || (quick && k == 22)) continue;
+                cases.Add(new GpuCase(EpMode.LowLatency, EpLayout.ExpertMajor, w, h, k, t, e, EpDataType.BFloat16, Reduction: EpCombineReduction.PerRank));
+            }
+            foreach (int w in worlds)
+                cases.Add(new GpuCase(EpMode.LowLatency, EpLayout.ExpertMajor, w, 512, 4, 5, 8 * w, EpDataType.Float32, Reduction: EpCombineReduction.PerRank));
         }
         if (name is "quick" or "ht" or "full")
         {
@@ -39,6 +54,8 @@ internal static class GpuGrid
             {
                 cases.Add(new GpuCase(EpMode.HighThroughput, EpLayout.Flat, w, h, k, t, 64, EpDataType.BFloat16));
                 cases.Add(new GpuCase(EpMode.HighThroughput, EpLayout.ExpertMajor, w, h, k, t, 64, EpDataType.BFloat16, Alignment: 128));
+                cases.Add(new GpuCase(EpMode.HighThroughput, EpLayout.ExpertMajor, w, h, k, t, 64, EpDataType.BFloat16, Alignment: 128,
+                    Reduction: EpCombineReduction.PerRank));
             }
         }
         return cases;

@@ -81,7 +81,7 @@ internal static class OverlapSuite
         int seed = 1;
         foreach (int world in worlds)
         {
-            EpConfig[] kinds = Kinds(world);
+            EpConfig[] kinds = SuiteLayouts.Four(world);
             for (int i = 0; i < kinds.Length; i++)
                 cases.Add(new OverlapCase(kinds[i], world, OverlapKind.Split, (HandleMemoryKind)(i % 3), Rounds: 3, MaxHoldNs: 1_000_000, seed++));
             EpConfig rankMajor = kinds[1];
@@ -95,14 +95,6 @@ internal static class OverlapSuite
         return SuiteCases.Run(named, skip);
     }
 
-    /// <summary>LL expert-major and rank-major, HT flat and expert-major (alignment 4) for <paramref name="world"/> ranks.</summary>
-    private static EpConfig[] Kinds(int world) =>
-    [
-        new(EpMode.LowLatency, 8 * world, 2048, 4, 64, EpLayout.ExpertMajor),
-        new(EpMode.LowLatency, 8 * world, 2048, 4, 64, EpLayout.RankMajor),
-        new(EpMode.HighThroughput, 8 * world, 2048, 4, 256, EpLayout.Flat),
-        new(EpMode.HighThroughput, 8 * world, 2048, 4, 256, EpLayout.ExpertMajor, ExpertAlignment: 4),
-    ];
 
     private static string? RunCase(OverlapCase c, bool hostOnly)
     {
@@ -110,7 +102,7 @@ internal static class OverlapSuite
         EpGroupOptions options = TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = Timeout });
         EpGroup[] actualGroups = hostOnly
             ? EpGroup.CreateHost(c.Config, c.World, new EpGroupOptions { PeerTimeout = Timeout })
-            : EpGroup.CreateCuda(c.Config, Devices(c.World), options);
+            : EpGroup.CreateCuda(c.Config, SuiteLayouts.Devices(c.World), options);
         RankResult[] actual = Run(actualGroups, c, plain: false);
         return ResultCompare.FirstDifference(expected, actual);
     }
@@ -136,5 +128,4 @@ internal static class OverlapSuite
         }
     }
 
-    private static int[] Devices(int world) => Program.DeviceCount() >= world ? Enumerable.Range(0, world).ToArray() : new int[world];
 }

@@ -13,6 +13,7 @@ namespace NcclEp.GpuTests;
 /// Published self-contained (scripts/gpu-bundle.sh) and run on a GPU machine; without a GPU every case is
 /// reported skipped with the reason. Ends with "N passed, N failed, N skipped".
 /// Usage: NcclEp.GpuTests [--grid quick|ll|ht|full] [--world 2,4] [--budget-seconds N] [--log PATH] [--filter TEXT] [--shard I/N] [--num-sms N]
+///                       [--backend host]   (the grid on the Host backend twice, home outputs checked against the reference: no GPU)
 ///        NcclEp.GpuTests --suite graph [--replays N] [--eager N]
 ///        NcclEp.GpuTests --suite protocol [--world 2,4] [--backend host]
 ///        NcclEp.GpuTests --suite overlap [--world 2,4] [--backend host]
@@ -56,16 +57,19 @@ internal static class Program
         if (Arg(args, "--shard") is string shard) cases = Shard(cases, shard);
         // --num-sms N caps every launch at N blocks (EpConfig.NumSms): with co-located ranks, fewer blocks leave SMs free.
         if (Arg(args, "--num-sms") is string sms) GpuCase.NumSms = int.Parse(sms, NumberStyles.None, CultureInfo.InvariantCulture);
-        if (!EpGroup.IsCudaAvailable(out string reason))
+        CaseRunner.HostOnly = Arg(args, "--backend") == "host";
+        if (!CaseRunner.HostOnly && !EpGroup.IsCudaAvailable(out string reason))
         {
             Console.WriteLine($"skipped: no usable GPU ({reason})");
             Console.WriteLine($"0 passed, 0 failed, {cases.Count} skipped");
             return 0;
         }
 
-        int deviceCount = DeviceCount();
+        int deviceCount = CaseRunner.HostOnly ? 0 : DeviceCount();
         using var metrics = new LibraryMetrics();  // counts the co-located streams EpGroup.CreateStream replaced
-        Console.WriteLine($"{cases.Count} cases on grid '{grid}'; {deviceCount} GPU(s); ranks co-located on GPU 0 where fewer GPUs than ranks");
+        Console.WriteLine(CaseRunner.HostOnly
+            ? $"{cases.Count} cases on grid '{grid}'; Host against Host, home outputs against the reference (--backend host)"
+            : $"{cases.Count} cases on grid '{grid}'; {deviceCount} GPU(s); ranks co-located on GPU 0 where fewer GPUs than ranks");
         int passed = 0, failed = 0, skipped = 0;
         var clock = Stopwatch.StartNew();
         foreach (GpuCase c in cases)

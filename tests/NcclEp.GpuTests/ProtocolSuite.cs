@@ -34,11 +34,11 @@ internal static class ProtocolSuite
         bool hostOnly = Program.Arg(args, "--backend") == "host";
         var scripts = new List<ProtocolScript>();
         int seed = 1;
-        foreach (EpConfig config in Kinds(world: 2))
+        foreach (EpConfig config in SuiteLayouts.Four(world: 2))
             scripts.Add(ProtocolScript.OneSided(config, combines: 6, receiverDelayNs: 2_000_000, senderDelayNs: 0, seed: seed++));
-        scripts.Add(ProtocolScript.OneSided(Kinds(world: 2)[0], combines: 3, receiverDelayNs: 500_000, senderDelayNs: 50_000_000, seed: seed++));
+        scripts.Add(ProtocolScript.OneSided(SuiteLayouts.Four(world: 2)[0], combines: 3, receiverDelayNs: 500_000, senderDelayNs: 50_000_000, seed: seed++));
         foreach (int world in worlds)
-        foreach (EpConfig config in Kinds(world))
+        foreach (EpConfig config in SuiteLayouts.Four(world))
             scripts.Add(ProtocolScript.BackToBack(config, world, rounds: 3, maxDelayNs: 1_000_000, seed: seed++));
 
         string suffix = hostOnly ? " [Host against Host]" : "";
@@ -48,21 +48,13 @@ internal static class ProtocolSuite
         return SuiteCases.Run(cases, skip);
     }
 
-    /// <summary>LL expert-major and rank-major, HT flat and expert-major (alignment 4) for <paramref name="world"/> ranks.</summary>
-    private static EpConfig[] Kinds(int world) =>
-    [
-        new(EpMode.LowLatency, 8 * world, 2048, 4, 64, EpLayout.ExpertMajor),
-        new(EpMode.LowLatency, 8 * world, 2048, 4, 64, EpLayout.RankMajor),
-        new(EpMode.HighThroughput, 8 * world, 2048, 4, 256, EpLayout.Flat),
-        new(EpMode.HighThroughput, 8 * world, 2048, 4, 256, EpLayout.ExpertMajor, ExpertAlignment: 4),
-    ];
 
     private static string? RunCase(ProtocolScript script, bool hostOnly)
     {
         RankResult[] expected = Run(EpGroup.CreateHost(script.Config, script.World, new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(10) }), script);
         EpGroup[] actualGroups = hostOnly
             ? EpGroup.CreateHost(script.Config, script.World, new EpGroupOptions { PeerTimeout = Timeout })
-            : EpGroup.CreateCuda(script.Config, Devices(script.World), new EpGroupOptions { PeerTimeout = Timeout });
+            : EpGroup.CreateCuda(script.Config, SuiteLayouts.Devices(script.World), new EpGroupOptions { PeerTimeout = Timeout });
         RankResult[] actual = Run(actualGroups, script);
         return ResultCompare.FirstDifference(expected, actual);
     }
@@ -79,5 +71,4 @@ internal static class ProtocolSuite
         }
     }
 
-    private static int[] Devices(int world) => Program.DeviceCount() >= world ? Enumerable.Range(0, world).ToArray() : new int[world];
 }

@@ -110,6 +110,25 @@ public class BadConfigTests
         AssertRejected<ArgumentException>("ExpertAlignment", () => EpGroup.CreateHost(Valid(mode, layout) with { ExpertAlignment = 4 }, 2));
     }
 
+    [Theory]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor)]
+    [InlineData(EpMode.HighThroughput, EpLayout.Flat)]
+    public void CreateHost_rejects_per_rank_combine_partials_outside_the_expert_major_layout(EpMode mode, EpLayout layout)
+    {
+        AssertRejected<ArgumentException>("CombineReduction",
+            () => EpGroup.CreateHost(Valid(mode, layout) with { CombineReduction = EpCombineReduction.PerRank }, 2));
+        // PerSlot, the default, is what those layouts do per rank already: accepted.
+        using EpGroup g = EpGroup.CreateHost(Valid(mode, layout) with { CombineReduction = EpCombineReduction.PerSlot }, 1)[0];
+        Assert.Equal(EpCombineReduction.PerSlot, g.Config.CombineReduction);
+    }
+
+    [Fact]
+    public void CreateHost_rejects_an_undefined_combine_reduction()
+    {
+        AssertRejected<ArgumentOutOfRangeException>("CombineReduction",
+            () => EpGroup.CreateHost(Valid() with { CombineReduction = (EpCombineReduction)2 }, 2));
+    }
+
     [Fact]
     public void CreateHost_rejects_token_rows_that_are_not_bf16_or_fp32()
     {

@@ -8,8 +8,8 @@ namespace NcclEp.Tests;
 /// <summary>
 /// The data path allocates nothing: on every rank thread, after a warm-up, 10,000 iterations of Update, Dispatch
 /// and Combine (and the backward pair) leave GC.GetAllocatedBytesForCurrentThread unchanged; so do their send and
-/// complete halves (DispatchSend, CombineSend, Complete), two micro-batches overlapped, on handles in caller memory, and
-/// zero-copy receive into the window (EpGroup.WindowReceiveRows).
+/// complete halves (DispatchSend, CombineSend, Complete), two micro-batches overlapped, on handles in caller memory,
+/// zero-copy receive into the window (EpGroup.WindowReceiveRows), and expert-major combines of per-rank partials.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class ZeroAllocationTests
@@ -36,6 +36,14 @@ public class ZeroAllocationTests
         Measure(mode, layout, alignment, dataType, Calls.Split);
 
     [Theory]
+    [InlineData(EpMode.LowLatency, 1, EpDataType.BFloat16, false)]
+    [InlineData(EpMode.HighThroughput, 4, EpDataType.Float32, false)]
+    [InlineData(EpMode.LowLatency, 1, EpDataType.Float32, true)]
+    [InlineData(EpMode.HighThroughput, 4, EpDataType.BFloat16, true)]
+    public void Combines_of_per_rank_partials_allocate_nothing_on_any_rank(EpMode mode, int alignment, EpDataType dataType, bool split) =>
+        Measure(mode, EpLayout.ExpertMajor, alignment, dataType, split ? Calls.Split : Calls.Plain, EpCombineReduction.PerRank);
+
+    [Theory]
     [InlineData(EpDataType.BFloat16)]
     [InlineData(EpDataType.Float32)]
     public void Zero_copy_receive_and_a_combine_of_the_window_rows_allocate_nothing_on_any_rank(EpDataType dataType) =>
@@ -48,9 +56,10 @@ public class ZeroAllocationTests
         Window,
     }
 
-    private static void Measure(EpMode mode, EpLayout layout, int alignment, EpDataType dataType, Calls calls)
+    private static void Measure(EpMode mode, EpLayout layout, int alignment, EpDataType dataType, Calls calls,
+        EpCombineReduction reduction = EpCombineReduction.PerSlot)
     {
-        var config = new EpConfig(mode, Experts, Hidden, TopK, MaxTokens, layout, dataType, ExpertAlignment: alignment);
+        var config = new EpConfig(mode, Experts, Hidden, TopK, MaxTokens, layout, dataType, ExpertAlignment: alignment) { CombineReduction = reduction };
         EpGroup[] groups = EpGroup.CreateHost(config, World);
         var allocated = new long[World];
         using (var threads = new RankThreads(World))

@@ -21,7 +21,8 @@ namespace NcclEp.Backend;
 /// recvSourceOffsets   [L][W] i32      first row of (expert, source) inside the expert's segment
 /// recvSourceInfo      [R] {rank, token, slot}
 /// recvTopKIds         [R'][K] i32     per-rank layouts only (R' = R), else 0 rows
-/// recvTopKWeights     [R'][K] f32
+/// recvTopKWeights     [R'][K] f32     per-rank layouts: beside each row; expert-major with per-rank combine partials:
+///                                     [W·M][K], the weights of each received message (s·M + i), which its partial uses
 /// updateTiles         [tiles][E+W] i32  Cuda update: (expert, rank) counts of each tile of UpdateTileTokens tokens
 /// sendTokens          [W][M] i32      Cuda update: the token at each row of the block sent to rank r
 /// recvMessageRows     [W][M][K] i32   Cuda dispatch, expert-major: the output row of each received message's slot, -1 if none
@@ -44,6 +45,7 @@ internal readonly record struct HandleLayout
         int l = config.LocalExperts(worldSize);
         ReceiveRows = config.ReceiveRows(worldSize);
         long perRankRows = config.Layout == EpLayout.ExpertMajor ? 0 : ReceiveRows;
+        long weightRows = config.CombinesPartials ? (long)w * m : perRankRows;
 
         long o = 0;
         NumTokens = o; o = Next(o, 16);
@@ -60,7 +62,7 @@ internal readonly record struct HandleLayout
         RecvSourceOffsets = o; o = Next(o, 4L * l * w);
         RecvSourceInfo = o; o = Next(o, 12L * ReceiveRows);
         RecvTopKIds = o; o = Next(o, 4L * perRankRows * k);
-        RecvTopKWeights = o; o = Next(o, 4L * perRankRows * k);
+        RecvTopKWeights = o; o = Next(o, 4L * weightRows * k);
         UpdateTileCounts = o; o = Next(o, 4L * UpdateTiles(m) * (config.NumExperts + w));
         SendTokens = o; o = Next(o, 4L * w * m);
         RecvMessageRows = o; o = Next(o, config.Layout == EpLayout.ExpertMajor ? 4L * w * m * k : 0);

@@ -25,7 +25,8 @@ internal static class KernelCache
         return Path.Combine(string.IsNullOrEmpty(home) ? Path.GetTempPath() : home, ".cache", "ncclep", "kernels");
     }
 
-    /// <summary>NVRTC options for a configuration: architecture, layout/mode and the per-config constants (hidden, top-k, dtype, FP8 recipe).</summary>
+    /// <summary>NVRTC options for a configuration: architecture, layout/mode and the per-config constants (hidden, top-k,
+    /// dtype, FP8 recipe, the combine reduction).</summary>
     public static List<string> Options(in EpConfig config, string architecture, string defines)
     {
         var options = new List<string>
@@ -38,6 +39,9 @@ internal static class KernelCache
             string.Create(CultureInfo.InvariantCulture, $"-DNCCLEP_TOPK={config.TopK}"),
             string.Create(CultureInfo.InvariantCulture, $"-DNCCLEP_DTYPE={(config.DataType == EpDataType.BFloat16 ? 0 : 1)}"),
         };
+        // Expert-major per-rank combine partials are their own build of the combine (and of the dispatch, which keeps
+        // each message's weights for them).
+        if (config.CombinesPartials) options.Add("-DNCCLEP_COMBINE_PER_RANK=1");
         // The FP8 dispatch kernel (ncclep_dispatch_fp8) exists only in modules built for a recipe (ep_fp8.cuh).
         if (config.IsDispatchQuantized) options.Add(string.Create(CultureInfo.InvariantCulture, $"-DNCCLEP_QUANT={(int)config.DispatchQuantization}"));
         foreach (string define in defines.Split(' ', StringSplitOptions.RemoveEmptyEntries)) options.Add(define);

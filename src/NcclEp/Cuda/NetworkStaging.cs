@@ -15,7 +15,7 @@ namespace NcclEp.Cuda;
 /// <code>
 /// out, in      [R] dispatch slices, then [R] combine slices    R = network peers, in rank order
 /// dispatch     u64 seq &lt;&lt; 32 | count, i32 expertCounts[L], up to HeaderBytes; then [M] messages
-/// combine      u64 seq &lt;&lt; 32, up to HeaderBytes; then [M][S] rows    S = K (expert-major) or 1
+/// combine      u64 seq &lt;&lt; 32, up to HeaderBytes; then [M][S] rows    S = K (per-slot expert-major) or 1
 /// </code>
 /// docs/internode.md has the sizes per configuration.
 /// </remarks>
@@ -77,7 +77,7 @@ internal readonly record struct NetworkSlices
     {
         Peers = peers;
         HeaderBytes = (int)WindowLayout.RoundUp(8 + (4L * layout.LocalExperts), Align);
-        CombineSlots = config.Layout == EpLayout.ExpertMajor ? config.TopK : 1;
+        CombineSlots = config.Layout == EpLayout.ExpertMajor && !config.CombinesPartials ? config.TopK : 1;
         DispatchSlice = WindowLayout.RoundUp(
             nodeSize > 0 ? HierarchicalDispatch.RailSliceBytes(layout, nodeSize) : HeaderBytes + ((long)layout.MaxTokens * layout.MessageBytes), Align);
         CombineSlice = WindowLayout.RoundUp(HeaderBytes + ((long)layout.MaxTokens * CombineSlots * layout.RowBytes), Align);
@@ -91,7 +91,8 @@ internal readonly record struct NetworkSlices
     /// Combine slices use the same header size (the kernels take one offset), 128 B while L ≤ 30.</summary>
     public int HeaderBytes { get; }
 
-    /// <summary>Rows per token in a combine slice: K for expert-major (one per top-k slot), else 1.</summary>
+    /// <summary>Rows per token in a combine slice: K for per-slot expert-major (one per top-k slot), else 1 (one per
+    /// (token, rank), per-rank partials included).</summary>
     public int CombineSlots { get; }
 
     public long DispatchSlice { get; }

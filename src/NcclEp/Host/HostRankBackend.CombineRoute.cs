@@ -9,7 +9,8 @@ namespace NcclEp.Host;
 /// presence flag to every live peer first; then each received row goes home to its source token's slot, in the chunks
 /// of the messages it answers, each chunk followed by its flag; then the rank waits for every live peer's presence and
 /// for every chunk holding its own tokens' rows, and reduces in fp32 in a fixed order — top-k slot order for
-/// expert-major, rank order for the per-rank layouts — rounding once. Its own rows are read where they are. A send
+/// expert-major, rank order for the per-rank layouts and for expert-major's per-rank partials
+/// (HostRankBackend.Partials.cs) — rounding once. Its own rows are read where they are. A send
 /// (<see cref="EpHalf.Send"/>) runs the presence and the rows home and returns; its complete (<see cref="EpHalf.Receive"/>)
 /// runs the waits and the reduce, where the kernels split.
 /// </summary>
@@ -46,21 +47,25 @@ internal sealed unsafe partial class HostRankBackend
                 Volatile.Write(ref *(ulong*)(_peers[r] + _layout.CombineFlag(parity, _rank)), (ulong)sequence << 32);
             }
             Phase(HostPhase.PresencePublished);
-            SendRowChunks(state, h, in args, sequence, parity);
+            SendRowChunks<TElement>(state, h, in args, sequence, parity, weighted);
         }
         if (!receive) return;
         Phase(HostPhase.ReduceStart);
 
         WaitForPeers(state, h, sequence, parity, Deadline);
-        ReduceHome<TElement>(state, h, in args, parity, weighted && _fabric.Config.Layout == EpLayout.ExpertMajor);
+        if (_fabric.Config.CombinesPartials) ReducePartials<TElement>(state, h, in args, parity, weighted);
+        else ReduceHome<TElement>(state, h, in args, parity, weighted && _fabric.Config.Layout == EpLayout.ExpertMajor);
     }
 
     /// <summary>
     /// (chunk, source) in chunk order, as the sending blocks take them: the rows answering chunk c of source s's
-    /// messages go to (token, slot) — or (token, this rank) — on s, then the chunk's flag. This rank's own rows stay.
+    /// messages go to (token, slot) — or (token, this rank), or one partial per message to (token, this rank) — on s,
+    /// then the chunk's flag. This rank's own rows stay.
     /// </summary>
-    private void SendRowChunks(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity)
+    private void SendRowChunks<TElement>(byte* state, HandleLayout h, ref readonly EpLaunchArgs args, uint sequence, int parity, bool weighted)
+        where TElement : unmanaged, IRowElement
     {
+        bool partials = _fabric.Config.CombinesPartials;
         int k = _topK;
         bool perExpert = _fabric.Config.Layout == EpLayout.ExpertMajor;
         int* counts = (int*)(state + h.RecvRankCounts);
@@ -74,7 +79,11 @@ internal sealed unsafe partial class HostRankBackend
                 int n = Math.Min(counts[s], _maxTokens);
                 if (ActiveMask[s] == 0 || s == _rank || n <= 0 || c >= _chunks.Count(n)) continue;
                 int begin = _chunks.Begin(n, c), end = _chunks.Begin(n, c + 1);
-                if (perExpert)
+                if (partials)
+                {
+                    for (int i = begin; i < end; i++) SendPartial<TElement>(state, h, in args, s, i, parity, weighted);
+                }
+                else if (perExpert)
                 {
                     for (long item = (long)begin * k; item < (long)end * k; item++)
                     {

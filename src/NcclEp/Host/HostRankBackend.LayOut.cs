@@ -70,12 +70,15 @@ internal sealed unsafe partial class HostRankBackend
         int* sourceOffsets = (int*)(state + h.RecvSourceOffsets);
         int* expertOffsets = (int*)(state + h.RecvExpertOffsets);
         int* messageRows = (int*)(state + h.RecvMessageRows) + ((((long)s * _maxTokens) + i) * k);
+        // Per-rank combine partials weigh each message's local slots on this rank: their weights are kept per message.
+        float* messageWeights = c.CombinesPartials ? (float*)(state + h.RecvTopKWeights) + ((((long)s * _maxTokens) + i) * k) : null;
         int* msgSlots = (int*)(message + MessageHeader.SlotPositions(k));
         for (int slot = 0; slot < k; slot++)
         {
             int position = msgSlots[slot];
             int l = msgIds[slot] - (_rank * _localExperts);
             messageRows[slot] = -1;
+            if (messageWeights != null) messageWeights[slot] = 0f;
             if (position < 0 || l < 0 || l >= _localExperts) continue;
             int j = sourceOffsets[(l * _worldSize) + s] + position;
             long index = (long)expertOffsets[l] + j;
@@ -84,6 +87,7 @@ internal sealed unsafe partial class HostRankBackend
             else CopyPayload(in args, payload, index);
             WriteSourceInfo(sourceInfo, index, s, token, slot);
             messageRows[slot] = (int)index;
+            if (messageWeights != null) messageWeights[slot] = msgWeights[slot];
         }
     }
 

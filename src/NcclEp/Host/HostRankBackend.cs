@@ -22,6 +22,7 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
     private readonly byte* _window;
     private readonly byte** _peers;
     private readonly float* _accumulator;
+    private readonly float* _partial;  // [hidden]: one per-rank combine partial (HostRankBackend.Partials.cs)
     private readonly int* _flatBase;  // [W + 1]: first Flat row of each source (combine route)
     private readonly int _worldSize, _localExperts, _topK, _maxTokens, _hidden, _numExperts;
     private readonly MessageChunks _chunks;
@@ -43,6 +44,7 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
         _peers = (byte**)NativeMemory.Alloc((nuint)_worldSize, (nuint)sizeof(byte*));
         for (int r = 0; r < _worldSize; r++) _peers[r] = (byte*)fabric.Window(r);
         _accumulator = (float*)NativeMemory.AlignedAlloc((nuint)(_hidden * sizeof(float)), 64);
+        _partial = (float*)NativeMemory.AlignedAlloc((nuint)(_hidden * sizeof(float)), 64);
         _flatBase = (int*)NativeMemory.Alloc((nuint)(_worldSize + 1), sizeof(int));
         _chunks = new MessageChunks(c.Mode);
     }
@@ -140,6 +142,7 @@ internal sealed unsafe partial class HostRankBackend : IEpRankBackend
         _disposed = true;
         NativeMemory.Free(_peers);
         NativeMemory.AlignedFree(_accumulator);
+        NativeMemory.AlignedFree(_partial);
         NativeMemory.Free(_flatBase);
         _fabric.ReleaseRank();
     }

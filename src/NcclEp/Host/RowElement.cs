@@ -9,6 +9,9 @@ internal unsafe interface IRowElement
     static abstract float Load(byte* row, int index);
 
     static abstract void Store(byte* row, int index, float value);
+
+    /// <summary>The value a store then a load gives back: rounded to the row type.</summary>
+    static abstract float Round(float value);
 }
 
 /// <summary>bf16 rows: load widens exactly, store rounds to nearest even (as the CUDA kernels do).</summary>
@@ -19,6 +22,9 @@ internal readonly unsafe struct Bf16Element : IRowElement
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(byte* row, int index, float value) => ((ushort*)row)[index] = BFloat16.RoundBits(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Round(float value) => BitConverter.UInt32BitsToSingle((uint)BFloat16.RoundBits(value) << 16);
 }
 
 /// <summary>fp32 rows.</summary>
@@ -29,4 +35,7 @@ internal readonly unsafe struct F32Element : IRowElement
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(byte* row, int index, float value) => ((float*)row)[index] = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Round(float value) => value;
 }

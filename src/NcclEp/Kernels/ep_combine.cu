@@ -6,11 +6,13 @@
 // sending and reducing blocks:
 //   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per row
 //           answering a message copies it to (token, slot) — or (token, this rank) — on the source rank, in
-//           16-byte vectors; then the chunk's flag is released.
+//           16-byte vectors; with NCCLEP_COMBINE_PER_RANK (expert-major per-rank partials) a warp per message
+//           sums its local slots' rows in fp32 and sends that partial, rounded once, to (token, this rank);
+//           then the chunk's flag is released.
 //   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer with few tokens, so every block works); a
 //           thread per peer waits for the chunks that hold those tokens' rows, then a warp per (token, segment
 //           of the row) sums the terms in fp32 in a fixed order (slot order for expert-major, rank order
-//           otherwise), rounding once.
+//           for the per-rank layouts and for per-rank partials), rounding once.
 // With network peers the host runs the send half, NCCL's send/recv of the combine slices, then the reduce half.
 #include "ep_common.cuh"
 
@@ -20,6 +22,8 @@
 // 8 rather than 16: the last job, reduced after its last row lands, is half as long (HT Flat combine back-to-back
 // 191 -> 187 us on 2x H200, bench/results/raw/h200-x2-run18).
 #define MAX_TOKENS_PER_JOB 8
+// Expert-major rows go home one per (token, top-k slot), unless per-rank partials send one per (token, rank).
+#define PER_SLOT_TERMS (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR && !NCCLEP_COMBINE_PER_RANK)
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
@@ -43,17 +47,17 @@ __device__ __forceinline__ u64* combine_chunk_flag(const EpParams& p, char* wind
 }
 
 // Where the expert output for (token, slot) goes on source s: s's window, or s's out slice (network peers get
-// S = netCombineSlots rows per token: one per top-k slot for expert-major, one otherwise).
+// S = netCombineSlots rows per token: one per top-k slot for per-slot expert-major, one otherwise).
 __device__ __forceinline__ int4* outgoing_row(const EpParams& p, int s, int parity, int token, int slot) {
     if (!is_network(p, s)) return (int4*)combine_row(p, p.peers[s], parity, token, slot);
-    const int column = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? slot : 0;
+    const int column = PER_SLOT_TERMS ? slot : 0;
     return (int4*)(net_combine_slice(p, p.netOut, s) + p.netHeaderBytes + ((i64)token * p.netCombineSlots + column) * p.rowBytes);
 }
 
 // The expert output for (token, slot) that rank r sent here.
 __device__ __forceinline__ const int4* incoming_row(const EpParams& p, int r, int parity, int token, int slot) {
     if (!is_network(p, r)) return (const int4*)combine_row(p, p.window, parity, token, slot);
-    const int column = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? slot : 0;
+    const int column = PER_SLOT_TERMS ? slot : 0;
     return (const int4*)(net_combine_slice(p, p.netIn, r) + p.netHeaderBytes + ((i64)token * p.netCombineSlots + column) * p.rowBytes);
 }
 
@@ -69,6 +73,84 @@ __device__ __forceinline__ const int4* output_row(const EpParams& p, i64 index) 
         return (const int4*)(p.rows + s * p.rowsStride0 + (index - s * p.maxTokens) * p.rowsStride1);
     }
     return (const int4*)(p.rows + index * p.rowsStride0);
+}
+
+// acc[u] += (w ·) y[u] for the lane's vectors v0 + 32u of the row, in fp32, rounded per operation like the Host.
+__device__ __forceinline__ void accumulate(float (&acc)[REDUCE_UNROLL][ELEMS_PER_VEC], const int4 (&y)[REDUCE_UNROLL], float w, bool weighted, int v0) {
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++) {
+        if (v0 + 32 * u >= ROW_VECS) continue;
+        float f[ELEMS_PER_VEC];
+        unpack(y[u], f);
+        if (weighted) {
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], __fmul_rn(w, f[x]));
+        } else {
+#pragma unroll
+            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], f[x]);
+        }
+    }
+}
+
+// Per-rank partials (HostRankBackend.Partials.cs): lane k < K takes slot k of message `message` from source s, if
+// its expert is here and its row's source info is sound (this source, a token in range). Returns the lanes holding
+// such a slot (the message's terms, in slot order from the lowest bit); *token is the first one's token.
+__device__ __forceinline__ unsigned message_slots(const EpParams& p, int s, i64 message, int lane, int* index, float* w, int* token) {
+    const int K = NCCLEP_TOPK;
+    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    int myIndex = -1, myToken = -1;
+    float myWeight = 0.f;
+    if (lane < K) {
+        const int at = state_at<int>(p, p.hRecvMessageRows)[message * K + lane];
+        const int t = at >= 0 ? sourceInfo[(i64)at * 3 + 1] : -1;
+        if (at >= 0 && sourceInfo[(i64)at * 3] == s && t >= 0 && t < p.maxTokens) {
+            myIndex = at;
+            myToken = t;
+            myWeight = state_at<float>(p, p.hRecvTopkWeights)[message * K + lane];
+        }
+    }
+    const unsigned slots = __ballot_sync(0xFFFFFFFFu, myIndex >= 0);
+    *index = myIndex;
+    *w = myWeight;
+    *token = slots != 0 ? __shfl_sync(0xFFFFFFFFu, myToken, __ffs(slots) - 1) : -1;
+    return slots;
+}
+
+// partial[u] = Σ over `slots` ascending of fl(w·y) (weighted) or y, for the lane's vectors v0 + 32u, in fp32. The whole
+// warp calls it (the slots' rows and weights are shuffled from the lanes holding them).
+__device__ __forceinline__ void message_partial(const EpParams& p, unsigned slots, int index, float w, bool weighted, int v0,
+                                                float (&partial)[REDUCE_UNROLL][ELEMS_PER_VEC]) {
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++)
+#pragma unroll
+        for (int x = 0; x < ELEMS_PER_VEC; x++) partial[u][x] = 0.f;
+    for (unsigned rest = slots; rest != 0; rest &= rest - 1) {
+        const int k = __ffs(rest) - 1;
+        const int at = __shfl_sync(0xFFFFFFFFu, index, k);
+        const float wk = __shfl_sync(0xFFFFFFFFu, w, k);
+        const int4* row = output_row(p, at);
+        int4 y[REDUCE_UNROLL];
+#pragma unroll
+        for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) y[u] = __ldg(row + v0 + 32 * u);
+        accumulate(partial, y, wk, weighted, v0);
+    }
+}
+
+// Message i of source s: its partial, rounded once to the row type, to (token, this rank) on s. A warp per message.
+__device__ __forceinline__ void send_partial(const EpParams& p, int s, int i, int parity, int lane, bool weighted) {
+    int index, token;
+    float w;
+    const unsigned slots = message_slots(p, s, (i64)s * p.maxTokens + i, lane, &index, &w, &token);
+    if (slots == 0) return;
+    int4* dst = outgoing_row(p, s, parity, token, p.rank);
+    // The loop bound is the same for every lane: message_partial's shuffles need the whole warp.
+    for (int base = 0; base < ROW_VECS; base += SEGMENT_VECS) {
+        const int v0 = base + lane;
+        float partial[REDUCE_UNROLL][ELEMS_PER_VEC];
+        message_partial(p, slots, index, w, weighted, v0, partial);
+#pragma unroll
+        for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) dst[v0 + 32 * u] = pack(partial[u]);
+    }
 }
 
 // Row `index` home to (token, slot) on source s, if its source info is sound.
@@ -109,7 +191,10 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         const int n = min(counts[s], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the home rank does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+        if (NCCLEP_COMBINE_PER_RANK) {
+            // A warp per message: its local slots' rows reduced to one partial.
+            for (int i = begin + warp; i < end; i += NCCLEP_WARPS) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
+        } else if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
             // A warp per (message, slot): the rows answering one message spread over the block's warps.
             for (int item = begin * K + warp; item < end * K; item += NCCLEP_WARPS) {
                 const int index = messageRows[(i64)s * M * K + item];
@@ -147,31 +232,15 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
     return true;
 }
 
-// acc[u] += (w ·) y[u] for the lane's vectors v0 + 32u of the row, in fp32, rounded per operation like the Host.
-__device__ __forceinline__ void accumulate(float (&acc)[REDUCE_UNROLL][ELEMS_PER_VEC], const int4 (&y)[REDUCE_UNROLL], float w, bool weighted, int v0) {
-#pragma unroll
-    for (int u = 0; u < REDUCE_UNROLL; u++) {
-        if (v0 + 32 * u >= ROW_VECS) continue;
-        float f[ELEMS_PER_VEC];
-        unpack(y[u], f);
-        if (weighted) {
-#pragma unroll
-            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], __fmul_rn(w, f[x]));
-        } else {
-#pragma unroll
-            for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], f[x]);
-        }
-    }
-}
-
 // Term i of home token t: the row holding it (and its weight), or null when there is none or its rank failed.
 // A term computed on this rank is read straight from the caller's rows (its dispatch-output row); selfBase is
-// the first Flat row of this rank's own tokens.
+// the first Flat row of this rank's own tokens. This rank's own per-rank partial is computed where it is reduced
+// (null here).
 __device__ __forceinline__ const int4* term_row(const EpParams& p, int parity, int t, int i, const int* sFailed, int selfBase, float* w) {
     const int* active = active_mask(p);
     const int W = p.world, M = p.maxTokens;
     const int* rankPositions = state_at<int>(p, p.hRankPositions);
-    if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+    if (PER_SLOT_TERMS) {
         const int K = NCCLEP_TOPK;
         const int e = state_at<int>(p, p.hTopkIds)[t * K + i];
         if (e < 0) return nullptr;
@@ -185,13 +254,31 @@ __device__ __forceinline__ const int4* term_row(const EpParams& p, int parity, i
     const int position = rankPositions[t * W + i];
     if (position < 0 || !active[i] || sFailed[i]) return nullptr;
     if (i != p.rank) return incoming_row(p, i, parity, t, i);
+    if (NCCLEP_COMBINE_PER_RANK) return nullptr;
     return output_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)p.rank * M + position : (i64)selfBase + position);
+}
+
+// acc += this rank's own partial, rounded to the row type first (as a peer's arrives), so the sum is the same whichever
+// rank is home. The whole warp calls it.
+__device__ __forceinline__ void add_own_partial(const EpParams& p, unsigned slots, int index, float w, int v0,
+                                                float (&acc)[REDUCE_UNROLL][ELEMS_PER_VEC]) {
+    if (slots == 0) return;
+    float partial[REDUCE_UNROLL][ELEMS_PER_VEC];
+    message_partial(p, slots, index, w, (p.flags & FLAG_WEIGHTED) != 0, v0, partial);
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++) {
+        if (v0 + 32 * u >= ROW_VECS) continue;
+        float rounded[ELEMS_PER_VEC];
+        unpack(pack(partial[u]), rounded);
+#pragma unroll
+        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], rounded[x]);
+    }
 }
 
 __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     __shared__ int sFailed[NCCLEP_MAX_WORLD];
     const int W = p.world, T = p.numTokens;
-    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const bool perExpert = PER_SLOT_TERMS;
     const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int* active = active_mask(p);
@@ -238,6 +325,14 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
             for (int u = 0; u < REDUCE_UNROLL; u++)
 #pragma unroll
                 for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
+            // Per-rank partials: this rank's own term (rank p.rank in the order) is its message's partial, computed here.
+            int ownIndex = -1, ownToken = -1;
+            float ownWeight = 0.f;
+            unsigned ownSlots = 0;
+            if (NCCLEP_COMBINE_PER_RANK) {
+                const int position = state_at<int>(p, p.hRankPositions)[t * W + p.rank];
+                if (position >= 0) ownSlots = message_slots(p, p.rank, (i64)p.rank * p.maxTokens + position, lane, &ownIndex, &ownWeight, &ownToken);
+            }
 
             // Two terms per step, both loaded before either is added (the sum keeps term order).
             for (int i = 0; i < terms; i += 2) {
@@ -254,7 +349,9 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
                     if (rowA != nullptr) ya[u] = ld_cg(rowA + v0 + 32 * u);
                     if (rowB != nullptr) yb[u] = ld_cg(rowB + v0 + 32 * u);
                 }
+                if (NCCLEP_COMBINE_PER_RANK && i == p.rank) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
                 if (rowA != nullptr) accumulate(acc, ya, wA, weighted, v0);
+                if (NCCLEP_COMBINE_PER_RANK && j == p.rank && j != i) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
                 if (rowB != nullptr) accumulate(acc, yb, wB, weighted, v0);
             }
             int4* home = (int4*)(p.home + t * p.homeStride);

@@ -1,5 +1,6 @@
 // NcclEp device helpers: parameter block, memory-order primitives, bf16 arithmetic.
-// Compiled by NVRTC with -DNCCLEP_MODE, -DNCCLEP_LAYOUT, -DNCCLEP_HIDDEN, -DNCCLEP_TOPK, -DNCCLEP_DTYPE (and -DNCCLEP_QUANT, ep_fp8.cuh).
+// Compiled by NVRTC with -DNCCLEP_MODE, -DNCCLEP_LAYOUT, -DNCCLEP_HIDDEN, -DNCCLEP_TOPK, -DNCCLEP_DTYPE (and -DNCCLEP_QUANT, ep_fp8.cuh),
+// and -DNCCLEP_COMBINE_PER_RANK=1 for expert-major groups whose combine sends per-rank partials (EpCombineReduction.PerRank).
 // Every arithmetic step matches the Host backend (src/NcclEp/Host) bit for bit: products and sums are
 // rounded separately (__fmul_rn/__fadd_rn, never fused) and fp32 -> bf16 rounds to nearest even.
 #pragma once
@@ -13,6 +14,9 @@
 #define LAYOUT_RANK_MAJOR 2
 #define MODE_LL 0
 #define MODE_HT 1
+#ifndef NCCLEP_COMBINE_PER_RANK
+#define NCCLEP_COMBINE_PER_RANK 0
+#endif
 
 // Window control block (WindowControl.cs).
 #define CTRL_DISPATCH_SEQ 0
@@ -47,7 +51,7 @@ struct EpParams {
     char* state;
     i64 hNumTokens, hTopkIds, hTopkWeights, hRankPositions, hSlotPositions;
     i64 hSendRankCounts, hSendExpertCounts, hRecvRankCounts, hRecvExpertCounts, hRecvExpertOffsets;
-    i64 hRecvTotal, hRecvSourceOffsets, hRecvSourceInfo, hRecvTopkIds, hRecvTopkWeights;
+    i64 hRecvTotal, hRecvSourceOffsets, hRecvSourceInfo, hRecvTopkIds, hRecvTopkWeights;  // weights: [W][M][K] per message for per-rank partials
     i64 receiveRows;
     char* home;
     i64 homeStride;

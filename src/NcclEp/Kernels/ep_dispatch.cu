@@ -333,6 +333,8 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
                     }
                 }
                 state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
+                // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
+                if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
             }
             // The loop bound is the same for every lane: the shuffles below need the whole warp.
             for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {

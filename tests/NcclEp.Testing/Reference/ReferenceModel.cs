@@ -188,7 +188,8 @@ public sealed class ReferenceModel
 
     /// <summary>
     /// Per element of each token: Σ in slot order (expert-major, <see cref="SlotTerm"/>) or live rank order (per-rank
-    /// layouts, <see cref="RankTerm"/>) of the term each copy brings home, in fp32, rounded once.
+    /// layouts, <see cref="RankTerm"/>; expert-major's per-rank partials, <see cref="PartialTerm"/>) of the term each copy
+    /// or rank brings home, in fp32, rounded once.
     /// </summary>
     private uint[] HomeSum(int home, EpPass pass)
     {
@@ -206,7 +207,14 @@ public sealed class ReferenceModel
         RankBatch b = _batches[home];
         float[] x = Values(pass == EpPass.Forward ? b.X : b.Grad, t);
         var acc = new float[H];
-        if (PerExpert)
+        if (PerExpert && Config.CombineReduction == EpCombineReduction.PerRank)
+        {
+            for (int r = 0; r < World; r++)
+            {
+                if (SentTo(home, t, r) && IsActive(r)) RowMath.AddTo(acc, PartialTerm(pass, home, t, r, x));
+            }
+        }
+        else if (PerExpert)
         {
             for (int k = 0; k < K; k++)
             {
@@ -254,6 +262,23 @@ public sealed class ReferenceModel
             RowMath.Round(term, Type);
         }
         return term;
+    }
+
+    /// <summary>
+    /// Expert-major with per-rank combine partials: what rank r sends home for token t of <paramref name="home"/>, per
+    /// element: Σ over the token's slots ascending whose expert is on r of the <see cref="SlotTerm"/> each brings (fl(w·y)
+    /// forward, y backward), in fp32, rounded once to the dtype.
+    /// </summary>
+    private float[] PartialTerm(EpPass pass, int home, int t, int r, float[] x)
+    {
+        var acc = new float[H];
+        for (int k = 0; k < K; k++)
+        {
+            int e = Id(home, t, k);
+            if (e >= 0 && RankOf(e) == r) RowMath.AddTo(acc, SlotTerm(pass, e, Weight(home, t, k), x));
+        }
+        RowMath.Round(acc, Type);
+        return acc;
     }
 
     /// <summary>

@@ -29,6 +29,8 @@ public sealed class KernelSyntaxTests
     [InlineData(1, 1, 1, 2048, 22, "-DNCCLEP_QUANT=3")]
     [InlineData(1, 0, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]  // the debugging switch (ep_common.cuh)
     [InlineData(1, 1, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]
+    [InlineData(0, 1, 0, 7168, 8, "-DNCCLEP_COMBINE_PER_RANK=1")]  // expert-major per-rank combine partials
+    [InlineData(1, 1, 1, 2048, 22, "-DNCCLEP_COMBINE_PER_RANK=1")]
     public void Kernel_source_compiles_with_the_host_shim(int mode, int layout, int dtype, int hidden, int topK, string defines = "")
     {
         string folder = Path.Combine(Path.GetTempPath(), "ncclep-kernel-syntax-" + Guid.NewGuid().ToString("N"));

@@ -48,13 +48,26 @@ public sealed class NvrtcKernelTableTests
     /// <summary>Where the tests keep their cubins (see the remarks).</summary>
     internal static string CacheDirectory => Path.Combine(Path.GetTempPath(), "ncclep-test-kernels");
 
-    /// <summary>Each (mode, layout) of the kernel table × <see cref="Shapes"/>.</summary>
-    public static TheoryData<EpMode, EpLayout, EpDataType, int, int, EpDispatchQuantization> Entries()
+    /// <summary>
+    /// Each (mode, layout) of the kernel table × <see cref="Shapes"/>; expert-major also builds with per-rank partials
+    /// (<c>-DNCCLEP_COMBINE_PER_RANK=1</c>), over the unquantized shapes and the usual FP8 one (a module with both).
+    /// </summary>
+    public static TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int, EpDispatchQuantization> Entries()
     {
-        var data = new TheoryData<EpMode, EpLayout, EpDataType, int, int, EpDispatchQuantization>();
+        var data = new TheoryData<EpMode, EpLayout, EpCombineReduction, EpDataType, int, int, EpDispatchQuantization>();
         foreach ((EpMode mode, EpLayout layout) in EpKernelTable.Specializations)
         {
-            foreach ((EpDataType type, int hidden, int topK, EpDispatchQuantization recipe) in Shapes) data.Add(mode, layout, type, hidden, topK, recipe);
+            foreach (EpCombineReduction reduction in Enum.GetValues<EpCombineReduction>())
+            {
+                if (reduction == EpCombineReduction.PerRank && layout != EpLayout.ExpertMajor) continue;
+                for (int i = 0; i < Shapes.Length; i++)
+                {
+                    (EpDataType type, int hidden, int topK, EpDispatchQuantization recipe) = Shapes[i];
+                    bool withPartials = recipe == EpDispatchQuantization.None || (i > 0 && Shapes[i - 1].Recipe == EpDispatchQuantization.None);
+                    if (reduction == EpCombineReduction.PerRank && !withPartials) continue;
+                    data.Add(mode, layout, reduction, type, hidden, topK, recipe);
+                }
+            }
         }
         return data;
     }
@@ -62,12 +75,14 @@ public sealed class NvrtcKernelTableTests
     [NvrtcTheory]
     [MemberData(nameof(Entries))]
     public void Kernel_table_entry_compiles_for_sm_90_and_defines_every_entry_point(
-        EpMode mode, EpLayout layout, EpDataType type, int hidden, int topK, EpDispatchQuantization recipe)
+        EpMode mode, EpLayout layout, EpCombineReduction reduction, EpDataType type, int hidden, int topK, EpDispatchQuantization recipe)
     {
-        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { DispatchQuantization = recipe };
+        var config = new EpConfig(mode, 256, hidden, topK, 128, layout, type) { CombineReduction = reduction, DispatchQuantization = recipe };
+        config.Validate(8);
         ReadOnlySpan<EpKernelSpec> specs = EpKernelTable.For(mode, layout);
         Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
         List<string> options = KernelCache.Options(config, Architecture, specs[0].Defines);
+        Assert.Equal(reduction == EpCombineReduction.PerRank, options.Contains("-DNCCLEP_COMBINE_PER_RANK=1"));
 
         byte[] cubin = Compile(KernelSource.Text, options);
 

@@ -19,19 +19,9 @@ namespace NcclEp.Tests.Overlap;
 /// </summary>
 public sealed class SendCompleteOutOfStepTests(RankThreadPool pool) : IClassFixture<RankThreadPool>
 {
-    private static readonly EpGroupOptions Options = new() { PeerTimeout = TimeSpan.FromSeconds(5) };
-
-    public static TheoryData<EpMode, EpLayout, EpDataType, int> Kinds() => new()
-    {
-        { EpMode.LowLatency, EpLayout.ExpertMajor, EpDataType.BFloat16, 1 },
-        { EpMode.LowLatency, EpLayout.RankMajor, EpDataType.Float32, 1 },
-        { EpMode.HighThroughput, EpLayout.Flat, EpDataType.BFloat16, 1 },
-        { EpMode.HighThroughput, EpLayout.ExpertMajor, EpDataType.Float32, 4 },
-    };
-
     /// <summary>Random routing on 2–4 ranks, one rank slow before every wait, every rank delayed at random.</summary>
     [Theory]
-    [MemberData(nameof(Kinds))]
+    [MemberData(nameof(OutOfStepTests.Kinds), MemberType = typeof(OutOfStepTests))]
     public void Two_micro_batches_overlapped_by_send_and_complete_give_every_output_bit_exact_with_ranks_out_of_step(EpMode mode, EpLayout layout, EpDataType type, int alignment)
     {
         foreach (int world in new[] { 2, 3, 4 })
@@ -48,7 +38,7 @@ public sealed class SendCompleteOutOfStepTests(RankThreadPool pool) : IClassFixt
     /// rank 0, so only the presence rule keeps it from sending into a half rank 0 still reads; rank 0 is slow.
     /// </summary>
     [Theory]
-    [MemberData(nameof(Kinds))]
+    [MemberData(nameof(OutOfStepTests.Kinds), MemberType = typeof(OutOfStepTests))]
     public void One_sided_routing_overlapped_with_a_slow_receiver_gives_every_output_bit_exact(EpMode mode, EpLayout layout, EpDataType type, int alignment)
     {
         EpConfig config = new(mode, NumExperts: 8, Hidden: 512, TopK: mode == EpMode.LowLatency ? 3 : 4, MaxTokensPerRank: 9, layout, type, ExpertAlignment: alignment);
@@ -73,7 +63,7 @@ public sealed class SendCompleteOutOfStepTests(RankThreadPool pool) : IClassFixt
         int world = script.World;
         bool[] live = Enumerable.Repeat(true, world).ToArray();
         RankBatch[][] rounds = script.Steps.Where(s => s.Kind == StepKind.Update).Select(script.Batches).ToArray();
-        EpGroup[] groups = EpGroup.CreateHost(c, world, Options);
+        EpGroup[] groups = EpGroup.CreateHost(c, world, OutOfStepTests.Options);
         var a = Array.ConvertAll(groups, g => new ProtocolRank(g));
         var b = Array.ConvertAll(groups, g => new ProtocolRank(g));
         delays.Install(groups);

@@ -16,8 +16,10 @@ namespace NcclEp.Tests.Protocol;
 /// </summary>
 public sealed class OutOfStepTests(RankThreadPool pool) : IClassFixture<RankThreadPool>
 {
-    private static readonly EpGroupOptions Options = new() { PeerTimeout = TimeSpan.FromSeconds(5) };
+    /// <summary>The peer time-out of the out-of-step tests (the send/complete ones too): long enough for every delay they add.</summary>
+    internal static readonly EpGroupOptions Options = new() { PeerTimeout = TimeSpan.FromSeconds(5) };
 
+    /// <summary>LL expert-major and rank-major, HT flat and expert-major (alignment 4), over both row types.</summary>
     public static TheoryData<EpMode, EpLayout, EpDataType, int> Kinds() => new()
     {
         { EpMode.LowLatency, EpLayout.ExpertMajor, EpDataType.BFloat16, 1 },

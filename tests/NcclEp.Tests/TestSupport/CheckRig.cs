@@ -16,9 +16,12 @@ internal sealed class CheckRig : IDisposable
     private readonly RankRig[] _rigs;
     private readonly HandleSnapshot[] _afterDispatch, _afterCombineBackward;
 
-    public CheckRig(EpMode mode, EpLayout layout, int alignment, int seed)
+    public CheckRig(EpMode mode, EpLayout layout, int alignment, EpCombineReduction reduction, int seed)
     {
-        Config = new EpConfig(mode, NumExperts: 8, Hidden: 512, TopK: 3, MaxTokensPerRank: 6, layout, ExpertAlignment: alignment);
+        Config = new EpConfig(mode, NumExperts: 8, Hidden: 512, TopK: 3, MaxTokensPerRank: 6, layout, ExpertAlignment: alignment)
+        {
+            CombineReduction = reduction,
+        };
         var shape = new BufferShape(Config.Hidden, Config.Hidden, Config.Hidden, 0, Config.TopK, Config.TopK);
         _groups = EpGroup.CreateHost(Config, World);
         _rigs = Array.ConvertAll(_groups, g => new RankRig(g, shape));

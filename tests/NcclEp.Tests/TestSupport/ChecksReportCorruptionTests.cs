@@ -19,12 +19,14 @@ public sealed class CheckRigs : IDisposable
             {
                 (EpMode mode, EpLayout layout, int alignment) = kind switch
                 {
-                    EpLayoutKind.LowLatencyExpertMajor => (EpMode.LowLatency, EpLayout.ExpertMajor, 1),
+                    EpLayoutKind.LowLatencyExpertMajor or EpLayoutKind.LowLatencyExpertMajorPartials => (EpMode.LowLatency, EpLayout.ExpertMajor, 1),
                     EpLayoutKind.LowLatencyRankMajor => (EpMode.LowLatency, EpLayout.RankMajor, 1),
                     EpLayoutKind.HighThroughputFlat => (EpMode.HighThroughput, EpLayout.Flat, 1),
                     _ => (EpMode.HighThroughput, EpLayout.ExpertMajor, 4),
                 };
-                _rigs[kind] = rig = new CheckRig(mode, layout, alignment, seed: 90 + (int)kind);
+                EpCombineReduction reduction = kind is EpLayoutKind.LowLatencyExpertMajorPartials or EpLayoutKind.HighThroughputExpertMajorPartials
+                    ? EpCombineReduction.PerRank : EpCombineReduction.PerSlot;
+                _rigs[kind] = rig = new CheckRig(mode, layout, alignment, reduction, seed: 90 + (int)kind);
             }
             return rig;
         }
@@ -36,8 +38,16 @@ public sealed class CheckRigs : IDisposable
     }
 }
 
-/// <summary>A (mode, layout) the corruption tests run.</summary>
-public enum EpLayoutKind { LowLatencyExpertMajor, LowLatencyRankMajor, HighThroughputFlat, HighThroughputExpertMajor }
+/// <summary>A (mode, layout) the corruption tests run; the last two combine per-rank partials (<see cref="EpCombineReduction.PerRank"/>).</summary>
+public enum EpLayoutKind
+{
+    LowLatencyExpertMajor,
+    LowLatencyRankMajor,
+    HighThroughputFlat,
+    HighThroughputExpertMajor,
+    LowLatencyExpertMajorPartials,
+    HighThroughputExpertMajorPartials,
+}
 
 /// <summary>
 /// Every check can fail: for each output a check covers, a round trip that passes every check has one element of that
@@ -232,6 +242,7 @@ public class ChecksReportCorruptionTests(CheckRigs rigs) : IClassFixture<CheckRi
     [Theory]
     [InlineData(EpLayoutKind.LowLatencyExpertMajor)]
     [InlineData(EpLayoutKind.HighThroughputExpertMajor)]
+    [InlineData(EpLayoutKind.HighThroughputExpertMajorPartials)]
     public void The_message_rows_check_names_source_message_and_slot(EpLayoutKind kind)
     {
         CheckRig r = rigs.For(kind);

@@ -91,7 +91,8 @@ internal sealed class Traffic
             }
         }
 
-        bool perSlot = c.Layout == EpLayout.ExpertMajor;
+        // Expert-major sends a row per (token, top-k slot) home; per-rank partials, like the per-rank layouts, one per (token, rank).
+        bool perSlot = c.Layout == EpLayout.ExpertMajor && !c.CombinesPartials;
         traffic.CombineRows = perSlot ? traffic.Slots : traffic.Pairs;
         traffic.RemoteCombineRows = perSlot ? traffic.RemoteSlots : traffic.RemotePairs;
         traffic.DispatchBytes = traffic.DispatchRows * c.DispatchRowBytes;
@@ -121,9 +122,7 @@ internal sealed class Traffic
     /// <summary>The combine formula with its figure.</summary>
     public string CombineFormula(in EpConfig c)
     {
-        string what = c.Layout == EpLayout.ExpertMajor
-            ? "(token, top-k slot) rows sent home"
-            : "(token, destination rank) rows sent home";
+        string what = BenchNames.CombineRows(c);
         return $"combine bytes = Σ over {what} × hidden × {c.DataType.SizeInBytes()} B (remote + local, all ranks) = " +
             $"{CombineRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(CombineBytes)} (remote {Units.Megabytes(RemoteCombineBytes)})";
     }

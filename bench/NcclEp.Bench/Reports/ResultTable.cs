@@ -75,9 +75,8 @@ internal static class ResultTable
         if (results.Count == 0) return lines;
         SizeResult last = results[^1];
         int size = last.Config.DataType.SizeInBytes();
-        string perSlot = last.Config.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows sent home" : "(token, destination rank) rows sent home";
         lines.Add($"dispatch bytes = Σ over (token, destination rank) pairs × {Traffic.DispatchRowText(last.Config, general: true)} (remote + local, all ranks)");
-        lines.Add($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
+        lines.Add($"combine bytes = Σ over {BenchNames.CombineRows(last.Config)} × hidden × {size} B (remote + local, all ranks)");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.DispatchFormula(last.Config)}");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Traffic.CombineFormula(last.Config)}");
         lines.Add($"at {last.Tokens} tokens/rank: {last.Ceiling.Bytes.DispatchFormula(last.Config)}");

@@ -6,7 +6,7 @@ namespace NcclEp.Bench;
 /// <summary>
 /// The remote rows each rank sends each other rank, per phase, from the routing (<see cref="Traffic"/>): what the
 /// peer-copy ceiling copies. Dispatch: a token goes once to every other rank holding one of its experts. Combine:
-/// those rows come home, one per (token, top-k slot) for expert-major, one per (token, rank) otherwise. A rank's
+/// those rows come home, one per (token, top-k slot) for per-slot expert-major, one per (token, rank) otherwise. A rank's
 /// own rows cross no link, so the diagonal is zero and the totals equal the tables' "remote" bytes.
 /// </summary>
 internal sealed class PeerCopyBytes
@@ -76,7 +76,7 @@ internal sealed class PeerCopyBytes
         ArgumentNullException.ThrowIfNull(traffic);
         int ranks = traffic.RecvRankCounts.Length;
         var bytes = new PeerCopyBytes(ranks, config.RowBytes) { DispatchRowBytes = config.DispatchRowBytes };
-        bool perSlot = config.Layout == EpLayout.ExpertMajor;
+        bool perSlot = config.Layout == EpLayout.ExpertMajor && !config.CombinesPartials;
         for (int home = 0; home < ranks; home++)
         {
             for (int holder = 0; holder < ranks; holder++)
@@ -107,8 +107,7 @@ internal sealed class PeerCopyBytes
     /// <summary>The ceiling's combine bytes with their figure.</summary>
     public string CombineFormula(in EpConfig c)
     {
-        string what = c.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows" : "(token, destination rank) rows";
-        return $"ceiling combine bytes = Σ over (rank, other rank) of the {what} the rank sends home to it × hidden × {c.DataType.SizeInBytes()} B = " +
+        return $"ceiling combine bytes = Σ over (rank, other rank) of the {BenchNames.CombineRows(c)} to it × hidden × {c.DataType.SizeInBytes()} B = " +
             $"{TotalCombineRows} × {c.Hidden} × {c.DataType.SizeInBytes()} B = {Units.Megabytes(CombineBytes)} (the remote combine bytes)";
     }
 }

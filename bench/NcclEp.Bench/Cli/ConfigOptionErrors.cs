@@ -38,6 +38,9 @@ internal static class ConfigOptionErrors
             EpConfigRule.Alignment => $"--align must be 1..{EpConfig.MaxExpertAlignment}, not {o.Align}.",
             EpConfigRule.AlignmentLayout =>
                 $"--align {o.Align} pads the expert segments of --mode ht --layout expert-major only; leave it out with {mode} --layout {BenchNames.Layout(o.Layout)}.",
+            EpConfigRule.CombineReductionUndefined => "--combine must be per-slot or per-rank.",
+            EpConfigRule.CombineReductionLayout =>
+                $"--combine per-rank sends per-rank partials of --layout expert-major only; --layout {BenchNames.Layout(o.Layout)} already sends one row per (token, rank): leave --combine out.",
             _ => $"{Tokens(o, point)} with {ranks} {o.Ranks} and --experts {o.Experts} would need {problem.Value} rows of dispatch output, " +
                 "more than 2^31-1; lower --tokens.",
         };

@@ -35,6 +35,7 @@ internal static class JsonReport
         w.WriteNumber("topk", o.TopK);
         w.WriteNumber("experts", o.Experts);
         w.WriteNumber("align", o.Align);
+        w.WriteString("combine", BenchNames.Combine(o.Combine));
         w.WriteNumber("num_sms", o.NumSms);
         if (o.SmsSweep is null)
         {

@@ -11,6 +11,7 @@ internal static class BenchNames
     public static readonly string[] Layouts = ["expert-major", "rank-major", "flat"];
     public static readonly string[] DataTypes = ["bf16", "fp32", "fp8"];
     public static readonly string[] Fp8Scales = ["fp32", "pow2", "ue8m0"];
+    public static readonly string[] Combines = ["per-slot", "per-rank"];
 
     public static BackendChoice ParseBackend(string text) => text switch
     {
@@ -59,4 +60,14 @@ internal static class BenchNames
     };
 
     public static string DataType(EpDataType type) => type == EpDataType.Float32 ? "fp32" : "bf16";
+
+    public static EpCombineReduction ParseCombine(string text) => text == "per-rank" ? EpCombineReduction.PerRank : EpCombineReduction.PerSlot;
+
+    public static string Combine(EpCombineReduction reduction) => reduction == EpCombineReduction.PerRank ? "per-rank" : "per-slot";
+
+    /// <summary>What the combine sends home, one row each: what its bytes count.</summary>
+    public static string CombineRows(in EpConfig c) =>
+        c.Layout != EpLayout.ExpertMajor ? "(token, destination rank) rows sent home"
+        : c.CombinesPartials ? "(token, expert rank) partial rows sent home"
+        : "(token, top-k slot) rows sent home";
 }

@@ -132,10 +132,9 @@ internal sealed class ConsoleReport
         Write(Fill(NewTable(ResultTable.Columns), ResultTable.Rows(results)), 190);
         if (results.Count == 0) return;
         SizeResult last = results[^1];
-        string perSlot = last.Config.Layout == EpLayout.ExpertMajor ? "(token, top-k slot) rows sent home" : "(token, destination rank) rows sent home";
         int size = last.Config.DataType.SizeInBytes();
         Line($"dispatch bytes = Σ over (token, destination rank) pairs × {Traffic.DispatchRowText(last.Config, general: true)} (remote + local, all ranks)");
-        Line($"combine bytes = Σ over {perSlot} × hidden × {size} B (remote + local, all ranks)");
+        Line($"combine bytes = Σ over {BenchNames.CombineRows(last.Config)} × hidden × {size} B (remote + local, all ranks)");
         Link(results, bySms: false);
         Ceiling(results, bySms: false);
         Concurrent(results);

@@ -84,6 +84,7 @@ internal static class ProcsOptions
             "--experts", Text(o.Experts),
             "--dtype", BenchNames.DataType(o),
             "--align", Text(o.Align),
+            "--combine", BenchNames.Combine(o.Combine),
             "--num-sms", Text(o.NumSms),
             "--iters", Text(o.Iters),
             "--warmup", Text(o.Warmup),

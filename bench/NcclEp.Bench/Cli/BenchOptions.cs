@@ -36,6 +36,9 @@ internal sealed record BenchOptions
     /// <summary>The dispatch's FP8 recipe, or None.</summary>
     public EpDispatchQuantization Quantization => Fp8 ? Fp8Scales ?? EpDispatchQuantization.Float8E4M3 : EpDispatchQuantization.None;
     public int Align { get; init; } = 1;
+
+    /// <summary><c>--combine</c>: expert-major's combine reduction (per-slot rows or per-rank partials, <see cref="EpConfig.CombineReduction"/>).</summary>
+    public EpCombineReduction Combine { get; init; }
     public int NumSms { get; init; }
     public int Iters { get; init; } = 50;
     public int Warmup { get; init; } = 10;
@@ -142,7 +145,7 @@ internal sealed record BenchOptions
 
     /// <summary>The group configuration of one point of the run.</summary>
     public EpConfig ToConfig(RunPoint point) =>
-        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align) { DispatchQuantization = Quantization };
+        new(EffectiveMode, Experts, Hidden, TopK, point.Tokens, Layout, DataType, point.NumSms, Align) { DispatchQuantization = Quantization, CombineReduction = Combine };
 
     /// <summary>A message naming the first bad option, or null; the library's checks (EpConfig) worded with the option names.</summary>
     public string? Check()
@@ -210,7 +213,7 @@ internal sealed record BenchOptions
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
-        $"align={Align} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
+        $"align={Align} combine={BenchNames.Combine(Combine)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
         (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "") + (ConcurrentCompute ? " concurrent-compute" : "");
 }
