@@ -10,12 +10,9 @@
 # out (--steady-ops 0) to keep the call short. With fewer GPUs than ranks the ranks share GPU 0 (then the SMs left are
 # each rank's share less its blocks, and the figures say little about a prefill node).
 set -uo pipefail
-out=${OUT:-./gpu-out}; mkdir -p "$out"
-world=${1:-2}
-run="bash gpu-bundle/gpu-run.sh"
-log="$out/ht-concurrent.log"
-{ date -u; nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv 2>&1; nvidia-smi topo -m 2>&1; } >> "$log"
-gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
+log_name=ht-concurrent.log
+# shellcheck source=scripts/gpu-lib.sh
+source "$(dirname "$0")/gpu-lib.sh"
 [ "$gpus" -ge "$world" ] || echo "warning: $gpus GPU(s) for $world ranks: ranks share GPU 0" | tee -a "$log"
 
 common=(--backend cuda --ranks "$world" --mode ht --tokens 4096 --hidden 7168 --topk 8 --experts 256 --dtype bf16
