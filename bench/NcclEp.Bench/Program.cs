@@ -54,6 +54,11 @@ internal static class Program
         {
             Description = "ll rank-major: also time the dispatch into the window's own rows (EpGroup.WindowReceiveRows, no copy-out) against the copy",
         };
+        var concurrentCompute = new Option<bool>(ConcurrentComputeProbe.OptionName)
+        {
+            Description = "cuda: also time dispatch and combine beside a compute kernel of the bench (fp32 FMA) on the SMs --num-sms leaves free, " +
+                "launched on a second stream, and report both the phases' times and the kernel's TFLOP/s against each alone",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -81,7 +86,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
-            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -113,6 +118,7 @@ internal static class Program
                 Hierarchical = parse.GetValue(hierarchical),
                 OverlapWorkUs = parse.GetValue(overlapWorkUs),
                 ZeroCopy = parse.GetValue(zeroCopy),
+                ConcurrentCompute = parse.GetValue(concurrentCompute),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

@@ -62,6 +62,7 @@ public sealed class BenchOverlapOptionTests
             JsonElement result = doc.RootElement.GetProperty("results")[0];
             Assert.Equal(JsonValueKind.Null, result.GetProperty("overlap").ValueKind);
             Assert.Equal(JsonValueKind.Null, result.GetProperty("zero_copy").ValueKind);
+            Assert.Equal(JsonValueKind.Null, result.GetProperty("concurrent_compute").ValueKind);
         });
     }
 

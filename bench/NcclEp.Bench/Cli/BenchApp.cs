@@ -25,6 +25,11 @@ internal static class BenchApp
         }
 
         using IBenchBackend backend = selected!;
+        if (ConcurrentComputeProbe.RefusalOn(options, backend is HostBenchBackend) is { } noGpu)
+        {
+            Console.Error.WriteLine($"error: {noGpu}");
+            return ExitCodes.Usage;
+        }
         var report = new ConsoleReport();
         string backendLine = backend.Describe();
         report.Line($"backend: {backendLine}");

@@ -53,6 +53,9 @@ internal sealed record BenchOptions
     /// <summary><c>--overlap-work-us</c>: µs of the caller's work between each send and its complete (0: the overlap probe does not run). See OverlapProbe.</summary>
     public int OverlapWorkUs { get; init; }
 
+    /// <summary><c>--concurrent-compute</c>: also time each phase beside a compute kernel on the SMs NcclEp leaves free (Cuda only). See ConcurrentComputeProbe.</summary>
+    public bool ConcurrentCompute { get; init; }
+
     /// <summary><c>--zero-copy</c>: also time the dispatch into the window's rows against the copy (low-latency rank-major). See ZeroCopyProbe.</summary>
     public bool ZeroCopy { get; init; }
     /// <summary><c>--host-experts</c>: the Cuda backend runs the experts on the host (download, apply, upload), as the Host backend does, instead of its GPU kernel.</summary>
@@ -158,6 +161,7 @@ internal sealed record BenchOptions
             return $"--sweep {BenchNames.Mode(Sweep.Value)} and --mode {BenchNames.Mode(Mode.Value)} disagree; leave --mode out when sweeping.";
         if (CheckSmsSweep() is { } sms) return sms;
         if (CheckProbes() is { } probes) return probes;
+        if (CheckConcurrentCompute() is { } concurrent) return concurrent;
         if (Fp8Scales is not null && !Fp8) return $"--fp8-scales {BenchNames.Fp8ScalesName(Fp8Scales.Value)} goes with --dtype fp8.";
         foreach (RunPoint point in RunPoints())
         {
@@ -193,6 +197,17 @@ internal sealed record BenchOptions
         return null;
     }
 
+    /// <summary>What <c>--concurrent-compute</c> cannot go with (the Host backend chosen by auto is refused once it is chosen, BenchApp).</summary>
+    private string? CheckConcurrentCompute()
+    {
+        if (!ConcurrentCompute) return null;
+        if (Backend == BackendChoice.Host) return ConcurrentComputeProbe.HostRefusal;
+        if (Procs > 0 || IsChild) return $"{ConcurrentComputeProbe.OptionName} runs with the ranks as threads of this process; leave --procs out.";
+        if (NumSms == 0 && SmsSweep is null)
+            return $"{ConcurrentComputeProbe.OptionName} runs its kernel on the SMs that --num-sms leaves free; give --num-sms N (or --sms-sweep LIST) below the GPU's SMs.";
+        return null;
+    }
+
     /// <summary>One line with every setting, for the output and the JSON file.</summary>
     public string Describe() =>
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
@@ -200,5 +215,5 @@ internal sealed record BenchOptions
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
         $"align={Align} combine={BenchNames.Combine(Combine)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
-        (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "");
+        (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "") + (ConcurrentCompute ? " concurrent-compute" : "");
 }

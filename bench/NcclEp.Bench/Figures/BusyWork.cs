@@ -1,6 +1,5 @@
 using System;
 using System.Diagnostics;
-using System.IO;
 using NcclEp;
 using NcclEp.Cuda;
 using NcclEp.Interop;
@@ -38,11 +37,12 @@ internal sealed class HostBusyWork(double microseconds) : IBusyWork
 /// </summary>
 internal sealed unsafe class GpuBusyWork : IBusyWork
 {
+    private const string File = "busy_work.cu";
     private readonly CudaDevice _device;
     private readonly EpStream _stream;
     private readonly ulong _nanoseconds;
     private readonly EpBuffer _done;
-    private nint _module, _function;
+    private readonly BenchKernelModule _kernel;
 
     public GpuBusyWork(RankState state, double microseconds)
     {
@@ -50,25 +50,22 @@ internal sealed unsafe class GpuBusyWork : IBusyWork
         _stream = state.Stream;
         _nanoseconds = (ulong)(microseconds * 1000);
         _done = state.Backend.AllocateBuffer(state.Group, 16);
-        byte[] cubin = KernelCache.GetOrCompile(KernelText, Options(_device.Architecture), KernelCache.Directory(new EpGroupOptions()), out _);
-        using CudaContextScope scope = _device.MakeCurrent();
-        fixed (byte* image = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out _module, image), "cuModuleLoadData (busy work)");
-        Check.Cu(CudaDriver.cuModuleGetFunction(out _function, _module, "bench_busy_work"), "cuModuleGetFunction(bench_busy_work)");
+        try
+        {
+            _kernel = new BenchKernelModule(_device, File, "bench_busy_work");
+        }
+        catch
+        {
+            _done.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The kernel source, embedded in the bench.</summary>
-    internal static string KernelText => Source.Value;
+    internal static string KernelText => BenchKernelModule.Source(File);
 
     /// <summary>NVRTC options for <paramref name="architecture"/>.</summary>
-    internal static string[] Options(string architecture) => [$"--gpu-architecture={architecture}", "-std=c++17", "-default-device"];
-
-    private static readonly Lazy<string> Source = new(() =>
-    {
-        using Stream stream = typeof(GpuBusyWork).Assembly.GetManifestResourceStream("NcclEp.Bench.Kernels.busy_work.cu")
-            ?? throw new InvalidOperationException("busy_work.cu is not embedded in the bench.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    });
+    internal static string[] Options(string architecture) => BenchKernelModule.Options(architecture);
 
     public void Run()
     {
@@ -76,15 +73,12 @@ internal sealed unsafe class GpuBusyWork : IBusyWork
         nint done = _done.Pointer;
         void** arguments = stackalloc void*[2] { &ns, &done };
         using CudaContextScope scope = _device.MakeCurrent();
-        Check.Cu(CudaDriver.cuLaunchKernel(_function, (uint)_device.Multiprocessors, 1, 1, 128, 1, 1, 0, _stream.Handle, arguments, null), "cuLaunchKernel (busy work)");
+        Check.Cu(CudaDriver.cuLaunchKernel(_kernel.Function, (uint)_device.Multiprocessors, 1, 1, 128, 1, 1, 0, _stream.Handle, arguments, null), "cuLaunchKernel (busy work)");
     }
 
     public void Dispose()
     {
+        _kernel.Dispose();
         _done.Dispose();
-        if (_module == 0) return;
-        using CudaContextScope scope = CudaContextScope.TryEnter(_device.Context, out _);
-        _ = CudaDriver.cuModuleUnload(_module);
-        _module = _function = 0;
     }
 }

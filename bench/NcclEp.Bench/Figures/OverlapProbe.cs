@@ -33,7 +33,7 @@ internal static class OverlapProbe
         EpGroup g = s.Group;
         EpHandle h = s.Handle;
         EpStream stream = s.Stream;
-        EpTensor expertOutputs = g.Config.Layout == EpLayout.ExpertMajor && !g.Config.IsDispatchQuantized ? s.Received : s.ExpertOutputs;
+        EpTensor expertOutputs = s.ProbeExpertOutputs;
         using IBusyWork work = s.Group.Backend == EpBackendKind.Cuda ? new GpuBusyWork(s, workUs) : new HostBusyWork(workUs);
         double Time(Action body) => ProbeTimer.Median(s, meet, warmups, iterations, body);
 

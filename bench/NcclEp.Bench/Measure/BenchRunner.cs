@@ -29,6 +29,7 @@ internal static class BenchRunner
         var steady = new SteadyState.Result[ranks];
         var overlap = new OverlapProbe.Result[ranks];
         var zeroCopy = new ZeroCopyProbe.Result[ranks];
+        var concurrent = new ConcurrentComputeProbe.Result[ranks];
         var baseline = new (double Dispatch, double Combine)[ranks];
         string baselineNote = string.Empty;
         var ceilingSamples = new double[ranks][][];
@@ -41,6 +42,7 @@ internal static class BenchRunner
         {
             link = PeerCopyLink.Measure(groups);
             ceiling = PeerCopyCeiling.TryCreate(groups, peerBytes, out ceilingNote);
+            int smsLeft = options.ConcurrentCompute ? ConcurrentComputeProbe.SmsLeft(groups[0]) : 0;
             threads.Run((rank, barrier) =>
             {
                 var state = new RankState(backend, groups[rank], work, rank);
@@ -50,6 +52,7 @@ internal static class BenchRunner
                 steady[rank] = SteadyState.Measure(state, barrier.Wait, options.SteadyOpCount);
                 if (options.OverlapWorkUs > 0) overlap[rank] = OverlapProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters, options.OverlapWorkUs);
                 if (options.ZeroCopy) zeroCopy[rank] = ZeroCopyProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters);
+                if (options.ConcurrentCompute) concurrent[rank] = ConcurrentComputeProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters, smsLeft);
                 using NcclAllToAllBaseline? nccl = NcclAllToAllBaseline.TryCreate(groups[rank], traffic, state.Stream, out string why);
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
@@ -61,6 +64,7 @@ internal static class BenchRunner
             Console.WriteLine(at + SteadyState.Describe(options.SteadyOpCount, new SteadyState.Result(d, c, st)));
             if (options.OverlapWorkUs > 0) Console.WriteLine(at + OverlapProbe.Describe(OverlapProbe.Slowest(overlap)));
             if (options.ZeroCopy) Console.WriteLine(at + ZeroCopyProbe.Describe(ZeroCopyProbe.Slowest(zeroCopy)));
+            if (options.ConcurrentCompute) Console.WriteLine(at + ConcurrentComputeProbe.Describe(ConcurrentComputeProbe.Slowest(concurrent)));
             double bd = 0, bc = 0;
             foreach ((double bx, double by) in baseline) { bd = Math.Max(bd, bx); bc = Math.Max(bc, by); }
             baselineResult = baselineNote.Length > 0 || double.IsNaN(bd)
@@ -97,6 +101,7 @@ internal static class BenchRunner
             Baseline = baselineResult,
             Overlap = options.OverlapWorkUs > 0 ? OverlapProbe.Slowest(overlap) : null,
             ZeroCopy = options.ZeroCopy ? ZeroCopyProbe.Slowest(zeroCopy) : null,
+            Concurrent = options.ConcurrentCompute ? ConcurrentComputeProbe.Slowest(concurrent) : null,
         };
     }
 

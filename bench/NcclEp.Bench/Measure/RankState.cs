@@ -83,6 +83,12 @@ internal sealed class RankState : IDisposable
     public EpTensor ExpertOutputs { get; }
     public EpTensor Combined { get; }
 
+    /// <summary>
+    /// What the back-to-back runs and the probes combine: the received rows themselves for unquantized ExpertMajor (their
+    /// rows are already in the combine's layout), else the experts' outputs.
+    /// </summary>
+    public EpTensor ProbeExpertOutputs => Config.Layout == EpLayout.ExpertMajor && !Config.IsDispatchQuantized ? Received : ExpertOutputs;
+
     /// <summary>Row index of the dispatch layout → byte offset in the expert-output buffer (and the received one, unquantized).</summary>
     public long RowOffset(long index) => index * Config.RowBytes;
 

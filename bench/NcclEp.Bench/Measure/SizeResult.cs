@@ -29,6 +29,9 @@ internal sealed record SizeResult(
     /// <summary>The zero-copy probe's slowest-rank figures (<c>--zero-copy</c>), or null where it did not run.</summary>
     public ZeroCopyProbe.Result? ZeroCopy { get; init; }
 
+    /// <summary>The concurrent-compute figures (<c>--concurrent-compute</c>), or null where they were not measured.</summary>
+    public ConcurrentComputeProbe.Result? Concurrent { get; init; }
+
     public int Tokens => Config.MaxTokensPerRank;
 
     /// <summary>The numSms this configuration asked for (0: the backend's choice).</summary>

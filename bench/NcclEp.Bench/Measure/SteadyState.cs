@@ -25,7 +25,7 @@ internal static class SteadyState
         EpGroup group = s.Group;
         EpHandle handle = s.Handle;
         IPhaseTimer timer = s.Timer;
-        EpTensor expertOutputs = group.Config.Layout == EpLayout.ExpertMajor && !group.Config.IsDispatchQuantized ? s.Received : s.ExpertOutputs;
+        EpTensor expertOutputs = s.ProbeExpertOutputs;
 
         meet();
         timer.Begin(BenchPhase.Dispatch);

@@ -121,6 +121,7 @@ internal sealed class ConsoleReport
         Line(r.Ceiling.Line());
         Line(r.Ceiling.Bytes.DispatchFormula(r.Config));
         Line(r.Ceiling.Bytes.CombineFormula(r.Config));
+        Concurrent([r]);
         Line(TimingNote(r));
     }
 
@@ -136,6 +137,7 @@ internal sealed class ConsoleReport
         Line($"combine bytes = Σ over {BenchNames.CombineRows(last.Config)} × hidden × {size} B (remote + local, all ranks)");
         Link(results, bySms: false);
         Ceiling(results, bySms: false);
+        Concurrent(results);
         Line(TimingNote(last));
     }
 
@@ -151,6 +153,7 @@ internal sealed class ConsoleReport
         Line(last.Traffic.CombineFormula(last.Config));
         Link(results, bySms: true);
         Ceiling(results, bySms: true);
+        Concurrent(results);
         Line(TimingNote(last));
     }
 
@@ -159,6 +162,15 @@ internal sealed class ConsoleReport
     {
         Write(Fill(NewTable(LinkTable.Columns(bySms)), LinkTable.Rows(results, bySms)), 220);
         foreach (string line in LinkTable.Lines(results, bySms)) Line(line);
+    }
+
+    /// <summary>The <c>--concurrent-compute</c> table and its formula, where the run measured them.</summary>
+    private void Concurrent(IReadOnlyList<SizeResult> results)
+    {
+        List<string[]> rows = ConcurrentTable.Rows(results);
+        if (rows.Count == 0) return;
+        Write(Fill(NewTable(ConcurrentTable.Columns), rows), 240);
+        foreach (string line in ConcurrentTable.Lines(results)) Line(line);
     }
 
     /// <summary>The ceiling table (where measured), how it was taken or why not, and its byte formulas.</summary>

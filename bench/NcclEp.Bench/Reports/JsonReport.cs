@@ -87,6 +87,7 @@ internal static class JsonReport
         WriteCeiling(w, r);
         WriteOverlap(w, r.Overlap);
         WriteZeroCopy(w, r.ZeroCopy);
+        WriteConcurrent(w, r.Concurrent);
         WriteValidation(w, "validation", r.Validation);
         w.WriteEndObject();
     }
@@ -130,6 +131,36 @@ internal static class JsonReport
         w.WriteNumber("dispatch_window_us", z.WindowUs);
         w.WriteNumber("saved_us", z.SavedUs);
         w.WriteBoolean("rows_identical", z.SameRows);
+        w.WriteEndObject();
+    }
+
+    /// <summary><c>--concurrent-compute</c>: the SMs left to the compute and, per phase, the EP times and the compute's throughput, each alone and together; null where not run.</summary>
+    private static void WriteConcurrent(Utf8JsonWriter w, ConcurrentComputeProbe.Result? c)
+    {
+        if (c is null)
+        {
+            w.WriteNull("concurrent_compute");
+            return;
+        }
+        w.WriteStartObject("concurrent_compute");
+        w.WriteString("formula", ConcurrentComputeProbe.Formula);
+        w.WriteNumber("sms_left", c.SmsLeft);
+        w.WriteNumber("threads_per_block", ConcurrentCompute.ThreadsPerBlock);
+        w.WriteBoolean("result_checked", true); // a wrong sum fails the run before any figure is written
+        foreach ((string name, ConcurrentComputeProbe.Phase p) in new[] { ("dispatch", c.Dispatch), ("combine", c.Combine) })
+        {
+            w.WriteStartObject(name);
+            w.WriteNumber("ep_alone_us", p.EpAloneUs);
+            w.WriteNumber("ep_concurrent_us", p.EpConcurrentUs);
+            NumberOrNull(w, "ep_ratio", p.EpRatio);
+            w.WriteNumber("compute_flops", p.ComputeFlops);
+            w.WriteNumber("compute_alone_us", p.ComputeAloneUs);
+            w.WriteNumber("compute_concurrent_us", p.ComputeConcurrentUs);
+            NumberOrNull(w, "compute_alone_tflops", p.ComputeAloneTflops);
+            NumberOrNull(w, "compute_concurrent_tflops", p.ComputeConcurrentTflops);
+            NumberOrNull(w, "compute_kept_percent", p.ComputeKeptPercent);
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 

@@ -69,6 +69,16 @@ internal static class MarkdownReport
             s.Append('\n');
         }
 
+        List<string[]> concurrent = ConcurrentTable.Rows(context.Results);
+        if (concurrent.Count > 0)
+        {
+            s.Append("## Concurrent compute\n\n");
+            AppendTable(s, ConcurrentTable.Columns, concurrent);
+            s.Append('\n');
+            foreach (string line in ConcurrentTable.Lines(context.Results)) s.Append("- ").Append(line).Append('\n');
+            s.Append('\n');
+        }
+
         s.Append("## Bytes\n\n");
         foreach (string line in ResultTable.Formulas(context.Results)) s.Append("- ").Append(line).Append('\n');
         s.Append('\n');
