@@ -33,8 +33,11 @@ internal readonly record struct HandleLayout
     /// <summary>Every region starts on a 128-byte line, relative to the state's base, which must be aligned the same way.</summary>
     public const int Alignment = 128;
 
-    /// <summary>Tokens per block of the Cuda update kernel (a multiple of 32: one bitmask word per 32 tokens).</summary>
-    public const int UpdateTileTokens = 64;
+    /// <summary>
+    /// Tokens per block of the Cuda update kernel (a multiple of 32: one bitmask word per 32 tokens). 128 keeps every
+    /// low-latency step (up to 128 tokens) in one tile, which the update finishes in one launch.
+    /// </summary>
+    public const int UpdateTileTokens = 128;
 
     /// <summary>Tiles the Cuda update splits <paramref name="tokens"/> tokens into (at least one, so a launch always has a block).</summary>
     public static int UpdateTiles(int tokens) => Math.Max(1, (tokens + UpdateTileTokens - 1) / UpdateTileTokens);

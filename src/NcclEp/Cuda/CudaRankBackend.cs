@@ -121,7 +121,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         Fill(ref p, handle, in args, flags: 0);
         uint tiles = (uint)HandleLayout.UpdateTiles(args.NumTokens);
         Launch(_kernels.Update, tiles, _updateShared, args.Stream, ref p);
-        Launch(_kernels.UpdateOffsets, tiles, _offsetsShared, args.Stream, ref p);
+        // One tile: ncclep_update finished the positions, totals and send lists itself (ep_update.cu).
+        if (tiles > 1) Launch(_kernels.UpdateOffsets, tiles, _offsetsShared, args.Stream, ref p);
     }
 
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)

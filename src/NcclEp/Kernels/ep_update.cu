@@ -5,9 +5,11 @@
 //                          the number of set bits before its token; the tile's counts go to updateTiles.
 //   ncclep_update_offsets  each tile adds the counts of the tiles before it, so every position is the same
 //                          deterministic count in token order the Host backend makes; the last tile writes totals.
+// One tile (up to 128 tokens: every low-latency decode step) needs no second pass: its positions are already final,
+// so ncclep_update writes the totals and send lists itself and the host launches nothing else (one launch per Update).
 #include "ep_common.cuh"
 
-#define TILE_TOKENS 64
+#define TILE_TOKENS 128
 #define TILE_WORDS (TILE_TOKENS / 32)
 
 __device__ __forceinline__ int bits_before(const u32* mask, int t) {
@@ -70,11 +72,24 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update(const
         const bool hit = (mask[tl >> 5] >> (tl & 31)) & 1u;
         rankPositions[(base + tl) * W + r] = hit ? bits_before(mask, tl) : -1;
     }
+    const bool onlyTile = gridDim.x == 1;
     for (int i = threadIdx.x; i < E + W; i += blockDim.x) {
         int c = 0;
 #pragma unroll
         for (int w = 0; w < TILE_WORDS; w++) c += __popc(sMasks[i * TILE_WORDS + w]);
         tileCounts[i] = c;
+        if (onlyTile) {  // what ncclep_update_offsets's last tile writes: the totals
+            if (i < E) state_at<int>(p, p.hSendExpertCounts)[i] = c;
+            else state_at<int>(p, p.hSendRankCounts)[i - E] = c;
+        }
+    }
+    if (onlyTile) {  // and its send lists (the earlier tiles' offsets are all 0)
+        int* sendTokens = state_at<int>(p, p.hSendTokens);
+        for (int i = threadIdx.x; i < count * W; i += blockDim.x) {
+            const int tl = i / W, r = i - tl * W;
+            const u32* mask = sMasks + (E + r) * TILE_WORDS;
+            if ((mask[tl >> 5] >> (tl & 31)) & 1u) sendTokens[(i64)r * p.maxTokens + bits_before(mask, tl)] = tl;
+        }
     }
     TIMELINE_END(SLOT_UPDATE, 0, 0);
 }
