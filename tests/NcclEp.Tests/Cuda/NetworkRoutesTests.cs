@@ -179,9 +179,9 @@ public sealed class NetworkRoutesTests
     [Theory]
     [InlineData(0, 1)]
     [InlineData(1, 1)]
-    [InlineData(64, 1)]
-    [InlineData(65, 2)]
-    [InlineData(4096, 64)]
+    [InlineData(128, 1)]   // every low-latency step: one tile, one launch
+    [InlineData(129, 2)]
+    [InlineData(4096, 32)]
     public void Update_launches_a_block_per_tile_and_at_least_one(int tokens, int tiles) =>
         Assert.Equal(tiles, HandleLayout.UpdateTiles(tokens));
 }
