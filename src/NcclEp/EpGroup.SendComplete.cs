@@ -47,15 +47,8 @@ public sealed partial class EpGroup
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _front.Begin(RankBackend, sending: true);
-        try
-        {
-            EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: true);
+        EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
     }
 
     /// <summary>
@@ -74,15 +67,8 @@ public sealed partial class EpGroup
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void DispatchSend(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
     {
-        _front.Begin(RankBackend, sending: true);
-        try
-        {
-            EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: true);
+        EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
     }
 
     /// <summary>
@@ -104,15 +90,8 @@ public sealed partial class EpGroup
     /// <exception cref="InvalidOperationException">An operation of the same route is in flight, or the handle has a send in flight.</exception>
     public void CombineSend(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _front.Begin(RankBackend, sending: true);
-        try
-        {
-            EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: true);
+        EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
     }
 
     /// <summary>

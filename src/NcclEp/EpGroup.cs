@@ -127,15 +127,8 @@ public sealed partial class EpGroup : IDisposable
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _front.Begin(RankBackend, sending: false);
-        try
-        {
-            EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: false);
+        EpLaunchStubs.Dispatch(this, handle, in tokens, in received, stream, pass);
     }
 
     /// <summary>
@@ -161,15 +154,8 @@ public sealed partial class EpGroup : IDisposable
     [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = ApiDesignJustifications.OverloadsDifferInRequiredParameters)]
     public void Dispatch(EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream = default)
     {
-        _front.Begin(RankBackend, sending: false);
-        try
-        {
-            EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: false);
+        EpLaunchStubs.DispatchQuantized(this, handle, in tokens, in received, in receivedScales, stream);
     }
 
     /// <summary>
@@ -185,15 +171,8 @@ public sealed partial class EpGroup : IDisposable
     /// <param name="pass">Forward or backward.</param>
     public void Combine(EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream = default, EpPass pass = EpPass.Forward)
     {
-        _front.Begin(RankBackend, sending: false);
-        try
-        {
-            EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
-        }
-        finally
-        {
-            _front.End();
-        }
+        using CallFront.Scope call = _front.Enter(RankBackend, sending: false);
+        EpLaunchStubs.Combine(this, handle, in expertOutputs, in combined, stream, pass);
     }
 
     /// <summary>

@@ -23,13 +23,26 @@ internal sealed class CallFront(EpGroup group) : IEpRankBackend
     private IEpRankBackend Target => _target ?? throw new InvalidOperationException("No data-path call is being issued.");
 
     /// <summary>The stub's call goes to <paramref name="target"/> until <see cref="End"/>, as a send half if <paramref name="sending"/>.</summary>
-    public void Begin(IEpRankBackend target, bool sending)
+    private void Begin(IEpRankBackend target, bool sending)
     {
         _target = target;
         _sending = sending;
     }
 
-    public void End() => _target = null;
+    private void End() => _target = null;
+
+    /// <summary><see cref="Begin"/> now and <see cref="End"/> when the returned scope is disposed (a <c>using</c>; allocates nothing).</summary>
+    public Scope Enter(IEpRankBackend target, bool sending)
+    {
+        Begin(target, sending);
+        return new Scope(this);
+    }
+
+    /// <summary>The span of one data-path call: its disposal ends it.</summary>
+    public readonly ref struct Scope(CallFront front)
+    {
+        public void Dispose() => front.End();
+    }
 
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args) => Issue(EpOperation.Dispatch, handle, in args);
 
