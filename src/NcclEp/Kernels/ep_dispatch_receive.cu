@@ -1,0 +1,246 @@
+// The dispatch route's receiving side and its two kernels (the sending side and the message layout: ep_dispatch.cu,
+// which the joined source puts first): wait for a source's chunk, lay its messages out in the group's layout
+// (rows, source info, received top-k, FP8 scales), zero the padding rows, and run send and receive as the steps say.
+#include "ep_common.cuh"
+#include "ep_fp8.cuh"
+
+// Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
+__device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int parity, int s, int c) {
+    __shared__ int sArrived;
+    if (threadIdx.x == 0) {
+        u64 word;
+        sArrived = wait_sequence(p, dispatch_chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE, &word);
+    }
+    __syncthreads();
+    const bool arrived = sArrived;
+    __syncthreads();
+    return arrived;
+}
+
+// High-throughput expert-major: the padding rows of every segment are zeros with no source (quantized: FP8 zeros with
+// the scales of a zero row). They depend on the counts alone, so they are written before the first chunk is waited for
+// (while it is still on its way), a warp per padding row over every receiving block, rather than a warp per segment at
+// the end.
+template <bool Q>
+__device__ void zero_padding(const EpParams& p, const int* sSegments, const int* sExpertCounts, int L, int block, int blocks) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const int rows = (int)min((i64)sSegments[L], p.receiveRows);
+    int l = 0;  // the segment of `index`: indices only grow, so it only moves forward
+    for (int index = block * NCCLEP_WARPS + warp; index < rows; index += blocks * NCCLEP_WARPS) {
+        while (l < L - 1 && index >= sSegments[l + 1]) l++;
+        if (index < sSegments[l] + sExpertCounts[l]) continue;  // a row in use
+        int4* row = (int4*)(p.rows + (i64)index * p.rowsStride0);
+        for (int v = lane; v < (Q ? FP8_ROW_VECS : ROW_VECS); v += 32) row[v] = make_int4(0, 0, 0, 0);
+        if constexpr (Q) {
+            for (int w = lane; w < QUANT_SCALE_WORDS; w += 32)
+                *(u32*)(p.scales + (i64)index * 4 + w * p.scalesColumnStride) = QUANT_ZERO_ROW_SCALE_WORD;
+        }
+        if (lane < 3) sourceInfo[(i64)index * 3 + lane] = -1;
+    }
+}
+
+template <bool Q>
+__device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
+    constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
+    __shared__ int sCount[NCCLEP_MAX_WORLD];
+    __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
+    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
+    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const bool packed = NCCLEP_MODE == MODE_HT;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int* sSourceOffsets = shared;            // [L][W]
+    int* sExpertCounts = shared + L * W;     // [L]
+    int* sSegments = sExpertCounts + L;      // [L + 1]
+    int* sPadded = sSegments + L + 1;        // [L] padded counts (scan input)
+    const int* active = active_mask(p);
+
+    // Counts from every live source; -1 marks one that timed out (it contributes nothing).
+    for (int s = threadIdx.x; s < W; s += blockDim.x) {
+        int count = 0;
+        u64 word;
+        if (active[s]) {
+            const u64* flag = from_staging(p, s) ? (const u64*)net_dispatch_slice(p, p.netIn, s)
+                                               : (const u64*)(p.window + p.offDispatchFlags + (i64)(parity * W + s) * 8);
+            count = wait_sequence(p, flag, seq, s, PHASE_DISPATCH_RECEIVE, &word) ? min((int)(u32)word, M) : -1;
+        }
+        sCount[s] = count;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int base = 0;
+        for (int s = 0; s < W; s++) { sBase[s] = base; base += max(sCount[s], 0); }
+        sBase[W] = base;
+    }
+    for (int l = threadIdx.x; l < L; l += blockDim.x) {
+        int running = 0;
+        for (int s = 0; s < W; s++) {
+            sSourceOffsets[l * W + s] = running;
+            if (sCount[s] < 0 || !active[s]) continue;
+            const int* counts = from_staging(p, s) ? (const int*)(net_dispatch_slice(p, p.netIn, s) + 8)
+                                                 : (const int*)(p.window + p.offExpertCounts + (i64)(parity * W + s) * L * 4);
+            running += min(max(ld_cv(counts + l), 0), M);
+        }
+        sExpertCounts[l] = running;
+        sPadded[l] = (running + p.expertAlignment - 1) / p.expertAlignment * p.expertAlignment;
+    }
+    __syncthreads();
+    const i64 capacity = (i64)W * M;
+    if (packed) {
+        warp0_exclusive_scan(sPadded, sSegments, L);
+    } else {
+        for (int l = threadIdx.x; l <= L; l += blockDim.x) sSegments[l] = (int)(l * capacity);
+    }
+    __syncthreads();
+
+    if (block == 0) {
+        for (int s = threadIdx.x; s < W; s += blockDim.x) state_at<int>(p, p.hRecvRankCounts)[s] = max(sCount[s], 0);
+        for (int l = threadIdx.x; l < L; l += blockDim.x) state_at<int>(p, p.hRecvExpertCounts)[l] = sExpertCounts[l];
+        for (int l = threadIdx.x; l <= L; l += blockDim.x) state_at<int>(p, p.hRecvExpertOffsets)[l] = sSegments[l];
+        for (int i = threadIdx.x; i < L * W; i += blockDim.x) state_at<int>(p, p.hRecvSourceOffsets)[i] = sSourceOffsets[i];
+        if (threadIdx.x == 0) {
+            int used = 0;
+            for (int l = 0; l < L; l++) used += sExpertCounts[l];
+            *state_at<int>(p, p.hRecvTotal) = perExpert ? (packed ? sSegments[L] : used) : sBase[W];
+        }
+    }
+
+    int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    if (perExpert && packed) zero_padding<Q>(p, sSegments, sExpertCounts, L, block, blocks);
+    const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
+    for (int job = block; job < chunk_count(M) * W; job += blocks) {
+        const int c = job / W, s = job - c * W;
+        const int n = sCount[s];
+        if (n <= 0 || c >= chunk_count(n)) continue;
+        const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
+        if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
+
+        for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
+            const char* message = incoming_message(p, s, parity, i);
+            const int token = ld_cv((const int*)message);
+            // This rank's own tokens: the row is read from home, where the send half left it (quantized: from the message).
+            const int4* source = !Q && s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
+
+            if (!perExpert) {
+                const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
+                int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
+                // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
+                // home) and a network peer's (in the staging buffer) are copied in.
+                const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
+                for (int v0 = inPlace ? VECS : lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
+                    int4 x[COPY_UNROLL];
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) row[v0 + 32 * u] = x[u];
+                }
+                if constexpr (Q) copy_scales(p, message + HEADER_BYTES, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? s * p.scalesStride0 + (i64)i * 4 : index * 4, lane);
+                if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
+                if (lane < K) {
+                    state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = ld_cv((const int*)(message + 16) + lane);
+                    state_at<float>(p, p.hRecvTopkWeights)[index * K + lane] = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                }
+                continue;
+            }
+
+            // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
+            // Each slot's row is also recorded per message: combine sends rows home in message order.
+            i64 myOffset = -1, myScales = -1;  // byte offsets of slot `lane`'s row and of its scales (column 0)
+            float myWeight = 0.f;
+            if (lane < K) {
+                const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
+                const int l = ld_cv((const int*)(message + 16) + lane) - p.rank * L;
+                int myIndex = -1;
+                if (position >= 0 && l >= 0 && l < L) {
+                    const int j = sSourceOffsets[l * W + s] + position;
+                    const i64 index = (i64)sSegments[l] + j;
+                    if (j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
+                        myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
+                        myScales = packed ? index * 4 : l * p.scalesStride0 + (i64)j * 4;
+                        myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                        myIndex = (int)index;
+                        sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
+                    }
+                }
+                state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
+                // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
+                if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
+            }
+            // The loop bound is the same for every lane: the shuffles below need the whole warp.
+            for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {
+                const int v0 = base + lane;
+                int4 x[COPY_UNROLL];
+#pragma unroll
+                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+#pragma unroll 1
+                for (int k = 0; k < K; k++) {
+                    const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
+                    const float w = __shfl_sync(0xFFFFFFFFu, myWeight, k);
+                    if (offset < 0) continue;
+                    int4* row = (int4*)(p.rows + offset);
+#pragma unroll
+                    for (int u = 0; u < COPY_UNROLL; u++)
+                        if (v0 + 32 * u < VECS) row[v0 + 32 * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
+                }
+            }
+            if constexpr (Q) {
+#pragma unroll 1
+                for (int k = 0; k < K; k++) {
+                    const i64 at = __shfl_sync(0xFFFFFFFFu, myScales, k);
+                    if (at >= 0) copy_scales(p, message + HEADER_BYTES, at, lane);
+                }
+            }
+        }
+    }
+
+}
+
+// Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu); rowVecs
+// 16-byte vectors follow each message's header.
+__device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int block, int blocks, int rowVecs);
+
+template <bool Q>
+__device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
+    const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
+    TIMELINE_START(SLOT_DISPATCH(seq));
+    if (masked_out(p, PHASE_DISPATCH_RECEIVE, seq)) return;  // before any store to a peer (forwarding included)
+    const int parity = seq & 1;
+    const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
+    const int G = gridDim.x, b = blockIdx.x;
+
+    if (send && receive && G > 1) {
+        const int senders = sending_blocks(G, DISPATCH_SENDERS_PER_8);
+        if (b < senders) {
+            if (b == 0) publish_counts(p, seq, parity);
+            send_chunks<Q>(p, seq, parity, b, senders);
+        } else {
+            receive_chunks<Q>(p, seq, parity, b - senders, G - senders, shared);
+        }
+    } else {
+        if (send) {
+            if (b == 0) publish_counts(p, seq, parity);
+            send_chunks<Q>(p, seq, parity, b, G);
+        }
+        if (receive && hierarchical(p)) forward_rail_slices(p, seq, parity, b, G, Q ? QUANT_PAYLOAD_VECS : ROW_VECS);
+        if (receive) receive_chunks<Q>(p, seq, parity, b, G, shared);
+    }
+
+    // The operation ends (its sequence number advances) when its receive half is done.
+    if (receive && last_block_arrives(ctrl_u32(p, CTRL_TICKETS + 4)) && threadIdx.x == 0) {
+        *ctrl_u32(p, CTRL_DISPATCH_SEQ) = seq;
+        *ctrl_u32(p, CTRL_TICKETS + 4) = 0;
+    }
+    TIMELINE_END(SLOT_DISPATCH(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? 1 : 2, seq);
+}
+
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
+    extern __shared__ int shared[];
+    dispatch_route<false>(p, shared);
+}
+
+#if NCCLEP_QUANT != 0
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch_fp8(const EpParams p) {
+    extern __shared__ int shared[];
+    dispatch_route<true>(p, shared);
+}
+#endif
