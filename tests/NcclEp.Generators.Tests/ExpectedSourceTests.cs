@@ -38,9 +38,9 @@ public class ExpectedSourceTests
         Assert.Empty(GeneratorHarness.ErrorsAroundGeneratedCode(output));
         AssertSource(LibrarySources.Router, sources, "NcclEp.EpLaunchStubs.Router.g.cs");
         AssertSource(LibrarySources.KernelTable, sources, "NcclEp.EpKernelTable.g.cs");
-        AssertSource(LibrarySources.SourceInfoRows, sources, "NcclEp.Views.SourceInfoRows.g.cs");
-        AssertSource(LibrarySources.Counts, sources, "NcclEp.Views.Counts.g.cs");
-        AssertSource(LibrarySources.PackedBlockScales, sources, "NcclEp.Views.PackedBlockScales.g.cs");
+        AssertSource(LibraryViewSources.SourceInfoRows, sources, "NcclEp.Views.SourceInfoRows.g.cs");
+        AssertSource(LibraryViewSources.Counts, sources, "NcclEp.Views.Counts.g.cs");
+        AssertSource(LibraryViewSources.PackedBlockScales, sources, "NcclEp.Views.PackedBlockScales.g.cs");
         Assert.Equal(17, sources.Count);
     }
 
