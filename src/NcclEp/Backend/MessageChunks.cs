@@ -12,7 +12,11 @@ internal readonly struct MessageChunks
 {
     private readonly int _perChunk;
 
-    public MessageChunks(EpMode mode) => _perChunk = mode == EpMode.LowLatency ? 4 : 16;
+    /// <summary>
+    /// Low-latency mode: one message per chunk (warp jobs, NCCLEP_WARP_JOBS: each message's warp releases its own flag);
+    /// high-throughput mode: 16.
+    /// </summary>
+    public MessageChunks(EpMode mode) => _perChunk = mode == EpMode.LowLatency ? 1 : 16;
 
     /// <summary>How many chunks a block of <paramref name="n"/> messages has: 1..<see cref="WindowLayout.Chunks"/>, none empty when n &gt; 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

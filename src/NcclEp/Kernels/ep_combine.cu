@@ -185,7 +185,11 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
             if (active[r] && is_network(p, r)) *(u64*)net_combine_slice(p, p.netOut, r) = (u64)seq << 32;
     __syncthreads();
 
-    for (int job = block; job < chunk_count(M) * W; job += blocks) {
+    const bool warpJobs = NCCLEP_WARP_JOBS;
+    // Block jobs: the block's warps share a chunk's rows, then thread 0 releases its flag after a barrier. Warp jobs (low
+    // latency): a warp sends the rows answering one message (a chunk) and releases its flag itself.
+    const int first = warpJobs ? 0 : warp, step = warpJobs ? 1 : NCCLEP_WARPS;
+    for (int job = warpJobs ? first_warp_job(block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? warp_job_stride(blocks) : blocks) {
         const int c = job / W, s = job - c * W;
         if (!active[s] || s == p.rank) continue;  // this rank's own rows are read where they are (term_row)
         const int n = min(counts[s], M);
@@ -193,24 +197,27 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
         if (NCCLEP_COMBINE_PER_RANK) {
             // A warp per message: its local slots' rows reduced to one partial.
-            for (int i = begin + warp; i < end; i += NCCLEP_WARPS) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
+            for (int i = begin + first; i < end; i += step) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
         } else if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
             // A warp per (message, slot): the rows answering one message spread over the block's warps.
-            for (int item = begin * K + warp; item < end * K; item += NCCLEP_WARPS) {
+            for (int item = begin * K + first; item < end * K; item += step) {
                 const int index = messageRows[(i64)s * M * K + item];
                 if (index >= 0) send_row(p, index, s, parity, lane);
             }
         } else {
-            for (int i = begin + warp; i < end; i += NCCLEP_WARPS)
+            for (int i = begin + first; i < end; i += step)
                 send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane);
         }
         if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
+        u64* flag = combine_chunk_flag(p, p.peers[s], parity, p.rank, c);
+        if (warpJobs) {
+            warp_release(flag, (u64)seq << 32);
+            continue;
+        }
         __syncthreads();
         // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
         // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
-        if (threadIdx.x == 0) {
-            st_release_sys(combine_chunk_flag(p, p.peers[s], parity, p.rank, c), (u64)seq << 32);
-        }
+        if (threadIdx.x == 0) st_release_sys(flag, (u64)seq << 32);
     }
 }
 
@@ -275,14 +282,76 @@ __device__ __forceinline__ void add_own_partial(const EpParams& p, unsigned slot
     }
 }
 
+// Home token t, the lane's vectors v0 + 32u of one segment: the sum of its terms in order, in fp32, rounded once, into
+// home. A warp per (token, segment): lane i finds term i's row once (and term i + 32's), then every lane sums its
+// REDUCE_UNROLL vectors over the terms in order, loads of two terms in flight together.
+__device__ __forceinline__ void reduce_segment(const EpParams& p, int parity, int t, int v0, const int* sFailed, int selfBase) {
+    const int W = p.world, lane = threadIdx.x & 31;
+    const bool weighted = PER_SLOT_TERMS && (p.flags & FLAG_WEIGHTED) != 0;
+    const int terms = PER_SLOT_TERMS ? NCCLEP_TOPK : W;
+    float wLow = 0.f, wHigh = 0.f;
+    const int4* low = lane < terms ? term_row(p, parity, t, lane, sFailed, selfBase, &wLow) : nullptr;
+    const int4* high = lane + 32 < terms ? term_row(p, parity, t, lane + 32, sFailed, selfBase, &wHigh) : nullptr;
+    float acc[REDUCE_UNROLL][ELEMS_PER_VEC];
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++)
+#pragma unroll
+        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
+    // Per-rank partials: this rank's own term (rank p.rank in the order) is its message's partial, computed here.
+    int ownIndex = -1, ownToken = -1;
+    float ownWeight = 0.f;
+    unsigned ownSlots = 0;
+    if (NCCLEP_COMBINE_PER_RANK) {
+        const int position = state_at<int>(p, p.hRankPositions)[t * W + p.rank];
+        if (position >= 0) ownSlots = message_slots(p, p.rank, (i64)p.rank * p.maxTokens + position, lane, &ownIndex, &ownWeight, &ownToken);
+    }
+
+    // Two terms per step, both loaded before either is added (the sum keeps term order).
+    for (int i = 0; i < terms; i += 2) {
+        const int4* rowA = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(i < 32 ? low : high), i & 31);
+        const float wA = __shfl_sync(0xFFFFFFFFu, i < 32 ? wLow : wHigh, i & 31);
+        const int j = i + 1 < terms ? i + 1 : i;
+        const int4* rowB = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(j < 32 ? low : high), j & 31);
+        const float wB = __shfl_sync(0xFFFFFFFFu, j < 32 ? wLow : wHigh, j & 31);
+        if (j == i) rowB = nullptr;
+        int4 ya[REDUCE_UNROLL], yb[REDUCE_UNROLL];
+#pragma unroll
+        for (int u = 0; u < REDUCE_UNROLL; u++) {
+            if (v0 + 32 * u >= ROW_VECS) continue;
+            if (rowA != nullptr) ya[u] = ld_cg(rowA + v0 + 32 * u);
+            if (rowB != nullptr) yb[u] = ld_cg(rowB + v0 + 32 * u);
+        }
+        if (NCCLEP_COMBINE_PER_RANK && i == p.rank) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
+        if (rowA != nullptr) accumulate(acc, ya, wA, weighted, v0);
+        if (NCCLEP_COMBINE_PER_RANK && j == p.rank && j != i) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
+        if (rowB != nullptr) accumulate(acc, yb, wB, weighted, v0);
+    }
+    int4* home = (int4*)(p.home + t * p.homeStride);
+#pragma unroll
+    for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) home[v0 + 32 * u] = pack(acc[u]);
+}
+
+// Warp jobs: lane r (and r + 32) waits for the chunk from rank r holding home token t's row, if it has one; a time-out
+// marks r failed for the block (its terms are skipped from then on). The warp then may read every row of t.
+__device__ __forceinline__ void token_rows_arrived(const EpParams& p, u32 seq, int parity, int t, int* sFailed) {
+    const int W = p.world;
+    const int* active = active_mask(p);
+    for (int r = threadIdx.x & 31; r < W; r += 32) {
+        if (!active[r] || r == p.rank || is_network(p, r) || sFailed[r]) continue;
+        const int position = state_at<int>(p, p.hRankPositions)[t * W + r];
+        if (position < 0) continue;
+        const int n = min(state_at<int>(p, p.hSendRankCounts)[r], p.maxTokens);
+        u64 word;
+        if (!wait_sequence(p, combine_chunk_flag(p, p.window, parity, r, chunk_of(n, position)), seq, r, PHASE_COMBINE_RECEIVE, &word)) sFailed[r] = 1;
+    }
+    __syncwarp();
+}
+
 __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     __shared__ int sFailed[NCCLEP_MAX_WORLD];
     const int W = p.world, T = p.numTokens;
-    const bool perExpert = PER_SLOT_TERMS;
-    const bool weighted = perExpert && (p.flags & FLAG_WEIGHTED) != 0;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int* active = active_mask(p);
-    const int terms = perExpert ? NCCLEP_TOPK : W;
 
     __shared__ int sSelfBase;
     if (threadIdx.x == 0) {
@@ -303,6 +372,16 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
         sFailed[r] = failed;
     }
 
+    if (NCCLEP_WARP_JOBS) {
+        // A warp per (token, segment), over the whole reducing grid: it waits for its token's rows itself.
+        __syncthreads();
+        for (int item = first_warp_job(block, blocks); item < T * SEGMENTS; item += warp_job_stride(blocks)) {
+            const int t = item / SEGMENTS;
+            token_rows_arrived(p, seq, parity, t, sFailed);
+            reduce_segment(p, parity, t, (item % SEGMENTS) * SEGMENT_VECS + lane, sFailed, sSelfBase);
+        }
+        return;
+    }
     const int perJob = max(1, min(MAX_TOKENS_PER_JOB, (T + blocks - 1) / blocks));
     const int jobs = (T + perJob - 1) / perJob;
     for (int job = block; job < jobs; job += blocks) {
@@ -311,53 +390,8 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
         for (int r = threadIdx.x; r < W; r += blockDim.x)
             if (active[r] && r != p.rank && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
         __syncthreads();
-
-        // A warp per (token, segment of SEGMENT_VECS vectors): lane i finds term i's row once (and term i + 32's),
-        // then every lane sums its REDUCE_UNROLL vectors over the terms in order, loads of a term in flight together.
-        const int items = (t1 - t0) * SEGMENTS;
-        for (int item = warp; item < items; item += NCCLEP_WARPS) {
-            const int t = t0 + item / SEGMENTS, v0 = (item % SEGMENTS) * SEGMENT_VECS + lane;
-            float wLow = 0.f, wHigh = 0.f;
-            const int4* low = lane < terms ? term_row(p, parity, t, lane, sFailed, sSelfBase, &wLow) : nullptr;
-            const int4* high = lane + 32 < terms ? term_row(p, parity, t, lane + 32, sFailed, sSelfBase, &wHigh) : nullptr;
-            float acc[REDUCE_UNROLL][ELEMS_PER_VEC];
-#pragma unroll
-            for (int u = 0; u < REDUCE_UNROLL; u++)
-#pragma unroll
-                for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
-            // Per-rank partials: this rank's own term (rank p.rank in the order) is its message's partial, computed here.
-            int ownIndex = -1, ownToken = -1;
-            float ownWeight = 0.f;
-            unsigned ownSlots = 0;
-            if (NCCLEP_COMBINE_PER_RANK) {
-                const int position = state_at<int>(p, p.hRankPositions)[t * W + p.rank];
-                if (position >= 0) ownSlots = message_slots(p, p.rank, (i64)p.rank * p.maxTokens + position, lane, &ownIndex, &ownWeight, &ownToken);
-            }
-
-            // Two terms per step, both loaded before either is added (the sum keeps term order).
-            for (int i = 0; i < terms; i += 2) {
-                const int4* rowA = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(i < 32 ? low : high), i & 31);
-                const float wA = __shfl_sync(0xFFFFFFFFu, i < 32 ? wLow : wHigh, i & 31);
-                const int j = i + 1 < terms ? i + 1 : i;
-                const int4* rowB = (const int4*)__shfl_sync(0xFFFFFFFFu, (u64)(j < 32 ? low : high), j & 31);
-                const float wB = __shfl_sync(0xFFFFFFFFu, j < 32 ? wLow : wHigh, j & 31);
-                if (j == i) rowB = nullptr;
-                int4 ya[REDUCE_UNROLL], yb[REDUCE_UNROLL];
-#pragma unroll
-                for (int u = 0; u < REDUCE_UNROLL; u++) {
-                    if (v0 + 32 * u >= ROW_VECS) continue;
-                    if (rowA != nullptr) ya[u] = ld_cg(rowA + v0 + 32 * u);
-                    if (rowB != nullptr) yb[u] = ld_cg(rowB + v0 + 32 * u);
-                }
-                if (NCCLEP_COMBINE_PER_RANK && i == p.rank) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
-                if (rowA != nullptr) accumulate(acc, ya, wA, weighted, v0);
-                if (NCCLEP_COMBINE_PER_RANK && j == p.rank && j != i) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
-                if (rowB != nullptr) accumulate(acc, yb, wB, weighted, v0);
-            }
-            int4* home = (int4*)(p.home + t * p.homeStride);
-#pragma unroll
-            for (int u = 0; u < REDUCE_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) home[v0 + 32 * u] = pack(acc[u]);
-        }
+        for (int item = warp; item < (t1 - t0) * SEGMENTS; item += NCCLEP_WARPS)
+            reduce_segment(p, parity, t0 + item / SEGMENTS, (item % SEGMENTS) * SEGMENT_VECS + lane, sFailed, sSelfBase);
     }
 }
 

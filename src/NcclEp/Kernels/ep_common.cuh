@@ -88,9 +88,24 @@ struct EpParams {
 // chunks in order, so chunks land one after another rather than all at the end. Combine sends its rows home in
 // the same chunks (of the messages they answer), so a home token is reduced once the chunks holding it landed.
 #define NCCLEP_CHUNKS 256   // most chunks of one block (flag slots per source)
-// Messages per chunk (for blocks of fewer than CHUNK_MESSAGES * NCCLEP_CHUNKS): few in low-latency mode, where
-// every block should get a chunk of the ~128 messages; more in high-throughput mode, to pay a flag per 16 rows.
-#define CHUNK_MESSAGES (NCCLEP_MODE == MODE_LL ? 4 : 16)
+// Low-latency mode works in warp jobs: a chunk is one message (while a block has at most NCCLEP_CHUNKS), written by one
+// warp that releases its flag itself after __syncwarp, received by one warp, and the combine's reducing warps wait for
+// their own token's flags: no block barrier per chunk (issue 19: at 128 tokens 4 of 16 warps per block worked and each
+// chunk cost two block barriers). High-throughput mode keeps block jobs: a warp releasing a flag per row cost 14 us of
+// HT Flat dispatch (bench/results/history-kernels.md). -DNCCLEP_WARP_JOBS=0 builds the block jobs for LL too
+// (scripts/kernel-variant.sh), to time the two side by side.
+#ifndef NCCLEP_WARP_JOBS
+#define NCCLEP_WARP_JOBS (NCCLEP_MODE == MODE_LL)
+#endif
+// Messages per chunk (for blocks of fewer than CHUNK_MESSAGES * NCCLEP_CHUNKS): one for warp jobs; 4 for low-latency
+// block jobs, so every block gets a chunk of ~128 messages; 16 in high-throughput mode, to pay a flag per 16 rows.
+// Backend/MessageChunks.cs mirrors it.
+#define CHUNK_MESSAGES (NCCLEP_WARP_JOBS ? 1 : NCCLEP_MODE == MODE_LL ? 4 : 16)
+
+// Warp jobs: the j-th job of a loop over `blocks` blocks goes to warp j / blocks of block j % blocks, so a handful of
+// jobs (one token's messages) spread over SMs, one per block, before any block takes a second.
+__device__ __forceinline__ int first_warp_job(int block, int blocks) { return (threadIdx.x >> 5) * blocks + block; }
+__device__ __forceinline__ int warp_job_stride(int blocks) { return blocks * NCCLEP_WARPS; }
 
 // How many chunks a block of n messages is cut into (1..NCCLEP_CHUNKS; none of them empty when n > 0).
 __device__ __forceinline__ int chunk_count(int n) { return min(NCCLEP_CHUNKS, max(1, (n + CHUNK_MESSAGES - 1) / CHUNK_MESSAGES)); }
@@ -108,8 +123,12 @@ __device__ __forceinline__ u64* chunk_flag(char* window, i64 offset, int world, 
     return (u64*)(window + offset + (((i64)parity * world + source) * NCCLEP_CHUNKS + chunk) * 8);
 }
 
-// 16-byte vectors each lane loads before it stores any (loads in flight together).
+// 16-byte vectors each lane loads before it stores any (loads in flight together). Overridable with -D
+// (scripts/kernel-variant.sh): a low-latency message is copied by one warp, so its latency is ROW_VECS / 32 / COPY_UNROLL
+// rounds of loads.
+#ifndef COPY_UNROLL
 #define COPY_UNROLL 4
+#endif
 
 // Of every 8 blocks of a launch that both sends and receives, how many send; the rest receive (dispatch) or
 // reduce (combine). Both halves are resident together (the grid is at most the SMs), so receivers may wait.
@@ -280,6 +299,28 @@ __device__ __forceinline__ bool wait_sequence(const EpParams& p, const u64* flag
             return false;
         }
     }
+}
+
+// Warp jobs: lane 0 waits for a peer's flag (bounded), the warp learns the outcome. __syncwarp orders lane 0's
+// acquire before every lane's later loads (bar.warp.sync orders memory among the lanes it joins), as __syncthreads
+// does for a block.
+__device__ __forceinline__ bool warp_wait_sequence(const EpParams& p, const u64* flag, u32 seq, int peer, int phase) {
+    int arrived = 0;
+    if ((threadIdx.x & 31) == 0) {
+        u64 word;
+        arrived = wait_sequence(p, flag, seq, peer, phase, &word);
+    }
+    arrived = __shfl_sync(0xFFFFFFFFu, arrived, 0);
+    __syncwarp();
+    return arrived != 0;
+}
+
+// Warp jobs: after every lane's stores of a chunk, lane 0 releases its flag. __syncwarp makes the lanes' stores
+// observed by lane 0 and st.release.sys is cumulative, so a peer that acquires the flag observes them (the block jobs'
+// argument with bar.warp.sync in place of bar.sync).
+__device__ __forceinline__ void warp_release(u64* flag, u64 value) {
+    __syncwarp();
+    if ((threadIdx.x & 31) == 0) st_release_sys(flag, value);
 }
 
 // Grid "last block" ticket: returns true in exactly one block, after every block has arrived. As in a

@@ -147,7 +147,8 @@ __device__ void send_rail_messages(const EpParams& p, int block, int blocks) {
 }
 
 // Sending block `block` of `blocks`: (chunk, destination) jobs in chunk order, so every destination's first
-// chunks go out first.
+// chunks go out first. Block jobs: the block's warps share a chunk's messages, then thread 0 releases its flag after a
+// barrier. Warp jobs (low latency): a warp writes a chunk (one message) and releases its flag itself.
 template <bool Q>
 __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     const int W = p.world, M = p.maxTokens;
@@ -155,22 +156,26 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
     const int* active = active_mask(p);
     const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
     const int* sendTokens = state_at<int>(p, p.hSendTokens);
+    const bool warpJobs = NCCLEP_WARP_JOBS;
 
-    for (int job = block; job < chunk_count(M) * W; job += blocks) {
+    for (int job = warpJobs ? first_warp_job(block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? warp_job_stride(blocks) : blocks) {
         const int c = job / W, r = job - c * W;
         if (!active[r] || (hierarchical(p) && is_network(p, r))) continue;  // another node: through its rail peer
         const int n = min(rankCounts[r], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the receiver does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
+        for (int slot = begin + (warpJobs ? 0 : warp); slot < end; slot += warpJobs ? 1 : NCCLEP_WARPS)
             write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
+        u64* flag = dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c);
+        if (warpJobs) {
+            warp_release(flag, (u64)seq << 32);
+            continue;
+        }
         __syncthreads();
         // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
         // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
-        if (threadIdx.x == 0) {
-            st_release_sys(dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c), (u64)seq << 32);
-        }
+        if (threadIdx.x == 0) st_release_sys(flag, (u64)seq << 32);
     }
     if (hierarchical(p)) send_rail_messages<Q>(p, block, blocks);
 }

@@ -40,12 +40,106 @@ __device__ void zero_padding(const EpParams& p, const int* sSegments, const int*
     }
 }
 
+// Where a receiving block lays out this operation's messages: what every source's counts give (shared memory).
+struct Landing {
+    const int* base;           // [W + 1] first row of each source (Flat)
+    const int* sourceOffsets;  // [L][W] rows of each local expert from earlier sources
+    const int* expertCounts;   // [L] rows of each local expert
+    const int* segments;       // [L + 1] first row of each local expert's segment
+};
+
+// Message i of source s into the layout, by one warp: its row to every place the layout gives it, its source info and
+// top-k (expert-major: per local slot, and the message's row of each slot for the combine).
+template <bool Q>
+__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int lane) {
+    constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
+    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
+    const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
+    const bool packed = NCCLEP_MODE == MODE_HT;
+    const i64 capacity = (i64)W * M;
+    int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const char* message = incoming_message(p, s, parity, i);
+    const int token = ld_cv((const int*)message);
+    // This rank's own tokens: the row is read from home, where the send half left it (quantized: from the message).
+    const int4* source = !Q && s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
+
+    if (!perExpert) {
+        const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)at.base[s] + i;
+        int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
+        // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
+        // home) and a network peer's (in the staging buffer) are copied in.
+        const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
+        for (int v0 = inPlace ? VECS : lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
+            int4 x[COPY_UNROLL];
+#pragma unroll
+            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+#pragma unroll
+            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) row[v0 + 32 * u] = x[u];
+        }
+        if constexpr (Q) copy_scales(p, message + HEADER_BYTES, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? s * p.scalesStride0 + (i64)i * 4 : index * 4, lane);
+        if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
+        if (lane < K) {
+            state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = ld_cv((const int*)(message + 16) + lane);
+            state_at<float>(p, p.hRecvTopkWeights)[index * K + lane] = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+        }
+        return;
+    }
+
+    // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
+    // Each slot's row is also recorded per message: combine sends rows home in message order.
+    const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
+    i64 myOffset = -1, myScales = -1;  // byte offsets of slot `lane`'s row and of its scales (column 0)
+    float myWeight = 0.f;
+    if (lane < K) {
+        const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
+        const int l = ld_cv((const int*)(message + 16) + lane) - p.rank * L;
+        int myIndex = -1;
+        if (position >= 0 && l >= 0 && l < L) {
+            const int j = at.sourceOffsets[l * W + s] + position;
+            const i64 index = (i64)at.segments[l] + j;
+            if (j < (packed ? at.expertCounts[l] : capacity) && index < p.receiveRows) {
+                myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
+                myScales = packed ? index * 4 : l * p.scalesStride0 + (i64)j * 4;
+                myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
+                myIndex = (int)index;
+                sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
+            }
+        }
+        state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
+        // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
+        if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
+    }
+    // The loop bound is the same for every lane: the shuffles below need the whole warp.
+    for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {
+        const int v0 = base + lane;
+        int4 x[COPY_UNROLL];
+#pragma unroll
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+#pragma unroll 1
+        for (int k = 0; k < K; k++) {
+            const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
+            const float w = __shfl_sync(0xFFFFFFFFu, myWeight, k);
+            if (offset < 0) continue;
+            int4* row = (int4*)(p.rows + offset);
+#pragma unroll
+            for (int u = 0; u < COPY_UNROLL; u++)
+                if (v0 + 32 * u < VECS) row[v0 + 32 * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
+        }
+    }
+    if constexpr (Q) {
+#pragma unroll 1
+        for (int k = 0; k < K; k++) {
+            const i64 scalesAt = __shfl_sync(0xFFFFFFFFu, myScales, k);
+            if (scalesAt >= 0) copy_scales(p, message + HEADER_BYTES, scalesAt, lane);
+        }
+    }
+}
+
 template <bool Q>
 __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
-    constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     __shared__ int sCount[NCCLEP_MAX_WORLD];
     __shared__ int sBase[NCCLEP_MAX_WORLD + 1];
-    const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
+    const int W = p.world, L = p.localExperts, M = p.maxTokens;
     const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
     const bool packed = NCCLEP_MODE == MODE_HT;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -105,94 +199,26 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         }
     }
 
-    int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     if (perExpert && packed) zero_padding<Q>(p, sSegments, sExpertCounts, L, block, blocks);
-    const bool scale = (p.flags & FLAG_SCALE_BY_WEIGHT) != 0;
+    const Landing at{sBase, sSourceOffsets, sExpertCounts, sSegments};
+    if (NCCLEP_WARP_JOBS) {
+        // A warp per (source, chunk of one message): it waits for the chunk's flag itself, no block barrier.
+        for (int job = first_warp_job(block, blocks); job < chunk_count(M) * W; job += warp_job_stride(blocks)) {
+            const int c = job / W, s = job - c * W;
+            const int n = sCount[s];
+            if (n <= 0 || c >= chunk_count(n)) continue;
+            if (!from_staging(p, s) && !warp_wait_sequence(p, dispatch_chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE)) continue;
+            for (int i = chunk_begin(n, c); i < chunk_begin(n, c + 1); i++) receive_message<Q>(p, at, parity, s, i, lane);
+        }
+        return;
+    }
     for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
-        const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
         if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
-
-        for (int i = begin + warp; i < end; i += NCCLEP_WARPS) {
-            const char* message = incoming_message(p, s, parity, i);
-            const int token = ld_cv((const int*)message);
-            // This rank's own tokens: the row is read from home, where the send half left it (quantized: from the message).
-            const int4* source = !Q && s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
-
-            if (!perExpert) {
-                const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i;
-                int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
-                // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
-                // home) and a network peer's (in the staging buffer) are copied in.
-                const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
-                for (int v0 = inPlace ? VECS : lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
-                    int4 x[COPY_UNROLL];
-#pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
-#pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) row[v0 + 32 * u] = x[u];
-                }
-                if constexpr (Q) copy_scales(p, message + HEADER_BYTES, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? s * p.scalesStride0 + (i64)i * 4 : index * 4, lane);
-                if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
-                if (lane < K) {
-                    state_at<int>(p, p.hRecvTopkIds)[index * K + lane] = ld_cv((const int*)(message + 16) + lane);
-                    state_at<float>(p, p.hRecvTopkWeights)[index * K + lane] = ld_cv((const float*)(message + 16 + 4 * K) + lane);
-                }
-                continue;
-            }
-
-            // Expert-major: lane k finds slot k's row here (-1: not here); the row is read once, written per slot.
-            // Each slot's row is also recorded per message: combine sends rows home in message order.
-            i64 myOffset = -1, myScales = -1;  // byte offsets of slot `lane`'s row and of its scales (column 0)
-            float myWeight = 0.f;
-            if (lane < K) {
-                const int position = ld_cv((const int*)(message + 16 + 8 * K) + lane);
-                const int l = ld_cv((const int*)(message + 16) + lane) - p.rank * L;
-                int myIndex = -1;
-                if (position >= 0 && l >= 0 && l < L) {
-                    const int j = sSourceOffsets[l * W + s] + position;
-                    const i64 index = (i64)sSegments[l] + j;
-                    if (j < (packed ? sExpertCounts[l] : capacity) && index < p.receiveRows) {
-                        myOffset = packed ? index * p.rowsStride0 : l * p.rowsStride0 + j * p.rowsStride1;
-                        myScales = packed ? index * 4 : l * p.scalesStride0 + (i64)j * 4;
-                        myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
-                        myIndex = (int)index;
-                        sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
-                    }
-                }
-                state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
-                // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
-                if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
-            }
-            // The loop bound is the same for every lane: the shuffles below need the whole warp.
-            for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {
-                const int v0 = base + lane;
-                int4 x[COPY_UNROLL];
-#pragma unroll
-                for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
-#pragma unroll 1
-                for (int k = 0; k < K; k++) {
-                    const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
-                    const float w = __shfl_sync(0xFFFFFFFFu, myWeight, k);
-                    if (offset < 0) continue;
-                    int4* row = (int4*)(p.rows + offset);
-#pragma unroll
-                    for (int u = 0; u < COPY_UNROLL; u++)
-                        if (v0 + 32 * u < VECS) row[v0 + 32 * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
-                }
-            }
-            if constexpr (Q) {
-#pragma unroll 1
-                for (int k = 0; k < K; k++) {
-                    const i64 at = __shfl_sync(0xFFFFFFFFu, myScales, k);
-                    if (at >= 0) copy_scales(p, message + HEADER_BYTES, at, lane);
-                }
-            }
-        }
+        for (int i = chunk_begin(n, c) + warp; i < chunk_begin(n, c + 1); i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane);
     }
-
 }
 
 // Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu); rowVecs

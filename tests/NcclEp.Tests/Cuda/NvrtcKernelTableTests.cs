@@ -110,6 +110,21 @@ public sealed class NvrtcKernelTableTests
         Assert.True(DefinesFunction(Compile(KernelSource.Text, options), "ncclep_dispatch"));
     }
 
+    [NvrtcTheory]
+    [InlineData(EpLayout.RankMajor)]
+    [InlineData(EpLayout.ExpertMajor)]
+    public void Low_latency_block_jobs_build_compiles_for_sm_90(EpLayout layout)
+    {
+        // -DNCCLEP_WARP_JOBS=0 (ep_common.cuh) keeps low-latency mode's block jobs, to time them beside the default warp
+        // jobs (scripts/kernel-variant.sh): code the table's LL builds never compile.
+        var config = new EpConfig(EpMode.LowLatency, 256, 7168, 8, 128, layout);
+        List<string> options = KernelCache.Options(config, Architecture, EpKernelTable.For(config.Mode, config.Layout)[0].Defines);
+        options.Add("-DNCCLEP_WARP_JOBS=0");
+        byte[] cubin = Compile(KernelSource.Text, options);
+        Assert.True(DefinesFunction(cubin, "ncclep_dispatch"));
+        Assert.True(DefinesFunction(cubin, "ncclep_combine"));
+    }
+
     [Fact]
     public void Function_check_finds_only_functions_the_image_defines()
     {

@@ -18,6 +18,7 @@ struct dim3 { unsigned x, y, z; };
 extern dim3 threadIdx, blockIdx, blockDim, gridDim;
 inline int4 make_int4(int a, int b, int c, int d) { return int4{a, b, c, d}; }
 inline void __syncthreads() {}
+inline void __syncwarp(unsigned = 0xFFFFFFFFu) {}
 extern "C" int printf(const char* format, ...);  // NVRTC declares the device printf without a header
 inline void __threadfence_system() {}
 inline void __threadfence() {}
