@@ -35,5 +35,6 @@ internal static class SmsSweepTable
 
     /// <summary>What the blocks column means.</summary>
     public const string BlocksNote =
-        "blocks = thread blocks per dispatch/combine launch: numSms, clamped to the SMs of the rank's GPU (shared out among co-located ranks); - on the Host backend";
+        "blocks = thread blocks per dispatch/combine launch: numSms, clamped to the SMs of the rank's GPU (shared out among co-located ranks); " +
+        "low-latency launches take at most this many, twice the jobs of the call (LaunchSizing; NCCLEP_LL_FULL_GRID=1: all of them); - on the Host backend";
 }

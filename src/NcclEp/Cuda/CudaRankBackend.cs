@@ -19,6 +19,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly CudaErrorRecord _errors;
     private readonly TimeSpan _timeout;
     private readonly uint _grid;
+    private readonly bool _sizeGrids;          // low latency: grids sized to the call's work (LaunchSizing)
     private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
     private readonly NetworkStaging? _staging;
     private readonly NetworkExchangeWatch? _watch;
@@ -39,6 +40,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         EpConfig c = fabric.Config;
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
+        _sizeGrids = c.Mode == EpMode.LowLatency && LaunchSizing.Enabled();
         // Update: a block per tile of UpdateTileTokens tokens, with one bitmask per expert and per rank.
         int masks = c.NumExperts + world;
         _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));
@@ -163,17 +165,25 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     }
 
     private void RunDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Dispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+        RunRoute(_kernels.Dispatch, DispatchGrid(p.NumTokens), _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
 
     /// <summary>The FP8 dispatch: its own kernel, its messages (FP8 row and scales) at their own stride in the same slots.</summary>
     private void RunQuantizedDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p)
     {
         p.MessageBytes = _fabric.Layout.QuantizedMessageBytes;
-        RunRoute(_kernels.QuantizedDispatch, _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+        RunRoute(_kernels.QuantizedDispatch, DispatchGrid(p.NumTokens), _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
     }
 
     private void RunCombineRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Combine, _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, half, ref p);
+        RunRoute(_kernels.Combine, CombineGrid(p.NumTokens), _combineShared, _staging?.CombineBase ?? 0, _staging?.CombineSlice ?? 0, _template.NetworkMask, EpPhase.CombineReceive, stream, half, ref p);
+
+    /// <summary>Blocks of a dispatch-route launch with this many tokens here: sized in low latency, else the whole grid.</summary>
+    internal uint DispatchGrid(int tokens) =>
+        _sizeGrids ? LaunchSizing.DispatchGrid(tokens, _template.TopK, _template.World, _grid) : _grid;
+
+    /// <summary>Blocks of a combine-route launch with this many home tokens: sized in low latency, else the whole grid.</summary>
+    internal uint CombineGrid(int tokens) =>
+        _sizeGrids ? LaunchSizing.CombineGrid(tokens, _template.World, _template.RowBytes, _grid) : _grid;
 
     /// <summary>
     /// Both halves: one launch with LSA peers only; with network peers the send half, the NCCL exchange of the route's
@@ -181,23 +191,23 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     /// is the send-half launch alone, which stores and ends; its complete is the rest: the exchange (so that nothing
     /// waits on the stream between them) and the receive half.
     /// </summary>
-    private void RunRoute(nint function, uint shared, long sliceBase, long slice, ulong exchange, EpPhase phase, nint stream, EpHalf half, ref CudaKernelParams p)
+    private void RunRoute(nint function, uint grid, uint shared, long sliceBase, long slice, ulong exchange, EpPhase phase, nint stream, EpHalf half, ref CudaKernelParams p)
     {
         if (_staging is null)
         {
             p.Steps = half switch { EpHalf.Send => StepSend, EpHalf.Receive => StepReceive, _ => StepsBoth };
-            Launch(function, _grid, shared, stream, ref p);
+            Launch(function, grid, shared, stream, ref p);
             return;
         }
         if (half != EpHalf.Receive)
         {
             p.Steps = StepSend;
-            Launch(function, _grid, shared, stream, ref p);
+            Launch(function, grid, shared, stream, ref p);
         }
         if (half == EpHalf.Send) return;
         ExchangeSlices(_staging.Out + (nint)sliceBase, _staging.In + (nint)sliceBase, slice, exchange, phase, stream);
         p.Steps = StepReceive;
-        Launch(function, _grid, shared, stream, ref p);
+        Launch(function, grid, shared, stream, ref p);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
