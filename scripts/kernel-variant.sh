@@ -5,11 +5,17 @@
 #   VARIANTS=combine-latency bash scripts/gpu-perf.sh 2        (on the GPU machine)
 # DEFINE=NAME turns on a compile-time switch of the kernels in the exported copy (#define NAME 1 in ep_common.cuh):
 #   DEFINE=NCCLEP_BLOCK_TIMELINE bash scripts/kernel-variant.sh timeline HEAD
+# The ref "worktree" copies the working tree's kernel files (what a bundle built now embeds); DEST=<folder> writes
+# there instead of kernel-variants/<name> (scripts/gpu-bundle.sh does both for gpu-bundle/kernels-timeline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: kernel-variant.sh <name> <git ref>}; ref=${2:?usage: kernel-variant.sh <name> <git ref>}
-out="kernel-variants/$name"
+name=${1:?usage: kernel-variant.sh <name> <git ref|worktree>}; ref=${2:?usage: kernel-variant.sh <name> <git ref|worktree>}
+out=${DEST:-kernel-variants/$name}
 rm -rf "$out" && mkdir -p "$out"
-git archive "$ref" src/NcclEp/Kernels | tar -x -C "$out" --strip-components=3
-if [ -n "${DEFINE:-}" ]; then sed -i "s/^#pragma once$/#pragma once\n#define $DEFINE 1/" "$out/ep_common.cuh"; fi
+if [ "$ref" = worktree ]; then cp -R src/NcclEp/Kernels/. "$out/"
+else git archive "$ref" src/NcclEp/Kernels | tar -x -C "$out" --strip-components=3; fi
+if [ -n "${DEFINE:-}" ]; then
+  sed -i "s/^#pragma once$/#pragma once\n#define $DEFINE 1/" "$out/ep_common.cuh"
+  grep -q "^#define $DEFINE 1$" "$out/ep_common.cuh" || { echo "kernel-variant.sh: no '#pragma once' line in $out/ep_common.cuh to put #define $DEFINE after" >&2; exit 1; }
+fi
 ls "$out"
