@@ -7,14 +7,18 @@
 # DEFINE=NAME=VALUE sets it to VALUE:
 #   DEFINE=NCCLEP_BLOCK_TIMELINE bash scripts/kernel-variant.sh timeline HEAD
 #   DEFINE=NCCLEP_WARP_JOBS=0 bash scripts/kernel-variant.sh ll-block-jobs HEAD     (low latency's block jobs)
+# The ref "worktree" copies the working tree's kernel files (what a bundle built now embeds); DEST=<folder> writes
+# there instead of kernel-variants/<name> (scripts/gpu-bundle.sh does both for gpu-bundle/kernels-timeline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: kernel-variant.sh <name> <git ref>}; ref=${2:?usage: kernel-variant.sh <name> <git ref>}
-out="kernel-variants/$name"
+name=${1:?usage: kernel-variant.sh <name> <git ref|worktree>}; ref=${2:?usage: kernel-variant.sh <name> <git ref|worktree>}
+out=${DEST:-kernel-variants/$name}
 rm -rf "$out" && mkdir -p "$out"
-git archive "$ref" src/NcclEp/Kernels | tar -x -C "$out" --strip-components=3
+if [ "$ref" = worktree ]; then cp -R src/NcclEp/Kernels/. "$out/"
+else git archive "$ref" src/NcclEp/Kernels | tar -x -C "$out" --strip-components=3; fi
 if [ -n "${DEFINE:-}" ]; then
-  name_value=${DEFINE/=/ }; [ "$name_value" = "$DEFINE" ] && name_value="$DEFINE 1"
-  sed -i "s/^#pragma once$/#pragma once\n#define $name_value/" "$out/ep_common.cuh"
+  define=${DEFINE/=/ }; [ "$define" = "$DEFINE" ] && define="$DEFINE 1"
+  sed -i "s/^#pragma once$/#pragma once\n#define $define/" "$out/ep_common.cuh"
+  grep -q "^#define $define$" "$out/ep_common.cuh" || { echo "kernel-variant.sh: no '#pragma once' line in $out/ep_common.cuh to put #define $define after" >&2; exit 1; }
 fi
 ls "$out"

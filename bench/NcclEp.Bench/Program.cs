@@ -59,6 +59,12 @@ internal static class Program
             Description = "cuda: also time dispatch and combine beside a compute kernel of the bench (fp32 FMA) on the SMs --num-sms leaves free, " +
                 "launched on a second stream, and report both the phases' times and the kernel's TFLOP/s against each alone",
         };
+        var timeline = new Option<bool>(BlockTimelineProbe.OptionName)
+        {
+            Description = "cuda, kernels built with NCCLEP_BLOCK_TIMELINE (NCCLEP_KERNEL_SOURCE_DIR, scripts/gpu-ll-timeline.sh): after the timed loop, " +
+                "one update + dispatch + combine back to back, and per rank and kernel when its blocks started and ended (per role), the slowest block " +
+                "and the gaps between the kernels",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -86,7 +92,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
-            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, timeline, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -119,6 +125,7 @@ internal static class Program
                 OverlapWorkUs = parse.GetValue(overlapWorkUs),
                 ZeroCopy = parse.GetValue(zeroCopy),
                 ConcurrentCompute = parse.GetValue(concurrentCompute),
+                Timeline = parse.GetValue(timeline),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

@@ -25,7 +25,7 @@ internal static class BenchApp
         }
 
         using IBenchBackend backend = selected!;
-        if (ConcurrentComputeProbe.RefusalOn(options, backend is HostBenchBackend) is { } noGpu)
+        if ((ConcurrentComputeProbe.RefusalOn(options, backend is HostBenchBackend) ?? BlockTimelineProbe.RefusalOn(options, backend is HostBenchBackend)) is { } noGpu)
         {
             Console.Error.WriteLine($"error: {noGpu}");
             return ExitCodes.Usage;

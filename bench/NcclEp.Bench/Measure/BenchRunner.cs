@@ -30,6 +30,7 @@ internal static class BenchRunner
         var overlap = new OverlapProbe.Result[ranks];
         var zeroCopy = new ZeroCopyProbe.Result[ranks];
         var concurrent = new ConcurrentComputeProbe.Result[ranks];
+        var timelines = new OperationTimeline[ranks];
         var baseline = new (double Dispatch, double Combine)[ranks];
         string baselineNote = string.Empty;
         var ceilingSamples = new double[ranks][][];
@@ -40,6 +41,7 @@ internal static class BenchRunner
         BaselineResult baselineResult;
         try
         {
+            if (options.Timeline) BlockTimelineProbe.RequireBuiltIn(groups);  // before anything is timed
             link = PeerCopyLink.Measure(groups);
             ceiling = PeerCopyCeiling.TryCreate(groups, peerBytes, out ceilingNote);
             int smsLeft = options.ConcurrentCompute ? ConcurrentComputeProbe.SmsLeft(groups[0]) : 0;
@@ -49,6 +51,7 @@ internal static class BenchRunner
                 states[rank] = state;
                 samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
                 if (options.Validate) validations[rank] = Validator.Check(state, work);
+                if (options.Timeline) timelines[rank] = BlockTimelineProbe.Measure(state, barrier.Wait);
                 steady[rank] = SteadyState.Measure(state, barrier.Wait, options.SteadyOpCount);
                 if (options.OverlapWorkUs > 0) overlap[rank] = OverlapProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters, options.OverlapWorkUs);
                 if (options.ZeroCopy) zeroCopy[rank] = ZeroCopyProbe.Measure(state, barrier.Wait, options.Warmup, options.Iters);
@@ -102,6 +105,7 @@ internal static class BenchRunner
             Overlap = options.OverlapWorkUs > 0 ? OverlapProbe.Slowest(overlap) : null,
             ZeroCopy = options.ZeroCopy ? ZeroCopyProbe.Slowest(zeroCopy) : null,
             Concurrent = options.ConcurrentCompute ? ConcurrentComputeProbe.Slowest(concurrent) : null,
+            Timeline = options.Timeline ? timelines : null,
         };
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using NcclEp;
 
 namespace NcclEp.Bench;
@@ -31,6 +32,9 @@ internal sealed record SizeResult(
 
     /// <summary>The concurrent-compute figures (<c>--concurrent-compute</c>), or null where they were not measured.</summary>
     public ConcurrentComputeProbe.Result? Concurrent { get; init; }
+
+    /// <summary>Each rank's block timeline of one operation (<c>--timeline</c>), or null where it did not run.</summary>
+    public IReadOnlyList<OperationTimeline>? Timeline { get; init; }
 
     public int Tokens => Config.MaxTokensPerRank;
 

@@ -122,6 +122,7 @@ internal sealed class ConsoleReport
         Line(r.Ceiling.Bytes.DispatchFormula(r.Config));
         Line(r.Ceiling.Bytes.CombineFormula(r.Config));
         Concurrent([r]);
+        Timeline([r]);
         Line(TimingNote(r));
     }
 
@@ -138,6 +139,7 @@ internal sealed class ConsoleReport
         Link(results, bySms: false);
         Ceiling(results, bySms: false);
         Concurrent(results);
+        Timeline(results);
         Line(TimingNote(last));
     }
 
@@ -154,6 +156,7 @@ internal sealed class ConsoleReport
         Link(results, bySms: true);
         Ceiling(results, bySms: true);
         Concurrent(results);
+        Timeline(results);
         Line(TimingNote(last));
     }
 
@@ -171,6 +174,14 @@ internal sealed class ConsoleReport
         if (rows.Count == 0) return;
         Write(Fill(NewTable(ConcurrentTable.Columns), rows), 240);
         foreach (string line in ConcurrentTable.Lines(results)) Line(line);
+    }
+
+    /// <summary>The <c>--timeline</c> table and its gaps, where the run read them.</summary>
+    private void Timeline(IReadOnlyList<SizeResult> results)
+    {
+        List<string[]> rows = TimelineTable.Rows(results);
+        if (rows.Count > 0) Write(Fill(NewTable(TimelineTable.Columns), rows), 170);
+        foreach (string line in TimelineTable.Lines(results)) Line(line);
     }
 
     /// <summary>The ceiling table (where measured), how it was taken or why not, and its byte formulas.</summary>

@@ -88,6 +88,7 @@ internal static class JsonReport
         WriteOverlap(w, r.Overlap);
         WriteZeroCopy(w, r.ZeroCopy);
         WriteConcurrent(w, r.Concurrent);
+        TimelineJson.Write(w, r.Timeline);
         WriteValidation(w, "validation", r.Validation);
         w.WriteEndObject();
     }
@@ -227,7 +228,7 @@ internal static class JsonReport
     }
 
     /// <summary>A number, or null where there is none (NaN: Utf8JsonWriter refuses it).</summary>
-    private static void NumberOrNull(Utf8JsonWriter w, string name, double value)
+    internal static void NumberOrNull(Utf8JsonWriter w, string name, double value)
     {
         if (double.IsFinite(value)) w.WriteNumber(name, value);
         else w.WriteNull(name);

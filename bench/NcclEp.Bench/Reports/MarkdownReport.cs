@@ -69,15 +69,8 @@ internal static class MarkdownReport
             s.Append('\n');
         }
 
-        List<string[]> concurrent = ConcurrentTable.Rows(context.Results);
-        if (concurrent.Count > 0)
-        {
-            s.Append("## Concurrent compute\n\n");
-            AppendTable(s, ConcurrentTable.Columns, concurrent);
-            s.Append('\n');
-            foreach (string line in ConcurrentTable.Lines(context.Results)) s.Append("- ").Append(line).Append('\n');
-            s.Append('\n');
-        }
+        AppendOptional(s, "Concurrent compute", ConcurrentTable.Columns, ConcurrentTable.Rows(context.Results), ConcurrentTable.Lines(context.Results));
+        AppendOptional(s, "Block timeline of one operation", TimelineTable.Columns, TimelineTable.Rows(context.Results), TimelineTable.Lines(context.Results));
 
         s.Append("## Bytes\n\n");
         foreach (string line in ResultTable.Formulas(context.Results)) s.Append("- ").Append(line).Append('\n');
@@ -91,6 +84,17 @@ internal static class MarkdownReport
         s.Append("## ").Append(chart.IsLatency ? "Latency" : "Bandwidth").Append(" by phase\n\n```text\n")
             .Append(TerminalChart.Plain(chart)).Append("```\n");
         return s.ToString();
+    }
+
+    /// <summary>The section of an option's figures (its table, then its lines as a list), where the run has rows of them.</summary>
+    private static void AppendOptional(StringBuilder s, string title, string[] columns, List<string[]> rows, List<string> lines)
+    {
+        if (rows.Count == 0) return;
+        s.Append("## ").Append(title).Append("\n\n");
+        AppendTable(s, columns, rows);
+        s.Append('\n');
+        foreach (string line in lines) s.Append("- ").Append(line).Append('\n');
+        s.Append('\n');
     }
 
     /// <summary>A Markdown table with padded columns: the first left-aligned, the others right-aligned.</summary>
