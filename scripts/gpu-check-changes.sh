@@ -8,6 +8,8 @@
 # backend; then (BENCH=1) the bench's --validate for LL expert-major 128 (bf16 per-slot, per-rank, fp8) and HT flat
 # 4096, hidden 7168, top-8 of 256. With fewer GPUs than ranks the ranks share GPU 0: the suites still prove
 # correctness, the bench's times then mean nothing. Each suite ends "N passed, N failed, N skipped".
+# PDL=1 runs, instead of the above (a second call: together they pass the 10-minute limit), the quick grid, graph and
+# protocol suites with programmatic dependent launch (NCCLEP_PDL=1, Cuda/DependentLaunch.cs).
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
 world=${1:-2}
@@ -19,6 +21,14 @@ suite() { # suite <seconds> <args...>
   timeout -k 10 "$1" $run tests "${@:2}" >> "$log" 2>&1
   echo "${*:2}: $(tail -1 "$log")"
 }
+if [ "${PDL:-0}" = 1 ]; then
+  export NCCLEP_PDL=1
+  suite 150 --suite protocol --world "$world"
+  suite 110 --suite grid --grid quick --world "$world" --budget-seconds 90 --log "$out/quick-cases-pdl.log"
+  suite 50 --suite graph
+  grep -h "^FAIL" "$log" | head -20
+  exit 0
+fi
 suite 150 --suite protocol --world "$world"
 suite 100 --suite overlap --world "$world"
 suite "$(( ${FP8_BUDGET:-110} + 20 ))" --suite fp8 --world "$world" --budget-seconds "${FP8_BUDGET:-110}"

@@ -35,6 +35,11 @@ bench ll-expert-major-128-per-rank --layout expert-major --tokens 128 --combine 
 bench ll-expert-major-1-per-rank --layout expert-major --tokens 1 --combine per-rank
 bench ll-expert-major-128-fp8 --layout expert-major --tokens 128 --dtype fp8
 bench ll-expert-major-128-fp8-per-rank --layout expert-major --tokens 128 --dtype fp8 --combine per-rank
+# Programmatic dependent launch (NCCLEP_PDL=1: each kernel's launch under the previous one's tail), beside the default.
+for layout in expert-major rank-major; do
+  NCCLEP_PDL=1 bench "ll-$layout-128-pdl" --layout "$layout" --tokens 128
+  NCCLEP_PDL=1 bench "ll-$layout-1-pdl" --layout "$layout" --tokens 1
+done
 # The whole LL range with its chart (link bound dashed).
 bench ll-sweep --layout expert-major --sweep ll --chart "$out/ll-sweep-w$world.svg" --no-terminal-chart
 

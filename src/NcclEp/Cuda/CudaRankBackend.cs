@@ -20,6 +20,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly TimeSpan _timeout;
     private readonly uint _grid;
     private readonly bool _sizeGrids;          // low latency: grids sized to the call's work (LaunchSizing)
+    private readonly bool _dependentLaunch;    // NCCLEP_PDL=1: programmatic dependent launch (DependentLaunch)
     private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
     private readonly NetworkStaging? _staging;
     private readonly NetworkExchangeWatch? _watch;
@@ -41,6 +42,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
         _sizeGrids = c.Mode == EpMode.LowLatency && LaunchSizing.Enabled();
+        _dependentLaunch = DependentLaunch.Enabled();
         // Update: a block per tile of UpdateTileTokens tokens, with one bitmask per expert and per rank.
         int masks = c.NumExperts + world;
         _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));
@@ -216,7 +218,21 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         using CudaContextScope scope = _device.MakeCurrent();
         void* block = Unsafe.AsPointer(ref p);
         void** arguments = &block;
-        Check.Cu(CudaDriver.cuLaunchKernel(function, grid, 1, 1, CudaKernelModule.ThreadsPerBlock, 1, 1, shared, stream, arguments, null), "cuLaunchKernel");
+        if (!_dependentLaunch)
+        {
+            Check.Cu(CudaDriver.cuLaunchKernel(function, grid, 1, 1, CudaKernelModule.ThreadsPerBlock, 1, 1, shared, stream, arguments, null), "cuLaunchKernel");
+            return;
+        }
+        CuLaunchAttribute serialization = default;
+        serialization.Id = CuLaunchAttributeId.ProgrammaticStreamSerialization;
+        serialization.Value = 1;
+        CuLaunchConfig config = new()
+        {
+            GridDimX = grid, GridDimY = 1, GridDimZ = 1,
+            BlockDimX = CudaKernelModule.ThreadsPerBlock, BlockDimY = 1, BlockDimZ = 1,
+            SharedMemBytes = shared, Stream = stream, Attributes = &serialization, AttributeCount = 1,
+        };
+        Check.Cu(CudaDriver.cuLaunchKernelEx(&config, function, arguments, null), "cuLaunchKernelEx (programmatic dependent launch)");
     }
 
     private static void Fill(ref CudaKernelParams p, EpHandle handle, ref readonly EpLaunchArgs args, int flags)

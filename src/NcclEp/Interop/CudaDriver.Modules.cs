@@ -43,4 +43,8 @@ internal static unsafe partial class CudaDriver
         nint stream,
         void** kernelParams,
         void** extra);
+
+    /// <summary>cuLaunchKernelEx (CUDA 12.0+): a launch with attributes (programmatic dependent launch, <see cref="CuLaunchConfig"/>).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuLaunchKernelEx(CuLaunchConfig* config, nint function, void** kernelParams, void** extra);
 }

@@ -115,3 +115,33 @@ internal struct CuGraphExecUpdateResultInfo
     public nint ErrorNode;
     public nint ErrorFromNode;
 }
+
+/// <summary>CUlaunchAttributeID values the launches set.</summary>
+internal enum CuLaunchAttributeId
+{
+    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: the grid may start before the previous kernel in the stream ends.</summary>
+    ProgrammaticStreamSerialization = 6,
+}
+
+/// <summary>
+/// CUlaunchAttribute: the id, 4 bytes of padding, then a 64-byte union of which the launches use the first int
+/// (programmaticStreamSerializationAllowed); 72 bytes in all.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 72)]
+internal struct CuLaunchAttribute
+{
+    [FieldOffset(0)] public CuLaunchAttributeId Id;
+    [FieldOffset(8)] public int Value;
+}
+
+/// <summary>CUlaunchConfig (cuLaunchKernelEx): grid, block, dynamic shared memory, stream and the attributes; 56 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct CuLaunchConfig
+{
+    public uint GridDimX, GridDimY, GridDimZ;
+    public uint BlockDimX, BlockDimY, BlockDimZ;
+    public uint SharedMemBytes;
+    public nint Stream;
+    public CuLaunchAttribute* Attributes;
+    public uint AttributeCount;
+}

@@ -396,6 +396,7 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
+    wait_for_previous_kernel();
     const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
     TIMELINE_START(SLOT_COMBINE(seq));
     if (masked_out(p, PHASE_COMBINE_RECEIVE, seq)) return;  // before any store to a peer

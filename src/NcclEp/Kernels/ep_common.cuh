@@ -323,6 +323,13 @@ __device__ __forceinline__ void warp_release(u64* flag, u64 value) {
     if ((threadIdx.x & 31) == 0) st_release_sys(flag, value);
 }
 
+// Programmatic dependent launch (NCCLEP_PDL=1, Cuda/DependentLaunch.cs): a grid launched with it may start while the
+// previous kernel of its stream still runs. Every kernel calls this first, before any memory access: griddepcontrol.wait
+// holds the thread until the previous kernel has completed and its memory is flushed, so "kernel n started" still means
+// "kernel n - 1 ended and its memory operations are performed" for everything after it (docs/kernels.md). Launched
+// without the attribute, it returns at once. The kernels never trigger their dependents early (launch_dependents).
+__device__ __forceinline__ void wait_for_previous_kernel() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+
 // Grid "last block" ticket: returns true in exactly one block, after every block has arrived. As in a
 // cooperative grid sync, the barrier orders the block's writes before thread 0's fence (fences are cumulative),
 // and the last block fences again before it publishes anything. GPU scope is enough: what the last block publishes

@@ -227,6 +227,7 @@ __device__ void forward_rail_slices(const EpParams& p, u32 seq, int parity, int 
 
 template <bool Q>
 __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
+    wait_for_previous_kernel();
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     TIMELINE_START(SLOT_DISPATCH(seq));
     if (masked_out(p, PHASE_DISPATCH_RECEIVE, seq)) return;  // before any store to a peer (forwarding included)

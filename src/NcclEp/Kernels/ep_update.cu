@@ -20,6 +20,7 @@ __device__ __forceinline__ int bits_before(const u32* mask, int t) {
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update(const EpParams p) {
+    wait_for_previous_kernel();
     TIMELINE_START(SLOT_UPDATE);
     extern __shared__ u32 sMasks[];  // [E + W][TILE_WORDS]: experts, then ranks
     const int T = p.numTokens, K = NCCLEP_TOPK, W = p.world, L = p.localExperts, E = p.numExperts;
@@ -95,6 +96,7 @@ extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update(const
 }
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_update_offsets(const EpParams p) {
+    wait_for_previous_kernel();
     TIMELINE_START(SLOT_OFFSETS);
     extern __shared__ int sOffsets[];  // [E + W]: rows of earlier tiles per expert, then per rank
     const int T = p.numTokens, K = NCCLEP_TOPK, W = p.world, E = p.numExperts, M = p.maxTokens;
