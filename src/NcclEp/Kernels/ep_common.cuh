@@ -349,7 +349,8 @@ __device__ __forceinline__ bool last_block_arrives(u32* ticket) {
 // Debugging aid, off unless the kernels are built with NCCLEP_BLOCK_TIMELINE defined (scripts/kernel-variant.sh with
 // DEFINE=NCCLEP_BLOCK_TIMELINE, then NCCLEP_KERNEL_SOURCE_DIR): thread 0 of every block of every kernel stores when
 // the block started and ended (globaltimer, ns), its SM and its role in a module global, which the GPU test program
-// reads after a failed case (tests/NcclEp.GpuTests/BlockTimeline.cs), so a time-out tells a kernel or block that
+// reads after a failed case (tests/NcclEp.GpuTests/BlockTimeline.cs) and the bench prints with --timeline
+// (Cuda/KernelBlockTimeline.cs, scripts/gpu-ll-timeline.sh), so a time-out tells a kernel or block that
 // started late from a flag that never arrived. Plain stores, no printf: printing changed the timing enough that the
 // failures it was meant to catch did not happen (run 30). Slots: update, offsets, then the dispatch and combine of an
 // odd and of an even sequence number; a record is {start, end, sm << 32 | seq << 8 | role} (role: 0 both halves,
