@@ -179,6 +179,21 @@ internal static class RankMajorSources
                     if (pass == EpPass.Forward) handle.MarkDispatched();
                 }
 
+                /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the routing and both descriptors, then launches <see cref="DispatchKernel"/>, which routes first.</summary>
+                public static void DispatchRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, EpStream stream)
+                {
+                    IEpRankBackend backend = group.RankBackend;
+                    CheckRoutedDispatchState(group, handle, quantized: false);
+                    EpShapes s = group.Shapes;
+                    CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
+                    CheckRows(in s, in received, nameof(received), s.DataType);
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
+                    AddRouting(ref args, in topkIds, in topkWeights);
+                    backend.Dispatch(handle, in args);
+                    MarkRoutedAndDispatched(handle, args.NumTokens);
+                }
+
                 /// <summary>The FP8 forward dispatch of <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the recipe and the three descriptors, then launches <see cref="QuantizedDispatchKernel"/>.</summary>
                 public static void DispatchQuantized(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
                 {
@@ -195,6 +210,27 @@ internal static class RankMajorSources
                     PackScales(ref args, in s, in receivedScales);
                     backend.Dispatch(handle, in args);
                     handle.MarkDispatched();
+                }
+
+                /// <summary>The FP8 <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the recipe, the routing and the three descriptors, then launches <see cref="QuantizedDispatchKernel"/>, which routes first.</summary>
+                public static void DispatchQuantizedRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
+                {
+                    IEpRankBackend backend = group.RankBackend;
+                    CheckRoutedDispatchState(group, handle, quantized: true);
+                    EpShapes s = group.Shapes;
+                    CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
+                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
+                    CheckScales(in s, in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in topkIds, nameof(topkIds), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in topkWeights, nameof(topkWeights), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
+                    PackScales(ref args, in s, in receivedScales);
+                    AddRouting(ref args, in topkIds, in topkWeights);
+                    backend.Dispatch(handle, in args);
+                    MarkRoutedAndDispatched(handle, args.NumTokens);
                 }
 
                 /// <summary><see cref="EpGroup.Combine"/>: checks the handle and both descriptors, then launches <see cref="CombineKernel"/>.</summary>
