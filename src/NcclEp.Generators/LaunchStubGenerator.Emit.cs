@@ -40,6 +40,8 @@ public sealed partial class LaunchStubGenerator
                 {
                     WriteCheckScales(w, m);
                     w.Line();
+                    WriteCheckQuantizedOutputs(w);
+                    w.Line();
                 }
                 WritePack(w, m);
             }
@@ -143,11 +145,7 @@ public sealed partial class LaunchStubGenerator
             w.Line("CheckQuantizedDispatchState(group, handle);");
             w.Line("EpShapes s = group.Shapes;");
             w.Line("CheckHomeRows(in s, handle, in tokens, nameof(tokens));");
-            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
-            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
+            w.Line("CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);");
             w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
             w.Line("PackScales(ref args, in s, in receivedScales);");
             w.Line("backend.Dispatch(handle, in args);");
@@ -184,13 +182,8 @@ public sealed partial class LaunchStubGenerator
             w.Line("CheckRoutedDispatchState(group, handle, quantized: true);");
             w.Line("EpShapes s = group.Shapes;");
             w.Line("CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));");
-            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
-            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in topkIds, nameof(topkIds), in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in topkWeights, nameof(topkWeights), in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
+            w.Line("CheckRoutingApart(in topkIds, in topkWeights, in receivedScales, nameof(receivedScales));");
+            w.Line("CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);");
             w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
             w.Line("PackScales(ref args, in s, in receivedScales);");
             w.Line("AddRouting(ref args, in topkIds, in topkWeights);");
@@ -255,6 +248,20 @@ public sealed partial class LaunchStubGenerator
             w.Line("TensorChecks.Scales(in t, name, s.ScalesDataType, {0});", dims.Length);
             for (int i = 0; i < dims.Length; i++)
                 w.Line("TensorChecks.{0}(in t, name, {1}, {2}, \"{3}\");", dims[i].AtLeast ? "DimAtLeast" : "Dim", i, dims[i].Expression, dims[i].Meaning);
+        }
+    }
+
+    private static void WriteCheckQuantizedOutputs(CodeWriter w)
+    {
+        w.Doc("<summary>The FP8 dispatch's outputs: FP8 rows in the layout and their scales, apart from the tokens and from each other.</summary>");
+        w.Line("private static void CheckQuantizedOutputs(in EpShapes s, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales)");
+        using (w.Open())
+        {
+            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
+            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
         }
     }
 

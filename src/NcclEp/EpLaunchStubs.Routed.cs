@@ -31,6 +31,12 @@ internal static partial class EpLaunchStubs
     {
         CheckRouting(in s, in topkIds, in topkWeights);
         CheckHomeRows(in s, topkIds.Dim(0), in tokens, nameof(tokens), "tokens, as in topkIds");
+        CheckRoutingApart(in topkIds, in topkWeights, in output, outputName);
+    }
+
+    /// <summary>The routing must not lie in <paramref name="output"/> (named by <paramref name="outputName"/>).</summary>
+    private static void CheckRoutingApart(in EpTensor topkIds, in EpTensor topkWeights, in EpTensor output, string outputName)
+    {
         TensorChecks.NoOverlap(in topkIds, nameof(topkIds), in output, outputName);
         TensorChecks.NoOverlap(in topkWeights, nameof(topkWeights), in output, outputName);
     }

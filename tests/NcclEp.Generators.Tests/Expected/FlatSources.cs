@@ -183,11 +183,7 @@ internal static class FlatSources
                     CheckQuantizedDispatchState(group, handle);
                     EpShapes s = group.Shapes;
                     CheckHomeRows(in s, handle, in tokens, nameof(tokens));
-                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
-                    CheckScales(in s, in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
                     PackScales(ref args, in s, in receivedScales);
                     backend.Dispatch(handle, in args);
@@ -201,13 +197,8 @@ internal static class FlatSources
                     CheckRoutedDispatchState(group, handle, quantized: true);
                     EpShapes s = group.Shapes;
                     CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
-                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
-                    CheckScales(in s, in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in topkIds, nameof(topkIds), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in topkWeights, nameof(topkWeights), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    CheckRoutingApart(in topkIds, in topkWeights, in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
                     PackScales(ref args, in s, in receivedScales);
                     AddRouting(ref args, in topkIds, in topkWeights);
@@ -242,6 +233,16 @@ internal static class FlatSources
                     TensorChecks.Scales(in t, name, s.ScalesDataType, 2);
                     TensorChecks.Dim(in t, name, 0, s.ScaleColumns, "scale columns: hidden / 128, or hidden / 512 packed UE8M0 words");
                     TensorChecks.DimAtLeast(in t, name, 1, s.ReceiveRows, "receive rows, EpConfig.ReceiveRows");
+                }
+
+                /// <summary>The FP8 dispatch's outputs: FP8 rows in the layout and their scales, apart from the tokens and from each other.</summary>
+                private static void CheckQuantizedOutputs(in EpShapes s, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales)
+                {
+                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
+                    CheckScales(in s, in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
                 }
 
                 /// <summary>Packs a dispatch or combine on the stack; strides in bytes.</summary>

@@ -201,11 +201,7 @@ internal static class RankMajorSources
                     CheckQuantizedDispatchState(group, handle);
                     EpShapes s = group.Shapes;
                     CheckHomeRows(in s, handle, in tokens, nameof(tokens));
-                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
-                    CheckScales(in s, in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
                     PackScales(ref args, in s, in receivedScales);
                     backend.Dispatch(handle, in args);
@@ -219,13 +215,8 @@ internal static class RankMajorSources
                     CheckRoutedDispatchState(group, handle, quantized: true);
                     EpShapes s = group.Shapes;
                     CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
-                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
-                    CheckScales(in s, in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in topkIds, nameof(topkIds), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in topkWeights, nameof(topkWeights), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    CheckRoutingApart(in topkIds, in topkWeights, in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
                     PackScales(ref args, in s, in receivedScales);
                     AddRouting(ref args, in topkIds, in topkWeights);
@@ -262,6 +253,16 @@ internal static class RankMajorSources
                     TensorChecks.Dim(in t, name, 0, s.WorldSize, "world size");
                     TensorChecks.Dim(in t, name, 1, s.ScaleColumns, "scale columns: hidden / 128, or hidden / 512 packed UE8M0 words");
                     TensorChecks.Dim(in t, name, 2, s.MaxTokensPerRank, "maxTokensPerRank");
+                }
+
+                /// <summary>The FP8 dispatch's outputs: FP8 rows in the layout and their scales, apart from the tokens and from each other.</summary>
+                private static void CheckQuantizedOutputs(in EpShapes s, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales)
+                {
+                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
+                    CheckScales(in s, in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
                 }
 
                 /// <summary>Packs a dispatch or combine on the stack; strides in bytes.</summary>
