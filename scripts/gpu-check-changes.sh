@@ -3,9 +3,10 @@
 # device call, after scripts/gpu-bundle.sh (carry gpu-bundle), from the repository root:
 #   bash scripts/gpu-check-changes.sh [world]; bash scripts/gpu-pack.sh        logs in ${OUT:-./gpu-out}/checks.log
 # protocol (presence flags, ranks out of step, masked rank), overlap (send/complete, zero-copy, caller handle memory),
-# fp8 (every layout and recipe, a time budget: cases past it are reported "not run"), the quick grid (per-slot and
-# per-rank-partials combines) and graph (captured steps with the distinct experts), each bit for bit against the Host
-# backend; then (BENCH=1) the bench's --validate for LL expert-major 128 (bf16 per-slot, per-rank, fp8) and HT flat
+# fp8 (every layout and recipe, a time budget: cases past it are reported "not run"; routed FP8 cases included), the
+# quick grid's routed cases first (the dispatch that routes itself, one launch up to 128 tokens, against the Host's Update
+# then Dispatch: issue 19), then the whole quick grid (per-slot and per-rank-partials combines) and graph (captured steps
+# with the distinct experts, one of them routed), each bit for bit against the Host backend; then (BENCH=1) the bench's --validate for LL expert-major 128 (bf16 per-slot, per-rank, fp8) and HT flat
 # 4096, hidden 7168, top-8 of 256. With fewer GPUs than ranks the ranks share GPU 0: the suites still prove
 # correctness, the bench's times then mean nothing. Each suite ends "N passed, N failed, N skipped".
 # PDL=1 runs, instead of the above (a second call: together they pass the 10-minute limit), the quick grid, graph and
@@ -32,6 +33,7 @@ fi
 suite 150 --suite protocol --world "$world"
 suite 100 --suite overlap --world "$world"
 suite "$(( ${FP8_BUDGET:-110} + 20 ))" --suite fp8 --world "$world" --budget-seconds "${FP8_BUDGET:-110}"
+suite 70 --suite grid --grid quick --filter routed --world "$world" --budget-seconds 55 --log "$out/routed-cases.log"
 suite 110 --suite grid --grid quick --world "$world" --budget-seconds 90 --log "$out/quick-cases.log"
 suite 50 --suite graph
 if [ "${BENCH:-0}" != 0 ]; then

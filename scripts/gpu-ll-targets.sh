@@ -7,7 +7,8 @@
 # Host oracle (--validate). Each run prints and writes (Markdown and --json) per phase: median µs, ep_bench GB/s per
 # rank, the link bound (busiest rank's remote bytes / one 1 GiB peer copy measured in the same run), % of link and the
 # NCCL all-to-all baseline of the same routing (docs/benchmarks.md says what each column is).
-# Targets (issue 19): 128 tokens/rank: dispatch (with whatever routing it needs: today update + dispatch) <= 12 µs,
+# Targets (issue 19): 128 tokens/rank: dispatch (with whatever routing it needs: LL runs the dispatch that routes itself,
+# one launch, the bench's default --routing fused; the -separate runs time update and dispatch apart) <= 12 µs,
 # combine <= 15 µs; 1 token/rank: <= 8 µs each; a captured graph step (routing, dispatch, experts, combine) at 128
 # tokens <= 30 µs per replay.
 set -uo pipefail
@@ -29,6 +30,9 @@ for layout in expert-major rank-major; do
   bench "ll-$layout-128" --layout "$layout" --tokens 128
   bench "ll-$layout-1" --layout "$layout" --tokens 1
 done
+# Routing as its own launch before the dispatch (what a decode step cost before the fused call), beside the above.
+bench ll-expert-major-128-separate --layout expert-major --tokens 128 --routing separate
+bench ll-expert-major-1-separate --layout expert-major --tokens 1 --routing separate
 # The levers already built, side by side with the default above: per-rank combine partials (about a quarter of the
 # combine rows at W=2, top-8) and FP8 dispatch (half the dispatch bytes).
 bench ll-expert-major-128-per-rank --layout expert-major --tokens 128 --combine per-rank

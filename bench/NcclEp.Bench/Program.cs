@@ -26,6 +26,9 @@ internal static class Program
         Option<int> align = Number("--align", 1, "ht expert-major: pad each expert's rows to a multiple of this");
         Option<string> combine = Choice("--combine", "per-slot", BenchNames.Combines,
             "expert-major combine: per-slot (a row per (token, top-k slot) home) or per-rank (one fp32 partial per (token, expert rank))");
+        Option<string?> routing = OptionalChoice("--routing", BenchNames.Routings,
+            "fused: the timed dispatch takes the routing itself (one launch up to 128 tokens on cuda; its time includes the routing); " +
+            "separate: Update, then Dispatch, each timed [default: fused with --mode ll, separate with ht]");
         Option<int> numSms = Number("--num-sms", 0, "SMs the kernels may use (0: the backend chooses; ignored by host)");
         Option<int[]?> smsSweep = SmsSweep();
         Option<int> iters = Number("--iters", 50, "timed iterations");
@@ -91,13 +94,13 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, numSms, smsSweep, iters, warmup, steadyOps,
+            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, routing, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, timeline, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
         {
-            string? modeText = parse.GetValue(mode), sweepText = parse.GetValue(sweep);
+            string? modeText = parse.GetValue(mode), sweepText = parse.GetValue(sweep), routingText = parse.GetValue(routing);
             var options = new BenchOptions
             {
                 Backend = BenchNames.ParseBackend(parse.GetValue(backend)!),
@@ -114,6 +117,7 @@ internal static class Program
                 Fp8Scales = parse.GetResult(fp8Scales) is { Implicit: false } ? BenchNames.ParseFp8Scales(parse.GetValue(fp8Scales)!) : null,
                 Align = parse.GetValue(align),
                 Combine = BenchNames.ParseCombine(parse.GetValue(combine)!),
+                FusedRouting = routingText is null ? null : BenchNames.ParseRouting(routingText),
                 NumSms = parse.GetValue(numSms),
                 SmsSweep = parse.GetResult(smsSweep) is { Implicit: false } ? parse.GetValue(smsSweep) : null, // GetValue of an array option not given is [], not null
                 Iters = parse.GetValue(iters),

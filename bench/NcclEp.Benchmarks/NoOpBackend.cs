@@ -26,6 +26,10 @@ internal sealed class NoOpBackend : IEpRankBackend
     {
     }
 
+    public void CheckRouting(ref readonly EpLaunchArgs args)
+    {
+    }
+
     public void SetActiveRanks(ReadOnlySpan<bool> active)
     {
     }

@@ -6,23 +6,28 @@ namespace NcclEp.Generators;
 
 public sealed partial class LaunchStubGenerator
 {
-    private static readonly (string Name, string Parameters, string Arguments, string Doc)[] s_operations =
+    /// <summary>The router's entry points; the FP8 ones (<c>Quantized</c>) go only to the stubs that have them.</summary>
+    private static readonly (string Name, string Parameters, string Arguments, string Doc, bool Quantized)[] s_operations =
     {
         ("Update", "EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, EpStream stream",
-            "group, handle, in topkIds, in topkWeights, stream", "<see cref=\"EpHandle.Update\"/>"),
+            "group, handle, in topkIds, in topkWeights, stream", "<see cref=\"EpHandle.Update\"/>", false),
         ("Dispatch", "EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, EpStream stream, EpPass pass",
-            "group, handle, in tokens, in received, stream, pass", "<see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)\"/>"),
+            "group, handle, in tokens, in received, stream, pass", "<see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)\"/>", false),
+        ("DispatchRouted", "EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, EpStream stream",
+            "group, handle, in topkIds, in topkWeights, in tokens, in received, stream",
+            "<see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>", false),
         ("Combine", "EpGroup group, EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream, EpPass pass",
-            "group, handle, in expertOutputs, in combined, stream, pass", "<see cref=\"EpGroup.Combine\"/>"),
+            "group, handle, in expertOutputs, in combined, stream, pass", "<see cref=\"EpGroup.Combine\"/>", false),
         ("DispatchQuantized", "EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream",
             "group, handle, in tokens, in received, in receivedScales, stream",
-            "The FP8 <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>"),
+            "The FP8 <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>", true),
+        ("DispatchQuantizedRouted",
+            "EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream",
+            "group, handle, in topkIds, in topkWeights, in tokens, in received, in receivedScales, stream",
+            "The FP8 <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>", true),
     };
 
-    /// <summary>Index of the FP8 dispatch in <see cref="s_operations"/>: routed only to the stubs that have it.</summary>
-    private const int QuantizedDispatchOperation = 3;
-
-    /// <summary>Writes the three entry points, each a switch on the group's (mode, layout) to its stub.</summary>
+    /// <summary>Writes the entry points, each a switch on the group's (mode, layout) to its stub.</summary>
     internal static string EmitRouter(EquatableArray<LaunchStubModel> models)
     {
         var w = new CodeWriter();
@@ -33,8 +38,8 @@ public sealed partial class LaunchStubGenerator
         {
             for (int op = 0; op < s_operations.Length; op++)
             {
-                (string name, string parameters, string arguments, string doc) = s_operations[op];
-                if (op == QuantizedDispatchOperation && !AnyQuantizedDispatch(models)) continue;
+                (string name, string parameters, string arguments, string doc, bool quantized) = s_operations[op];
+                if (quantized && !AnyQuantizedDispatch(models)) continue;
                 if (op != 0) w.Line();
                 w.Doc($"<summary>{doc}: runs the stub of the group's (mode, layout).</summary>");
                 w.Line("public static void {0}({1})", name, parameters);
@@ -46,7 +51,7 @@ public sealed partial class LaunchStubGenerator
                         foreach (LaunchStubModel m in models)
                         {
                             if (m.Container != first.Container || m.Namespace != first.Namespace) continue;
-                            if (op == QuantizedDispatchOperation && !m.HasQuantizedDispatch) continue;
+                            if (quantized && !m.HasQuantizedDispatch) continue;
                             w.Line("case (EpMode.{0}, EpLayout.{1}):", m.ModeName, m.LayoutName);
                             using (w.Indent())
                             {

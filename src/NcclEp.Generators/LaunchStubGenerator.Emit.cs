@@ -5,7 +5,7 @@ namespace NcclEp.Generators;
 
 public sealed partial class LaunchStubGenerator
 {
-    /// <summary>Writes the Update, Dispatch and Combine stubs of one (mode, layout).</summary>
+    /// <summary>Writes the Update, Dispatch (plain and routed) and Combine stubs of one (mode, layout).</summary>
     internal static string EmitStubs(LaunchStubModel m)
     {
         var w = new CodeWriter();
@@ -23,9 +23,13 @@ public sealed partial class LaunchStubGenerator
                 w.Line();
                 WriteDispatch(w, m);
                 w.Line();
+                WriteDispatchRouted(w);
+                w.Line();
                 if (m.HasQuantizedDispatch)
                 {
                     WriteDispatchQuantized(w, m);
+                    w.Line();
+                    WriteDispatchQuantizedRouted(w);
                     w.Line();
                 }
                 WriteCombine(w, m);
@@ -35,6 +39,8 @@ public sealed partial class LaunchStubGenerator
                 if (m.HasQuantizedDispatch)
                 {
                     WriteCheckScales(w, m);
+                    w.Line();
+                    WriteCheckQuantizedOutputs(w);
                     w.Line();
                 }
                 WritePack(w, m);
@@ -139,15 +145,50 @@ public sealed partial class LaunchStubGenerator
             w.Line("CheckQuantizedDispatchState(group, handle);");
             w.Line("EpShapes s = group.Shapes;");
             w.Line("CheckHomeRows(in s, handle, in tokens, nameof(tokens));");
-            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
-            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
-            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
-            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
+            w.Line("CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);");
             w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
             w.Line("PackScales(ref args, in s, in receivedScales);");
             w.Line("backend.Dispatch(handle, in args);");
             w.Line("handle.MarkDispatched();");
+        }
+    }
+
+    private static void WriteDispatchRouted(CodeWriter w)
+    {
+        w.Doc("<summary><see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>: checks the handle, the routing and both descriptors, then launches <see cref=\"DispatchKernel\"/>, which routes first.</summary>");
+        w.Line("public static void DispatchRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, EpStream stream)");
+        using (w.Open())
+        {
+            w.Line("IEpRankBackend backend = group.RankBackend;");
+            w.Line("CheckRoutedDispatchState(group, handle, quantized: false);");
+            w.Line("EpShapes s = group.Shapes;");
+            w.Line("CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));");
+            w.Line("CheckRows(in s, in received, nameof(received), s.DataType);");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
+            w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
+            w.Line("AddRouting(ref args, in topkIds, in topkWeights);");
+            w.Line("backend.Dispatch(handle, in args);");
+            w.Line("MarkRoutedAndDispatched(handle, args.NumTokens);");
+        }
+    }
+
+    private static void WriteDispatchQuantizedRouted(CodeWriter w)
+    {
+        w.Doc("<summary>The FP8 <see cref=\"EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)\"/>: checks the handle, the recipe, the routing and the three descriptors, then launches <see cref=\"QuantizedDispatchKernel\"/>, which routes first.</summary>");
+        w.Line("public static void DispatchQuantizedRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)");
+        using (w.Open())
+        {
+            w.Line("IEpRankBackend backend = group.RankBackend;");
+            w.Line("CheckRoutedDispatchState(group, handle, quantized: true);");
+            w.Line("EpShapes s = group.Shapes;");
+            w.Line("CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));");
+            w.Line("CheckRoutingApart(in topkIds, in topkWeights, in receivedScales, nameof(receivedScales));");
+            w.Line("CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);");
+            w.Line("EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);");
+            w.Line("PackScales(ref args, in s, in receivedScales);");
+            w.Line("AddRouting(ref args, in topkIds, in topkWeights);");
+            w.Line("backend.Dispatch(handle, in args);");
+            w.Line("MarkRoutedAndDispatched(handle, args.NumTokens);");
         }
     }
 
@@ -207,6 +248,20 @@ public sealed partial class LaunchStubGenerator
             w.Line("TensorChecks.Scales(in t, name, s.ScalesDataType, {0});", dims.Length);
             for (int i = 0; i < dims.Length; i++)
                 w.Line("TensorChecks.{0}(in t, name, {1}, {2}, \"{3}\");", dims[i].AtLeast ? "DimAtLeast" : "Dim", i, dims[i].Expression, dims[i].Meaning);
+        }
+    }
+
+    private static void WriteCheckQuantizedOutputs(CodeWriter w)
+    {
+        w.Doc("<summary>The FP8 dispatch's outputs: FP8 rows in the layout and their scales, apart from the tokens and from each other.</summary>");
+        w.Line("private static void CheckQuantizedOutputs(in EpShapes s, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales)");
+        using (w.Open())
+        {
+            w.Line("CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);");
+            w.Line("CheckScales(in s, in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));");
+            w.Line("TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));");
+            w.Line("TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));");
         }
     }
 

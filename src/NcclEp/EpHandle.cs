@@ -4,7 +4,8 @@ using NcclEp.Backend;
 namespace NcclEp;
 
 /// <summary>
-/// Routing state for one batch: where each token goes (filled by <see cref="Update"/>) and where each
+/// Routing state for one batch: where each token goes (filled by <see cref="Update"/>, or by the dispatch that takes the
+/// routing itself, <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>) and where each
 /// received row came from (filled by <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, EpStream, EpPass)"/>). All of it lives in device memory: memory the
 /// handle allocated at creation (<see cref="EpGroup.CreateHandle()"/>), or the caller's own
 /// (<see cref="EpGroup.CreateHandle(EpBuffer, long)"/>, <see cref="EpGroup.CreateHandle(nint, long)"/>). The
@@ -42,7 +43,7 @@ public sealed class EpHandle : IDisposable
     /// <summary>Device address of the handle's state (<see cref="EpGroup.HandleBytes"/> bytes): its own memory or the caller's.</summary>
     public nint MemoryPointer => _state.Pointer;
 
-    /// <summary>Tokens of the last <see cref="Update"/> (from the shape of its arguments).</summary>
+    /// <summary>Tokens of the last routing (<see cref="Update"/> or a dispatch that took the routing itself), from the shape of its arguments.</summary>
     public int NumTokens { get; private set; }
 
     /// <summary>Whether <see cref="Dispose"/> ran.</summary>
@@ -75,7 +76,9 @@ public sealed class EpHandle : IDisposable
 
     /// <summary>
     /// Takes the routing of a new batch (data path: runs on the device, no host sync). Expert id -1 means
-    /// "no expert"; ids must otherwise be distinct per token and in <c>[0, NumExperts)</c>.
+    /// "no expert"; ids must otherwise be distinct per token and in <c>[0, NumExperts)</c>. A forward dispatch can take the
+    /// routing itself instead (<see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>:
+    /// the same result, one launch on Cuda up to 128 tokens).
     /// </summary>
     /// <param name="topkIds"><c>[tokens, topK]</c> int32, tokens ≤ MaxTokensPerRank.</param>
     /// <param name="topkWeights"><c>[tokens, topK]</c> float32.</param>

@@ -13,7 +13,8 @@ internal static partial class EpLaunchStubs
         {
             ThrowHelper.Argument("receivedScales",
                 $"The group's DispatchQuantization is {group.Shapes.Quantization}: the forward dispatch writes FP8 rows and their scales, so it needs " +
-                "the receivedScales tensor: call Dispatch(handle, tokens, received, receivedScales, stream).");
+                "the receivedScales tensor: call Dispatch(handle, tokens, received, receivedScales, stream), or with the routing " +
+                "Dispatch(handle, topkIds, topkWeights, tokens, received, receivedScales, stream).");
         }
     }
 
@@ -21,6 +22,12 @@ internal static partial class EpLaunchStubs
     {
         CheckRouted(group, handle);
         group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Dispatch, EpPass.Forward));
+        CheckQuantizedRecipe(group);
+    }
+
+    /// <summary>The FP8 dispatch of a group without a recipe: it has no scales.</summary>
+    private static void CheckQuantizedRecipe(EpGroup group)
+    {
         if (group.Shapes.Quantization == EpDispatchQuantization.None)
         {
             ThrowHelper.Argument("receivedScales",

@@ -24,13 +24,19 @@ internal static partial class EpLaunchStubs
     private static EpLaunchArgs PackRouting(in EpTensor topkIds, in EpTensor topkWeights, EpStream stream)
     {
         EpLaunchArgs args = default;
+        SetRouting(ref args, in topkIds, in topkWeights);
+        args.Stream = stream.Handle;
+        return args;
+    }
+
+    /// <summary>The routing's pointers, byte strides and tokens (what Update takes, and a dispatch that routes first).</summary>
+    private static void SetRouting(ref EpLaunchArgs args, in EpTensor topkIds, in EpTensor topkWeights)
+    {
         args.NumTokens = (int)topkIds.Dim(0);
         args.TopKIds = topkIds.Data;
         args.TopKIdsRowStride = topkIds.Stride(0) * 4;
         args.TopKWeights = topkWeights.Data;
         args.TopKWeightsRowStride = topkWeights.Stride(0) * 4;
-        args.Stream = stream.Handle;
-        return args;
     }
 
     private static void CheckDispatchState(EpGroup group, EpHandle handle, EpPass pass)
@@ -52,10 +58,14 @@ internal static partial class EpLaunchStubs
         group.ThrowIfRouteBusy(EpRoutes.Of(EpOperation.Combine, pass));
     }
 
-    private static void CheckHomeRows(in EpShapes s, EpHandle handle, in EpTensor t, string name)
+    private static void CheckHomeRows(in EpShapes s, EpHandle handle, in EpTensor t, string name) =>
+        CheckHomeRows(in s, handle.NumTokens, in t, name, "tokens of the last Update");
+
+    /// <summary><c>[tokens, hidden]</c> rows of this rank; <paramref name="meaning"/> says where the token count comes from.</summary>
+    private static void CheckHomeRows(in EpShapes s, long tokens, in EpTensor t, string name, string meaning)
     {
         TensorChecks.Common(t, name, s.DataType, 2, TensorChecks.RowAlignment);
-        TensorChecks.Dim(t, name, 0, handle.NumTokens, "tokens of the last Update");
+        TensorChecks.Dim(t, name, 0, tokens, meaning);
         TensorChecks.Dim(t, name, 1, s.Hidden, "hidden");
     }
 

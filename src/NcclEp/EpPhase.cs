@@ -16,6 +16,9 @@ public enum EpPhase
     /// <summary>Group creation: exchanging and checking the peer-address stamps.</summary>
     Setup = 3,
 
-    /// <summary>Update: the routing kernel (bad expert ids are reported in this phase).</summary>
+    /// <summary>
+    /// Update: the routing kernel (bad expert ids are reported in this phase). A dispatch that routes itself reports here,
+    /// with this rank as the peer, a sending block that waited in vain for its own first block's routing.
+    /// </summary>
     Update = 4,
 }

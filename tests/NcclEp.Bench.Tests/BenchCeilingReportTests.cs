@@ -70,7 +70,8 @@ public sealed class BenchCeilingReportTests
         string folder = BenchCli.TempFolder();
         try
         {
-            CliResult run = BenchCli.Run(folder, "--backend", "host", "--tokens", "8", "--hidden", "512", "--iters", "2", "--warmup", "0");
+            // --routing separate: the phase names are "update", "dispatch", "combine" (fused labels the dispatch "dispatch (incl. routing)").
+            CliResult run = BenchCli.Run(folder, "--backend", "host", "--tokens", "8", "--hidden", "512", "--iters", "2", "--warmup", "0", "--routing", "separate");
             Assert.True(run.ExitCode == 0, run.Describe());
             string[] lines = run.Output.Split('\n');
             Assert.Contains(lines, l => l.StartsWith("| phase    | median µs |", StringComparison.Ordinal) && l.EndsWith("| % of ceiling |", StringComparison.Ordinal));

@@ -7,22 +7,22 @@ namespace NcclEp.GpuTests;
 internal sealed record BackendResult(RankResult[] Ranks, int[][] MessageRows);
 
 /// <summary>
-/// Runs one case on one backend: Update → Dispatch → experts → Combine, then the backward pass (Combine backward of a
+/// Runs one case on one backend: Update → Dispatch (or, routed, the dispatch that routes itself) → experts → Combine, then the backward pass (Combine backward of a
 /// gradient, the experts' backward, Dispatch backward of theirs), and downloads every output a rank owns (rows past the
 /// counts included), after checking that nothing outside an output tensor was written.
 /// </summary>
 internal static class BackendRun
 {
-    public static BackendResult Run(EpGroup[] groups, RankBatch[] inputs)
+    public static BackendResult Run(EpGroup[] groups, RankBatch[] inputs, bool routed = false)
     {
         var results = new RankResult[groups.Length];
         var messageRows = new int[groups.Length][];
         using var barrier = new System.Threading.Barrier(groups.Length);
-        RankThreads.RunOnce(groups.Length, rank => (results[rank], messageRows[rank]) = RunRank(groups[rank], inputs[rank], barrier), TimeSpan.FromMinutes(3));
+        RankThreads.RunOnce(groups.Length, rank => (results[rank], messageRows[rank]) = RunRank(groups[rank], inputs[rank], barrier, routed), TimeSpan.FromMinutes(3));
         return new BackendResult(results, messageRows);
     }
 
-    private static (RankResult, int[]) RunRank(EpGroup g, RankBatch input, System.Threading.Barrier barrier)
+    private static (RankResult, int[]) RunRank(EpGroup g, RankBatch input, System.Threading.Barrier barrier, bool routed)
     {
         int world = g.WorldSize;
         using var me = new GuardedRank(g);
@@ -32,9 +32,10 @@ internal static class BackendRun
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
         Mark(g, 0);
         GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: set up");
-        me.Update();
+        if (!routed) me.Update();
         Mark(g, 1);
-        me.Dispatch();
+        if (routed) me.RoutedDispatch();
+        else me.Dispatch();
         Mark(g, 2);
         GpuTrace.Line($"{g.Backend} rank {g.Rank}/{world}: update and dispatch launched");
         me.Combine();

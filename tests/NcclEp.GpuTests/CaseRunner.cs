@@ -6,7 +6,8 @@ using NcclEp.Testing;
 namespace NcclEp.GpuTests;
 
 /// <summary>
-/// Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte; the Cuda
+/// Runs one case on the Host backend and on the Cuda backend with the same inputs and compares every byte (a routed case:
+/// the Cuda side's dispatch routes itself, the Host oracle runs Update, then Dispatch); the Cuda
 /// handle's recvMessageRows against the reference model. With <see cref="HostOnly"/> (<c>--backend host</c>, no GPU
 /// needed) the second run is the Host backend again, and each rank's combine output and token gradient are checked
 /// against <see cref="ReferenceModel"/> as well, so the case still proves something.
@@ -34,14 +35,14 @@ internal static class CaseRunner
         // The Host oracle runs on other cores while the Cuda group is created and run: both only read the inputs.
         // NCCLEP_GPU_ORACLE=after runs it once the Cuda run is done instead (to tell a host-side delay from a GPU one).
         GpuTrace.Line($"case {c} on GPU(s) {string.Join(",", devices)}: Host oracle {(OracleAfter ? "deferred" : "started")}");
-        Func<BackendResult> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs);
+        Func<BackendResult> runOracle = () => RunOn(EpGroup.CreateHost(config, world), c, inputs, routed: false);
         Task<BackendResult>? oracle = OracleAfter ? null : Task.Run(runOracle);
         BackendResult actual;
         try
         {
             if (HostOnly)
             {
-                actual = RunOn(EpGroup.CreateHost(config, world), c, inputs);
+                actual = RunOn(EpGroup.CreateHost(config, world), c, inputs, c.Routed);
                 BackendResult oracleResult = oracle is null ? runOracle() : oracle.GetAwaiter().GetResult();
                 elapsed = Stopwatch.GetElapsedTime(start);
                 return ResultCompare.FirstDifference(oracleResult.Ranks, actual.Ranks) ?? MessageRows(config, inputs, actual.MessageRows)
@@ -52,7 +53,7 @@ internal static class CaseRunner
             LaunchTimeline.Kernels = KernelOccupancy.Describe(cuda[0]);
             BlockTimeline.Reset(cuda);
             GpuTrace.Line($"case {c}: Cuda group created; kernels: {LaunchTimeline.Kernels}");
-            actual = RunOn(cuda, c, inputs);
+            actual = RunOn(cuda, c, inputs, c.Routed);
             GpuTrace.Line($"case {c}: Cuda groups disposed");
         }
         catch
@@ -99,11 +100,11 @@ internal static class CaseRunner
         return null;
     }
 
-    private static BackendResult RunOn(EpGroup[] groups, GpuCase c, RankBatch[] inputs)
+    private static BackendResult RunOn(EpGroup[] groups, GpuCase c, RankBatch[] inputs, bool routed)
     {
         try
         {
-            return BackendRun.Run(groups, inputs);
+            return BackendRun.Run(groups, inputs, routed);
         }
         catch
         {

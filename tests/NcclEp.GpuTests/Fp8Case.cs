@@ -6,16 +6,18 @@ namespace NcclEp.GpuTests;
 
 /// <summary>
 /// One point of the FP8 grid (--suite fp8): a configuration with its recipe and the tokens each rank passes; with
-/// <paramref name="Split"/> the side under test runs the FP8 dispatch and the combine as send + complete.
+/// <paramref name="Split"/> the side under test runs the FP8 dispatch and the combine as send + complete; with
+/// <paramref name="Routed"/> its FP8 dispatch takes the routing itself (one launch up to 128 tokens) instead of Update first.
 /// </summary>
-internal sealed record Fp8Case(EpMode Mode, EpLayout Layout, EpDispatchQuantization Recipe, int World, int Hidden, int TopK, int Tokens, int Experts, EpDataType DataType, bool Split = false)
+internal sealed record Fp8Case(EpMode Mode, EpLayout Layout, EpDispatchQuantization Recipe, int World, int Hidden, int TopK, int Tokens, int Experts, EpDataType DataType,
+    bool Split = false, bool Routed = false)
 {
     public EpConfig Config() =>
         new EpConfig(Mode, Experts, Hidden, TopK, Math.Max(1, Tokens), Layout, DataType,
             ExpertAlignment: Mode == EpMode.HighThroughput && Layout == EpLayout.ExpertMajor ? 64 : 1) { DispatchQuantization = Recipe };
 
     public override string ToString() =>
-        $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} {Recipe} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Split ? " send/complete" : "")}";
+        $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} {Recipe} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Split ? " send/complete" : "")}{(Routed ? " routed" : "")}";
 }
 
 /// <summary>

@@ -5,23 +5,25 @@ using NcclEp.Testing;
 namespace NcclEp.GpuTests;
 
 /// <summary>
-/// One FP8 case on one backend: Update → FP8 Dispatch (rows and scales) → Combine of fixed expert outputs → Combine
-/// backward → Dispatch backward (the forward pair split into send + complete if asked), then every output a rank owns: counts, the valid rows' source info, FP8 rows and every
+/// One FP8 case on one backend: Update → FP8 Dispatch (rows and scales; or the FP8 dispatch that routes itself) → Combine
+/// of fixed expert outputs → Combine backward → Dispatch backward (the forward pair split into send + complete if asked),
+/// then every output a rank owns: counts, the valid rows' source info, FP8 rows and every
 /// scale column of them, the combined rows and both gradients. The scales tensor has slack in its strides (rows 3 more
 /// apart than needed, blocks 5 more) so both backends are checked with the same non-contiguous descriptor.
 /// </summary>
 internal static class Fp8Run
 {
     /// <param name="split">Dispatch and combine forward as send + complete (DispatchSend, CombineSend, Complete).</param>
-    public static RankResult[] Run(EpGroup[] groups, Fp8Case c, Fp8CaseInputs inputs, bool split)
+    /// <param name="routed">The FP8 dispatch takes the routing itself instead of Update first.</param>
+    public static RankResult[] Run(EpGroup[] groups, Fp8Case c, Fp8CaseInputs inputs, bool split, bool routed)
     {
         var results = new RankResult[groups.Length];
         using var barrier = new Barrier(groups.Length);
-        RankThreads.RunOnce(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs, barrier, split));
+        RankThreads.RunOnce(groups.Length, rank => results[rank] = RunRank(groups[rank], c, inputs, barrier, split, routed));
         return results;
     }
 
-    private static RankResult RunRank(EpGroup g, Fp8Case c, Fp8CaseInputs all, Barrier barrier, bool split)
+    private static RankResult RunRank(EpGroup g, Fp8Case c, Fp8CaseInputs all, Barrier barrier, bool split, bool routed)
     {
         EpConfig config = g.Config;
         RankBatch input = all.Ranks[g.Rank];
@@ -51,17 +53,21 @@ internal static class Fp8Run
 
         // Co-located ranks share a GPU: set-up must not overlap another rank's waiting kernels.
         if (!barrier.SignalAndWait(TimeSpan.FromSeconds(60))) throw new TimeoutException("A peer rank did not reach the barrier (it failed earlier).");
-        handle.Update(EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k), EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k), s);
+        EpTensor idsT = EpTensor.Create2D(ids.Pointer, EpDataType.Int32, t, k), weightsT = EpTensor.Create2D(weights.Pointer, EpDataType.Float32, t, k);
+        EpTensor receivedT = Layout(received, config, world, EpDataType.Float8E4M3);
+        if (!routed) handle.Update(idsT, weightsT, s);
         if (split)
         {
-            g.DispatchSend(handle, xT, Layout(received, config, world, EpDataType.Float8E4M3), scalesT, s);
+            if (routed) g.DispatchSend(handle, idsT, weightsT, xT, receivedT, scalesT, s);
+            else g.DispatchSend(handle, xT, receivedT, scalesT, s);
             g.Complete(handle, s);
             g.CombineSend(handle, Layout(expertOutputs, config, world, config.DataType), combinedT, s);
             g.Complete(handle, s);
         }
         else
         {
-            g.Dispatch(handle, xT, Layout(received, config, world, EpDataType.Float8E4M3), scalesT, s);
+            if (routed) g.Dispatch(handle, idsT, weightsT, xT, receivedT, scalesT, s);
+            else g.Dispatch(handle, xT, receivedT, scalesT, s);
             g.Combine(handle, Layout(expertOutputs, config, world, config.DataType), combinedT, s);
         }
         g.Combine(handle, Layout(gradRows, config, world, config.DataType), gradT, s, EpPass.Backward);

@@ -11,7 +11,8 @@ namespace NcclEp.GpuTests;
 /// --suite fp8: the FP8 dispatch of the Cuda backend against the Host oracle, bit for bit — received FP8 rows, every
 /// scale, counts and source info, and the combine and both backward passes after it — for every layout of both modes,
 /// every recipe, bf16 and fp32 rows, top-k 1 and 8, few and many tokens; and in every layout the FP8 dispatch and the
-/// combine split into send + complete on the side under test (the Host runs the plain calls).
+/// combine split into send + complete on the side under test (the Host runs the plain calls); and the FP8 dispatch that
+/// routes itself (one launch up to 128 tokens) on the side under test, against the Host's Update then FP8 dispatch.
 /// Usage: NcclEp.GpuTests --suite fp8 [--world 2[,4]] [--filter TEXT] [--budget-seconds N] [--backend host]
 /// (--backend host runs the "Cuda" side on the Host backend too: the suite's own check on a machine without a GPU.)
 /// </summary>
@@ -69,6 +70,14 @@ internal static class Fp8Suite
             cases.Add(new Fp8Case(EpMode.HighThroughput, EpLayout.Flat, EpDispatchQuantization.Float8E4M3PowerOfTwo, w, 7168, 8, 1024, 64, EpDataType.BFloat16, Split: true));
             cases.Add(new Fp8Case(EpMode.HighThroughput, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3, w, 2048, 4, 512, 64, EpDataType.BFloat16, Split: true));
         }
+        // The FP8 dispatch that routes itself: one launch (LL; HT at 1 token), and HT at 512 tokens (update launches first).
+        foreach (int w in worlds)
+        {
+            cases.Add(new Fp8Case(EpMode.LowLatency, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3, w, 7168, 8, 128, 8 * w, EpDataType.BFloat16, Routed: true));
+            cases.Add(new Fp8Case(EpMode.LowLatency, EpLayout.RankMajor, EpDispatchQuantization.Float8E4M3UE8M0, w, 2048, 4, 1, 8 * w, EpDataType.BFloat16, Split: true, Routed: true));
+            cases.Add(new Fp8Case(EpMode.HighThroughput, EpLayout.Flat, EpDispatchQuantization.Float8E4M3PowerOfTwo, w, 1024, 8, 1, 64, EpDataType.BFloat16, Routed: true));
+            cases.Add(new Fp8Case(EpMode.HighThroughput, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3, w, 2048, 4, 512, 64, EpDataType.BFloat16, Routed: true));
+        }
         return cases;
     }
 
@@ -77,12 +86,12 @@ internal static class Fp8Suite
         var inputs = new Fp8CaseInputs(c, seed);
         EpConfig config = c.Config();
         // The Host oracle runs on other cores while the Cuda group runs: both only read the inputs.
-        Task<RankResult[]> oracle = Task.Run(() => RunOn(EpGroup.CreateHost(config, c.World), c, inputs, split: false));
+        Task<RankResult[]> oracle = Task.Run(() => RunOn(EpGroup.CreateHost(config, c.World), c, inputs, split: false, routed: false));
         RankResult[] actual;
         try
         {
             var options = TopologyEnvironment.Apply(new EpGroupOptions { PeerTimeout = TimeSpan.FromSeconds(2) });
-            actual = RunOn(hostOnly ? EpGroup.CreateHost(config, c.World) : EpGroup.CreateCuda(config, devices, options), c, inputs, c.Split);
+            actual = RunOn(hostOnly ? EpGroup.CreateHost(config, c.World) : EpGroup.CreateCuda(config, devices, options), c, inputs, c.Split, c.Routed);
         }
         catch
         {
@@ -92,11 +101,11 @@ internal static class Fp8Suite
         return ResultCompare.FirstDifference(oracle.GetAwaiter().GetResult(), actual);
     }
 
-    private static RankResult[] RunOn(EpGroup[] groups, Fp8Case c, Fp8CaseInputs inputs, bool split)
+    private static RankResult[] RunOn(EpGroup[] groups, Fp8Case c, Fp8CaseInputs inputs, bool split, bool routed)
     {
         try
         {
-            return Fp8Run.Run(groups, c, inputs, split);
+            return Fp8Run.Run(groups, c, inputs, split, routed);
         }
         finally
         {

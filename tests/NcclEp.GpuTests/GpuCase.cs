@@ -3,9 +3,13 @@ using NcclEp.Testing;
 
 namespace NcclEp.GpuTests;
 
-/// <summary>One point of the validation grid: a configuration and the tokens each rank passes.</summary>
+/// <summary>
+/// One point of the validation grid: a configuration and the tokens each rank passes. <paramref name="Routed"/>: the side
+/// under test dispatches with the call that routes itself (one launch up to 128 tokens on Cuda), the Host oracle with
+/// Update, then Dispatch.
+/// </summary>
 internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidden, int TopK, int Tokens, int Experts, EpDataType DataType, int Alignment = 1,
-    EpCombineReduction Reduction = EpCombineReduction.PerSlot)
+    EpCombineReduction Reduction = EpCombineReduction.PerSlot, bool Routed = false)
 {
     /// <summary>Blocks per launch (EpConfig.NumSms) for every case of a run (--num-sms); 0 lets the backend choose.</summary>
     public static int NumSms { get; set; }
@@ -26,5 +30,5 @@ internal sealed record GpuCase(EpMode Mode, EpLayout Layout, int World, int Hidd
 
     public override string ToString() =>
         $"{(Mode == EpMode.LowLatency ? "LL" : "HT")} {Layout} W={World} H={Hidden} K={TopK} T={Tokens} E={Experts} {DataType}{(Alignment > 1 ? $" A={Alignment}" : "")}" +
-        (Reduction == EpCombineReduction.PerRank ? " partials" : "");
+        (Reduction == EpCombineReduction.PerRank ? " partials" : "") + (Routed ? " routed" : "");
 }

@@ -20,12 +20,20 @@ internal static partial class GraphSuite
         public EpHandle Handle;
         public EpTensor Ids, Weights, X, Received, ExpertOut, Combined;
         public ExpertsWork Expert;
+        public bool Routed;  // the dispatch routes itself (one kernel node up to 128 tokens) instead of Update first
 
         public readonly void Run(EpStepContext context)
         {
             EpStream s = context.Stream;
-            Handle.Update(in Ids, in Weights, s);
-            context.Group.Dispatch(Handle, in X, in Received, s);
+            if (Routed)
+            {
+                context.Group.Dispatch(Handle, in Ids, in Weights, in X, in Received, s);
+            }
+            else
+            {
+                Handle.Update(in Ids, in Weights, s);
+                context.Group.Dispatch(Handle, in X, in Received, s);
+            }
             context.Work(Expert);
             context.Group.Combine(Handle, in ExpertOut, in Combined, s);
         }
@@ -39,9 +47,11 @@ internal static partial class GraphSuite
         private readonly EpBuffer _ids, _weights, _x, _received, _expertOut, _combined;
         private readonly MoeStep _step;
         private readonly GpuAffineExperts? _experts;
+        private readonly bool _routed;
 
-        public StepRig(EpGroup group, int tokens, bool cuda)
+        public StepRig(EpGroup group, int tokens, bool cuda, bool routed = false)
         {
+            _routed = routed;
             _group = group;
             _tokens = tokens;
             EpConfig c = group.Config;
@@ -82,14 +92,22 @@ internal static partial class GraphSuite
                 ExpertOut = Layout(_expertOut),
                 Combined = _combined.As2D(c.DataType, _tokens, c.Hidden),
                 Expert = new ExpertsWork(Handle, Layout(_received), Layout(_expertOut), EpPass.Forward, _experts),
+                Routed = _routed,
             };
         }
 
         /// <summary>The step's calls made directly (no NcclEp.Graphs).</summary>
         public void RunEager(EpStream s)
         {
-            Handle.Update(in _step.Ids, in _step.Weights, s);
-            _group.Dispatch(Handle, in _step.X, in _step.Received, s);
+            if (_routed)
+            {
+                _group.Dispatch(Handle, in _step.Ids, in _step.Weights, in _step.X, in _step.Received, s);
+            }
+            else
+            {
+                Handle.Update(in _step.Ids, in _step.Weights, s);
+                _group.Dispatch(Handle, in _step.X, in _step.Received, s);
+            }
             _step.Expert.Execute(s);
             _group.Combine(Handle, in _step.ExpertOut, in _step.Combined, s);
         }

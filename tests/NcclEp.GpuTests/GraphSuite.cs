@@ -14,7 +14,8 @@ namespace NcclEp.GpuTests;
 /// <summary>
 /// GPU proof of NcclEp.Graphs (<c>--suite graph</c>): for LL ExpertMajor, LL RankMajor and HT Flat with 2 ranks
 /// (co-located on GPU 0 when there is one GPU), every rank captures <c>Update → Dispatch → experts (the test experts'
-/// kernel, distinct per expert) → Combine</c> on its own stream and replays it many times (<c>--replays</c>, default
+/// kernel, distinct per expert) → Combine</c> (and, for LL ExpertMajor once more, with the dispatch that routes itself in
+/// place of Update → Dispatch: one kernel node fewer) on its own stream and replays it many times (<c>--replays</c>, default
 /// 1,000), writing new routing and tokens into the captured buffers before each replay (synchronous uploads; the ranks
 /// meet at a barrier between replays). Every eager step and every replay is compared bit for bit with eager execution
 /// of the same inputs on the Host backend (the count is printed); replay must allocate 0 bytes; host cost per step (Stopwatch around the launch calls) and GPU time (CUDA
@@ -29,7 +30,8 @@ internal static partial class GraphSuite
     private const int Pool = 7, WarmUp = 10;
     private static readonly TimeSpan BarrierTimeout = TimeSpan.FromSeconds(30);
 
-    private sealed record GraphCase(string Name, EpConfig Config, bool ErrorChecks);
+    /// <summary>A captured step; <paramref name="Routed"/>: on Cuda its dispatch routes itself (the Host oracle runs Update, then Dispatch).</summary>
+    private sealed record GraphCase(string Name, EpConfig Config, bool ErrorChecks, bool Routed = false);
 
     /// <summary>One rank's measurements.</summary>
     private sealed class RankReport
@@ -52,6 +54,7 @@ internal static partial class GraphSuite
         [
             new("LL ExpertMajor", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.ExpertMajor), ErrorChecks: true),
             new("LL RankMajor", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.RankMajor), ErrorChecks: false),
+            new("LL ExpertMajor routed", new EpConfig(EpMode.LowLatency, 16, 2048, 4, 32, EpLayout.ExpertMajor), ErrorChecks: false, Routed: true),
             new("HT Flat", new EpConfig(EpMode.HighThroughput, 16, 2048, 4, 256, EpLayout.Flat), ErrorChecks: false),
         ];
         if (!EpGroup.IsCudaAvailable(out string reason))
@@ -216,7 +219,7 @@ internal static partial class GraphSuite
         Check.Cu(CudaDriver.cuEventCreate(out nint end, CuEventFlags.Default), "cuEventCreate");
         try
         {
-            using var rig = new StepRig(g, batches[0].Tokens, cuda: true);
+            using var rig = new StepRig(g, batches[0].Tokens, cuda: true, routed: c.Routed);
             rig.Upload(batches[0]);
             // Co-located ranks share a GPU: allocation must not overlap another rank's waiting kernels.
             Meet(barrier);

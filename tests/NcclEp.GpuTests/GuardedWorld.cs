@@ -120,6 +120,9 @@ internal sealed class GuardedRank : IDisposable
 
     public void Dispatch() => _g.Dispatch(Handle, X, Received, Stream);
 
+    /// <summary>Update and Dispatch in one call (one launch up to 128 tokens on Cuda).</summary>
+    public void RoutedDispatch() => _g.Dispatch(Handle, Ids, Weights, X, Received, Stream);
+
     /// <summary>The experts on the received rows, then Combine of their outputs.</summary>
     public void Combine()
     {

@@ -9,7 +9,8 @@ namespace NcclEp.Tests;
 /// The data path allocates nothing: on every rank thread, after a warm-up, 10,000 iterations of Update, Dispatch
 /// and Combine (and the backward pair) leave GC.GetAllocatedBytesForCurrentThread unchanged; so do their send and
 /// complete halves (DispatchSend, CombineSend, Complete), two micro-batches overlapped, on handles in caller memory,
-/// zero-copy receive into the window (EpGroup.WindowReceiveRows), and expert-major combines of per-rank partials.
+/// zero-copy receive into the window (EpGroup.WindowReceiveRows), expert-major combines of per-rank partials, and the
+/// dispatch that routes itself (plain, send and complete, into the window).
 /// </summary>
 [Collection(SerialCollection.Name)]
 public class ZeroAllocationTests
@@ -49,11 +50,20 @@ public class ZeroAllocationTests
     public void Zero_copy_receive_and_a_combine_of_the_window_rows_allocate_nothing_on_any_rank(EpDataType dataType) =>
         Measure(EpMode.LowLatency, EpLayout.RankMajor, 1, dataType, Calls.Window);
 
+    [Theory]
+    [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, 1, EpDataType.BFloat16)]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor, 1, EpDataType.Float32)]
+    [InlineData(EpMode.HighThroughput, EpLayout.Flat, 1, EpDataType.BFloat16)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, 4, EpDataType.BFloat16)]
+    public void Routed_dispatch_plain_and_split_allocates_nothing_on_any_rank(EpMode mode, EpLayout layout, int alignment, EpDataType dataType) =>
+        Measure(mode, layout, alignment, dataType, Calls.Routed);
+
     private enum Calls
     {
         Plain,
         Split,
         Window,
+        Routed,
     }
 
     private static void Measure(EpMode mode, EpLayout layout, int alignment, EpDataType dataType, Calls calls,
@@ -99,6 +109,7 @@ public class ZeroAllocationTests
                     int count = pass == 0 ? WarmUp : Iterations;
                     if (calls == Calls.Split) IterateSplit(g, h, h2, in idsT, in weightsT, in xT, in rowsT, in rows2T, in yT, in y2T, count);
                     else if (calls == Calls.Window) IterateInWindow(g, h2, in idsT, in weightsT, in xT, in yT, count);
+                    else if (calls == Calls.Routed) IterateRouted(g, h, h2, in idsT, in weightsT, in xT, in rowsT, in yT, count);
                     else Iterate(g, h, in idsT, in weightsT, in xT, in rowsT, in yT, count);
                     if (pass == 1) allocated[rank] = GC.GetAllocatedBytesForCurrentThread() - before;
                 }
@@ -143,6 +154,27 @@ public class ZeroAllocationTests
             g.Complete(h);
             g.CombineSend(h, in window, in y);
             g.Complete(h);
+        }
+    }
+
+    /// <summary>
+    /// The dispatch that routes itself, plain and as send + complete, each followed by its combine; rank-major also into
+    /// the window's rows.
+    /// </summary>
+    private static void IterateRouted(EpGroup g, EpHandle h, EpHandle h2, in EpTensor ids, in EpTensor weights, in EpTensor x, in EpTensor rows, in EpTensor y, int count)
+    {
+        bool window = g.Config.Layout == EpLayout.RankMajor;
+        for (int i = 0; i < count; i++)
+        {
+            g.Dispatch(h, in ids, in weights, in x, in rows);
+            g.Combine(h, in rows, in y);
+            g.DispatchSend(h, in ids, in weights, in x, in rows);
+            g.Complete(h);
+            g.Combine(h, in rows, in y);
+            if (!window) continue;
+            EpTensor inWindow = g.WindowReceiveRows();
+            g.Dispatch(h2, in ids, in weights, in x, in inWindow);
+            g.Combine(h2, in inWindow, in y);
         }
     }
 

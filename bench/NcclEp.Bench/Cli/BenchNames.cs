@@ -12,6 +12,7 @@ internal static class BenchNames
     public static readonly string[] DataTypes = ["bf16", "fp32", "fp8"];
     public static readonly string[] Fp8Scales = ["fp32", "pow2", "ue8m0"];
     public static readonly string[] Combines = ["per-slot", "per-rank"];
+    public static readonly string[] Routings = ["fused", "separate"];
 
     public static BackendChoice ParseBackend(string text) => text switch
     {
@@ -64,6 +65,11 @@ internal static class BenchNames
     public static EpCombineReduction ParseCombine(string text) => text == "per-rank" ? EpCombineReduction.PerRank : EpCombineReduction.PerSlot;
 
     public static string Combine(EpCombineReduction reduction) => reduction == EpCombineReduction.PerRank ? "per-rank" : "per-slot";
+
+    /// <summary><c>--routing</c>: true for fused (the dispatch takes the routing itself), false for separate (Update first).</summary>
+    public static bool ParseRouting(string text) => text == "fused";
+
+    public static string Routing(bool fused) => fused ? "fused" : "separate";
 
     /// <summary>What the combine sends home, one row each: what its bytes count.</summary>
     public static string CombineRows(in EpConfig c) =>

@@ -40,6 +40,17 @@ internal sealed record BenchOptions
     /// <summary><c>--combine</c>: expert-major's combine reduction (per-slot rows or per-rank partials, <see cref="EpConfig.CombineReduction"/>).</summary>
     public EpCombineReduction Combine { get; init; }
     public int NumSms { get; init; }
+
+    /// <summary><c>--routing</c> as given: true fused, false separate, null not given (see <see cref="RoutesInDispatch"/>).</summary>
+    public bool? FusedRouting { get; init; }
+
+    /// <summary>
+    /// Whether the timed dispatch takes the routing itself (<c>EpGroup.Dispatch(handle, topkIds, topkWeights, tokens,
+    /// received)</c>: one launch up to 128 tokens on Cuda), so its times include the routing and no Update is timed; else
+    /// Update, then Dispatch, each timed. <c>--routing</c>, by default fused in low-latency mode (a decode step) and
+    /// separate in high-throughput mode.
+    /// </summary>
+    public bool RoutesInDispatch => FusedRouting ?? EffectiveMode == EpMode.LowLatency;
     public int Iters { get; init; } = 50;
     public int Warmup { get; init; } = 10;
 
@@ -217,7 +228,7 @@ internal sealed record BenchOptions
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
         (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
-        $"align={Align} combine={BenchNames.Combine(Combine)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
+        $"align={Align} combine={BenchNames.Combine(Combine)} routing={BenchNames.Routing(RoutesInDispatch)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
         (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "") + (ConcurrentCompute ? " concurrent-compute" : "") + (Timeline ? " timeline" : "");
 }

@@ -6,6 +6,7 @@ namespace NcclEp.Bench;
 /// <summary>
 /// <c>--zero-copy</c> (low-latency rank-major): the dispatch into the caller's buffer against the dispatch into the window's
 /// own rows (<see cref="EpGroup.WindowReceiveRows"/>), which copies nothing out; and whether the two hold the same rows.
+/// Both take the routing themselves under <c>--routing fused</c>.
 /// </summary>
 internal static class ZeroCopyProbe
 {
@@ -18,10 +19,9 @@ internal static class ZeroCopyProbe
     public static Result Measure(RankState s, Action meet, int warmups, int iterations)
     {
         EpGroup g = s.Group;
-        EpHandle h = s.Handle;
         double Time(Action body) => ProbeTimer.Median(s, meet, warmups, iterations, body);
-        double copy = Time(() => g.Dispatch(h, s.Tokens, s.Received, s.Stream));
-        double window = Time(() => g.Dispatch(h, s.Tokens, g.WindowReceiveRows(), s.Stream));
+        double copy = Time(() => s.Dispatch(s.Received));
+        double window = Time(() => s.Dispatch(g.WindowReceiveRows()));
         return new Result(copy, window, SameRows(s, meet));
     }
 
@@ -40,10 +40,10 @@ internal static class ZeroCopyProbe
     {
         EpGroup g = s.Group;
         meet();
-        g.Dispatch(s.Handle, s.Tokens, s.Received, s.Stream);
+        s.Dispatch(s.Received);
         EpTensor window = g.WindowReceiveRows();
         meet();
-        g.Dispatch(s.Handle, s.Tokens, window, s.Stream);
+        s.Dispatch(window);
         s.Backend.Synchronize(g, s.Stream);
         g.CheckErrors();
         var counts = new int[g.WorldSize];

@@ -49,7 +49,7 @@ internal static class ProcsChild
         fabric = group.FabricDescription;
         using var backend = new ProcessBenchBackend(group);
         backend.BindRankThread(rank);
-        using var state = new RankState(backend, group, work, rank);
+        using var state = new RankState(backend, group, work, rank) { RoutedDispatch = options.RoutesInDispatch };
 
         double[][] samples = PhaseLoop.Run(state, ProcsFault.Meet(options, rank, backend.Barrier), options.Warmup, options.Iters, options.HostExperts);
         RankValidation? validation = options.Validate ? Validator.Check(state, work) : null;

@@ -257,6 +257,7 @@ internal static class ProcsLauncher
                 options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
                 CeilingResult.Skipped(NoCeiling, PeerCopyBytes.From(traffic, config)), Blocks: 0)
             {
+                RoutingInDispatch = options.RoutesInDispatch,
                 Link = LinkResult.Skipped(NoCeiling),
                 Baseline = BaselineResult.Skipped(NoBaseline),
             });

@@ -85,6 +85,7 @@ internal static class ProcsOptions
             "--dtype", BenchNames.DataType(o),
             "--align", Text(o.Align),
             "--combine", BenchNames.Combine(o.Combine),
+            "--routing", BenchNames.Routing(o.RoutesInDispatch),
             "--num-sms", Text(o.NumSms),
             "--iters", Text(o.Iters),
             "--warmup", Text(o.Warmup),

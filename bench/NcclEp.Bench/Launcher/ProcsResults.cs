@@ -94,13 +94,24 @@ internal static class ProcsResults
         }
     }
 
+    /// <summary>A phase's times; null for a phase that was not run (the update under <c>--routing fused</c>).</summary>
     private static void Phase(Utf8JsonWriter w, string name, PhaseStats s)
     {
         w.WriteStartObject(name);
-        w.WriteNumber("median_us", s.MedianUs);
-        w.WriteNumber("p90_us", s.P90Us);
+        if (s.Ran)
+        {
+            w.WriteNumber("median_us", s.MedianUs);
+            w.WriteNumber("p90_us", s.P90Us);
+        }
+        else
+        {
+            w.WriteNull("median_us");
+            w.WriteNull("p90_us");
+        }
         w.WriteEndObject();
     }
 
-    private static PhaseStats Phase(JsonElement e) => new(e.GetProperty("median_us").GetDouble(), e.GetProperty("p90_us").GetDouble());
+    private static PhaseStats Phase(JsonElement e) =>
+        e.GetProperty("median_us").ValueKind == JsonValueKind.Null ? PhaseStats.NotRun
+            : new(e.GetProperty("median_us").GetDouble(), e.GetProperty("p90_us").GetDouble());
 }

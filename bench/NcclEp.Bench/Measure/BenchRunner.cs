@@ -47,7 +47,7 @@ internal static class BenchRunner
             int smsLeft = options.ConcurrentCompute ? ConcurrentComputeProbe.SmsLeft(groups[0]) : 0;
             threads.Run((rank, barrier) =>
             {
-                var state = new RankState(backend, groups[rank], work, rank);
+                var state = new RankState(backend, groups[rank], work, rank) { RoutedDispatch = options.RoutesInDispatch };
                 states[rank] = state;
                 samples[rank] = PhaseLoop.Run(state, barrier.Wait, options.Warmup, options.Iters, options.HostExperts);
                 if (options.Validate) validations[rank] = Validator.Check(state, work);
@@ -100,6 +100,7 @@ internal static class BenchRunner
             ceiling is null ? CeilingResult.Skipped(ceilingNote, peerBytes) : Ceiling(ceilingSamples, peerBytes),
             blocks)
         {
+            RoutingInDispatch = options.RoutesInDispatch,
             Link = link,
             Baseline = baselineResult,
             Overlap = options.OverlapWorkUs > 0 ? OverlapProbe.Slowest(overlap) : null,

@@ -3,7 +3,11 @@ using NcclEp;
 
 namespace NcclEp.Bench;
 
-/// <summary>The timed Update → Dispatch → experts → Combine loop shared by the thread and process benches.</summary>
+/// <summary>
+/// The timed Update → Dispatch → experts → Combine loop shared by the thread and process benches; with
+/// <see cref="RankState.RoutedDispatch"/> (<c>--routing fused</c>) the dispatch takes the routing itself, no Update is made,
+/// and the update's times are NaN ("-" in the tables, null in JSON).
+/// </summary>
 internal static class PhaseLoop
 {
     private const int Phases = 3;
@@ -37,13 +41,17 @@ internal static class PhaseLoop
         EpGroup group = s.Group;
         EpHandle handle = s.Handle;
 
+        if (s.RoutedDispatch) Array.Fill(times[(int)BenchPhase.Update], double.NaN);
         for (int it = 0; it < warmups + iterations; it++)
         {
-            meet();
-            timer.Begin(BenchPhase.Update);
-            handle.Update(s.Ids, s.Weights, s.Stream);
-            timer.End(BenchPhase.Update);
-            backend.Synchronize(group, s.Stream);
+            if (!s.RoutedDispatch)
+            {
+                meet();
+                timer.Begin(BenchPhase.Update);
+                handle.Update(s.Ids, s.Weights, s.Stream);
+                timer.End(BenchPhase.Update);
+                backend.Synchronize(group, s.Stream);
+            }
 
             meet();
             timer.Begin(BenchPhase.Dispatch);
@@ -61,7 +69,7 @@ internal static class PhaseLoop
             group.CheckErrors();
 
             if (it < warmups) continue;
-            for (int p = 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
+            for (int p = s.RoutedDispatch ? 1 : 0; p < Phases; p++) times[p][it - warmups] = timer.ElapsedMicroseconds((BenchPhase)p);
         }
         return times;
     }

@@ -17,9 +17,18 @@ internal readonly record struct PhaseStats(double MedianUs, double P90Us)
         return new PhaseStats(median, sorted[p90]);
     }
 
-    /// <summary>The slowest rank's figures: the largest median and the largest p90.</summary>
+    /// <summary>A phase that was not run (NaN: "-" in the tables, null in JSON): the update under <c>--routing fused</c>.</summary>
+    public static PhaseStats NotRun => new(double.NaN, double.NaN);
+
+    /// <summary>Whether the phase was timed.</summary>
+    public bool Ran => double.IsFinite(MedianUs);
+
+    /// <summary>The slowest rank's figures: the largest median and the largest p90 (<see cref="NotRun"/> if no rank ran it).</summary>
     public static PhaseStats MaxOver(ReadOnlySpan<PhaseStats> ranks)
     {
+        bool ran = false;
+        foreach (PhaseStats s in ranks) ran |= s.Ran;
+        if (!ran && !ranks.IsEmpty) return NotRun;
         double median = 0, p90 = 0;
         foreach (PhaseStats s in ranks)
         {

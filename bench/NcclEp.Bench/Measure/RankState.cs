@@ -58,6 +58,9 @@ internal sealed class RankState : IDisposable
     }
 
     public IBenchBackend Backend { get; }
+
+    /// <summary>The dispatches take the routing themselves (<c>--routing fused</c>, <see cref="BenchOptions.RoutesInDispatch"/>); no Update is made.</summary>
+    public bool RoutedDispatch { get; init; }
     public EpGroup Group { get; }
     public EpConfig Config => Group.Config;
     public int Rank { get; }
@@ -95,18 +98,30 @@ internal sealed class RankState : IDisposable
     /// <summary>Row index of the dispatch layout → byte offset in the received buffer (FP8 rows are 1 byte per element).</summary>
     public long ReceivedRowOffset(long index) => index * Config.ReceivedRowBytes;
 
-    /// <summary>The timed dispatch: FP8 with its scales for --dtype fp8, else the rows as they are.</summary>
-    public void Dispatch()
+    /// <summary>
+    /// The timed dispatch: FP8 with its scales for --dtype fp8, else the rows as they are; with <see cref="RoutedDispatch"/>
+    /// the overload that takes the routing too.
+    /// </summary>
+    public void Dispatch() => Dispatch(Received);
+
+    /// <summary><see cref="Dispatch()"/> into <paramref name="received"/> (the zero-copy probe: the window's rows).</summary>
+    public void Dispatch(in EpTensor received)
     {
-        if (ScalesBuffer is null) Group.Dispatch(Handle, Tokens, Received, Stream);
-        else Group.Dispatch(Handle, Tokens, Received, ReceivedScales, Stream);
+        bool fp8 = ScalesBuffer is not null;
+        if (RoutedDispatch && fp8) Group.Dispatch(Handle, Ids, Weights, Tokens, received, ReceivedScales, Stream);
+        else if (RoutedDispatch) Group.Dispatch(Handle, Ids, Weights, Tokens, received, Stream);
+        else if (fp8) Group.Dispatch(Handle, Tokens, received, ReceivedScales, Stream);
+        else Group.Dispatch(Handle, Tokens, received, Stream);
     }
 
-    /// <summary>The send half of <see cref="Dispatch"/> (--overlap-work-us), completed by EpGroup.Complete.</summary>
+    /// <summary>The send half of <see cref="Dispatch()"/> (--overlap-work-us), completed by EpGroup.Complete.</summary>
     public void DispatchSend()
     {
-        if (ScalesBuffer is null) Group.DispatchSend(Handle, Tokens, Received, Stream);
-        else Group.DispatchSend(Handle, Tokens, Received, ReceivedScales, Stream);
+        bool fp8 = ScalesBuffer is not null;
+        if (RoutedDispatch && fp8) Group.DispatchSend(Handle, Ids, Weights, Tokens, Received, ReceivedScales, Stream);
+        else if (RoutedDispatch) Group.DispatchSend(Handle, Ids, Weights, Tokens, Received, Stream);
+        else if (fp8) Group.DispatchSend(Handle, Tokens, Received, ReceivedScales, Stream);
+        else Group.DispatchSend(Handle, Tokens, Received, Stream);
     }
 
     /// <summary>The scale of row <paramref name="index"/> (numbered as the layout's rows) in column <paramref name="column"/>: its element in <see cref="ScalesBuffer"/>.</summary>

@@ -18,6 +18,15 @@ internal sealed record SizeResult(
     CeilingResult Ceiling,
     int Blocks)
 {
+    /// <summary>
+    /// Whether the dispatch took the routing itself (<c>--routing fused</c>): its times include the routing, and
+    /// <see cref="Update"/> is <see cref="PhaseStats.NotRun"/>.
+    /// </summary>
+    public bool RoutingInDispatch { get; init; }
+
+    /// <summary>The dispatch phase's name in the tables: "dispatch (incl. routing)" when it took the routing itself.</summary>
+    public string DispatchLabel => RoutingInDispatch ? "dispatch (incl. routing)" : "dispatch";
+
     /// <summary>The link's bandwidth, measured in the same run (one 1 GiB peer copy), or why not.</summary>
     public LinkResult Link { get; init; } = LinkResult.Skipped("not measured by this runner");
 

@@ -104,7 +104,7 @@ internal sealed class ConsoleReport
         Table table = NewTable("phase", "median µs", "p90 µs", "MB moved", "GB/s (all ranks)", "GB/s per rank",
             "GB/s/rank (ep_bench)", "link bound µs", "% of link", "NCCL a2a µs", "% of ceiling");
         Row(table, "update", r.Update, null, r.Ranks, double.NaN);
-        Row(table, "dispatch", r.Dispatch, r.Traffic.DispatchBytes, r.Ranks, r.DispatchPercentOfCeiling,
+        Row(table, r.DispatchLabel, r.Dispatch, r.Traffic.DispatchBytes, r.Ranks, r.DispatchPercentOfCeiling,
             (r.DispatchGBpsEpBench, r.DispatchLinkBoundUs, r.DispatchPercentOfLink, r.Baseline.DispatchUs));
         Row(table, "combine", r.Combine, r.Traffic.CombineBytes, r.Ranks, r.CombinePercentOfCeiling,
             (r.CombineGBpsEpBench, r.CombineLinkBoundUs, r.CombinePercentOfLink, r.Baseline.CombineUs));
@@ -227,7 +227,7 @@ internal sealed class ConsoleReport
 
     private static string TimingNote(SizeResult r) =>
         $"times: median and p90 over {r.Iterations} iterations after {r.Warmups} warm-ups, per rank, slowest rank shown; " +
-        "GB/s = bytes of all ranks / slowest rank's median (1 GB = 10^9 B); per rank = that / ranks";
+        "GB/s = bytes of all ranks / slowest rank's median (1 GB = 10^9 B); per rank = that / ranks; " + ResultTable.RoutingNote(r.RoutingInDispatch);
 
     private static Table NewTable(params string[] columns)
     {
@@ -244,8 +244,8 @@ internal sealed class ConsoleReport
         double gbps = bytes is null ? 0 : Units.GigabytesPerSecond(bytes.Value, stats.MedianUs);
         table.AddRow(Cells(
             phase,
-            Units.Micros(stats.MedianUs),
-            Units.Micros(stats.P90Us),
+            Units.MicrosOrDash(stats.MedianUs),
+            Units.MicrosOrDash(stats.P90Us),
             bytes is null ? "-" : ResultTable.Megabytes(bytes.Value),
             bytes is null ? "-" : Units.Rate(gbps),
             bytes is null ? "-" : Units.Rate(gbps / ranks),

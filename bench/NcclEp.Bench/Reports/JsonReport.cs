@@ -36,6 +36,8 @@ internal static class JsonReport
         w.WriteNumber("experts", o.Experts);
         w.WriteNumber("align", o.Align);
         w.WriteString("combine", BenchNames.Combine(o.Combine));
+        w.WriteString("routing", BenchNames.Routing(o.RoutesInDispatch));
+        w.WriteString("routing_note", ResultTable.RoutingNote(o.RoutesInDispatch));
         w.WriteNumber("num_sms", o.NumSms);
         if (o.SmsSweep is null)
         {
@@ -69,9 +71,9 @@ internal static class JsonReport
         w.WriteNumber("num_sms", r.NumSms);
         if (r.Blocks > 0) w.WriteNumber("blocks", r.Blocks);
         else w.WriteNull("blocks");
-        w.WriteStartObject("update");
-        w.WriteNumber("median_us", r.Update.MedianUs);
-        w.WriteNumber("p90_us", r.Update.P90Us);
+        w.WriteStartObject("update");  // null times under --routing fused: the dispatch's include the routing
+        NumberOrNull(w, "median_us", r.Update.MedianUs);
+        NumberOrNull(w, "p90_us", r.Update.P90Us);
         w.WriteEndObject();
         WritePhase(w, "dispatch", r.Dispatch, r.Traffic.DispatchRows, r.Traffic.DispatchBytes, r.Traffic.RemoteDispatchBytes,
             r.DispatchGBps, r.Ranks, r.Traffic.DispatchFormula(r.Config), r.DispatchPercentOfCeiling);

@@ -39,7 +39,7 @@ internal static class ResultTable
             rows.Add(
             [
                 r.Tokens.ToString(CultureInfo.InvariantCulture),
-                Units.Micros(r.Update.MedianUs),
+                Units.MicrosOrDash(r.Update.MedianUs),
                 Units.Micros(r.Dispatch.MedianUs),
                 Units.Micros(r.Dispatch.P90Us),
                 Megabytes(r.Traffic.DispatchBytes),
@@ -90,8 +90,13 @@ internal static class ResultTable
         ArgumentNullException.ThrowIfNull(options);
         return string.Create(CultureInfo.InvariantCulture,
             $"times: median and p90 over {options.Iters} iterations after {options.Warmup} warm-ups, per rank, slowest rank shown; ") +
-            "GB/s = bytes of all ranks / slowest rank's median (1 GB = 10^9 B); MB = 10^6 B";
+            "GB/s = bytes of all ranks / slowest rank's median (1 GB = 10^9 B); MB = 10^6 B; " + RoutingNote(options.RoutesInDispatch);
     }
+
+    /// <summary>What the update and dispatch columns hold under <c>--routing</c>.</summary>
+    public static string RoutingNote(bool fused) => fused
+        ? "routing fused (--routing fused): the dispatch takes the routing itself (one launch up to 128 tokens on Cuda), so its times include the routing and no update is timed (\"-\")"
+        : "routing separate (--routing separate): Update, then Dispatch, each timed";
 
     /// <summary>The command line as typed (arguments with spaces quoted).</summary>
     public static string Arguments(string[] args)

@@ -47,6 +47,12 @@ internal sealed class CaptureSink : IEpRankBackend
 
     public void Combine(EpHandle handle, ref readonly EpLaunchArgs args) => Take(RecordedKind.Combine, handle, in args);
 
+    /// <summary>Host: nothing now (the ids are read when a replay runs the dispatch, as a recorded Update's); Cuda: the backend's.</summary>
+    public void CheckRouting(ref readonly EpLaunchArgs args)
+    {
+        if (_calls is null) _inner.CheckRouting(in args);
+    }
+
     /// <summary>Host: appends the caller's work to the recording.</summary>
     public void RecordWork(IEpStepWork work) => _calls!.Add(new RecordedCall { Kind = RecordedKind.Work, Work = work });
 

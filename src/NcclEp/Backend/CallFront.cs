@@ -5,7 +5,7 @@ namespace NcclEp.Backend;
 /// <summary>
 /// Where a group's launch stub sends its dispatch or combine while one of the group's data-path calls runs it: after the
 /// stub's checks and before the launch, the group checks a layout tensor that lies in its window (zero-copy receive),
-/// counts the operation on its route (the host's copy of the sequence number, for the window's parity), and for a send
+/// checks a routed dispatch's ids where the backend reads them on the host, counts the operation on its route (the host's copy of the sequence number, for the window's parity), and for a send
 /// marks the packed arguments as the send half and keeps them for <see cref="EpGroup.Complete"/>; then the call goes on
 /// to the rank's backend (or the capture sink, which records it). One per group, made at creation: nothing allocates
 /// per call. Outside those calls <see cref="EpGroup.RankBackend"/> is the rank's backend itself.
@@ -48,9 +48,13 @@ internal sealed class CallFront(EpGroup group) : IEpRankBackend
 
     public void Combine(EpHandle handle, ref readonly EpLaunchArgs args) => Issue(EpOperation.Combine, handle, in args);
 
+    public void CheckRouting(ref readonly EpLaunchArgs args) => Target.CheckRouting(in args);
+
     private void Issue(EpOperation op, EpHandle handle, ref readonly EpLaunchArgs args)
     {
         EpRoute route = EpRoutes.Of(op, args.Pass);
+        // A bad id the backend can see on the host is refused before the operation is counted (nothing issued).
+        if (args.Routing) Target.CheckRouting(in args);
         group.BeginOperation(route, op, handle, in args);
         EpLaunchArgs issued = args;
         if (_sending) issued.Half = EpHalf.Send;

@@ -32,13 +32,20 @@ internal struct EpLaunchArgs
     /// <summary>Bytes between rows inside the first dimension (3-D layouts; equals <see cref="RowsStride0"/> for 2-D).</summary>
     public long RowsStride1;
 
-    /// <summary>Update: top-k expert ids <c>[tokens, topK]</c> (int32).</summary>
+    /// <summary>
+    /// Forward dispatch that brings its own routing (the routed <c>EpGroup.Dispatch</c> and <c>DispatchSend</c>): its send
+    /// half first replaces the handle's routing with <see cref="TopKIds"/> and <see cref="TopKWeights"/> of
+    /// <see cref="NumTokens"/> tokens, exactly as <c>EpHandle.Update</c> would, then sends. The receive half ignores it.
+    /// </summary>
+    public bool Routing;
+
+    /// <summary>Update (and a dispatch with <see cref="Routing"/>): top-k expert ids <c>[tokens, topK]</c> (int32).</summary>
     public nint TopKIds;
 
     /// <summary>Bytes between rows of <see cref="TopKIds"/>.</summary>
     public long TopKIdsRowStride;
 
-    /// <summary>Update: top-k weights <c>[tokens, topK]</c> (float32).</summary>
+    /// <summary>Update (and a dispatch with <see cref="Routing"/>): top-k weights <c>[tokens, topK]</c> (float32).</summary>
     public nint TopKWeights;
 
     /// <summary>Bytes between rows of <see cref="TopKWeights"/>.</summary>

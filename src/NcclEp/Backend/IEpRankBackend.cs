@@ -14,7 +14,18 @@ internal interface IEpRankBackend : IDisposable
 
     void Update(EpHandle handle, ref readonly EpLaunchArgs args);
 
+    /// <summary>
+    /// A dispatch with <see cref="EpLaunchArgs.Routing"/> first routes, exactly as <see cref="Update"/> (on the Cuda backend
+    /// inside the dispatch kernel when the routing is one update tile), then dispatches.
+    /// </summary>
     void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args);
+
+    /// <summary>
+    /// Checks the routing of a dispatch with <see cref="EpLaunchArgs.Routing"/> before the group counts the operation,
+    /// where the backend reads it on the host: the Host backend raises what <see cref="Update"/> would for a bad id. The
+    /// Cuda kernels record a bad id instead (raised by a later call), so there it checks nothing.
+    /// </summary>
+    void CheckRouting(ref readonly EpLaunchArgs args);
 
     void Combine(EpHandle handle, ref readonly EpLaunchArgs args);
 

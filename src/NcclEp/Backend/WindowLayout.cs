@@ -115,6 +115,13 @@ internal static class WindowControl
     /// <summary>u32: combine-route operations this rank has finished.</summary>
     public const int CombineSequence = 4;
 
+    /// <summary>
+    /// u32: the sequence number of the dispatch-route operation whose block 0 last finished routing for the others (a
+    /// Cuda dispatch that brings its own routing, FLAG_ROUTE: CTRL_ROUTE_READY in ep_common.cuh, ep_route.cuh). Cleared
+    /// with the sequences by SetActiveRanks, so a number from before a restart cannot pass for a new operation's.
+    /// </summary>
+    public const int RouteReady = 8;
+
     /// <summary>u32 ×4: the kernels' grid tickets {hierarchical forwarding done, dispatch done, unused, combine done}.</summary>
     public const int Tickets = 32;
 

@@ -22,6 +22,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly bool _sizeGrids;          // low latency: grids sized to the call's work (LaunchSizing)
     private readonly bool _dependentLaunch;    // NCCLEP_PDL=1: programmatic dependent launch (DependentLaunch)
     private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
+    private readonly uint _routedDispatchShared;  // a dispatch kernel that routes first: its block 0 needs the update's masks
     private readonly NetworkStaging? _staging;
     private readonly NetworkExchangeWatch? _watch;
     private readonly nint _comm;
@@ -49,10 +50,11 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         _offsetsShared = (uint)(masks * sizeof(int));
         _dispatchShared = (uint)(((local * world) + (3 * local) + 1) * sizeof(int));
         _combineShared = 0; // static shared memory only
+        _routedDispatchShared = Math.Max(_dispatchShared, _updateShared);
         kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
         kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
-        kernels.ReserveSharedMemory(kernels.Dispatch, (int)_dispatchShared);
-        if (kernels.QuantizedDispatch != 0) kernels.ReserveSharedMemory(kernels.QuantizedDispatch, (int)_dispatchShared);
+        kernels.ReserveSharedMemory(kernels.Dispatch, (int)_routedDispatchShared);
+        if (kernels.QuantizedDispatch != 0) kernels.ReserveSharedMemory(kernels.QuantizedDispatch, (int)_routedDispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
         ThrowIfNotResident(c, fabric.RanksPerDevice);
         _errors = new CudaErrorRecord(_device);
@@ -87,7 +89,8 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private void ThrowIfNotResident(in EpConfig c, int ranksPerDevice)
     {
         using CudaContextScope scope = _device.MakeCurrent();
-        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _dispatchShared), ("combine", _kernels.Combine, _combineShared), ("FP8 dispatch", _kernels.QuantizedDispatch, _dispatchShared) })
+        // A dispatch may route first (FLAG_ROUTE), with the larger shared memory: checked with that.
+        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _routedDispatchShared), ("combine", _kernels.Combine, _combineShared), ("FP8 dispatch", _kernels.QuantizedDispatch, _routedDispatchShared) })
         {
             if (function == 0) continue;  // no FP8 recipe
             Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
@@ -121,19 +124,15 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     public void Update(EpHandle handle, ref readonly EpLaunchArgs args)
     {
         ThrowIfKernelFailed();
-        CudaKernelParams p = _template;
-        Fill(ref p, handle, in args, flags: 0);
-        uint tiles = (uint)HandleLayout.UpdateTiles(args.NumTokens);
-        Launch(_kernels.Update, tiles, _updateShared, args.Stream, ref p);
-        // One tile: ncclep_update finished the positions, totals and send lists itself (ep_update.cu).
-        if (tiles > 1) Launch(_kernels.UpdateOffsets, tiles, _offsetsShared, args.Stream, ref p);
+        LaunchUpdate(handle, in args);
     }
 
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)
     {
         ThrowIfKernelFailed();
         CudaKernelParams p = _template;
-        Fill(ref p, handle, in args, flags: args.Pass == EpPass.Forward ? RowsInWindowFlag(args.Rows) : 0);
+        int route = RouteFirst(handle, in args);
+        Fill(ref p, handle, in args, flags: (args.Pass == EpPass.Forward ? RowsInWindowFlag(args.Rows) : 0) | route);
         if (args.Quantization != EpDispatchQuantization.None) RunQuantizedDispatchRoute(args.Stream, args.Half, ref p);
         else if (args.Pass == EpPass.Forward) RunDispatchRoute(args.Stream, args.Half, ref p);
         else RunCombineRoute(args.Stream, args.Half, ref p);
@@ -167,13 +166,13 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     }
 
     private void RunDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
-        RunRoute(_kernels.Dispatch, DispatchGrid(p.NumTokens), _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+        RunRoute(_kernels.Dispatch, DispatchGrid(p.NumTokens), DispatchShared(in p), 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
 
     /// <summary>The FP8 dispatch: its own kernel, its messages (FP8 row and scales) at their own stride in the same slots.</summary>
     private void RunQuantizedDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p)
     {
         p.MessageBytes = _fabric.Layout.QuantizedMessageBytes;
-        RunRoute(_kernels.QuantizedDispatch, DispatchGrid(p.NumTokens), _dispatchShared, 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+        RunRoute(_kernels.QuantizedDispatch, DispatchGrid(p.NumTokens), DispatchShared(in p), 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
     }
 
     private void RunCombineRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>
@@ -274,8 +273,9 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
 
         // A recovery point (as on the Host backend): each newly masked LSA peer is marked as masked by this rank (its
         // kernels then store nothing to a peer), the mask is written, this rank's sequence restarts at 0 and the flags
-        // peers left in its window are cleared. On the device's transfer stream, synchronised before returning, so the
-        // writes are complete before any later launch on a non-blocking stream. A masked network peer needs no mark:
+        // peers left in its window are cleared (and, with the sequences, WindowControl.RouteReady). On the device's
+        // transfer stream, synchronised before returning, so the writes are complete before any later launch on a
+        // non-blocking stream. A masked network peer needs no mark:
         // nothing is received from it any more (NCCL's send/recv only moves data both sides posted).
         WindowLayout layout = _fabric.Layout;
         nint window = _fabric.Window(_rank);
@@ -291,7 +291,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         {
             Check.Cu(CudaDriver.cuMemcpyHtoDAsync_v2(window + WindowControl.ActiveMask, m, (nuint)(mask.Length * 4), stream), "cuMemcpyHtoDAsync_v2");
             Check.Cu(CudaDriver.cuMemsetD8Async(window + (nint)layout.DispatchFlags, 0, (nuint)(layout.ExpertCounts - layout.DispatchFlags), stream), "cuMemsetD8Async");
-            Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, 2, stream), "cuMemsetD32Async");
+            Check.Cu(CudaDriver.cuMemsetD32Async(window + WindowControl.DispatchSequence, 0, SequenceWords, stream), "cuMemsetD32Async");
             Check.Cu(CudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
         }
     }

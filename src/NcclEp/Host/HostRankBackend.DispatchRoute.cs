@@ -16,6 +16,7 @@ internal sealed unsafe partial class HostRankBackend
     public void Dispatch(EpHandle handle, ref readonly EpLaunchArgs args)
     {
         BeginCall();
+        if (args.Routing && args.Half != EpHalf.Receive) Route(handle, in args);  // Update, then the dispatch
         if (args.Pass == EpPass.Forward) RunDispatchRoute(handle, in args, scaleByWeight: false);
         else RunCombineRoute(handle, in args, weighted: false);
     }

@@ -4,13 +4,24 @@ using NcclEp.Backend;
 
 namespace NcclEp.Host;
 
-/// <summary>Update: check the routing, then fill the handle's send-side state (positions, counts, the token at each row sent).</summary>
+/// <summary>
+/// Update: check the routing, then fill the handle's send-side state (positions, counts, the token at each row sent). A
+/// dispatch that brings its own routing runs exactly this first (<see cref="Route"/>).
+/// </summary>
 internal sealed unsafe partial class HostRankBackend
 {
     public void Update(EpHandle handle, ref readonly EpLaunchArgs args)
     {
-        int tokens = args.NumTokens, k = _topK;
         BeginCall();
+        Route(handle, in args);
+    }
+
+    public void CheckRouting(ref readonly EpLaunchArgs args) => ValidateRouting(in args);
+
+    /// <summary>The routing of <paramref name="args"/> into <paramref name="handle"/>: checked, then written.</summary>
+    private void Route(EpHandle handle, ref readonly EpLaunchArgs args)
+    {
+        int tokens = args.NumTokens, k = _topK;
         ValidateRouting(in args);
 
         HandleLayout h = handle.Layout;

@@ -21,6 +21,7 @@
 // Window control block (WindowControl.cs).
 #define CTRL_DISPATCH_SEQ 0
 #define CTRL_COMBINE_SEQ 4
+#define CTRL_ROUTE_READY 8   // u32: sequence number of the dispatch whose block 0 finished routing (FLAG_ROUTE, ep_route.cuh)
 #define CTRL_TICKETS 32
 #define CTRL_MASKED_BY 128
 #define CTRL_ACTIVE_MASK 256
@@ -170,6 +171,7 @@ __device__ __forceinline__ i64 rail_messages_offset(const EpParams& p) {
 
 #define FLAG_SCALE_BY_WEIGHT 1  // dispatch route: expert-major rows = w * row (Combine backward)
 #define FLAG_ROWS_IN_WINDOW 2   // dispatch route, rank-major: the rows are this window's messages (zero-copy receive)
+#define FLAG_ROUTE 4            // dispatch route, send half: block 0 routes the call's tile first (ep_route.cuh)
 #define FLAG_WEIGHTED 1         // combine route: sum w * y (Combine forward, expert-major)
 
 __device__ __forceinline__ u64 globaltimer() {

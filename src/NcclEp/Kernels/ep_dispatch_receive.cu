@@ -3,6 +3,7 @@
 // (rows, source info, received top-k, FP8 scales), zero the padding rows, and run send and receive as the steps say.
 #include "ep_common.cuh"
 #include "ep_fp8.cuh"
+#include "ep_route.cuh"
 
 // Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
 __device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int parity, int s, int c) {
@@ -135,6 +136,10 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
     }
 }
 
+// Reads no send-side handle state (routing copy, positions, counts, send lists): only this window, the staging slices
+// and the caller's tokens; it writes only the handle's receive side. So a dispatch that routes itself (FLAG_ROUTE) does
+// not gate it on routing_ready: this rank's own routing reaches it through its own count flag and messages, which its
+// sending blocks release after that gate.
 template <bool Q>
 __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks, int* shared) {
     __shared__ int sCount[NCCLEP_MAX_WORLD];
@@ -238,13 +243,15 @@ __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
     if (send && receive && G > 1) {
         const int senders = sending_blocks(G, DISPATCH_SENDERS_PER_8);
         if (b < senders) {
-            if (b == 0) publish_counts(p, seq, parity);
-            send_chunks<Q>(p, seq, parity, b, senders);
+            if (routing_ready(p, seq, (u32*)shared)) {  // FLAG_ROUTE: block 0 routes first (ep_route.cuh)
+                if (b == 0) publish_counts(p, seq, parity);
+                send_chunks<Q>(p, seq, parity, b, senders);
+            }
         } else {
             receive_chunks<Q>(p, seq, parity, b - senders, G - senders, shared);
         }
     } else {
-        if (send) {
+        if (send && routing_ready(p, seq, (u32*)shared)) {
             if (b == 0) publish_counts(p, seq, parity);
             send_chunks<Q>(p, seq, parity, b, G);
         }

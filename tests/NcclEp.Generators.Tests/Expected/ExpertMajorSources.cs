@@ -179,6 +179,21 @@ internal static class ExpertMajorSources
                     if (pass == EpPass.Forward) handle.MarkDispatched();
                 }
 
+                /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the routing and both descriptors, then launches <see cref="DispatchKernel"/>, which routes first.</summary>
+                public static void DispatchRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, EpStream stream)
+                {
+                    IEpRankBackend backend = group.RankBackend;
+                    CheckRoutedDispatchState(group, handle, quantized: false);
+                    EpShapes s = group.Shapes;
+                    CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
+                    CheckRows(in s, in received, nameof(received), s.DataType);
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
+                    AddRouting(ref args, in topkIds, in topkWeights);
+                    backend.Dispatch(handle, in args);
+                    MarkRoutedAndDispatched(handle, args.NumTokens);
+                }
+
                 /// <summary>The FP8 forward dispatch of <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the recipe and the three descriptors, then launches <see cref="QuantizedDispatchKernel"/>.</summary>
                 public static void DispatchQuantized(EpGroup group, EpHandle handle, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
                 {
@@ -186,15 +201,27 @@ internal static class ExpertMajorSources
                     CheckQuantizedDispatchState(group, handle);
                     EpShapes s = group.Shapes;
                     CheckHomeRows(in s, handle, in tokens, nameof(tokens));
-                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
-                    CheckScales(in s, in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
-                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
-                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
                     EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
                     PackScales(ref args, in s, in receivedScales);
                     backend.Dispatch(handle, in args);
                     handle.MarkDispatched();
+                }
+
+                /// <summary>The FP8 <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: checks the handle, the recipe, the routing and the three descriptors, then launches <see cref="QuantizedDispatchKernel"/>, which routes first.</summary>
+                public static void DispatchQuantizedRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
+                {
+                    IEpRankBackend backend = group.RankBackend;
+                    CheckRoutedDispatchState(group, handle, quantized: true);
+                    EpShapes s = group.Shapes;
+                    CheckRoutedInputs(in s, in topkIds, in topkWeights, in tokens, in received, nameof(received));
+                    CheckRoutingApart(in topkIds, in topkWeights, in receivedScales, nameof(receivedScales));
+                    CheckQuantizedOutputs(in s, in tokens, in received, in receivedScales);
+                    EpLaunchArgs args = Pack(handle, in tokens, in received, stream, EpPass.Forward);
+                    PackScales(ref args, in s, in receivedScales);
+                    AddRouting(ref args, in topkIds, in topkWeights);
+                    backend.Dispatch(handle, in args);
+                    MarkRoutedAndDispatched(handle, args.NumTokens);
                 }
 
                 /// <summary><see cref="EpGroup.Combine"/>: checks the handle and both descriptors, then launches <see cref="CombineKernel"/>.</summary>
@@ -226,6 +253,16 @@ internal static class ExpertMajorSources
                     TensorChecks.Dim(in t, name, 0, s.LocalExperts, "local experts");
                     TensorChecks.Dim(in t, name, 1, s.ScaleColumns, "scale columns: hidden / 128, or hidden / 512 packed UE8M0 words");
                     TensorChecks.Dim(in t, name, 2, (long)s.WorldSize * s.MaxTokensPerRank, "worldSize × maxTokensPerRank");
+                }
+
+                /// <summary>The FP8 dispatch's outputs: FP8 rows in the layout and their scales, apart from the tokens and from each other.</summary>
+                private static void CheckQuantizedOutputs(in EpShapes s, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales)
+                {
+                    CheckRows(in s, in received, nameof(received), EpDataType.Float8E4M3);
+                    CheckScales(in s, in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in received, nameof(received));
+                    TensorChecks.NoOverlap(in tokens, nameof(tokens), in receivedScales, nameof(receivedScales));
+                    TensorChecks.NoOverlap(in received, nameof(received), in receivedScales, nameof(receivedScales));
                 }
 
                 /// <summary>Packs a dispatch or combine on the stack; strides in bytes.</summary>

@@ -60,6 +60,29 @@ internal static class LibrarySources
                 }
             }
 
+            /// <summary><see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: runs the stub of the group's (mode, layout).</summary>
+            public static void DispatchRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, EpStream stream)
+            {
+                switch (group.Shapes.Mode, group.Shapes.Layout)
+                {
+                    case (EpMode.LowLatency, EpLayout.ExpertMajor):
+                        LowLatencyExpertMajor.DispatchRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, stream);
+                        return;
+                    case (EpMode.LowLatency, EpLayout.RankMajor):
+                        LowLatencyRankMajor.DispatchRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.Flat):
+                        HighThroughputFlat.DispatchRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.ExpertMajor):
+                        HighThroughputExpertMajor.DispatchRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, stream);
+                        return;
+                    default:
+                        ThrowNoStub(group.Shapes.Mode, group.Shapes.Layout);
+                        return;
+                }
+            }
+
             /// <summary><see cref="EpGroup.Combine"/>: runs the stub of the group's (mode, layout).</summary>
             public static void Combine(EpGroup group, EpHandle handle, in EpTensor expertOutputs, in EpTensor combined, EpStream stream, EpPass pass)
             {
@@ -99,6 +122,29 @@ internal static class LibrarySources
                         return;
                     case (EpMode.HighThroughput, EpLayout.ExpertMajor):
                         HighThroughputExpertMajor.DispatchQuantized(group, handle, in tokens, in received, in receivedScales, stream);
+                        return;
+                    default:
+                        ThrowNoStub(group.Shapes.Mode, group.Shapes.Layout);
+                        return;
+                }
+            }
+
+            /// <summary>The FP8 <see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>: runs the stub of the group's (mode, layout).</summary>
+            public static void DispatchQuantizedRouted(EpGroup group, EpHandle handle, in EpTensor topkIds, in EpTensor topkWeights, in EpTensor tokens, in EpTensor received, in EpTensor receivedScales, EpStream stream)
+            {
+                switch (group.Shapes.Mode, group.Shapes.Layout)
+                {
+                    case (EpMode.LowLatency, EpLayout.ExpertMajor):
+                        LowLatencyExpertMajor.DispatchQuantizedRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.LowLatency, EpLayout.RankMajor):
+                        LowLatencyRankMajor.DispatchQuantizedRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.Flat):
+                        HighThroughputFlat.DispatchQuantizedRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, in receivedScales, stream);
+                        return;
+                    case (EpMode.HighThroughput, EpLayout.ExpertMajor):
+                        HighThroughputExpertMajor.DispatchQuantizedRouted(group, handle, in topkIds, in topkWeights, in tokens, in received, in receivedScales, stream);
                         return;
                     default:
                         ThrowNoStub(group.Shapes.Mode, group.Shapes.Layout);

@@ -67,11 +67,37 @@ public sealed class KernelParamsMirrorTests
     [InlineData("CTRL_COMBINE_SEQ", WindowControl.CombineSequence)]
     [InlineData("CTRL_TICKETS", WindowControl.Tickets)]
     [InlineData("CTRL_ACTIVE_MASK", WindowControl.ActiveMask)]
+    [InlineData("CTRL_ROUTE_READY", WindowControl.RouteReady)]
     public void Control_block_offsets_match_the_window_layout(string define, int offset)
     {
         Match match = Regex.Match(KernelSource.Text, $@"#define {define} (\d+)");
         Assert.True(match.Success, $"{define} is not defined in the kernel source");
         Assert.Equal(offset, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Route_flag_matches_the_backend_and_is_a_bit_of_its_own()
+    {
+        Match route = Regex.Match(KernelSource.Text, @"#define FLAG_ROUTE (\d+)");
+        Assert.True(route.Success, "FLAG_ROUTE is not defined in the kernel source");
+        Assert.Equal(CudaRankBackend.RouteFlag, int.Parse(route.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        foreach (string other in new[] { "FLAG_SCALE_BY_WEIGHT", "FLAG_ROWS_IN_WINDOW" })
+        {
+            Match m = Regex.Match(KernelSource.Text, $@"#define {other} (\d+)");
+            Assert.True(m.Success, $"{other} is not defined in the kernel source");
+            Assert.Equal(0, CudaRankBackend.RouteFlag & int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public void Set_active_ranks_clears_the_route_ready_word_with_the_sequences()
+    {
+        // SetActiveRanks clears SequenceWords u32 from DispatchSequence: both sequences and the ready word, and nothing
+        // of the grid tickets after them.
+        long cleared = WindowControl.DispatchSequence + (CudaRankBackend.SequenceWords * sizeof(uint));
+        foreach (int word in new[] { WindowControl.DispatchSequence, WindowControl.CombineSequence, WindowControl.RouteReady })
+            Assert.True(word >= WindowControl.DispatchSequence && word + sizeof(uint) <= cleared, $"control word {word} is not cleared");
+        Assert.True(cleared <= WindowControl.Tickets, "SetActiveRanks would clear the grid tickets");
     }
 
     [Theory]

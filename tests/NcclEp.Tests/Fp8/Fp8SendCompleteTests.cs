@@ -28,21 +28,7 @@ public class Fp8SendCompleteTests
         Fp8RankResult[] plain = Fp8Step.Run(config, world, inputs);
         Fp8RankResult[] split = Fp8Step.Run(config, world, inputs, split: true);
 
-        for (int r = 0; r < world; r++)
-        {
-            Assert.True(plain[r].ValidRows.Count > 0, $"rank {r}: no rows");
-            Assert.Equal(plain[r].RankCounts, split[r].RankCounts);
-            Assert.Equal(plain[r].ExpertCounts, split[r].ExpertCounts);
-            Assert.Equal(plain[r].ExpertOffsets, split[r].ExpertOffsets);
-            Assert.Equal(plain[r].Total, split[r].Total);
-            Assert.Equal(plain[r].SourceInfo, split[r].SourceInfo);
-            Assert.Equal(plain[r].RecvTopKIds, split[r].RecvTopKIds);
-            Assert.Equal(plain[r].Received, split[r].Received);
-            Assert.Equal(plain[r].Scales, split[r].Scales);
-            Assert.Equal(plain[r].Combined, split[r].Combined);
-            Assert.Equal(plain[r].GradRows, split[r].GradRows);
-            Assert.Equal(plain[r].GradX, split[r].GradX);
-        }
+        for (int r = 0; r < world; r++) Fp8Step.AssertSame(plain[r], split[r], r);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using Xunit;
 
 namespace NcclEp.Tests.Fp8;
 
@@ -27,10 +28,28 @@ internal static class Fp8Step
     public const uint Sentinel = 0xEEEEEEEEu;
 
     /// <param name="split">Dispatch and combine forward as send + <see cref="EpGroup.Complete"/> (DispatchSend, CombineSend).</param>
-    public static Fp8RankResult[] Run(EpConfig config, int world, Fp8Inputs[] inputs, bool split = false) =>
-        Fp8World.Run(config, world, g => RunRank(g, inputs[g.Rank], split));
+    /// <param name="routed">The dispatch takes the routing itself (the routed overloads) instead of Update, then Dispatch.</param>
+    public static Fp8RankResult[] Run(EpConfig config, int world, Fp8Inputs[] inputs, bool split = false, bool routed = false) =>
+        Fp8World.Run(config, world, g => RunRank(g, inputs[g.Rank], split, routed));
 
-    private static Fp8RankResult RunRank(EpGroup g, Fp8Inputs input, bool split)
+    /// <summary>Asserts that two runs of the step left the same results on one rank, output by output.</summary>
+    public static void AssertSame(Fp8RankResult expected, Fp8RankResult actual, int rank)
+    {
+        Assert.True(expected.ValidRows.Count > 0, $"rank {rank}: no rows");
+        Assert.Equal(expected.RankCounts, actual.RankCounts);
+        Assert.Equal(expected.ExpertCounts, actual.ExpertCounts);
+        Assert.Equal(expected.ExpertOffsets, actual.ExpertOffsets);
+        Assert.Equal(expected.Total, actual.Total);
+        Assert.Equal(expected.SourceInfo, actual.SourceInfo);
+        Assert.Equal(expected.RecvTopKIds, actual.RecvTopKIds);
+        Assert.Equal(expected.Received, actual.Received);
+        Assert.Equal(expected.Scales, actual.Scales);
+        Assert.Equal(expected.Combined, actual.Combined);
+        Assert.Equal(expected.GradRows, actual.GradRows);
+        Assert.Equal(expected.GradX, actual.GradX);
+    }
+
+    private static Fp8RankResult RunRank(EpGroup g, Fp8Inputs input, bool split, bool routed)
     {
         EpConfig c = g.Config;
         int t = input.Tokens, h = c.Hidden, k = c.TopK, es = c.DataType.SizeInBytes();
@@ -53,11 +72,14 @@ internal static class Fp8Step
 
         EpTensor xT = x.As2D(c.DataType, t, h), gradT = grad.As2D(c.DataType, t, h);
         EpTensor combinedT = combined.As2D(c.DataType, t, h), gradXT = gradX.As2D(c.DataType, t, h);
-        handle.Update(ids.As2D(EpDataType.Int32, t, k), weights.As2D(EpDataType.Float32, t, k));
-        if (c.IsDispatchQuantized && split) g.DispatchSend(handle, xT, Layout(received, c, g, c.ReceivedDataType), geometry.Tensor(scales));
-        else if (c.IsDispatchQuantized) g.Dispatch(handle, xT, Layout(received, c, g, c.ReceivedDataType), geometry.Tensor(scales));
-        else if (split) g.DispatchSend(handle, xT, Layout(received, c, g, c.DataType));
-        else g.Dispatch(handle, xT, Layout(received, c, g, c.DataType));
+        EpTensor idsT = ids.As2D(EpDataType.Int32, t, k), weightsT = weights.As2D(EpDataType.Float32, t, k);
+        EpTensor receivedT = Layout(received, c, g, c.ReceivedDataType), scalesT = geometry.Tensor(scales);
+        if (routed) Dispatch(g, handle, in idsT, in weightsT, in xT, in receivedT, in scalesT, split);
+        else
+        {
+            handle.Update(idsT, weightsT);
+            Dispatch(g, handle, in xT, in receivedT, in scalesT, split);
+        }
         if (split) g.Complete(handle);
 
         var result = new Fp8RankResult
@@ -95,6 +117,26 @@ internal static class Fp8Step
         result.GradRows = new byte[gradRows.Bytes];
         gradRows.Download<byte>(result.GradRows);
         return result;
+    }
+
+    /// <summary>The forward dispatch after Update: FP8 with its scales for a quantized group; a send when <paramref name="split"/>.</summary>
+    private static void Dispatch(EpGroup g, EpHandle h, in EpTensor x, in EpTensor received, in EpTensor scales, bool split)
+    {
+        bool fp8 = g.Config.IsDispatchQuantized;
+        if (fp8 && split) g.DispatchSend(h, x, received, scales);
+        else if (fp8) g.Dispatch(h, x, received, scales);
+        else if (split) g.DispatchSend(h, x, received);
+        else g.Dispatch(h, x, received);
+    }
+
+    /// <summary>The forward dispatch that takes the routing itself, with the same choices.</summary>
+    private static void Dispatch(EpGroup g, EpHandle h, in EpTensor ids, in EpTensor weights, in EpTensor x, in EpTensor received, in EpTensor scales, bool split)
+    {
+        bool fp8 = g.Config.IsDispatchQuantized;
+        if (fp8 && split) g.DispatchSend(h, ids, weights, x, received, scales);
+        else if (fp8) g.Dispatch(h, ids, weights, x, received, scales);
+        else if (split) g.DispatchSend(h, ids, weights, x, received);
+        else g.Dispatch(h, ids, weights, x, received);
     }
 
     /// <summary>The dispatch output's shape in <paramref name="type"/> elements: 3-D for the low-latency layouts.</summary>

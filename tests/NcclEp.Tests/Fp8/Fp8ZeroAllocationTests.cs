@@ -5,8 +5,8 @@ namespace NcclEp.Tests.Fp8;
 
 /// <summary>
 /// The FP8 dispatch joins the zero-allocation gate (ZeroAllocationTests): on every rank thread, after a warm-up, 10,000
-/// steps of Update, FP8 Dispatch (plain, or DispatchSend + Complete), Combine and both backward passes leave
-/// GC.GetAllocatedBytesForCurrentThread unchanged.
+/// steps of Update, FP8 Dispatch (plain, or DispatchSend + Complete; or the FP8 dispatch that routes itself), Combine
+/// and both backward passes leave GC.GetAllocatedBytesForCurrentThread unchanged.
 /// </summary>
 [Collection(NcclEp.Tests.Infrastructure.SerialCollection.Name)]
 public class Fp8ZeroAllocationTests
@@ -21,7 +21,9 @@ public class Fp8ZeroAllocationTests
     [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3UE8M0, false)]
     [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3, true)]
     [InlineData(EpMode.HighThroughput, EpLayout.Flat, EpDispatchQuantization.Float8E4M3UE8M0, true)]
-    public void FP8_dispatch_steps_allocate_nothing_on_any_rank(EpMode mode, EpLayout layout, EpDispatchQuantization recipe, bool split)
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor, EpDispatchQuantization.Float8E4M3, false, true)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, EpDispatchQuantization.Float8E4M3PowerOfTwo, true, true)]
+    public void FP8_dispatch_steps_allocate_nothing_on_any_rank(EpMode mode, EpLayout layout, EpDispatchQuantization recipe, bool split, bool routed = false)
     {
         var config = new EpConfig(mode, Experts, Hidden, TopK, MaxTokens, layout,
             ExpertAlignment: mode == EpMode.HighThroughput && layout == EpLayout.ExpertMajor ? 4 : 1) { DispatchQuantization = recipe };
@@ -47,29 +49,25 @@ public class Fp8ZeroAllocationTests
             EpTensor receivedT = Fp8Step.Layout(received, config, g, EpDataType.Float8E4M3), scalesT = geometry.Tensor(scales);
             EpTensor expertT = Fp8Step.Layout(expertRows, config, g, config.DataType);
 
-            Iterate(g, h, in idsT, in weightsT, in xT, in receivedT, in scalesT, in expertT, in yT, WarmUp, split);
+            Iterate(g, h, in idsT, in weightsT, in xT, in receivedT, in scalesT, in expertT, in yT, WarmUp, split, routed);
             long before = GC.GetAllocatedBytesForCurrentThread();
-            Iterate(g, h, in idsT, in weightsT, in xT, in receivedT, in scalesT, in expertT, in yT, Iterations, split);
+            Iterate(g, h, in idsT, in weightsT, in xT, in receivedT, in scalesT, in expertT, in yT, Iterations, split, routed);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         });
         Assert.Equal(new long[World], allocated);
     }
 
     private static void Iterate(EpGroup g, EpHandle h, in EpTensor ids, in EpTensor weights, in EpTensor x, in EpTensor received,
-        in EpTensor scales, in EpTensor expertRows, in EpTensor y, int count, bool split)
+        in EpTensor scales, in EpTensor expertRows, in EpTensor y, int count, bool split, bool routed)
     {
         for (int i = 0; i < count; i++)
         {
-            h.Update(in ids, in weights);
-            if (split)
-            {
-                g.DispatchSend(h, in x, in received, in scales);
-                g.Complete(h);
-            }
-            else
-            {
-                g.Dispatch(h, in x, in received, in scales);
-            }
+            if (!routed) h.Update(in ids, in weights);
+            if (split && routed) g.DispatchSend(h, in ids, in weights, in x, in received, in scales);
+            else if (split) g.DispatchSend(h, in x, in received, in scales);
+            else if (routed) g.Dispatch(h, in ids, in weights, in x, in received, in scales);
+            else g.Dispatch(h, in x, in received, in scales);
+            if (split) g.Complete(h);
             g.Combine(h, in expertRows, in y);
             g.Combine(h, in expertRows, in y, default, EpPass.Backward);
             g.Dispatch(h, in x, in expertRows, default, EpPass.Backward);

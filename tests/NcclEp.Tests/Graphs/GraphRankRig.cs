@@ -51,8 +51,8 @@ internal sealed class GraphRankRig : IDisposable
 
     private EpConfig Config => Group.Config;
 
-    /// <summary>The step over this rig's buffers for <paramref name="tokens"/> tokens.</summary>
-    public MoeTrainingStep Step(int tokens, bool backward = true)
+    /// <summary>The step over this rig's buffers for <paramref name="tokens"/> tokens (<paramref name="routed"/>: the dispatch routes itself).</summary>
+    public MoeTrainingStep Step(int tokens, bool backward = true, bool routed = false)
     {
         EpConfig c = Config;
         return new MoeTrainingStep
@@ -65,6 +65,7 @@ internal sealed class GraphRankRig : IDisposable
             ExpertOut = Layout(ExpertOut),
             Combined = Home(Combined, tokens),
             Backward = backward,
+            RoutedDispatch = routed,
             TokenGrad = Home(TokenGrad, tokens),
             LayoutGrad = Layout(LayoutGrad),
             ExpertGrad = Layout(ExpertGrad),

@@ -53,6 +53,24 @@ public class GraphReplayTests
         }
     }
 
+    [Theory]
+    [InlineData(EpMode.LowLatency, EpLayout.ExpertMajor, 1)]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor, 1)]
+    [InlineData(EpMode.HighThroughput, EpLayout.Flat, 1)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, 4)]
+    public void Replay_of_a_dispatch_that_routes_itself_with_new_routing_equals_eager_update_then_dispatch(EpMode mode, EpLayout layout, int alignment)
+    {
+        // The routing is read when the replay runs: each round writes other experts into the captured ids buffer.
+        using var w = new GraphWorld(Config(mode, layout, alignment), 3);
+        w.CaptureAll(routed: true);
+        var rng = new Random(CaseGenerator.Seed(19, (int)mode, (int)layout, alignment));
+        for (int round = 0; round < Rounds; round++)
+        {
+            w.UploadNewInputs(rng);
+            w.ReplayAndCompare($"replay {round}");
+        }
+    }
+
     [Fact]
     public void Replays_and_eager_calls_interleave_on_the_same_group()
     {

@@ -46,10 +46,10 @@ internal sealed class GraphWorld : IDisposable
     public EpGraph[] Graphs { get; }
     public RankThreads Threads { get; }
 
-    /// <summary>Every rank captures the step over its graph rig (on its own thread).</summary>
-    public void CaptureAll(bool backward = true) => Threads.Run(r =>
+    /// <summary>Every rank captures the step over its graph rig (on its own thread); <paramref name="routed"/>: its dispatch routes itself.</summary>
+    public void CaptureAll(bool backward = true, bool routed = false) => Threads.Run(r =>
     {
-        MoeTrainingStep step = GraphRigs[r].Step(Tokens[r], backward);
+        MoeTrainingStep step = GraphRigs[r].Step(Tokens[r], backward, routed);
         Graphs[r] = EpGraph.Capture(GraphRigs[r].Group, default, ref step);
     });
 

@@ -5,7 +5,8 @@ using NcclEp.Testing;
 namespace NcclEp.Tests.Graphs;
 
 /// <summary>
-/// The step the graph tests capture: the forward layer (Update → Dispatch → experts → Combine) and, when
+/// The step the graph tests capture: the forward layer (Update → Dispatch → experts → Combine, or with
+/// <see cref="RoutedDispatch"/> the dispatch that routes itself → experts → Combine) and, when
 /// <see cref="Backward"/> is set, its backward (Combine backward of the output gradient → experts → Dispatch backward).
 /// A struct, as <see cref="IEpStep"/> recommends; every tensor is fixed at capture.
 /// </summary>
@@ -13,7 +14,7 @@ internal struct MoeTrainingStep : IEpStep
 {
     public EpHandle Handle;
     public EpTensor Ids, Weights, X, Received, ExpertOut, Combined;
-    public bool Backward;
+    public bool Backward, RoutedDispatch;
     public EpTensor TokenGrad, LayoutGrad, ExpertGrad, XGrad;
     public ExpertsWork Experts, ExpertsBackward;
 
@@ -24,8 +25,15 @@ internal struct MoeTrainingStep : IEpStep
     {
         Runs++;
         EpStream s = context.Stream;
-        Handle.Update(in Ids, in Weights, s);
-        context.Group.Dispatch(Handle, in X, in Received, s);
+        if (RoutedDispatch)
+        {
+            context.Group.Dispatch(Handle, in Ids, in Weights, in X, in Received, s);
+        }
+        else
+        {
+            Handle.Update(in Ids, in Weights, s);
+            context.Group.Dispatch(Handle, in X, in Received, s);
+        }
         context.Work(Experts);
         context.Group.Combine(Handle, in ExpertOut, in Combined, s);
         if (!Backward) return;

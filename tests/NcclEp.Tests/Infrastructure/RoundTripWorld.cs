@@ -12,7 +12,7 @@ internal sealed record CaseResult(int Rank, int Seed, ReferenceModel Model, uint
 
 /// <summary>
 /// One world (groups, handles, buffers) for one configuration, reused by many randomized cases. A case runs on
-/// every rank thread: Update → Dispatch → the experts (<see cref="AffineExperts"/>) → Combine, then Combine(Backward) →
+/// every rank thread: Update → Dispatch (or the routed dispatch that does both) → the experts (<see cref="AffineExperts"/>) → Combine, then Combine(Backward) →
 /// the experts' backward → Dispatch(Backward), poisoning every output first (the experts' too) and comparing every
 /// output bit for bit with <see cref="ReferenceModel"/>. Ranks masked out by <c>active</c> make no calls.
 /// </summary>
@@ -52,6 +52,12 @@ internal sealed class RoundTripWorld : IDisposable
 
     /// <summary>Each rank sleeps 0–1 ms at random before each collective call, to vary the arrival order.</summary>
     public bool Jitter { get; init; }
+
+    /// <summary>
+    /// Route and dispatch in one call (<see cref="EpGroup.Dispatch(EpHandle, in EpTensor, in EpTensor, in EpTensor, in EpTensor, EpStream)"/>)
+    /// instead of Update, then Dispatch; each case's routing replaces the previous case's.
+    /// </summary>
+    public bool RoutedDispatch { get; init; }
 
     /// <summary>Called on each active rank after all its outputs of a case matched the reference.</summary>
     public Action<CaseResult>? OnChecked { get; init; }
@@ -130,10 +136,17 @@ internal sealed class RoundTripWorld : IDisposable
         rig.UploadHome(rig.Grad, batch.Grad, tokens, poison);
         foreach (EpBuffer b in new[] { rig.Received, rig.ExpertOut, rig.Combined, rig.LayoutGrad, rig.ExpertGrad, rig.TokenGrad }) b.Fill(poison);
 
-        h.Update(rig.IdsTensor(tokens), rig.WeightsTensor(tokens));
+        if (RoutedDispatch)
+        {
+            g.Dispatch(h, rig.IdsTensor(tokens), rig.WeightsTensor(tokens), rig.Home(rig.X, tokens), rig.Layout(rig.Received));
+        }
+        else
+        {
+            h.Update(rig.IdsTensor(tokens), rig.WeightsTensor(tokens));
+            Pause();
+            g.Dispatch(h, rig.Home(rig.X, tokens), rig.Layout(rig.Received));
+        }
         int routedTokens = h.NumTokens;
-        Pause();
-        g.Dispatch(h, rig.Home(rig.X, tokens), rig.Layout(rig.Received));
         HandleSnapshot afterDispatch = HandleSnapshot.Take(h);
         HostAffineExperts.Apply(h, rig.Layout(rig.Received), rig.Layout(rig.ExpertOut), EpPass.Forward);
         Pause();
