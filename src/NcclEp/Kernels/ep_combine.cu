@@ -7,8 +7,8 @@
 //   send:   (chunk, source) jobs over the messages each source sent here in the dispatch; a warp per row
 //           answering a message copies it to (token, slot) — or (token, this rank) — on the source rank, in
 //           16-byte vectors; with NCCLEP_COMBINE_PER_RANK (expert-major per-rank partials) a warp per message
-//           sums its local slots' rows in fp32 and sends that partial, rounded once, to (token, this rank);
-//           then the chunk's flag is released.
+//           sums its local slots' rows in fp32 and sends that partial, rounded once, to (token, this rank) —
+//           this rank's own messages' partials too, into its own window; then the chunk's flag is released.
 //   reduce: jobs of up to MAX_TOKENS_PER_JOB home tokens (fewer with few tokens, so every block works); a
 //           thread per peer waits for the chunks that hold those tokens' rows, then a warp per (token, segment
 //           of the row) sums the terms in fp32 in a fixed order (slot order for expert-major, rank order
@@ -191,7 +191,9 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
     const int first = warpJobs ? 0 : warp, step = warpJobs ? 1 : NCCLEP_WARPS;
     for (int job = warpJobs ? first_warp_job(block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? warp_job_stride(blocks) : blocks) {
         const int c = job / W, s = job - c * W;
-        if (!active[s] || s == p.rank) continue;  // this rank's own rows are read where they are (term_row)
+        // This rank's own rows are read where they are (term_row); its own per-rank partial is written into its own
+        // window's slot (token, this rank) with its chunk flag, like a peer's, while the peers' partials travel.
+        if (!active[s] || (s == p.rank && !NCCLEP_COMBINE_PER_RANK)) continue;
         const int n = min(counts[s], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the home rank does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
@@ -239,10 +241,22 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
     return true;
 }
 
+// Whether message i of source s has a term here (per-rank partials): one of its slots holds a sound row, as
+// message_slots finds them. send_partial writes no partial for a message without one, so its slot is not read.
+__device__ __forceinline__ bool message_has_terms(const EpParams& p, int s, i64 message) {
+    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    for (int k = 0; k < NCCLEP_TOPK; k++) {
+        const int at = state_at<int>(p, p.hRecvMessageRows)[message * NCCLEP_TOPK + k];
+        const int t = at >= 0 ? sourceInfo[(i64)at * 3 + 1] : -1;
+        if (at >= 0 && sourceInfo[(i64)at * 3] == s && t >= 0 && t < p.maxTokens) return true;
+    }
+    return false;
+}
+
 // Term i of home token t: the row holding it (and its weight), or null when there is none or its rank failed.
 // A term computed on this rank is read straight from the caller's rows (its dispatch-output row); selfBase is
-// the first Flat row of this rank's own tokens. This rank's own per-rank partial is computed where it is reduced
-// (null here).
+// the first Flat row of this rank's own tokens. This rank's own per-rank partial is in its own window, where its
+// sending warps wrote it (send_chunks_home).
 __device__ __forceinline__ const int4* term_row(const EpParams& p, int parity, int t, int i, const int* sFailed, int selfBase, float* w) {
     const int* active = active_mask(p);
     const int W = p.world, M = p.maxTokens;
@@ -261,25 +275,8 @@ __device__ __forceinline__ const int4* term_row(const EpParams& p, int parity, i
     const int position = rankPositions[t * W + i];
     if (position < 0 || !active[i] || sFailed[i]) return nullptr;
     if (i != p.rank) return incoming_row(p, i, parity, t, i);
-    if (NCCLEP_COMBINE_PER_RANK) return nullptr;
+    if (NCCLEP_COMBINE_PER_RANK) return message_has_terms(p, p.rank, (i64)p.rank * M + position) ? incoming_row(p, i, parity, t, i) : nullptr;
     return output_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)p.rank * M + position : (i64)selfBase + position);
-}
-
-// acc += this rank's own partial, rounded to the row type first (as a peer's arrives), so the sum is the same whichever
-// rank is home. The whole warp calls it.
-__device__ __forceinline__ void add_own_partial(const EpParams& p, unsigned slots, int index, float w, int v0,
-                                                float (&acc)[REDUCE_UNROLL][ELEMS_PER_VEC]) {
-    if (slots == 0) return;
-    float partial[REDUCE_UNROLL][ELEMS_PER_VEC];
-    message_partial(p, slots, index, w, (p.flags & FLAG_WEIGHTED) != 0, v0, partial);
-#pragma unroll
-    for (int u = 0; u < REDUCE_UNROLL; u++) {
-        if (v0 + 32 * u >= ROW_VECS) continue;
-        float rounded[ELEMS_PER_VEC];
-        unpack(pack(partial[u]), rounded);
-#pragma unroll
-        for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = __fadd_rn(acc[u][x], rounded[x]);
-    }
 }
 
 // Home token t, the lane's vectors v0 + 32u of one segment: the sum of its terms in order, in fp32, rounded once, into
@@ -297,14 +294,6 @@ __device__ __forceinline__ void reduce_segment(const EpParams& p, int parity, in
     for (int u = 0; u < REDUCE_UNROLL; u++)
 #pragma unroll
         for (int x = 0; x < ELEMS_PER_VEC; x++) acc[u][x] = 0.f;
-    // Per-rank partials: this rank's own term (rank p.rank in the order) is its message's partial, computed here.
-    int ownIndex = -1, ownToken = -1;
-    float ownWeight = 0.f;
-    unsigned ownSlots = 0;
-    if (NCCLEP_COMBINE_PER_RANK) {
-        const int position = state_at<int>(p, p.hRankPositions)[t * W + p.rank];
-        if (position >= 0) ownSlots = message_slots(p, p.rank, (i64)p.rank * p.maxTokens + position, lane, &ownIndex, &ownWeight, &ownToken);
-    }
 
     // Two terms per step, both loaded before either is added (the sum keeps term order).
     for (int i = 0; i < terms; i += 2) {
@@ -321,9 +310,7 @@ __device__ __forceinline__ void reduce_segment(const EpParams& p, int parity, in
             if (rowA != nullptr) ya[u] = ld_cg(rowA + v0 + 32 * u);
             if (rowB != nullptr) yb[u] = ld_cg(rowB + v0 + 32 * u);
         }
-        if (NCCLEP_COMBINE_PER_RANK && i == p.rank) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
         if (rowA != nullptr) accumulate(acc, ya, wA, weighted, v0);
-        if (NCCLEP_COMBINE_PER_RANK && j == p.rank && j != i) add_own_partial(p, ownSlots, ownIndex, ownWeight, v0, acc);
         if (rowB != nullptr) accumulate(acc, yb, wB, weighted, v0);
     }
     int4* home = (int4*)(p.home + t * p.homeStride);
@@ -337,7 +324,7 @@ __device__ __forceinline__ void token_rows_arrived(const EpParams& p, u32 seq, i
     const int W = p.world;
     const int* active = active_mask(p);
     for (int r = threadIdx.x & 31; r < W; r += 32) {
-        if (!active[r] || r == p.rank || is_network(p, r) || sFailed[r]) continue;
+        if (!active[r] || (r == p.rank && !NCCLEP_COMBINE_PER_RANK) || is_network(p, r) || sFailed[r]) continue;
         const int position = state_at<int>(p, p.hRankPositions)[t * W + r];
         if (position < 0) continue;
         const int n = min(state_at<int>(p, p.hSendRankCounts)[r], p.maxTokens);
@@ -388,7 +375,7 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
         const int t0 = job * perJob, t1 = min(T, t0 + perJob);
         __syncthreads();
         for (int r = threadIdx.x; r < W; r += blockDim.x)
-            if (active[r] && r != p.rank && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
+            if (active[r] && (r != p.rank || NCCLEP_COMBINE_PER_RANK) && !is_network(p, r) && !sFailed[r] && !rank_rows_arrived(p, seq, parity, r, t0, t1)) sFailed[r] = 1;
         __syncthreads();
         for (int item = warp; item < (t1 - t0) * SEGMENTS; item += NCCLEP_WARPS)
             reduce_segment(p, parity, t0 + item / SEGMENTS, (item % SEGMENTS) * SEGMENT_VECS + lane, sFailed, sSelfBase);
