@@ -24,6 +24,10 @@
 #define MAX_TOKENS_PER_JOB 8
 // Expert-major rows go home one per (token, top-k slot), unless per-rank partials send one per (token, rank).
 #define PER_SLOT_TERMS (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR && !NCCLEP_COMBINE_PER_RANK)
+// Warps that share one message's rows in low latency's warp jobs: per-slot expert-major answers a message with up to K
+// rows (about 4 at W = 2, top-8), which one warp would copy one after another (each row 7 rounds of loads at hidden
+// 7168), so four warps split them; every other layout sends one row (or one partial) per message: one warp.
+#define COMBINE_TEAM_WARPS (NCCLEP_WARP_JOBS && PER_SLOT_TERMS ? 4 : 1)
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
@@ -187,9 +191,11 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
 
     const bool warpJobs = NCCLEP_WARP_JOBS;
     // Block jobs: the block's warps share a chunk's rows, then thread 0 releases its flag after a barrier. Warp jobs (low
-    // latency): a warp sends the rows answering one message (a chunk) and releases its flag itself.
-    const int first = warpJobs ? 0 : warp, step = warpJobs ? 1 : NCCLEP_WARPS;
-    for (int job = warpJobs ? first_warp_job(block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? warp_job_stride(blocks) : blocks) {
+    // latency): a team of COMBINE_TEAM_WARPS warps sends the rows answering one message (a chunk) and releases its flag
+    // itself: one warp, or for per-slot expert-major rows (up to K of them per message) four, which share the rows.
+    const int team = warp / COMBINE_TEAM_WARPS, teams = NCCLEP_WARPS / COMBINE_TEAM_WARPS;
+    const int first = warpJobs ? warp % COMBINE_TEAM_WARPS : warp, step = warpJobs ? COMBINE_TEAM_WARPS : NCCLEP_WARPS;
+    for (int job = warpJobs ? team * blocks + block : block; job < chunk_count(M) * W; job += warpJobs ? blocks * teams : blocks) {
         const int c = job / W, s = job - c * W;
         // This rank's own rows are read where they are (term_row); its own per-rank partial is written into its own
         // window's slot (token, this rank) with its chunk flag, like a peer's, while the peers' partials travel.
@@ -212,8 +218,15 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         }
         if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
         u64* flag = combine_chunk_flag(p, p.peers[s], parity, p.rank, c);
-        if (warpJobs) {
+        if (warpJobs && COMBINE_TEAM_WARPS == 1) {
             warp_release(flag, (u64)seq << 32);
+            continue;
+        }
+        if (warpJobs) {
+            // The team's barrier (named barrier 1 + team: bar.sync orders memory among the threads it joins, as
+            // __syncthreads does for the block), then its first thread releases the flag (cumulative).
+            asm volatile("bar.sync %0, %1;" ::"r"(1 + team), "r"(32 * COMBINE_TEAM_WARPS) : "memory");
+            if (threadIdx.x % (32 * COMBINE_TEAM_WARPS) == 0) st_release_sys(flag, (u64)seq << 32);
             continue;
         }
         __syncthreads();
