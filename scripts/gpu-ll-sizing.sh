@@ -2,12 +2,14 @@
 # Issue 19, item 2 (launches sized to the work, warp jobs): LL dispatch and combine time against the grid, in one
 # device call. Before it, here (no GPU needed):
 #   bash scripts/gpu-bundle.sh; DEFINE=NCCLEP_WARP_JOBS=0 bash scripts/kernel-variant.sh ll-block-jobs HEAD
+#   DEFINE=LL_TEAM_WARPS=1 bash scripts/kernel-variant.sh ll-team-1 HEAD
 # then on the GPU machine (carry gpu-bundle and kernel-variants), from the repository root:
 #   bash scripts/gpu-ll-sizing.sh [world]; bash scripts/gpu-pack.sh        outputs in ${OUT:-./gpu-out}
-# Three kernels × grids, at 1 and 128 tokens per rank (expert-major, per-slot and per-rank combine), hidden 7168, top-8
+# Four kernels × grids, at 1 and 128 tokens per rank (expert-major, per-slot and per-rank combine), hidden 7168, top-8
 # of 256, bf16, --validate, with the link bound, numSms swept 4…132 (the most blocks a launch takes):
 #   sized       the default: warp jobs, grids sized to the call's work (Cuda/LaunchSizing.cs, docs/kernels.md)
 #   full        warp jobs, every launch the whole grid (NCCLEP_LL_FULL_GRID=1)
+#   team-1      sized grids, warp jobs with teams of one warp instead of four (-DLL_TEAM_WARPS=1)
 #   block-jobs  the kernels before warp jobs (-DNCCLEP_WARP_JOBS=0: chunks of 4 messages, a block barrier each), whole grid
 # The smallest grid that keeps each phase at its best is what the sizing should pick; if "full" beats "sized" at 1
 # token, LaunchSizing's two blocks per job is too few; if "block-jobs" beats "full" at 128, warp jobs lost.
@@ -25,6 +27,7 @@ bench() { # bench <name> <env...> -- <args...>: one bench run, its Markdown and 
     tee -a "$log" | grep -E "^backend|^\| |validation:|rror"
 }
 kernels=(sized full)
+[ -d kernel-variants/ll-team-1 ] && kernels+=(team-1) || echo "no kernel-variants/ll-team-1: teams of one warp not timed" | tee -a "$log"
 [ -d kernel-variants/ll-block-jobs ] && kernels+=(block-jobs) || echo "no kernel-variants/ll-block-jobs: block jobs not timed" | tee -a "$log"
 for tokens in 1 128; do
   for combine in per-slot per-rank; do
@@ -32,6 +35,7 @@ for tokens in 1 128; do
       case $k in
         sized) env=(NCCLEP_LL_FULL_GRID=0) ;;
         full) env=(NCCLEP_LL_FULL_GRID=1) ;;
+        team-1) env=(NCCLEP_LL_FULL_GRID=0 NCCLEP_KERNEL_SOURCE_DIR="$PWD/kernel-variants/ll-team-1") ;;
         block-jobs) env=(NCCLEP_LL_FULL_GRID=1 NCCLEP_KERNEL_SOURCE_DIR="$PWD/kernel-variants/ll-block-jobs") ;;
       esac
       bench "ll-sizing-$tokens-$combine-$k" "${env[@]}" -- --tokens "$tokens" --combine "$combine"

@@ -5,7 +5,7 @@ namespace NcclEp.Cuda;
 /// <summary>
 /// Low-latency dispatch and combine grids sized to the call's work (issue 19: a 1-token step launched all 132 blocks of
 /// 512 threads to move two messages). Low-latency kernels work in warp jobs that go one per block before any block takes
-/// a second (ep_common.cuh, <c>first_warp_job</c>), so a grid of twice the larger half's jobs gives every job its own SM
+/// a second (ep_common.cuh, <c>first_team_job</c>: a team of warps per job), so a grid of twice the larger half's jobs gives every job its own SM
 /// and both halves (sending, receiving or reducing: half the blocks each, <c>sending_blocks</c>) as many blocks as jobs.
 /// The configured grid (<see cref="EpConfig.NumSms"/>, or the rank's share of the GPU) is the most it takes, so at 33 or
 /// more tokens per rank on 2 ranks it is the whole grid, as before. High-throughput launches always take the whole grid.

@@ -24,10 +24,10 @@
 #define MAX_TOKENS_PER_JOB 8
 // Expert-major rows go home one per (token, top-k slot), unless per-rank partials send one per (token, rank).
 #define PER_SLOT_TERMS (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR && !NCCLEP_COMBINE_PER_RANK)
-// Warps that share one message's rows in low latency's warp jobs: per-slot expert-major answers a message with up to K
-// rows (about 4 at W = 2, top-8), which one warp would copy one after another (each row 7 rounds of loads at hidden
-// 7168), so four warps split them; every other layout sends one row (or one partial) per message: one warp.
-#define COMBINE_TEAM_WARPS (NCCLEP_WARP_JOBS && PER_SLOT_TERMS ? 4 : 1)
+// Warps that share one message's rows in low latency's warp jobs (a team, ep_common.cuh): per-slot expert-major answers
+// a message with up to K rows (about 4 at W = 2, top-8), which the team's warps split, a row each; every other layout
+// sends one row (or one partial) per message, which the team's threads share.
+#define COMBINE_TEAM_WARPS (NCCLEP_WARP_JOBS ? LL_TEAM_WARPS : 1)
 
 __device__ __forceinline__ char* combine_row(const EpParams& p, char* window, int parity, int token, int slot) {
     return window + p.offCombineRows + ((i64)(parity * p.maxTokens + token) * p.combineSlots + slot) * p.rowBytes;
@@ -140,15 +140,16 @@ __device__ __forceinline__ void message_partial(const EpParams& p, unsigned slot
     }
 }
 
-// Message i of source s: its partial, rounded once to the row type, to (token, this rank) on s. A warp per message.
-__device__ __forceinline__ void send_partial(const EpParams& p, int s, int i, int parity, int lane, bool weighted) {
+// Message i of source s: its partial, rounded once to the row type, to (token, this rank) on s. A warp per message, or
+// the `warps` warps of a team, each its share of the row's segments (this warp is `member` of them).
+__device__ __forceinline__ void send_partial(const EpParams& p, int s, int i, int parity, int lane, bool weighted, int member = 0, int warps = 1) {
     int index, token;
     float w;
     const unsigned slots = message_slots(p, s, (i64)s * p.maxTokens + i, lane, &index, &w, &token);
     if (slots == 0) return;
     int4* dst = outgoing_row(p, s, parity, token, p.rank);
     // The loop bound is the same for every lane: message_partial's shuffles need the whole warp.
-    for (int base = 0; base < ROW_VECS; base += SEGMENT_VECS) {
+    for (int base = member * SEGMENT_VECS; base < ROW_VECS; base += warps * SEGMENT_VECS) {
         const int v0 = base + lane;
         float partial[REDUCE_UNROLL][ELEMS_PER_VEC];
         message_partial(p, slots, index, w, weighted, v0, partial);
@@ -157,20 +158,21 @@ __device__ __forceinline__ void send_partial(const EpParams& p, int s, int i, in
     }
 }
 
-// Row `index` home to (token, slot) on source s, if its source info is sound.
-__device__ __forceinline__ void send_row(const EpParams& p, i64 index, int s, int parity, int lane) {
+// Row `index` home to (token, slot) on source s, if its source info is sound: by `threads` threads (a warp, or a team),
+// this one `thread` among them.
+__device__ __forceinline__ void send_row(const EpParams& p, i64 index, int s, int parity, int thread, int threads) {
     const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const int token = sourceInfo[index * 3 + 1];
     const int slot = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? sourceInfo[index * 3 + 2] : p.rank;
     if (sourceInfo[index * 3] != s || token < 0 || token >= p.maxTokens || slot < 0 || slot >= p.combineSlots) return;
     int4* dst = outgoing_row(p, s, parity, token, slot);
     const int4* from = output_row(p, index);
-    for (int v0 = lane; v0 < ROW_VECS; v0 += 32 * COPY_UNROLL) {
+    for (int v0 = thread; v0 < ROW_VECS; v0 += threads * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
 #pragma unroll
-        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) x[u] = __ldg(from + v0 + 32 * u);
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < ROW_VECS) x[u] = __ldg(from + v0 + threads * u);
 #pragma unroll
-        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < ROW_VECS) dst[v0 + 32 * u] = x[u];
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < ROW_VECS) dst[v0 + threads * u] = x[u];
     }
 }
 
@@ -191,11 +193,10 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
 
     const bool warpJobs = NCCLEP_WARP_JOBS;
     // Block jobs: the block's warps share a chunk's rows, then thread 0 releases its flag after a barrier. Warp jobs (low
-    // latency): a team of COMBINE_TEAM_WARPS warps sends the rows answering one message (a chunk) and releases its flag
-    // itself: one warp, or for per-slot expert-major rows (up to K of them per message) four, which share the rows.
-    const int team = warp / COMBINE_TEAM_WARPS, teams = NCCLEP_WARPS / COMBINE_TEAM_WARPS;
-    const int first = warpJobs ? warp % COMBINE_TEAM_WARPS : warp, step = warpJobs ? COMBINE_TEAM_WARPS : NCCLEP_WARPS;
-    for (int job = warpJobs ? team * blocks + block : block; job < chunk_count(M) * W; job += warpJobs ? blocks * teams : blocks) {
+    // latency): a team (COMBINE_TEAM_WARPS warps) sends the rows answering one message (a chunk) and releases its flag.
+    const Team team = team_of(COMBINE_TEAM_WARPS);
+    for (int job = warpJobs ? first_team_job(team, block, blocks) : block; job < chunk_count(M) * W;
+         job += warpJobs ? team_job_stride(COMBINE_TEAM_WARPS, blocks) : blocks) {
         const int c = job / W, s = job - c * W;
         // This rank's own rows are read where they are (term_row); its own per-rank partial is written into its own
         // window's slot (token, this rank) with its chunk flag, like a peer's, while the peers' partials travel.
@@ -203,30 +204,33 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         const int n = min(counts[s], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the home rank does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
+        // Who shares the chunk: the block's warps (block jobs) or the team's.
+        const int member = warpJobs ? team.member : warp, members = warpJobs ? COMBINE_TEAM_WARPS : NCCLEP_WARPS;
         if (NCCLEP_COMBINE_PER_RANK) {
-            // A warp per message: its local slots' rows reduced to one partial.
-            for (int i = begin + first; i < end; i += step) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
-        } else if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
-            // A warp per (message, slot): the rows answering one message spread over the block's warps.
-            for (int item = begin * K + first; item < end * K; item += step) {
-                const int index = messageRows[(i64)s * M * K + item];
-                if (index >= 0) send_row(p, index, s, parity, lane);
+            // A message's local slots' rows reduced to one partial: a warp per message, or a team's warps per segment.
+            if (warpJobs) {
+                for (int i = begin; i < end; i++) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0, team.member, COMBINE_TEAM_WARPS);
+            } else {
+                for (int i = begin + warp; i < end; i += NCCLEP_WARPS) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
             }
+        } else if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
+            // A warp per (message, slot): the rows answering one message spread over the warps that share the chunk.
+            for (int item = begin * K + member; item < end * K; item += members) {
+                const int index = messageRows[(i64)s * M * K + item];
+                if (index >= 0) send_row(p, index, s, parity, lane, 32);
+            }
+        } else if (warpJobs) {
+            // A message's one row, shared by the team's threads.
+            for (int i = begin; i < end; i++)
+                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, team.thread, team.threads);
         } else {
-            for (int i = begin + first; i < end; i += step)
-                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane);
+            for (int i = begin + warp; i < end; i += NCCLEP_WARPS)
+                send_row(p, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)sBase[s] + i, s, parity, lane, 32);
         }
         if (is_network(p, s)) continue;  // its slice goes out whole after the kernel
         u64* flag = combine_chunk_flag(p, p.peers[s], parity, p.rank, c);
-        if (warpJobs && COMBINE_TEAM_WARPS == 1) {
-            warp_release(flag, (u64)seq << 32);
-            continue;
-        }
         if (warpJobs) {
-            // The team's barrier (named barrier 1 + team: bar.sync orders memory among the threads it joins, as
-            // __syncthreads does for the block), then its first thread releases the flag (cumulative).
-            asm volatile("bar.sync %0, %1;" ::"r"(1 + team), "r"(32 * COMBINE_TEAM_WARPS) : "memory");
-            if (threadIdx.x % (32 * COMBINE_TEAM_WARPS) == 0) st_release_sys(flag, (u64)seq << 32);
+            team_release(team, COMBINE_TEAM_WARPS, flag, (u64)seq << 32);
             continue;
         }
         __syncthreads();

@@ -108,6 +108,27 @@ struct EpParams {
 __device__ __forceinline__ int first_warp_job(int block, int blocks) { return (threadIdx.x >> 5) * blocks + block; }
 __device__ __forceinline__ int warp_job_stride(int blocks) { return blocks * NCCLEP_WARPS; }
 
+// Teams (warp jobs): a job that copies one row, a message, is taken by a team of LL_TEAM_WARPS warps of one block, so
+// its 16-byte vectors spread over 32 * LL_TEAM_WARPS threads: a 14 KB row (hidden 7168, bf16) is 2 rounds of loads per
+// thread instead of 7 for one warp, which is the latency of a 1-token step's message. A team's job j goes to team
+// j / blocks of block j % blocks, as warp jobs do. Quantized dispatch keeps teams of one warp (a warp quantizes a row).
+#ifndef LL_TEAM_WARPS
+#define LL_TEAM_WARPS 4
+#endif
+struct Team {
+    int index;    // the team within its block
+    int member;   // the warp within the team
+    int thread;   // the thread within the team: the copy loops' first vector
+    int threads;  // threads of the team: the copy loops' stride
+};
+__device__ __forceinline__ Team team_of(int warps) {
+    const int warp = threadIdx.x >> 5;
+    return Team{warp / warps, warp % warps, (int)threadIdx.x % (32 * warps), 32 * warps};
+}
+// A team's first job and stride over `blocks` blocks.
+__device__ __forceinline__ int first_team_job(const Team& team, int block, int blocks) { return team.index * blocks + block; }
+__device__ __forceinline__ int team_job_stride(int warps, int blocks) { return blocks * (NCCLEP_WARPS / warps); }
+
 // How many chunks a block of n messages is cut into (1..NCCLEP_CHUNKS; none of them empty when n > 0).
 __device__ __forceinline__ int chunk_count(int n) { return min(NCCLEP_CHUNKS, max(1, (n + CHUNK_MESSAGES - 1) / CHUNK_MESSAGES)); }
 
@@ -317,12 +338,14 @@ __device__ __forceinline__ bool warp_wait_sequence(const EpParams& p, const u64*
     return arrived != 0;
 }
 
-// Warp jobs: after every lane's stores of a chunk, lane 0 releases its flag. __syncwarp makes the lanes' stores
-// observed by lane 0 and st.release.sys is cumulative, so a peer that acquires the flag observes them (the block jobs'
-// argument with bar.warp.sync in place of bar.sync).
-__device__ __forceinline__ void warp_release(u64* flag, u64 value) {
-    __syncwarp();
-    if ((threadIdx.x & 31) == 0) st_release_sys(flag, value);
+// Warp jobs: after every thread's stores of a chunk, the team's first thread releases its flag. __syncwarp (a team of
+// one warp) or the team's named barrier (bar.sync 1 + team, its threads) makes the stores observed by that thread, and
+// st.release.sys is cumulative, so a peer that acquires the flag observes them: the block jobs' argument with
+// bar.warp.sync or a named barrier in place of bar.sync, which orders memory among the threads it joins the same way.
+__device__ __forceinline__ void team_release(const Team& team, int warps, u64* flag, u64 value) {
+    if (warps == 1) __syncwarp();
+    else asm volatile("bar.sync %0, %1;" ::"r"(1 + team.index), "r"(32 * warps) : "memory");
+    if (team.thread == 0) st_release_sys(flag, value);
 }
 
 // Programmatic dependent launch (NCCLEP_PDL=1, Cuda/DependentLaunch.cs): a grid launched with it may start while the

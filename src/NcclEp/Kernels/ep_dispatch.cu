@@ -90,19 +90,20 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
     }
 }
 
-// One message: header words and the token's row, COPY_UNROLL vectors per lane loaded before any is stored. A
-// message to this rank itself carries only its header: the receiver reads the row from home. With node >= 0, the
-// message for that node's rail peer. Quantized (Q): the header, then the row quantized (every message, this rank's
-// own included, so every receiver reads FP8 rows and scales the same way).
+// One message: header words and the token's row, COPY_UNROLL vectors per thread loaded before any is stored, by
+// `threads` threads (a warp, or a team: `thread` is this one's index among them). A message to this rank itself carries
+// only its header: the receiver reads the row from home. With node >= 0, the message for that node's rail peer.
+// Quantized (Q, one warp: thread is its lane): the header, then the row quantized (every message, this rank's own
+// included, so every receiver reads FP8 rows and scales the same way).
 template <bool Q>
-__device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int lane, int node = -1) {
+__device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int thread, int threads, int node = -1) {
     const int VECS = Q || (node < 0 && r == p.rank) ? HEADER_VECS : HEADER_VECS + ROW_VECS;
     const int4* row = (const int4*)(p.home + t * p.homeStride);
-    for (int v0 = lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
+    for (int v0 = thread; v0 < VECS; v0 += threads * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
 #pragma unroll
         for (int u = 0; u < COPY_UNROLL; u++) {
-            const int v = v0 + 32 * u;
+            const int v = v0 + threads * u;
             if (v >= VECS) break;
             x[u] = v < HEADER_VECS ? make_int4(header_word(p, t, r, 4 * v, node), header_word(p, t, r, 4 * v + 1, node),
                                                header_word(p, t, r, 4 * v + 2, node), header_word(p, t, r, 4 * v + 3, node))
@@ -110,12 +111,12 @@ __device__ __forceinline__ void write_message(const EpParams& p, int4* message, 
         }
 #pragma unroll
         for (int u = 0; u < COPY_UNROLL; u++) {
-            const int v = v0 + 32 * u;
+            const int v = v0 + threads * u;
             if (v >= VECS) break;
             message[v] = x[u];
         }
     }
-    if constexpr (Q) write_quantized_row(row, (char*)message + HEADER_BYTES, lane);
+    if constexpr (Q) write_quantized_row(row, (char*)message + HEADER_BYTES, thread);
 }
 
 // Hierarchical HT: for every other node with a live rail peer, each token's slot at each of the node's ranks (-1:
@@ -141,14 +142,14 @@ __device__ void send_rail_messages(const EpParams& p, int block, int blocks) {
             const int slot = lane < G && active[d] ? positions[(i64)t * W + d] : -1;
             if (lane < G) slots[(i64)t * G + lane] = slot;
             if (__ballot_sync(0xFFFFFFFFu, slot >= 0) == 0) continue;
-            write_message<Q>(p, (int4*)(messages + (i64)t * p.messageBytes), t, -1, lane, node);
+            write_message<Q>(p, (int4*)(messages + (i64)t * p.messageBytes), t, -1, lane, 32, node);
         }
     }
 }
 
 // Sending block `block` of `blocks`: (chunk, destination) jobs in chunk order, so every destination's first
 // chunks go out first. Block jobs: the block's warps share a chunk's messages, then thread 0 releases its flag after a
-// barrier. Warp jobs (low latency): a warp writes a chunk (one message) and releases its flag itself.
+// barrier. Warp jobs (low latency): a team (ep_common.cuh) writes a chunk (one message) and releases its flag itself.
 template <bool Q>
 __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, int blocks) {
     const int W = p.world, M = p.maxTokens;
@@ -157,19 +158,26 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
     const int* rankCounts = state_at<int>(p, p.hSendRankCounts);
     const int* sendTokens = state_at<int>(p, p.hSendTokens);
     const bool warpJobs = NCCLEP_WARP_JOBS;
+    constexpr int TEAM = NCCLEP_WARP_JOBS && !Q ? LL_TEAM_WARPS : 1;
+    const Team team = team_of(TEAM);
 
-    for (int job = warpJobs ? first_warp_job(block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? warp_job_stride(blocks) : blocks) {
+    for (int job = warpJobs ? first_team_job(team, block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? team_job_stride(TEAM, blocks) : blocks) {
         const int c = job / W, r = job - c * W;
         if (!active[r] || (hierarchical(p) && is_network(p, r))) continue;  // another node: through its rail peer
         const int n = min(rankCounts[r], M);
         if (n <= 0 || c >= chunk_count(n)) continue;  // no such chunk: the receiver does not wait for it either
         const int begin = chunk_begin(n, c), end = chunk_begin(n, c + 1);
-        for (int slot = begin + (warpJobs ? 0 : warp); slot < end; slot += warpJobs ? 1 : NCCLEP_WARPS)
-            write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane);
+        if (warpJobs) {
+            for (int slot = begin; slot < end; slot++)
+                write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, team.thread, team.threads);
+        } else {
+            for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
+                write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane, 32);
+        }
         if (is_network(p, r)) continue;  // its slice goes out whole after the kernel
         u64* flag = dispatch_chunk_flag(p, p.peers[r], parity, p.rank, c);
         if (warpJobs) {
-            warp_release(flag, (u64)seq << 32);
+            team_release(team, TEAM, flag, (u64)seq << 32);
             continue;
         }
         __syncthreads();

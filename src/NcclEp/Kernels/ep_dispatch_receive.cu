@@ -49,10 +49,12 @@ struct Landing {
     const int* segments;       // [L + 1] first row of each local expert's segment
 };
 
-// Message i of source s into the layout, by one warp: its row to every place the layout gives it, its source info and
+// Message i of source s into the layout, by one warp or a team (`threads` threads, this one `thread` among them; the
+// team's first warp, `lead`, writes the metadata): its row to every place the layout gives it, its source info and
 // top-k (expert-major: per local slot, and the message's row of each slot for the combine).
 template <bool Q>
-__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int lane) {
+__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead) {
+    const int lane = threadIdx.x & 31;
     constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
     const bool perExpert = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR;
@@ -70,13 +72,14 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
         // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
         // home) and a network peer's (in the staging buffer) are copied in.
         const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
-        for (int v0 = inPlace ? VECS : lane; v0 < VECS; v0 += 32 * COPY_UNROLL) {
+        for (int v0 = inPlace ? VECS : thread; v0 < VECS; v0 += threads * COPY_UNROLL) {
             int4 x[COPY_UNROLL];
 #pragma unroll
-            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < VECS) x[u] = ld_cg(source + v0 + threads * u);
 #pragma unroll
-            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) row[v0 + 32 * u] = x[u];
+            for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < VECS) row[v0 + threads * u] = x[u];
         }
+        if (!lead) return;
         if constexpr (Q) copy_scales(p, message + HEADER_BYTES, NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? s * p.scalesStride0 + (i64)i * 4 : index * 4, lane);
         if (lane < 3) sourceInfo[index * 3 + lane] = lane == 0 ? s : lane == 1 ? token : -1;
         if (lane < K) {
@@ -103,19 +106,21 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
                 myScales = packed ? index * 4 : l * p.scalesStride0 + (i64)j * 4;
                 myWeight = ld_cv((const float*)(message + 16 + 4 * K) + lane);
                 myIndex = (int)index;
-                sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane;
+                if (lead) { sourceInfo[index * 3] = s; sourceInfo[index * 3 + 1] = token; sourceInfo[index * 3 + 2] = lane; }
             }
         }
-        state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
-        // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
-        if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
+        if (lead) {
+            state_at<int>(p, p.hRecvMessageRows)[((i64)s * M + i) * K + lane] = myIndex;
+            // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
+            if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
+        }
     }
-    // The loop bound is the same for every lane: the shuffles below need the whole warp.
-    for (int base = 0; base < VECS; base += 32 * COPY_UNROLL) {
-        const int v0 = base + lane;
+    // The loop bound is the same for every lane of a warp: the shuffles below need the whole warp.
+    for (int base = 0; base < VECS; base += threads * COPY_UNROLL) {
+        const int v0 = base + thread;
         int4 x[COPY_UNROLL];
 #pragma unroll
-        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + 32 * u < VECS) x[u] = ld_cg(source + v0 + 32 * u);
+        for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < VECS) x[u] = ld_cg(source + v0 + threads * u);
 #pragma unroll 1
         for (int k = 0; k < K; k++) {
             const i64 offset = __shfl_sync(0xFFFFFFFFu, myOffset, k);
@@ -124,9 +129,10 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
             int4* row = (int4*)(p.rows + offset);
 #pragma unroll
             for (int u = 0; u < COPY_UNROLL; u++)
-                if (v0 + 32 * u < VECS) row[v0 + 32 * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
+                if (v0 + threads * u < VECS) row[v0 + threads * u] = !Q && scale ? scale_vec(x[u], w) : x[u];
         }
     }
+    if (!lead) return;
     if constexpr (Q) {
 #pragma unroll 1
         for (int k = 0; k < K; k++) {
@@ -207,13 +213,15 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
     if (perExpert && packed) zero_padding<Q>(p, sSegments, sExpertCounts, L, block, blocks);
     const Landing at{sBase, sSourceOffsets, sExpertCounts, sSegments};
     if (NCCLEP_WARP_JOBS) {
-        // A warp per (source, chunk of one message): it waits for the chunk's flag itself, no block barrier.
-        for (int job = first_warp_job(block, blocks); job < chunk_count(M) * W; job += warp_job_stride(blocks)) {
+        // A team per (source, chunk of one message): each of its warps waits for the chunk's flag itself, no barrier.
+        constexpr int TEAM = Q ? 1 : LL_TEAM_WARPS;
+        const Team team = team_of(TEAM);
+        for (int job = first_team_job(team, block, blocks); job < chunk_count(M) * W; job += team_job_stride(TEAM, blocks)) {
             const int c = job / W, s = job - c * W;
             const int n = sCount[s];
             if (n <= 0 || c >= chunk_count(n)) continue;
             if (!from_staging(p, s) && !warp_wait_sequence(p, dispatch_chunk_flag(p, p.window, parity, s, c), seq, s, PHASE_DISPATCH_RECEIVE)) continue;
-            for (int i = chunk_begin(n, c); i < chunk_begin(n, c + 1); i++) receive_message<Q>(p, at, parity, s, i, lane);
+            for (int i = chunk_begin(n, c); i < chunk_begin(n, c + 1); i++) receive_message<Q>(p, at, parity, s, i, team.thread, team.threads, team.member == 0);
         }
         return;
     }
@@ -222,7 +230,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
         if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
-        for (int i = chunk_begin(n, c) + warp; i < chunk_begin(n, c + 1); i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane);
+        for (int i = chunk_begin(n, c) + warp; i < chunk_begin(n, c + 1); i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane, 32, true);
     }
 }
 

@@ -111,15 +111,17 @@ public sealed class NvrtcKernelTableTests
     }
 
     [NvrtcTheory]
-    [InlineData(EpLayout.RankMajor)]
-    [InlineData(EpLayout.ExpertMajor)]
-    public void Low_latency_block_jobs_build_compiles_for_sm_90(EpLayout layout)
+    [InlineData(EpLayout.RankMajor, "-DNCCLEP_WARP_JOBS=0")]
+    [InlineData(EpLayout.ExpertMajor, "-DNCCLEP_WARP_JOBS=0")]
+    [InlineData(EpLayout.RankMajor, "-DLL_TEAM_WARPS=1")]
+    [InlineData(EpLayout.ExpertMajor, "-DLL_TEAM_WARPS=1")]
+    public void Low_latency_job_variants_compile_for_sm_90(EpLayout layout, string define)
     {
-        // -DNCCLEP_WARP_JOBS=0 (ep_common.cuh) keeps low-latency mode's block jobs, to time them beside the default warp
-        // jobs (scripts/kernel-variant.sh): code the table's LL builds never compile.
+        // -DNCCLEP_WARP_JOBS=0 (ep_common.cuh) keeps low-latency mode's block jobs, -DLL_TEAM_WARPS=1 teams of one warp, to
+        // time them beside the default (scripts/kernel-variant.sh, gpu-ll-sizing.sh): builds the kernel table never makes.
         var config = new EpConfig(EpMode.LowLatency, 256, 7168, 8, 128, layout);
         List<string> options = KernelCache.Options(config, Architecture, EpKernelTable.For(config.Mode, config.Layout)[0].Defines);
-        options.Add("-DNCCLEP_WARP_JOBS=0");
+        options.Add(define);
         byte[] cubin = Compile(KernelSource.Text, options);
         Assert.True(DefinesFunction(cubin, "ncclep_dispatch"));
         Assert.True(DefinesFunction(cubin, "ncclep_combine"));
