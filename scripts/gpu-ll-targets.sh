@@ -44,10 +44,17 @@ for layout in expert-major rank-major; do
   NCCLEP_PDL=1 bench "ll-$layout-128-pdl" --layout "$layout" --tokens 128
   NCCLEP_PDL=1 bench "ll-$layout-1-pdl" --layout "$layout" --tokens 1
 done
+# The captured graph step at the shape (target: <= 30 µs per replay at 128 tokens): each rank captures routing
+# (fused), dispatch, the GPU experts and combine into one EpGraph after the timed loop and replays it 50 times after 10
+# (CUDA events around each replay, ranks lined up before each), then 50 back to back; the last replay is checked bit for bit.
+for layout in expert-major rank-major; do
+  bench "ll-$layout-128-graph" --layout "$layout" --tokens 128 --graph-step
+done
 # The whole LL range with its chart (link bound dashed).
 bench ll-sweep --layout expert-major --sweep ll --chart "$out/ll-sweep-w$world.svg" --no-terminal-chart
 
-# The graph step: capture/replay GPU µs per case (its own shapes; the 128-token target needs the shape there).
+# The graph suite: capture/replay at its own small shapes, every replay against the Host oracle (the 128-token target
+# is the --graph-step runs above).
 echo "=== graph suite" | tee -a "$log"
 timeout -k 10 180 $run tests --suite graph --replays 300 2>&1 | tee -a "$log" | grep -E "^\||passed|rror"
 echo "outputs in $out (pack them with scripts/gpu-pack.sh)"

@@ -68,6 +68,12 @@ internal static class Program
                 "one update + dispatch + combine back to back, and per rank and kernel when its blocks started and ended (per role), the slowest block " +
                 "and the gaps between the kernels",
         };
+        var graphStep = new Option<bool>(GraphStepProbe.OptionName)
+        {
+            Description = "after the timed loop, capture one step per rank (routing, dispatch, the experts, combine) into an EpGraph and replay it: " +
+                "median and p90 µs per replay (--iters after --warmup, ranks lined up before each), back-to-back µs per step, and the last " +
+                "replay checked bit for bit against the reference (a mismatch fails the run); not with --dtype fp8, --host-experts or --procs",
+        };
         Option<int> seed = Number("--seed", 1, "seed of the random routing and token rows");
         var json = new Option<string?>("--json") { Description = "also write machine-readable results to this file" };
         Option<int> timeoutMs = Number("--timeout-ms", 10_000, "longest wait on a peer before the run fails, ms");
@@ -95,7 +101,7 @@ internal static class Program
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
             backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, routing, numSms, smsSweep, iters, warmup, steadyOps,
-            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, timeline, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
+            validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, timeline, graphStep, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
         root.SetAction(parse =>
@@ -130,6 +136,7 @@ internal static class Program
                 ZeroCopy = parse.GetValue(zeroCopy),
                 ConcurrentCompute = parse.GetValue(concurrentCompute),
                 Timeline = parse.GetValue(timeline),
+                GraphStep = parse.GetValue(graphStep),
                 Seed = parse.GetValue(seed),
                 JsonPath = parse.GetValue(json),
                 TimeoutMs = parse.GetValue(timeoutMs),

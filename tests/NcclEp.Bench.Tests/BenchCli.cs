@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using NcclEp.Testing;
+using Xunit;
 
 namespace NcclEp.Bench.Tests;
 
@@ -18,6 +19,18 @@ internal static class BenchCli
         var all = new List<string> { bench };
         all.AddRange(arguments);
         return DotnetCli.Run(workingDirectory, all, Limit);
+    }
+
+    /// <summary>
+    /// Runs the bench with options it must refuse before any backend starts: asserts the usage exit code and that no
+    /// backend line was printed; returns the output (for the caller's check of the message).
+    /// </summary>
+    public static string RunRefused(string workingDirectory, params string[] arguments)
+    {
+        CliResult run = Run(workingDirectory, arguments);
+        Assert.True(run.ExitCode == ExitCodes.Usage, run.Output);
+        Assert.DoesNotContain("backend: ", run.Output, StringComparison.Ordinal);  // refused before a backend started
+        return run.Output;
     }
 
     /// <summary>Runs <paramref name="test"/> with a fresh temporary folder (<see cref="TempFolder"/>), deleted afterwards.</summary>

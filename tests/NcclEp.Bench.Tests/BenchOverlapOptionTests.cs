@@ -63,6 +63,7 @@ public sealed class BenchOverlapOptionTests
             Assert.Equal(JsonValueKind.Null, result.GetProperty("overlap").ValueKind);
             Assert.Equal(JsonValueKind.Null, result.GetProperty("zero_copy").ValueKind);
             Assert.Equal(JsonValueKind.Null, result.GetProperty("concurrent_compute").ValueKind);
+            Assert.Equal(JsonValueKind.Null, result.GetProperty("graph_step").ValueKind);
         });
     }
 

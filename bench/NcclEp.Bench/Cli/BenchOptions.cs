@@ -72,6 +72,9 @@ internal sealed record BenchOptions
     /// <summary><c>--timeline</c>: after the timed loop, one operation's block timeline per rank and kernel (Cuda, NCCLEP_BLOCK_TIMELINE kernels). See BlockTimelineProbe.</summary>
     public bool Timeline { get; init; }
 
+    /// <summary><c>--graph-step</c>: after the timed loop, one step (routing, dispatch, experts, combine) captured per rank into an EpGraph and replayed, timed and checked. See GraphStepProbe.</summary>
+    public bool GraphStep { get; init; }
+
     /// <summary><c>--host-experts</c>: the Cuda backend runs the experts on the host (download, apply, upload), as the Host backend does, instead of its GPU kernel.</summary>
     public bool HostExperts { get; init; }
     public int Seed { get; init; } = 1;
@@ -177,6 +180,7 @@ internal sealed record BenchOptions
         if (CheckProbes() is { } probes) return probes;
         if (CheckConcurrentCompute() is { } concurrent) return concurrent;
         if (BlockTimelineProbe.Check(this) is { } timeline) return timeline;
+        if (GraphStepProbe.Check(this) is { } graphStep) return graphStep;
         if (Fp8Scales is not null && !Fp8) return $"--fp8-scales {BenchNames.Fp8ScalesName(Fp8Scales.Value)} goes with --dtype fp8.";
         foreach (RunPoint point in RunPoints())
         {
@@ -230,5 +234,5 @@ internal sealed record BenchOptions
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
         $"align={Align} combine={BenchNames.Combine(Combine)} routing={BenchNames.Routing(RoutesInDispatch)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +
-        (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "") + (ConcurrentCompute ? " concurrent-compute" : "") + (Timeline ? " timeline" : "");
+        (OverlapWorkUs > 0 ? $" overlap-work-us={OverlapWorkUs}" : "") + (ZeroCopy ? " zero-copy" : "") + (ConcurrentCompute ? " concurrent-compute" : "") + (Timeline ? " timeline" : "") + (GraphStep ? " graph-step" : "");
 }

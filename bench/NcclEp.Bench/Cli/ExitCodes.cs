@@ -7,7 +7,7 @@ internal static class ExitCodes
 {
     public const int Ok = 0;
 
-    /// <summary>--validate found a mismatch.</summary>
+    /// <summary>--validate, or --graph-step's check of its last replay, found a mismatch.</summary>
     public const int ValidationFailed = 1;
 
     /// <summary>Bad options, unsupported configuration, or the requested backend cannot run.</summary>

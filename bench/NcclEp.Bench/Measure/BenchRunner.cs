@@ -7,7 +7,8 @@ namespace NcclEp.Bench;
 /// <summary>
 /// Runs one configuration: groups, routing and buffers, then warm-ups and timed iterations on the rank
 /// threads (all ranks pass a barrier before Update, Dispatch and Combine of every iteration), then validation,
-/// the back-to-back figures, the NCCL all-to-all baseline and the peer-copy ceiling (high throughput). The link's
+/// the back-to-back figures, the NCCL all-to-all baseline, the peer-copy ceiling (high throughput) and the captured step
+/// (<c>--graph-step</c>, last: its replays leave the buffers as a replay does, not as the timed loop did). The link's
 /// bandwidth (one 1 GiB peer copy, for the link bound) is measured first, with nothing else running.
 /// </summary>
 internal static class BenchRunner
@@ -31,6 +32,7 @@ internal static class BenchRunner
         var zeroCopy = new ZeroCopyProbe.Result[ranks];
         var concurrent = new ConcurrentComputeProbe.Result[ranks];
         var timelines = new OperationTimeline[ranks];
+        var graphSteps = new GraphStepProbe.Result[ranks];
         var baseline = new (double Dispatch, double Combine)[ranks];
         string baselineNote = string.Empty;
         var ceilingSamples = new double[ranks][][];
@@ -60,6 +62,7 @@ internal static class BenchRunner
                 if (rank == 0) baselineNote = why;
                 baseline[rank] = nccl is null ? (double.NaN, double.NaN) : nccl.Measure(barrier, options.Warmup, options.Iters);
                 if (ceiling is not null) ceilingSamples[rank] = ceiling.Measure(rank, barrier, options.Warmup, options.Iters);
+                if (options.GraphStep) graphSteps[rank] = GraphStepProbe.Measure(state, barrier.Wait, work, options.Warmup, options.Iters);
             });
             double d = 0, c = 0, st = 0;
             foreach (SteadyState.Result x in steady) { d = Math.Max(d, x.DispatchUs); c = Math.Max(c, x.CombineUs); st = Math.Max(st, x.StepUs); }
@@ -74,6 +77,7 @@ internal static class BenchRunner
                 ? BaselineResult.Skipped(baselineNote.Length > 0 ? baselineNote : "not run")
                 : new BaselineResult(null, bd, bc);
             Console.WriteLine(at + baselineResult.Line());
+            if (options.GraphStep) Console.WriteLine(at + GraphStepProbe.Describe(GraphStepProbe.Slowest(graphSteps), options.RoutesInDispatch));
         }
         finally
         {
@@ -85,6 +89,7 @@ internal static class BenchRunner
             });
         }
 
+        GraphStepProbe.Result? graphStep = options.GraphStep ? GraphStepProbe.Slowest(graphSteps) : null;
         var perRank = new PhaseStats[Phases][];
         for (int p = 0; p < Phases; p++)
         {
@@ -96,7 +101,7 @@ internal static class BenchRunner
             PhaseStats.MaxOver(perRank[(int)BenchPhase.Dispatch]),
             PhaseStats.MaxOver(perRank[(int)BenchPhase.Combine]),
             traffic,
-            options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped,
+            GraphStepProbe.WithCheck(options.Validate ? ValidationSummary.Of(validations) : ValidationSummary.Skipped, graphStep),
             ceiling is null ? CeilingResult.Skipped(ceilingNote, peerBytes) : Ceiling(ceilingSamples, peerBytes),
             blocks)
         {
@@ -107,6 +112,7 @@ internal static class BenchRunner
             ZeroCopy = options.ZeroCopy ? ZeroCopyProbe.Slowest(zeroCopy) : null,
             Concurrent = options.ConcurrentCompute ? ConcurrentComputeProbe.Slowest(concurrent) : null,
             Timeline = options.Timeline ? timelines : null,
+            GraphStep = graphStep,
         };
     }
 

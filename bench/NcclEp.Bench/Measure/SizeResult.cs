@@ -42,6 +42,9 @@ internal sealed record SizeResult(
     /// <summary>The concurrent-compute figures (<c>--concurrent-compute</c>), or null where they were not measured.</summary>
     public ConcurrentComputeProbe.Result? Concurrent { get; init; }
 
+    /// <summary>The captured step's slowest-rank figures (<c>--graph-step</c>), or null where it did not run.</summary>
+    public GraphStepProbe.Result? GraphStep { get; init; }
+
     /// <summary>Each rank's block timeline of one operation (<c>--timeline</c>), or null where it did not run.</summary>
     public IReadOnlyList<OperationTimeline>? Timeline { get; init; }
 

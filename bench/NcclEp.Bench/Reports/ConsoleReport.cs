@@ -123,6 +123,7 @@ internal sealed class ConsoleReport
         Line(r.Ceiling.Bytes.CombineFormula(r.Config));
         Concurrent([r]);
         Timeline([r]);
+        GraphStep([r]);
         Line(TimingNote(r));
     }
 
@@ -140,6 +141,7 @@ internal sealed class ConsoleReport
         Ceiling(results, bySms: false);
         Concurrent(results);
         Timeline(results);
+        GraphStep(results);
         Line(TimingNote(last));
     }
 
@@ -157,6 +159,7 @@ internal sealed class ConsoleReport
         Ceiling(results, bySms: true);
         Concurrent(results);
         Timeline(results);
+        GraphStep(results);
         Line(TimingNote(last));
     }
 
@@ -182,6 +185,15 @@ internal sealed class ConsoleReport
         List<string[]> rows = TimelineTable.Rows(results);
         if (rows.Count > 0) Write(Fill(NewTable(TimelineTable.Columns), rows), 170);
         foreach (string line in TimelineTable.Lines(results)) Line(line);
+    }
+
+    /// <summary>The <c>--graph-step</c> table and how it was taken, where the run measured it.</summary>
+    private void GraphStep(IReadOnlyList<SizeResult> results)
+    {
+        List<string[]> rows = GraphStepTable.Rows(results);
+        if (rows.Count == 0) return;
+        Write(Fill(NewTable(GraphStepTable.Columns), rows), 150);
+        foreach (string line in GraphStepTable.Lines(results)) Line(line);
     }
 
     /// <summary>The ceiling table (where measured), how it was taken or why not, and its byte formulas.</summary>

@@ -91,6 +91,7 @@ internal static class JsonReport
         WriteZeroCopy(w, r.ZeroCopy);
         WriteConcurrent(w, r.Concurrent);
         TimelineJson.Write(w, r.Timeline);
+        GraphStepJson.Write(w, r);
         WriteValidation(w, "validation", r.Validation);
         w.WriteEndObject();
     }

@@ -71,6 +71,7 @@ internal static class MarkdownReport
 
         AppendOptional(s, "Concurrent compute", ConcurrentTable.Columns, ConcurrentTable.Rows(context.Results), ConcurrentTable.Lines(context.Results));
         AppendOptional(s, "Block timeline of one operation", TimelineTable.Columns, TimelineTable.Rows(context.Results), TimelineTable.Lines(context.Results));
+        AppendOptional(s, "Captured graph step", GraphStepTable.Columns, GraphStepTable.Rows(context.Results), GraphStepTable.Lines(context.Results));
 
         s.Append("## Bytes\n\n");
         foreach (string line in ResultTable.Formulas(context.Results)) s.Append("- ").Append(line).Append('\n');
