@@ -43,7 +43,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         int world = fabric.WorldSize, local = c.LocalExperts(world);
         _grid = (uint)GridSize(c, _device.Multiprocessors, fabric.RanksPerDevice);
         _sizeGrids = c.Mode == EpMode.LowLatency && LaunchSizing.Enabled();
-        _dependentLaunch = DependentLaunch.Enabled();
+        _dependentLaunch = DependentLaunch.Enabled() && _device.Major >= 9;  // griddepcontrol exists from sm_90
         // Update: a block per tile of UpdateTileTokens tokens, with one bitmask per expert and per rank.
         int masks = c.NumExperts + world;
         _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));

@@ -13,8 +13,9 @@ namespace NcclEp.Cuda;
 /// <remarks>
 /// What the host knows is this rank's token count; the other ranks' are read on the GPU. The jobs are counted as if each
 /// rank had as many (decode steps do); a rank that receives more leaves its warps a job or two more each, never a wrong
-/// result. <c>NCCLEP_LL_FULL_GRID=1</c> launches the whole grid anyway, to time the two side by side
-/// (docs/benchmarks.md).
+/// result. A rank with no tokens of its own (an uneven decode batch) still receives and sends back its peers' rows,
+/// which its own count says nothing about, so it launches the whole grid. <c>NCCLEP_LL_FULL_GRID=1</c> launches the
+/// whole grid anyway, to time the two side by side (docs/benchmarks.md).
 /// </remarks>
 internal static class LaunchSizing
 {
@@ -30,6 +31,7 @@ internal static class LaunchSizing
     /// </summary>
     public static uint DispatchGrid(int tokens, int topK, int world, uint full)
     {
+        if (tokens == 0) return full;  // its work is all the peers': see the remarks
         long sending = (long)tokens * Math.Min(world, topK);
         long receiving = (long)tokens * world;
         return Fit(Math.Max(sending, receiving), full);
@@ -41,6 +43,7 @@ internal static class LaunchSizing
     /// </summary>
     public static uint CombineGrid(int tokens, int world, int rowBytes, uint full)
     {
+        if (tokens == 0) return full;
         long sending = (long)tokens * world;
         long reducing = (long)tokens * Segments(rowBytes);
         return Fit(Math.Max(sending, reducing), full);

@@ -96,20 +96,28 @@ __device__ __forceinline__ void accumulate(float (&acc)[REDUCE_UNROLL][ELEMS_PER
     }
 }
 
+// Per-rank partials: the dispatch-output row of slot k of message `message` from source s if its expert is here and
+// its row's source info is sound (this source, a token in range; *token gets it), else -1. The one test of "this slot
+// is a term" for the sender (message_slots) and the reducer (message_has_terms), so they cannot disagree.
+__device__ __forceinline__ int slot_term(const EpParams& p, int s, i64 message, int k, int* token) {
+    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
+    const int at = state_at<int>(p, p.hRecvMessageRows)[message * NCCLEP_TOPK + k];
+    const int t = at >= 0 ? sourceInfo[(i64)at * 3 + 1] : -1;
+    *token = t;
+    return at >= 0 && sourceInfo[(i64)at * 3] == s && t >= 0 && t < p.maxTokens ? at : -1;
+}
+
 // Per-rank partials (HostRankBackend.Partials.cs): lane k < K takes slot k of message `message` from source s, if
 // its expert is here and its row's source info is sound (this source, a token in range). Returns the lanes holding
 // such a slot (the message's terms, in slot order from the lowest bit); *token is the first one's token.
 __device__ __forceinline__ unsigned message_slots(const EpParams& p, int s, i64 message, int lane, int* index, float* w, int* token) {
     const int K = NCCLEP_TOPK;
-    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     int myIndex = -1, myToken = -1;
     float myWeight = 0.f;
     if (lane < K) {
-        const int at = state_at<int>(p, p.hRecvMessageRows)[message * K + lane];
-        const int t = at >= 0 ? sourceInfo[(i64)at * 3 + 1] : -1;
-        if (at >= 0 && sourceInfo[(i64)at * 3] == s && t >= 0 && t < p.maxTokens) {
+        const int at = slot_term(p, s, message, lane, &myToken);
+        if (at >= 0) {
             myIndex = at;
-            myToken = t;
             myWeight = state_at<float>(p, p.hRecvTopkWeights)[message * K + lane];
         }
     }
@@ -261,12 +269,9 @@ __device__ bool rank_rows_arrived(const EpParams& p, u32 seq, int parity, int r,
 // Whether message i of source s has a term here (per-rank partials): one of its slots holds a sound row, as
 // message_slots finds them. send_partial writes no partial for a message without one, so its slot is not read.
 __device__ __forceinline__ bool message_has_terms(const EpParams& p, int s, i64 message) {
-    const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
-    for (int k = 0; k < NCCLEP_TOPK; k++) {
-        const int at = state_at<int>(p, p.hRecvMessageRows)[message * NCCLEP_TOPK + k];
-        const int t = at >= 0 ? sourceInfo[(i64)at * 3 + 1] : -1;
-        if (at >= 0 && sourceInfo[(i64)at * 3] == s && t >= 0 && t < p.maxTokens) return true;
-    }
+    int token;
+    for (int k = 0; k < NCCLEP_TOPK; k++)
+        if (slot_term(p, s, message, k, &token) >= 0) return true;
     return false;
 }
 

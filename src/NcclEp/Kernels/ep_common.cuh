@@ -89,10 +89,10 @@ struct EpParams {
 // chunks in order, so chunks land one after another rather than all at the end. Combine sends its rows home in
 // the same chunks (of the messages they answer), so a home token is reduced once the chunks holding it landed.
 #define NCCLEP_CHUNKS 256   // most chunks of one block (flag slots per source)
-// Low-latency mode works in warp jobs: a chunk is one message (while a block has at most NCCLEP_CHUNKS), written by one
-// warp that releases its flag itself after __syncwarp, received by one warp, and the combine's reducing warps wait for
-// their own token's flags: no block barrier per chunk (issue 19: at 128 tokens 4 of 16 warps per block worked and each
-// chunk cost two block barriers). High-throughput mode keeps block jobs: a warp releasing a flag per row cost 14 us of
+// Low-latency mode works in warp jobs: a chunk is one message (while a block has at most NCCLEP_CHUNKS), written by a
+// team of warps (below) that releases its flag itself after the team's barrier, received by a team whose warps each
+// wait for the flag, and the combine's reducing warps wait for their own token's flags: no block barrier per chunk
+// (issue 19: at 128 tokens 4 of 16 warps per block worked and each chunk cost two block barriers). High-throughput mode keeps block jobs: a warp releasing a flag per row cost 14 us of
 // HT Flat dispatch (bench/results/history-kernels.md). -DNCCLEP_WARP_JOBS=0 builds the block jobs for LL too
 // (scripts/kernel-variant.sh), to time the two side by side.
 #ifndef NCCLEP_WARP_JOBS
@@ -115,6 +115,7 @@ __device__ __forceinline__ int warp_job_stride(int blocks) { return blocks * NCC
 #ifndef LL_TEAM_WARPS
 #define LL_TEAM_WARPS 4
 #endif
+static_assert(NCCLEP_WARPS % LL_TEAM_WARPS == 0, "LL_TEAM_WARPS must divide the warps of a block: a team's barrier needs all its warps");
 struct Team {
     int index;    // the team within its block
     int member;   // the warp within the team
@@ -344,7 +345,7 @@ __device__ __forceinline__ bool warp_wait_sequence(const EpParams& p, const u64*
 // bar.warp.sync or a named barrier in place of bar.sync, which orders memory among the threads it joins the same way.
 __device__ __forceinline__ void team_release(const Team& team, int warps, u64* flag, u64 value) {
     if (warps == 1) __syncwarp();
-    else asm volatile("bar.sync %0, %1;" ::"r"(1 + team.index), "r"(32 * warps) : "memory");
+    else asm volatile("barrier.sync %0, %1;" ::"r"(1 + team.index), "r"(32 * warps) : "memory");  // not .aligned: safe if a later change splits a warp
     if (team.thread == 0) st_release_sys(flag, value);
 }
 
@@ -353,7 +354,12 @@ __device__ __forceinline__ void team_release(const Team& team, int warps, u64* f
 // holds the thread until the previous kernel has completed and its memory is flushed, so "kernel n started" still means
 // "kernel n - 1 ended and its memory operations are performed" for everything after it (docs/kernels.md). Launched
 // without the attribute, it returns at once. The kernels never trigger their dependents early (launch_dependents).
-__device__ __forceinline__ void wait_for_previous_kernel() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+// griddepcontrol exists from sm_90; older GPUs are never launched with the attribute (DependentLaunch), so nothing to wait for.
+__device__ __forceinline__ void wait_for_previous_kernel() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
 
 // Grid "last block" ticket: returns true in exactly one block, after every block has arrived. As in a
 // cooperative grid sync, the barrier orders the block's writes before thread 0's fence (fences are cumulative),

@@ -129,7 +129,12 @@ __device__ bool routing_ready(const EpParams& p, u32 seq, u32* shared) {
         bool arrived;
         while (!(arrived = ld_acquire_gpu(ready) == seq) && (i64)(globaltimer() - start) <= p.timeoutNs) {
         }
-        if (!arrived) record_error(p, ERR_TIMEOUT, p.rank, PHASE_UPDATE, (int)seq, 0);
+        if (!arrived) {
+            // Block 0 returns without routing when a survivor masked this rank after this block's own check: say so.
+            const int by = ld_cv((const int*)(p.window + CTRL_MASKED_BY));
+            if (by != 0) record_error(p, ERR_MASKED, by - 1, PHASE_DISPATCH_RECEIVE, (int)seq, 0);
+            else record_error(p, ERR_TIMEOUT, p.rank, PHASE_UPDATE, (int)seq, 0);
+        }
         sReady = arrived;
     }
     __syncthreads();

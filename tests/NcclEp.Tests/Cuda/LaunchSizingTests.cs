@@ -34,8 +34,16 @@ public sealed class LaunchSizingTests
     public void The_configured_grid_bounds_every_launch_and_two_blocks_is_the_least()
     {
         Assert.Equal(24u, LaunchSizing.DispatchGrid(tokens: 128, topK: 8, world: 2, full: 24));
-        Assert.Equal(2u, LaunchSizing.DispatchGrid(tokens: 0, topK: 8, world: 2, FullGrid));
+        Assert.Equal(2u, LaunchSizing.DispatchGrid(tokens: 1, topK: 1, world: 1, FullGrid));
         Assert.Equal(1u, LaunchSizing.CombineGrid(tokens: 1, world: 2, RowBytes, full: 1));
+    }
+
+    [Fact]
+    public void A_rank_without_tokens_takes_the_whole_grid_for_its_peers_rows()
+    {
+        // Its own count says nothing about what it receives and sends back (an uneven decode batch).
+        Assert.Equal(FullGrid, LaunchSizing.DispatchGrid(tokens: 0, topK: 8, world: 2, FullGrid));
+        Assert.Equal(FullGrid, LaunchSizing.CombineGrid(tokens: 0, world: 2, RowBytes, FullGrid));
     }
 
     [Fact]

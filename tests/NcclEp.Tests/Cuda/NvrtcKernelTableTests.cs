@@ -127,6 +127,20 @@ public sealed class NvrtcKernelTableTests
         Assert.True(DefinesFunction(cubin, "ncclep_combine"));
     }
 
+    [NvrtcTheory]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor)]
+    public void Kernels_compile_for_sm_80_too(EpMode mode, EpLayout layout)
+    {
+        // The kernels serve sm_70 and newer (CudaDevice); sm_90-only instructions (griddepcontrol) must stay behind
+        // __CUDA_ARCH__, or every A100 group fails at creation while the sm_90 table above still compiles.
+        var config = new EpConfig(mode, 256, 7168, 8, 128, layout);
+        List<string> options = KernelCache.Options(config, "sm_80", EpKernelTable.For(config.Mode, config.Layout)[0].Defines);
+        byte[] cubin = Compile(KernelSource.Text, options);
+        Assert.True(DefinesFunction(cubin, "ncclep_dispatch"));
+        Assert.True(DefinesFunction(cubin, "ncclep_combine"));
+    }
+
     [Fact]
     public void Function_check_finds_only_functions_the_image_defines()
     {

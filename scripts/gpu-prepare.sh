@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Everything a GPU session's batches carry, made here (no GPU needed), in one command: the self-contained bundle
+# (scripts/gpu-bundle.sh: test program, bench, the block-timeline kernels) and the kernel variants the scripts time
+# beside the shipped kernels (kernel-variants/, git-ignored; scripts/kernel-variant.sh):
+#   ll-block-jobs        -DNCCLEP_WARP_JOBS=0        low latency's block jobs            scripts/gpu-ll-sizing.sh
+#   ll-team-1            -DLL_TEAM_WARPS=1           warp jobs, teams of one warp        scripts/gpu-ll-sizing.sh
+#   split-D-C            DISPATCH/COMBINE_SENDERS_PER_8 = D/C of 8 blocks send          scripts/gpu-ht-few-sms.sh
+#   unroll-8             -DCOPY_UNROLL=8             8 loads in flight per lane          scripts/gpu-ht-few-sms.sh
+# Then carry "gpu-bundle" and "kernel-variants" in the device calls (CONTRIBUTING.md, "GPU work").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/gpu-bundle.sh
+rm -rf kernel-variants
+DEFINE=NCCLEP_WARP_JOBS=0 bash scripts/kernel-variant.sh ll-block-jobs worktree >/dev/null
+DEFINE=LL_TEAM_WARPS=1 bash scripts/kernel-variant.sh ll-team-1 worktree >/dev/null
+for d in 4 6; do
+  for c in 2 4; do
+    DEFINE="DISPATCH_SENDERS_PER_8=$d COMBINE_SENDERS_PER_8=$c" bash scripts/kernel-variant.sh "split-$d-$c" worktree >/dev/null
+  done
+done
+DEFINE=COPY_UNROLL=8 bash scripts/kernel-variant.sh unroll-8 worktree >/dev/null
+du -sh gpu-bundle kernel-variants
