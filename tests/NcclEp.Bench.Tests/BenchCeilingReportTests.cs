@@ -56,6 +56,8 @@ public sealed class BenchCeilingReportTests
                 Assert.Equal(r.GetProperty("dispatch").GetProperty("remote_bytes").GetInt64(), ceiling.GetProperty("dispatch").GetProperty("remote_bytes").GetInt64());
                 Assert.Equal(r.GetProperty("combine").GetProperty("remote_bytes").GetInt64(), ceiling.GetProperty("combine").GetProperty("remote_bytes").GetInt64());
                 Assert.True(ceiling.GetProperty("dispatch").GetProperty("remote_bytes").GetInt64() > 0);
+                Assert.Equal(JsonValueKind.Null, r.GetProperty("dispatch_blocks").ValueKind);  // no launches on the Host backend
+                Assert.Equal(JsonValueKind.Null, r.GetProperty("combine_blocks").ValueKind);
             }
         }
         finally
@@ -124,6 +126,33 @@ public sealed class BenchCeilingReportTests
             Assert.Equal(JsonValueKind.Null, ceiling.GetProperty("not_measured_because").ValueKind);
             Assert.Equal(50.0, ceiling.GetProperty("dispatch").GetProperty("median_us").GetDouble(), 9);
             Assert.Equal(first.Ceiling.DispatchGBps, ceiling.GetProperty("dispatch").GetProperty("gbps_all_ranks").GetDouble(), 12);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Sized_launches_show_their_dispatch_and_combine_blocks_in_the_sweep_and_the_json()
+    {
+        var options = new BenchOptions { Tokens = 1, Hidden = 512, TopK = 2, Experts = 4, SmsSweep = [32, 132] };
+        SizeResult sized = Result(options, 132, 132) with { PhaseBlocks = (4, 14) };
+        SizeResult whole = Result(options, 32, 32) with { PhaseBlocks = (32, 32) };
+        Assert.Equal("4/14", SmsSweepTable.BlocksCell(sized));
+        Assert.Equal("32", SmsSweepTable.BlocksCell(whole));
+        Assert.Equal("-", SmsSweepTable.BlocksCell(Result(options, 8, 0)));
+
+        string folder = BenchCli.TempFolder();
+        try
+        {
+            string path = Path.Combine(folder, "out.json");
+            JsonReport.Write(path, "cuda", "backend: cuda", [], options, [sized], ValidationSummary.Skipped);
+            using JsonDocument json = JsonDocument.Parse(File.ReadAllBytes(path));
+            JsonElement r = json.RootElement.GetProperty("results")[0];
+            Assert.Equal(132, r.GetProperty("blocks").GetInt32());
+            Assert.Equal(4, r.GetProperty("dispatch_blocks").GetInt32());
+            Assert.Equal(14, r.GetProperty("combine_blocks").GetInt32());
         }
         finally
         {

@@ -24,6 +24,7 @@ internal static class BenchRunner
         PeerCopyBytes peerBytes = PeerCopyBytes.From(traffic, config);
         EpGroup[] groups = backend.CreateGroups(config, ranks, options.GroupOptions(), threads);
         int blocks = LaunchBlocks.Of(groups[0]);
+        (int Dispatch, int Combine) phaseBlocks = LaunchBlocks.Phases(groups[0], config.MaxTokensPerRank);
 
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
@@ -106,6 +107,7 @@ internal static class BenchRunner
             blocks)
         {
             RoutingInDispatch = options.RoutesInDispatch,
+            PhaseBlocks = phaseBlocks,
             Link = link,
             Baseline = baselineResult,
             Overlap = options.OverlapWorkUs > 0 ? OverlapProbe.Slowest(overlap) : null,

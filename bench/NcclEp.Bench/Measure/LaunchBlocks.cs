@@ -15,4 +15,14 @@ internal static class LaunchBlocks
             ? CudaRankBackend.GridSize(group.Config, cuda.Device.Multiprocessors, cuda.Fabric.RanksPerDevice)
             : 0;
     }
+
+    /// <summary>
+    /// Blocks the dispatch and combine launches of a call with <paramref name="tokens"/> tokens per rank take: the
+    /// configured grid, or in low latency a grid sized to the call's work (Cuda/LaunchSizing.cs); (0, 0) on the Host backend.
+    /// </summary>
+    public static (int Dispatch, int Combine) Phases(EpGroup group, int tokens)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        return group.RankBackend is CudaRankBackend cuda ? ((int)cuda.DispatchGrid(tokens), (int)cuda.CombineGrid(tokens)) : (0, 0);
+    }
 }

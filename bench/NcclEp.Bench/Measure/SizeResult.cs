@@ -27,6 +27,9 @@ internal sealed record SizeResult(
     /// <summary>The dispatch phase's name in the tables: "dispatch (incl. routing)" when it took the routing itself.</summary>
     public string DispatchLabel => RoutingInDispatch ? "dispatch (incl. routing)" : "dispatch";
 
+    /// <summary>Blocks each dispatch and combine launch of this size took (sized in low latency); (0, 0) on the Host backend.</summary>
+    public (int Dispatch, int Combine) PhaseBlocks { get; init; }
+
     /// <summary>The link's bandwidth, measured in the same run (one 1 GiB peer copy), or why not.</summary>
     public LinkResult Link { get; init; } = LinkResult.Skipped("not measured by this runner");
 

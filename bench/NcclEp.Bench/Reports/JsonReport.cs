@@ -71,6 +71,10 @@ internal static class JsonReport
         w.WriteNumber("num_sms", r.NumSms);
         if (r.Blocks > 0) w.WriteNumber("blocks", r.Blocks);
         else w.WriteNull("blocks");
+        if (r.PhaseBlocks.Dispatch > 0) w.WriteNumber("dispatch_blocks", r.PhaseBlocks.Dispatch);
+        else w.WriteNull("dispatch_blocks");
+        if (r.PhaseBlocks.Combine > 0) w.WriteNumber("combine_blocks", r.PhaseBlocks.Combine);
+        else w.WriteNull("combine_blocks");
         w.WriteStartObject("update");  // null times under --routing fused: the dispatch's include the routing
         NumberOrNull(w, "median_us", r.Update.MedianUs);
         NumberOrNull(w, "p90_us", r.Update.P90Us);

@@ -21,7 +21,7 @@ internal static class SmsSweepTable
             rows.Add(
             [
                 r.NumSms.ToString(CultureInfo.InvariantCulture),
-                r.Blocks > 0 ? r.Blocks.ToString(CultureInfo.InvariantCulture) : "-",
+                BlocksCell(r),
                 Units.Micros(r.Dispatch.MedianUs),
                 Units.Micros(r.Combine.MedianUs),
                 Units.Rate(r.DispatchGBps),
@@ -33,8 +33,18 @@ internal static class SmsSweepTable
         return rows;
     }
 
+    /// <summary>The configured grid, or "dispatch/combine" blocks where a launch took fewer (low latency, sized).</summary>
+    internal static string BlocksCell(SizeResult r)
+    {
+        if (r.Blocks <= 0) return "-";
+        (int d, int c) = r.PhaseBlocks;
+        return d > 0 && (d != r.Blocks || c != r.Blocks)
+            ? string.Create(CultureInfo.InvariantCulture, $"{d}/{c}")
+            : r.Blocks.ToString(CultureInfo.InvariantCulture);
+    }
+
     /// <summary>What the blocks column means.</summary>
     public const string BlocksNote =
         "blocks = thread blocks per dispatch/combine launch: numSms, clamped to the SMs of the rank's GPU (shared out among co-located ranks); " +
-        "low-latency launches take at most this many, twice the jobs of the call (LaunchSizing; NCCLEP_LL_FULL_GRID=1: all of them); - on the Host backend";
+        "low-latency launches take at most this many, twice the jobs of the call (LaunchSizing; NCCLEP_LL_FULL_GRID=1: all of them), shown dispatch/combine where fewer; - on the Host backend";
 }
