@@ -13,6 +13,8 @@
 #   block-jobs  the kernels before warp jobs (-DNCCLEP_WARP_JOBS=0: chunks of 4 messages, a block barrier each), whole grid
 # The smallest grid that keeps each phase at its best is what the sizing should pick; if "full" beats "sized" at 1
 # token, LaunchSizing's two blocks per job is too few; if "block-jobs" beats "full" at 128, warp jobs lost.
+# Then an uneven decode batch, sized and full: rank 0 has 128 tokens, every other rank none (--tokens-per-rank 128,0,…;
+# those ranks still receive and send back rank 0's rows, and launch the whole grid, LaunchSizing.cs), per-slot combine.
 set -uo pipefail
 log_name=ll-sizing.log
 # shellcheck source=scripts/gpu-lib.sh
@@ -41,5 +43,10 @@ for tokens in 1 128; do
       bench "ll-sizing-$tokens-$combine-$k" "${env[@]}" -- --tokens "$tokens" --combine "$combine"
     done
   done
+done
+uneven=128$(printf ',0%.0s' $(seq 2 "$world"))
+for k in sized full; do
+  case $k in sized) env=(NCCLEP_LL_FULL_GRID=0) ;; full) env=(NCCLEP_LL_FULL_GRID=1) ;; esac
+  bench "ll-sizing-uneven-$k" "${env[@]}" -- --tokens-per-rank "$uneven" --combine per-slot
 done
 echo "outputs in $out (pack them with scripts/gpu-pack.sh)"

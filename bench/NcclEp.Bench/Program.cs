@@ -13,7 +13,8 @@ internal static class Program
             "host (ranks are threads), cuda (ranks are GPUs), or auto: cuda if a GPU is usable, else host");
         Option<string?> mode = OptionalChoice("--mode", BenchNames.Modes, "ll (low latency, decode) or ht (high throughput) [default: ll]");
         Option<int> ranks = Number("--ranks", 2, "ranks: threads (host) or GPUs (cuda)");
-        Option<int> tokens = Number("--tokens", 32, "tokens per rank");
+        Option<int> tokens = Number("--tokens", 32, "tokens per rank (with --tokens-per-rank: the most a rank may have, MaxTokensPerRank)");
+        Option<int[]?> tokensPerRank = TokensPerRank();
         Option<int> hidden = Number("--hidden", 2048, "elements per token row (multiple of 128, 512..16384)");
         Option<int> topK = Number("--topk", 4, "experts per token");
         Option<int> experts = Number("--experts", 16, "experts in all (a multiple of --ranks)");
@@ -100,7 +101,7 @@ internal static class Program
 
         var root = new RootCommand("NcclEp ep_bench: times expert-parallel dispatch and combine (MoE) and validates them")
         {
-            backend, mode, ranks, tokens, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, routing, numSms, smsSweep, iters, warmup, steadyOps,
+            backend, mode, ranks, tokens, tokensPerRank, hidden, topK, experts, layout, dtype, fp8Scales, align, combine, routing, numSms, smsSweep, iters, warmup, steadyOps,
             validate, hostExperts, hierarchical, overlapWorkUs, zeroCopy, concurrentCompute, timeline, graphStep, seed, json, timeoutMs, sweep, chart, html, markdown, noTerminalChart,
             procs, procsOneGpu, procsNodeGpus, faultExitRank, rendezvous, childRank, world, resultFile,
         };
@@ -113,7 +114,9 @@ internal static class Program
                 Mode = modeText is null ? null : BenchNames.ParseMode(modeText),
                 Ranks = ProcsOptions.Ranks(parse.GetValue(ranks), parse.GetValue(procs), parse.GetValue(world)),
                 GivenRanks = parse.GetResult(ranks) is { Implicit: false } ? parse.GetValue(ranks) : null,
-                Tokens = parse.GetValue(tokens),
+                Tokens = parse.GetResult(tokens) is not { Implicit: false } && parse.GetResult(tokensPerRank) is { Implicit: false } && parse.GetValue(tokensPerRank) is { } counts
+                    ? TokensPerRankList.Max(counts) : parse.GetValue(tokens),
+                TokensPerRank = parse.GetResult(tokensPerRank) is { Implicit: false } ? parse.GetValue(tokensPerRank) : null,
                 Hidden = parse.GetValue(hidden),
                 TopK = parse.GetValue(topK),
                 Experts = parse.GetValue(experts),
@@ -180,6 +183,22 @@ internal static class Program
         CustomParser = result =>
         {
             if (SmsSweepList.TryParse(result.Tokens.Count == 1 ? result.Tokens[0].Value : null, out int[] values, out string error)) return values;
+            result.AddError(error);
+            return null;
+        },
+    };
+
+    /// <summary><c>--tokens-per-rank LIST</c>: a bad entry is a parse error naming the option (exit 2, like any bad option).</summary>
+    private static Option<int[]?> TokensPerRank() => new(TokensPerRankList.OptionName)
+    {
+        Description = "each rank's own token count, one per rank (--ranks of them), e.g. 128,0: an uneven decode batch (a rank may have 0 tokens " +
+            "and still receives and sends back its peers' rows); --tokens is then the most a rank may have (MaxTokensPerRank), " +
+            "and left out it is the largest count [default: every rank --tokens]; not with --sweep or --procs",
+        HelpName = "list",
+        Arity = ArgumentArity.ExactlyOne,
+        CustomParser = result =>
+        {
+            if (TokensPerRankList.TryParse(result.Tokens.Count == 1 ? result.Tokens[0].Value : null, out int[] values, out string error)) return values;
             result.AddError(error);
             return null;
         },

@@ -20,7 +20,17 @@ internal sealed record BenchOptions
     /// <summary><c>--mode</c> as given (null: not given; low latency unless sweeping).</summary>
     public EpMode? Mode { get; init; }
     public int Ranks { get; init; } = 2;
+    /// <summary>
+    /// <c>--tokens</c>: tokens per rank, the most a rank may have (<see cref="EpConfig.MaxTokensPerRank"/>). With
+    /// <c>--tokens-per-rank</c> and no <c>--tokens</c>, the command line sets it to the list's largest count.
+    /// </summary>
     public int Tokens { get; init; } = 32;
+
+    /// <summary>
+    /// <c>--tokens-per-rank</c>: each rank's own token count (an uneven batch; 0 allowed), one per rank, each at most
+    /// <see cref="Tokens"/>; null: every rank has <see cref="Tokens"/>.
+    /// </summary>
+    public int[]? TokensPerRank { get; init; }
     public int Hidden { get; init; } = 2048;
     public int TopK { get; init; } = 4;
     public int Experts { get; init; } = 16;
@@ -145,6 +155,15 @@ internal sealed record BenchOptions
         _ => [Tokens],
     };
 
+    /// <summary>Each rank's token count at a point of <paramref name="tokens"/> tokens per rank: <see cref="TokensPerRank"/> when given, else <paramref name="tokens"/> each.</summary>
+    public int[] RankTokens(int tokens)
+    {
+        if (TokensPerRank is not null) return (int[])TokensPerRank.Clone();
+        var counts = new int[Ranks];
+        Array.Fill(counts, tokens);
+        return counts;
+    }
+
     /// <summary>numSms values to run, in order.</summary>
     public int[] SmsValues() => SmsSweep ?? [NumSms];
 
@@ -168,6 +187,7 @@ internal sealed record BenchOptions
     public string? Check()
     {
         if (Ranks < 1) return $"--ranks must be at least 1, not {Ranks}.";
+        if (CheckTokensPerRank() is { } perRank) return perRank;
         if (Tokens < 1) return $"--tokens must be at least 1, not {Tokens}.";
         if (Iters < 1) return $"--iters must be at least 1, not {Iters}.";
         if (Warmup < 0) return $"--warmup must not be negative, not {Warmup}.";
@@ -185,6 +205,26 @@ internal sealed record BenchOptions
         foreach (RunPoint point in RunPoints())
         {
             if (ToConfig(point).FindProblem(Ranks) is { } problem) return ConfigOptionErrors.Describe(problem, this, point);
+        }
+        return null;
+    }
+
+    /// <summary>What <c>--tokens-per-rank</c> cannot go with (its entries themselves are checked when parsed, by <see cref="TokensPerRankList"/>).</summary>
+    private string? CheckTokensPerRank()
+    {
+        if (TokensPerRank is not { } counts) return null;
+        const string name = TokensPerRankList.OptionName;
+        if (Procs > 0 || IsChild) return $"{name} runs the ranks as threads of this process; leave --procs out.";
+        if (Sweep is not null)
+            return $"{name} sets each rank's tokens of one size; it does not go with --sweep (whose sizes are every rank's).";
+        if (counts.Length != Ranks)
+            return $"{name} gives {counts.Length} token count{(counts.Length == 1 ? "" : "s")} for --ranks {Ranks}; give exactly one per rank.";
+        if (TokensPerRankList.Max(counts) == 0)
+            return $"{name} {TokensPerRankList.Format(counts)} gives no rank a token, so nothing would move; give at least one rank a token.";
+        for (int r = 0; r < counts.Length; r++)
+        {
+            if (counts[r] > Tokens)
+                return $"{name} gives rank {r} {counts[r]} tokens, more than --tokens {Tokens} (the most a rank may have); raise --tokens or leave it out (it is then the largest count).";
         }
         return null;
     }
@@ -230,7 +270,9 @@ internal sealed record BenchOptions
     /// <summary>One line with every setting, for the output and the JSON file.</summary>
     public string Describe() =>
         $"mode={BenchNames.Mode(EffectiveMode)} layout={BenchNames.Layout(Layout)} ranks={Ranks} " +
-        (Sweep is null ? $"tokens/rank={Tokens} " : $"tokens/rank={string.Join(',', TokenCounts())} (sweep) ") +
+        (Sweep is not null ? $"tokens/rank={string.Join(',', TokenCounts())} (sweep) "
+            : TokensPerRank is not null ? $"tokens/rank={TokensPerRankList.Format(TokensPerRank)} (per rank, max {Tokens}) "
+            : $"tokens/rank={Tokens} ") +
         $"hidden={Hidden} topk={TopK} experts={Experts} ({Experts / Math.Max(1, Ranks)} per rank) dtype={BenchNames.DataType(this)}{(Fp8 ? $" fp8-scales={BenchNames.Fp8ScalesName(Quantization)}" : "")} " +
         $"align={Align} combine={BenchNames.Combine(Combine)} routing={BenchNames.Routing(RoutesInDispatch)} num-sms={(SmsSweep is null ? SmsSweepList.Format([NumSms]) : SmsSweepList.Format(SmsSweep) + " (sms-sweep)")} " +
         $"iters={Iters} warmup={Warmup} seed={Seed}" + (Fp8 ? " experts-step=host (fp8: dequantize)" : HostExperts ? " experts-step=host" : "") + (Hierarchical ? " hierarchical" : "") +

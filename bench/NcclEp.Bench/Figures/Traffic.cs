@@ -70,7 +70,7 @@ internal sealed class Traffic
         for (int s = 0; s < ranks; s++)
         {
             ReadOnlySpan<int> ids = work.Ids(s);
-            for (int t = 0; t < work.Tokens; t++)
+            for (int t = 0; t < work.Tokens(s); t++)  // the rank's own tokens: an uneven batch moves only those
             {
                 Array.Clear(seen);
                 for (int slot = 0; slot < k; slot++)

@@ -19,12 +19,13 @@ internal static class BenchRunner
     {
         EpConfig config = options.ToConfig(point);
         int ranks = options.Ranks;
-        Workload work = Workload.Generate(config, ranks, options.Seed);
+        int[] rankTokens = options.RankTokens(point.Tokens);
+        Workload work = Workload.Generate(config, ranks, options.Seed, rankTokens);
         Traffic traffic = Traffic.Compute(work);
         PeerCopyBytes peerBytes = PeerCopyBytes.From(traffic, config);
         EpGroup[] groups = backend.CreateGroups(config, ranks, options.GroupOptions(), threads);
         int blocks = LaunchBlocks.Of(groups[0]);
-        (int Dispatch, int Combine) phaseBlocks = LaunchBlocks.Phases(groups[0], config.MaxTokensPerRank);
+        (int Dispatch, int Combine) phaseBlocks = LaunchBlocks.Largest(groups, rankTokens);
 
         var samples = new double[ranks][][];
         var validations = new RankValidation[ranks];
@@ -107,6 +108,7 @@ internal static class BenchRunner
             blocks)
         {
             RoutingInDispatch = options.RoutesInDispatch,
+            TokensPerRank = rankTokens,
             PhaseBlocks = phaseBlocks,
             Link = link,
             Baseline = baselineResult,

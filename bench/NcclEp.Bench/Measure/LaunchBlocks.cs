@@ -25,4 +25,22 @@ internal static class LaunchBlocks
         ArgumentNullException.ThrowIfNull(group);
         return group.RankBackend is CudaRankBackend cuda ? ((int)cuda.DispatchGrid(tokens), (int)cuda.CombineGrid(tokens)) : (0, 0);
     }
+
+    /// <summary>
+    /// The most blocks any rank's dispatch and combine launches take, each rank sized by its own token count
+    /// (<paramref name="rankTokens"/>; an uneven batch's ranks launch different grids, a rank without tokens the whole one).
+    /// </summary>
+    public static (int Dispatch, int Combine) Largest(EpGroup[] groups, int[] rankTokens)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        ArgumentNullException.ThrowIfNull(rankTokens);
+        int dispatch = 0, combine = 0;
+        for (int r = 0; r < groups.Length; r++)
+        {
+            (int d, int c) = Phases(groups[r], rankTokens[r]);
+            dispatch = Math.Max(dispatch, d);
+            combine = Math.Max(combine, c);
+        }
+        return (dispatch, combine);
+    }
 }

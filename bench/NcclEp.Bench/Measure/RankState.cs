@@ -23,6 +23,7 @@ internal sealed class RankState : IDisposable
         {
             EpConfig c = group.Config;
             int m = c.MaxTokensPerRank, k = c.TopK, h = c.Hidden;
+            int n = work.Tokens(rank);  // the rank's own tokens: the buffers hold the most, the descriptors this rank's
             long receiveRows = c.ReceiveRows(group.WorldSize);
             Handle = Own(group.CreateHandle());
             IdsBuffer = Own(backend.AllocateBuffer(group, 4L * m * k));
@@ -41,13 +42,13 @@ internal sealed class RankState : IDisposable
             WeightsBuffer.Upload(work.Weights(rank));
             TokensBuffer.Upload(work.TokenBytes(rank));
 
-            Ids = IdsBuffer.As2D(EpDataType.Int32, m, k);
-            Weights = WeightsBuffer.As2D(EpDataType.Float32, m, k);
-            Tokens = TokensBuffer.As2D(c.DataType, m, h);
+            Ids = IdsBuffer.As2D(EpDataType.Int32, n, k);
+            Weights = WeightsBuffer.As2D(EpDataType.Float32, n, k);
+            Tokens = TokensBuffer.As2D(c.DataType, n, h);
             Received = LayoutTensor(ReceivedBuffer, c, group.WorldSize, c.ReceivedDataType);
             ReceivedScales = ScalesBuffer is null ? default : ScalesTensor(ScalesBuffer, c, group.WorldSize);
             ExpertOutputs = LayoutTensor(ExpertOutputsBuffer, c, group.WorldSize, c.DataType);
-            Combined = CombinedBuffer.As2D(c.DataType, m, h);
+            Combined = CombinedBuffer.As2D(c.DataType, n, h);
             Timer = Own(backend.CreateTimer(group, Stream));
         }
         catch

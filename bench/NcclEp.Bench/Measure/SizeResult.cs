@@ -27,7 +27,19 @@ internal sealed record SizeResult(
     /// <summary>The dispatch phase's name in the tables: "dispatch (incl. routing)" when it took the routing itself.</summary>
     public string DispatchLabel => RoutingInDispatch ? "dispatch (incl. routing)" : "dispatch";
 
-    /// <summary>Blocks each dispatch and combine launch of this size took (sized in low latency); (0, 0) on the Host backend.</summary>
+    /// <summary>Each rank's own token count (<c>--tokens-per-rank</c>), in rank order; when not set, <see cref="Tokens"/> each.</summary>
+    public IReadOnlyList<int> TokensPerRank
+    {
+        get => _tokensPerRank ?? Array.ConvertAll(new int[Ranks], _ => Tokens);
+        init => _tokensPerRank = value;
+    }
+
+    private readonly IReadOnlyList<int>? _tokensPerRank;
+
+    /// <summary>
+    /// Blocks each dispatch and combine launch of this size took (sized in low latency), the most over the ranks (each
+    /// sized by its own tokens); (0, 0) on the Host backend.
+    /// </summary>
     public (int Dispatch, int Combine) PhaseBlocks { get; init; }
 
     /// <summary>The link's bandwidth, measured in the same run (one 1 GiB peer copy), or why not.</summary>
@@ -51,6 +63,7 @@ internal sealed record SizeResult(
     /// <summary>Each rank's block timeline of one operation (<c>--timeline</c>), or null where it did not run.</summary>
     public IReadOnlyList<OperationTimeline>? Timeline { get; init; }
 
+    /// <summary>Tokens per rank: the most a rank may have (MaxTokensPerRank); each rank's own are <see cref="TokensPerRank"/>.</summary>
     public int Tokens => Config.MaxTokensPerRank;
 
     /// <summary>The numSms this configuration asked for (0: the backend's choice).</summary>

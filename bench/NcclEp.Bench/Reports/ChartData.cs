@@ -59,7 +59,12 @@ internal sealed record ChartData(
         string mode = BenchNames.Mode(options.EffectiveMode).ToUpperInvariant();
         string run = options.Sweep is null ? "run" : "sweep";
         string versus = bySms ? "numSms" : "tokens per rank";
-        if (bySms) run = string.Create(CultureInfo.InvariantCulture, $"numSms sweep at {options.Tokens} tokens/rank");
+        if (bySms)
+        {
+            run = options.TokensPerRank is null
+                ? string.Create(CultureInfo.InvariantCulture, $"numSms sweep at {options.Tokens} tokens/rank")
+                : $"numSms sweep at tokens/rank {TokensPerRankList.Format(options.TokensPerRank)}";
+        }
         string title = latency
             ? $"Latency vs {versus}: {mode} {run}"
             : $"Bandwidth vs {versus}: {mode} {run}";

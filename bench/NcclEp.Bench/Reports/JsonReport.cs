@@ -68,6 +68,9 @@ internal static class JsonReport
     {
         w.WriteStartObject();
         w.WriteNumber("tokens_per_rank", r.Tokens);
+        w.WriteStartArray("tokens_per_rank_list");  // each rank's own count (--tokens-per-rank); tokens_per_rank is the most
+        foreach (int tokens in r.TokensPerRank) w.WriteNumberValue(tokens);
+        w.WriteEndArray();
         w.WriteNumber("num_sms", r.NumSms);
         if (r.Blocks > 0) w.WriteNumber("blocks", r.Blocks);
         else w.WriteNull("blocks");

@@ -51,7 +51,7 @@ internal sealed class Validator
         v._fp8?.Refresh();
         ExpectedReceive expected = v._model.Receive(state.Rank);
         string? mismatch = v.CheckCounts(expected) ?? v.CheckRows(expected) ?? v.CheckCombined();
-        return new RankValidation(state.Rank, v._rowsChecked, work.Tokens, mismatch is null ? null : $"rank {state.Rank}: {mismatch}");
+        return new RankValidation(state.Rank, v._rowsChecked, work.Tokens(state.Rank), mismatch is null ? null : $"rank {state.Rank}: {mismatch}");
     }
 
     private string? CheckCounts(ExpectedReceive expected)
@@ -109,9 +109,10 @@ internal sealed class Validator
     private string? CheckCombined()
     {
         int rowBytes = _c.RowBytes;
-        for (int first = 0; first < _work.Tokens; first += ChunkRows)
+        int tokens = _work.Tokens(_s.Rank);  // the rank's own tokens (0: nothing comes home, its peers' rows were checked above)
+        for (int first = 0; first < tokens; first += ChunkRows)
         {
-            int n = Math.Min(ChunkRows, _work.Tokens - first);
+            int n = Math.Min(ChunkRows, tokens - first);
             _s.CombinedBuffer.Download(_rows.AsSpan(0, n * rowBytes), (long)first * rowBytes);
             for (int j = 0; j < n; j++)
             {
