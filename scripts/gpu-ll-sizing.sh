@@ -4,7 +4,8 @@
 #   bash scripts/gpu-bundle.sh; DEFINE=NCCLEP_WARP_JOBS=0 bash scripts/kernel-variant.sh ll-block-jobs HEAD
 #   DEFINE=LL_TEAM_WARPS=1 bash scripts/kernel-variant.sh ll-team-1 HEAD
 # then on the GPU machine (carry gpu-bundle and kernel-variants), from the repository root:
-#   bash scripts/gpu-ll-sizing.sh [world]; bash scripts/gpu-pack.sh        outputs in ${OUT:-./gpu-out}
+#   PART=1 bash scripts/gpu-ll-sizing.sh [world]; bash scripts/gpu-pack.sh        outputs in ${OUT:-./gpu-out}
+#   (then PART=2 in a second call)
 # Four kernels × grids, at 1 and 128 tokens per rank (expert-major, per-slot and per-rank combine), hidden 7168, top-8
 # of 256, bf16, --validate, with the link bound, numSms swept 4…132 (the most blocks a launch takes):
 #   sized       the default: warp jobs, grids sized to the call's work (Cuda/LaunchSizing.cs, docs/kernels.md)
@@ -31,7 +32,9 @@ bench() { # bench <name> <env...> -- <args...>: one bench run, its Markdown and 
 kernels=(sized full)
 [ -d kernel-variants/ll-team-1 ] && kernels+=(team-1) || echo "no kernel-variants/ll-team-1: teams of one warp not timed" | tee -a "$log"
 [ -d kernel-variants/ll-block-jobs ] && kernels+=(block-jobs) || echo "no kernel-variants/ll-block-jobs: block jobs not timed" | tee -a "$log"
-for tokens in 1 128; do
+# PART=1: 1 token, PART=2: 128 tokens and the uneven batch (two calls inside the 10-minute limit); no PART: both.
+case $part in 1) sizes=(1) ;; 2) sizes=(128) ;; *) sizes=(1 128) ;; esac
+for tokens in "${sizes[@]}"; do
   for combine in per-slot per-rank; do
     for k in "${kernels[@]}"; do
       case $k in
@@ -45,7 +48,7 @@ for tokens in 1 128; do
   done
 done
 uneven=128$(printf ',0%.0s' $(seq 2 "$world"))
-for k in sized full; do
+[ "$part" = 1 ] || for k in sized full; do
   case $k in sized) env=(NCCLEP_LL_FULL_GRID=0) ;; full) env=(NCCLEP_LL_FULL_GRID=1) ;; esac
   bench "ll-sizing-uneven-$k" "${env[@]}" -- --tokens-per-rank "$uneven" --combine per-slot
 done
