@@ -17,6 +17,7 @@
 // This file holds the sending side, per-rank partials and the row addressing; the reducing side and the kernel are in
 // ep_combine_reduce.cu, which the joined source puts right after it.
 #include "ep_common.cuh"
+#include "ep_bulk.cuh"
 
 #define REDUCE_UNROLL 4
 #define SEGMENT_VECS (32 * REDUCE_UNROLL)
@@ -168,14 +169,19 @@ __device__ __forceinline__ void send_partial(const EpParams& p, int s, int i, in
     }
 }
 
-// Row `index` home to (token, slot) on source s, if its source info is sound: by `threads` threads (a warp, or a team),
-// this one `thread` among them.
-__device__ __forceinline__ void send_row(const EpParams& p, i64 index, int s, int parity, int thread, int threads) {
+// Where row `index` goes home on source s, (token, slot), or null if its source info is not sound.
+__device__ __forceinline__ int4* home_row(const EpParams& p, i64 index, int s, int parity) {
     const int* sourceInfo = state_at<int>(p, p.hRecvSourceInfo);
     const int token = sourceInfo[index * 3 + 1];
     const int slot = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? sourceInfo[index * 3 + 2] : p.rank;
-    if (sourceInfo[index * 3] != s || token < 0 || token >= p.maxTokens || slot < 0 || slot >= p.combineSlots) return;
-    int4* dst = outgoing_row(p, s, parity, token, slot);
+    if (sourceInfo[index * 3] != s || token < 0 || token >= p.maxTokens || slot < 0 || slot >= p.combineSlots) return nullptr;
+    return outgoing_row(p, s, parity, token, slot);
+}
+
+// Row `index` home on source s (home_row): by `threads` threads (a warp, or a team), this one `thread` among them.
+__device__ __forceinline__ void send_row(const EpParams& p, i64 index, int s, int parity, int thread, int threads) {
+    int4* dst = home_row(p, index, s, parity);
+    if (dst == nullptr) return;
     const int4* from = output_row(p, index);
     for (int v0 = thread; v0 < ROW_VECS; v0 += threads * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
@@ -202,6 +208,8 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
     __syncthreads();
 
     const bool warpJobs = NCCLEP_WARP_JOBS;
+    constexpr bool bulk = BULK_COMBINE_SEND && !NCCLEP_WARP_JOBS;  // rows by the block's pipe (ep_bulk.cuh)
+    const int rowsPer = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? K : 1;  // rows answering a message, at most
     // Block jobs: the block's warps share a chunk's rows, then thread 0 releases its flag after a barrier. Warp jobs (low
     // latency): a team (COMBINE_TEAM_WARPS warps) sends the rows answering one message (a chunk) and releases its flag.
     const Team team = team_of(COMBINE_TEAM_WARPS);
@@ -222,6 +230,22 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
                 for (int i = begin; i < end; i++) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0, team.member, COMBINE_TEAM_WARPS);
             } else {
                 for (int i = begin + warp; i < end; i += NCCLEP_WARPS) send_partial(p, s, i, parity, lane, (p.flags & FLAG_WEIGHTED) != 0);
+            }
+        } else if (bulk) {
+            // In batches: a thread per row (a row per message, or per (message, slot) expert-major) looks up where it
+            // goes and hands it to the pipe (thread 0), which copies them.
+            for (int b0 = begin * rowsPer; b0 < end * rowsPer; b0 += BULK_BATCH) {
+                const int b1 = min(end * rowsPer, b0 + BULK_BATCH);
+                __syncthreads();  // the pipe has taken the previous batch
+                for (int item = b0 + threadIdx.x; item < b1; item += blockDim.x) {
+                    const int i = item / rowsPer;
+                    const i64 index = NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? messageRows[(i64)s * M * K + item]
+                                    : NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR   ? (i64)s * M + i : (i64)sBase[s] + i;
+                    int4* dst = index >= 0 ? home_row(p, index, s, parity) : nullptr;
+                    bulk_batch_put(item - b0, (char*)dst, dst != nullptr ? (const char*)output_row(p, index) : nullptr);
+                }
+                __syncthreads();
+                if (threadIdx.x == 0) bulk_batch_copy(b1 - b0, ROW_VECS * 16);
             }
         } else if (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR) {
             // A warp per (message, slot): the rows answering one message spread over the warps that share the chunk.
@@ -245,7 +269,12 @@ __device__ void send_chunks_home(const EpParams& p, u32 seq, int parity, int blo
         }
         __syncthreads();
         // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
-        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
-        if (threadIdx.x == 0) st_release_sys(flag, (u64)seq << 32);
+        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk. In bulk, the pipe releases
+        // it once the chunk's rows are stored and complete.
+        if (threadIdx.x == 0) {
+            if (bulk) bulk_release_after(flag, (u64)seq << 32);
+            else st_release_sys(flag, (u64)seq << 32);
+        }
     }
+    if (bulk && threadIdx.x == 0) bulk_drain();  // the network peers' slices go out after the kernel, complete
 }

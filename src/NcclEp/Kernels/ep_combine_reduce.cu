@@ -159,10 +159,11 @@ __device__ void reduce_tokens(const EpParams& p, u32 seq, int parity, int block,
     }
 }
 
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_combine(const EpParams p) {
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS, NCCLEP_BLOCKS_PER_SM) ncclep_combine(const EpParams p) {
     wait_for_previous_kernel();
     const u32 seq = *ctrl_u32(p, CTRL_COMBINE_SEQ) + 1;
     TIMELINE_START(SLOT_COMBINE(seq));
+    if (BULK_COMBINE_SEND) bulk_setup();  // masked_out's barrier follows
     if (masked_out(p, PHASE_COMBINE_RECEIVE, seq)) return;  // before any store to a peer
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;

@@ -8,6 +8,10 @@
 #define NCCLEP_MAX_WORLD 64
 #define NCCLEP_THREADS 512
 #define NCCLEP_WARPS (NCCLEP_THREADS / 32)
+// The dispatch and combine kernels' launch bounds: a grid is at most the SMs (co-located ranks split them), one block
+// per SM. Said to ptxas, it may take up to 128 registers a thread; left unsaid, it chose 64 and spilled in the FP8
+// dispatch and the bulk-copy builds (scripts/kernel-resources.py).
+#define NCCLEP_BLOCKS_PER_SM 1
 
 #define LAYOUT_FLAT 0
 #define LAYOUT_EXPERT_MAJOR 1

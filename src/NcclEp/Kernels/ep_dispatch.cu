@@ -16,6 +16,7 @@
 // into its message and lays out FP8 rows and their scales (ep_fp8.cuh); p.messageBytes is the recipe's message stride.
 #include "ep_common.cuh"
 #include "ep_fp8.cuh"
+#include "ep_bulk.cuh"
 
 
 __device__ __forceinline__ char* message_at(const EpParams& p, char* window, int parity, int source, int slot) {
@@ -94,10 +95,11 @@ __device__ void publish_counts(const EpParams& p, u32 seq, int parity) {
 // `threads` threads (a warp, or a team: `thread` is this one's index among them). A message to this rank itself carries
 // only its header: the receiver reads the row from home. With node >= 0, the message for that node's rail peer.
 // Quantized (Q, one warp: thread is its lane): the header, then the row quantized (every message, this rank's own
-// included, so every receiver reads FP8 rows and scales the same way).
-template <bool Q>
+// included, so every receiver reads FP8 rows and scales the same way). Without ROW only the header: the pipe copies the
+// row in bulk (ep_bulk.cuh).
+template <bool Q, bool ROW = true>
 __device__ __forceinline__ void write_message(const EpParams& p, int4* message, int t, int r, int thread, int threads, int node = -1) {
-    const int VECS = Q || (node < 0 && r == p.rank) ? HEADER_VECS : HEADER_VECS + ROW_VECS;
+    const int VECS = Q || !ROW || (node < 0 && r == p.rank) ? HEADER_VECS : HEADER_VECS + ROW_VECS;
     const int4* row = (const int4*)(p.home + t * p.homeStride);
     for (int v0 = thread; v0 < VECS; v0 += threads * COPY_UNROLL) {
         int4 x[COPY_UNROLL];
@@ -160,6 +162,7 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
     const bool warpJobs = NCCLEP_WARP_JOBS;
     constexpr int TEAM = NCCLEP_WARP_JOBS && !Q ? LL_TEAM_WARPS : 1;
     const Team team = team_of(TEAM);
+    constexpr bool bulk = BULK_DISPATCH_SEND && !Q && !NCCLEP_WARP_JOBS;  // rows by the block's pipe (ep_bulk.cuh)
 
     for (int job = warpJobs ? first_team_job(team, block, blocks) : block; job < chunk_count(M) * W; job += warpJobs ? team_job_stride(TEAM, blocks) : blocks) {
         const int c = job / W, r = job - c * W;
@@ -170,6 +173,22 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
         if (warpJobs) {
             for (int slot = begin; slot < end; slot++)
                 write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, team.thread, team.threads);
+        } else if (bulk) {
+            // In batches: the warps write the headers and hand the pipe (thread 0) each row's source and destination
+            // (none for a message to this rank: it carries only its header), then the pipe copies the rows. The flag's
+            // barrier below covers the headers.
+            for (int b0 = begin; b0 < end; b0 += BULK_BATCH) {
+                const int b1 = min(end, b0 + BULK_BATCH);
+                __syncthreads();  // the pipe has taken the previous batch
+                for (int slot = b0 + warp; slot < b1; slot += NCCLEP_WARPS) {
+                    const int t = sendTokens[(i64)r * M + slot];
+                    int4* message = outgoing_message(p, r, parity, slot);
+                    write_message<Q, false>(p, message, t, r, lane, 32);
+                    if (lane == 0) bulk_batch_put(slot - b0, r == p.rank ? nullptr : (char*)message + HEADER_BYTES, p.home + t * p.homeStride);
+                }
+                __syncthreads();
+                if (threadIdx.x == 0) bulk_batch_copy(b1 - b0, ROW_VECS * 16);
+            }
         } else {
             for (int slot = begin + warp; slot < end; slot += NCCLEP_WARPS)
                 write_message<Q>(p, outgoing_message(p, r, parity, slot), sendTokens[(i64)r * M + slot], r, lane, 32);
@@ -182,8 +201,13 @@ __device__ void send_chunks(const EpParams& p, u32 seq, int parity, int block, i
         }
         __syncthreads();
         // st.release.sys orders every write of the block before the flag (the barrier makes them observed by
-        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk.
-        if (threadIdx.x == 0) st_release_sys(flag, (u64)seq << 32);
+        // thread 0 and a release is cumulative); the extra fence.sc.sys cost time per chunk. In bulk, the pipe releases
+        // it once the chunk's rows are stored and complete.
+        if (threadIdx.x == 0) {
+            if (bulk) bulk_release_after(flag, (u64)seq << 32);
+            else st_release_sys(flag, (u64)seq << 32);
+        }
     }
+    if (bulk && threadIdx.x == 0) bulk_drain();  // the network peers' slices go out after the kernel, complete
     if (hierarchical(p)) send_rail_messages<Q>(p, block, blocks);
 }

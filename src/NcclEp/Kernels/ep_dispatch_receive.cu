@@ -4,6 +4,7 @@
 #include "ep_common.cuh"
 #include "ep_fp8.cuh"
 #include "ep_route.cuh"
+#include "ep_bulk.cuh"
 
 // Bounded wait by thread 0 for chunk c of source s; the block learns the outcome.
 __device__ __forceinline__ bool chunk_arrived(const EpParams& p, u32 seq, int parity, int s, int c) {
@@ -49,11 +50,29 @@ struct Landing {
     const int* segments;       // [L + 1] first row of each local expert's segment
 };
 
+// Flat and rank-major: the output row of message i of source s (*index: its number in recvSourceInfo).
+__device__ __forceinline__ int4* landing_row(const EpParams& p, const Landing& at, int s, int i, i64* index) {
+    *index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * p.maxTokens + i : (i64)at.base[s] + i;
+    return (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + *index * p.rowsStride0);
+}
+
+// The row of a source's message (about `token`, its first header word), here: this rank's own tokens are read from home, where the send half left them.
+__device__ __forceinline__ const int4* message_row(const EpParams& p, const char* message, int s, int token) {
+    return s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
+}
+
+// Whether message rows from source s already are the output rows (zero-copy receive: rank-major, FLAG_ROWS_IN_WINDOW):
+// a peer's row is; this rank's own (read from home) and a network peer's (in the staging buffer) are copied in.
+__device__ __forceinline__ bool rows_in_place(const EpParams& p, int s) {
+    return (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
+}
+
 // Message i of source s into the layout, by one warp or a team (`threads` threads, this one `thread` among them; the
 // team's first warp, `lead`, writes the metadata): its row to every place the layout gives it, its source info and
-// top-k (expert-major: per local slot, and the message's row of each slot for the combine).
+// top-k (expert-major: per local slot, and the message's row of each slot for the combine). Without `row` (Flat and
+// rank-major) the pipe copies the row in bulk (ep_bulk.cuh) and this writes the rest.
 template <bool Q>
-__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead) {
+__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead, bool row = true) {
     const int lane = threadIdx.x & 31;
     constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
@@ -64,15 +83,13 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
     const char* message = incoming_message(p, s, parity, i);
     const int token = ld_cv((const int*)message);
     // This rank's own tokens: the row is read from home, where the send half left it (quantized: from the message).
-    const int4* source = !Q && s == p.rank ? (const int4*)(p.home + token * p.homeStride) : (const int4*)(message + HEADER_BYTES);
+    const int4* source = Q ? (const int4*)(message + HEADER_BYTES) : message_row(p, message, s, token);
 
     if (!perExpert) {
-        const i64 index = NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? (i64)s * M + i : (i64)at.base[s] + i;
-        int4* row = (int4*)(NCCLEP_LAYOUT == LAYOUT_RANK_MAJOR ? p.rows + s * p.rowsStride0 + i * p.rowsStride1 : p.rows + index * p.rowsStride0);
-        // Zero-copy receive (never quantized): a peer's row already is the output row; this rank's own (read from
-        // home) and a network peer's (in the staging buffer) are copied in.
-        const bool inPlace = !Q && (p.flags & FLAG_ROWS_IN_WINDOW) != 0 && s != p.rank && !from_staging(p, s);
-        for (int v0 = inPlace ? VECS : thread; v0 < VECS; v0 += threads * COPY_UNROLL) {
+        i64 index;
+        int4* row = landing_row(p, at, s, i, &index);
+        const bool copied = row && !(!Q && rows_in_place(p, s));  // zero-copy receive is never quantized
+        for (int v0 = copied ? thread : VECS; v0 < VECS; v0 += threads * COPY_UNROLL) {
             int4 x[COPY_UNROLL];
 #pragma unroll
             for (int u = 0; u < COPY_UNROLL; u++) if (v0 + threads * u < VECS) x[u] = ld_cg(source + v0 + threads * u);
@@ -225,13 +242,25 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         }
         return;
     }
+    constexpr bool bulk = BULK_DISPATCH_RECEIVE && !Q;  // rows by the block's pipe (ep_bulk.cuh)
     for (int job = block; job < chunk_count(M) * W; job += blocks) {
         const int c = job / W, s = job - c * W;
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
         if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
-        for (int i = chunk_begin(n, c) + warp; i < chunk_begin(n, c + 1); i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane, 32, true);
+        // A peer's rows in bulk: their places need no load (this rank's own rows, read from home at a token the header
+        // gives, stay with the warps).
+        const bool inBulk = bulk && s != p.rank && !rows_in_place(p, s);
+        if (inBulk && threadIdx.x == 0) {
+            bulk_acquired();  // chunk_arrived's acquire, then the copy engine reads the rows
+            for (int i = chunk_begin(n, c); i < chunk_begin(n, c + 1); i++) {
+                i64 index;
+                bulk_copy((char*)landing_row(p, at, s, i, &index), incoming_message(p, s, parity, i) + HEADER_BYTES, ROW_VECS * 16);
+            }
+        }
+        for (int i = chunk_begin(n, c) + warp; i < chunk_begin(n, c + 1); i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane, 32, true, !inBulk);
     }
+    if (bulk && threadIdx.x == 0) bulk_drain();  // the rows are complete before the kernel ends
 }
 
 // Hierarchical HT: the rail peer's forwarding of other nodes' messages to this node's ranks (ep_forward.cu); rowVecs
@@ -243,6 +272,7 @@ __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
     wait_for_previous_kernel();
     const u32 seq = *ctrl_u32(p, CTRL_DISPATCH_SEQ) + 1;
     TIMELINE_START(SLOT_DISPATCH(seq));
+    if (!Q && (BULK_DISPATCH_SEND || BULK_DISPATCH_RECEIVE)) bulk_setup();  // masked_out's barrier follows
     if (masked_out(p, PHASE_DISPATCH_RECEIVE, seq)) return;  // before any store to a peer (forwarding included)
     const int parity = seq & 1;
     const bool send = (p.steps & STEP_SEND) != 0, receive = (p.steps & STEP_RECEIVE) != 0;
@@ -275,13 +305,13 @@ __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
     TIMELINE_END(SLOT_DISPATCH(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? 1 : 2, seq);
 }
 
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch(const EpParams p) {
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS, NCCLEP_BLOCKS_PER_SM) ncclep_dispatch(const EpParams p) {
     extern __shared__ int shared[];
     dispatch_route<false>(p, shared);
 }
 
 #if NCCLEP_QUANT != 0
-extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS) ncclep_dispatch_fp8(const EpParams p) {
+extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS, NCCLEP_BLOCKS_PER_SM) ncclep_dispatch_fp8(const EpParams p) {
     extern __shared__ int shared[];
     dispatch_route<true>(p, shared);
 }

@@ -36,7 +36,7 @@ public sealed class DependentLaunchTests
     [InlineData("ncclep_dispatch_fp8")]
     public void Every_data_path_kernel_waits_for_the_previous_kernel_first(string kernel)
     {
-        string body = FirstStatement(KernelSource.Text, $@"extern ""C"" __global__ void __launch_bounds__\(NCCLEP_THREADS\) {kernel}\(const EpParams p\)");
+        string body = FirstStatement(KernelSource.Text, $@"extern ""C"" __global__ void __launch_bounds__\(NCCLEP_THREADS(?:, NCCLEP_BLOCKS_PER_SM)?\) {kernel}\(const EpParams p\)");
         if (body.StartsWith("extern __shared__", System.StringComparison.Ordinal))
         {
             // The dispatch kernels declare their shared memory, then run dispatch_route, which must wait first.

@@ -8,7 +8,7 @@
 #define __device__
 #define __global__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __shared__ static
 #define extern_shared
 struct int4 { int x, y, z, w; };

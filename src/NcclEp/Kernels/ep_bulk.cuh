@@ -1,0 +1,260 @@
+// High-throughput rows by bulk asynchronous copies (the Tensor Memory Accelerator's cp.async.bulk), built with
+// -DNCCLEP_HT_BULK=<sides> (issue 21: HT at link speed from few SMs). Off by default until measured against the
+// vector copies (scripts/gpu-ht-few-sms.sh). Sides, a bit mask:
+//   1  dispatch send: each message's row, home -> the destination's window (or a network peer's out slice)
+//   2  dispatch receive (Flat and rank-major, rows as they are): each message's row -> its output row
+//   4  combine send (per-slot rows, not per-rank partials): each expert output row -> its home's window
+// The vector copies move a row through registers, COPY_UNROLL 16-byte loads per thread in flight. Here one thread of a
+// block (the pipe: thread 0) keeps BULK_STAGES pieces of BULK_STAGE_BYTES in flight through shared memory: a piece is
+// loaded by the copy engine into a stage (an mbarrier counts its bytes), then stored from the stage to its destination
+// as one bulk group, and the stage is loaded again once that store has read it. The rest of the block writes what is
+// not a row (message headers, source info, top-k) with ordinary stores.
+// Ordering: a chunk's flag is released only after the bulk groups holding its rows are complete (wait_group, which
+// makes their writes visible to the pipe thread), then a proxy fence (the rows were written through the async proxy,
+// the flag is a generic store), then st.release.sys by the pipe thread; the headers, written by other threads before
+// the block barrier that precedes the chunk's rows, are observed by the pipe thread and covered by the release's
+// cumulativity, as for the vector copies. Releases lag the stores (BULK_FLAG_LAG pieces), so the pipe never drains at
+// a chunk boundary. Received rows are read by the copy engine after the chunk flag's acquire and a proxy fence.
+// Needs sm_90 and PTX 8.0 (NVRTC 12 or later).
+#pragma once
+#include "ep_common.cuh"
+
+#ifndef NCCLEP_HT_BULK
+#define NCCLEP_HT_BULK 0
+#endif
+#define BULK_DISPATCH_SEND (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 1) != 0)
+#define BULK_DISPATCH_RECEIVE (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 2) != 0 && NCCLEP_LAYOUT != LAYOUT_EXPERT_MAJOR)
+#define BULK_COMBINE_SEND (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 4) != 0 && !NCCLEP_COMBINE_PER_RANK)
+#define BULK_ANY (BULK_DISPATCH_SEND || BULK_DISPATCH_RECEIVE || BULK_COMBINE_SEND)
+
+#if NCCLEP_HT_BULK != 0 && defined(__CUDA_ARCH__)
+#if __CUDA_ARCH__ < 900
+#error "NCCLEP_HT_BULK needs sm_90 or newer (cp.async.bulk)"
+#endif
+#if !defined(__CUDACC_VER_MAJOR__) || __CUDACC_VER_MAJOR__ < 12
+#error "NCCLEP_HT_BULK needs NVRTC 12 or newer (PTX ISA 8.0: cp.async.bulk)"
+#endif
+#endif
+
+// Stages of one pipe and their size: BULK_STAGES * BULK_STAGE_BYTES of static shared memory per block (under 48 KiB
+// with the kernels' other static shared memory). A piece is at most a stage; a row is cut into pieces.
+#ifndef BULK_STAGES
+#define BULK_STAGES 8
+#endif
+#ifndef BULK_STAGE_BYTES
+#define BULK_STAGE_BYTES 4096
+#endif
+// Chunk flags waiting for their rows' stores (a full queue releases its oldest first), and how many pieces stored after
+// a chunk's last one the pipe lets go by before it waits for that chunk's stores to complete.
+#ifndef BULK_FLAGS
+#define BULK_FLAGS 8
+#endif
+#ifndef BULK_FLAG_LAG
+#define BULK_FLAG_LAG 6
+#endif
+// Rows a block hands its pipe at a time (bulk_batch_put, bulk_batch_copy): the warps look up each row's source and
+// destination (loads the pipe would otherwise wait for one after another), the pipe only issues copies.
+#ifndef BULK_BATCH
+#define BULK_BATCH 64
+#endif
+static_assert(BULK_STAGE_BYTES % 16 == 0 && BULK_STAGE_BYTES >= 16, "a bulk copy moves a multiple of 16 bytes");
+static_assert(BULK_STAGES >= 2 && BULK_STAGES * BULK_STAGE_BYTES <= 40 * 1024, "the stages are static shared memory: at most 40 KiB");
+static_assert(BULK_FLAG_LAG >= 1, "a flag waits for the pieces stored BULK_FLAG_LAG before the newest");
+
+// The pipe's state; only the pipe thread reads or writes it after bulk_setup. Piece i (counted since setup) uses stage
+// i % BULK_STAGES, whose mbarrier completes phase (i / BULK_STAGES) & 1 when its load has landed.
+struct BulkPipe {
+    u64 bars[BULK_STAGES];
+    char* dst[BULK_STAGES];  // where the piece in each stage goes
+    int bytes[BULK_STAGES];
+    u32 loaded;     // pieces whose load was issued
+    u32 stored;     // pieces whose store was issued (one bulk group each)
+    u32 completed;  // pieces whose store is known complete
+    u32 head, tail; // pending chunk flags: [head, tail) of the ring
+    u64* flag[BULK_FLAGS];
+    u64 value[BULK_FLAGS];
+    u32 mark[BULK_FLAGS];  // pieces that must be complete before the flag is released
+};
+
+// A batch of rows for the pipe: entry k is (dst, src); a null dst is skipped.
+struct BulkBatch {
+    char* dst[BULK_BATCH];
+    const char* src[BULK_BATCH];
+};
+
+#if NCCLEP_HT_BULK != 0
+__shared__ BulkPipe ncclep_bulk_pipe;
+__shared__ BulkBatch ncclep_bulk_batch;
+__shared__ __align__(128) char ncclep_bulk_stages[BULK_STAGES][BULK_STAGE_BYTES];
+
+__device__ __forceinline__ u32 shared_address(const void* p) { return (u32)__cvta_generic_to_shared(p); }
+
+// Waits until at most N of the pipe thread's most recent bulk groups are pending (so every older group is done); READ:
+// only until their sources (shared memory) have been read. A group is covered only if N is at most the number of
+// groups committed after it.
+template <bool READ, int N>
+__device__ __forceinline__ void bulk_wait_groups() {
+    if (READ) asm volatile("cp.async.bulk.wait_group.read %0;" ::"n"(N) : "memory");
+    else asm volatile("cp.async.bulk.wait_group %0;" ::"n"(N) : "memory");
+}
+// The same with a run-time count (an immediate in the instruction): n clamped to 7, which waits for more, never less.
+template <bool READ>
+__device__ __forceinline__ void bulk_wait_groups(u32 n) {
+    if (n >= 7) bulk_wait_groups<READ, 7>();
+    else if (n == 6) bulk_wait_groups<READ, 6>();
+    else if (n == 5) bulk_wait_groups<READ, 5>();
+    else if (n == 4) bulk_wait_groups<READ, 4>();
+    else if (n == 3) bulk_wait_groups<READ, 3>();
+    else if (n == 2) bulk_wait_groups<READ, 2>();
+    else if (n == 1) bulk_wait_groups<READ, 1>();
+    else bulk_wait_groups<READ, 0>();
+}
+#endif
+
+// Every kernel that copies rows in bulk calls it first, before a block barrier (masked_out's): thread 0 initialises
+// the stages' mbarriers and the counters, then makes the initialisation visible to the copy engine.
+__device__ __forceinline__ void bulk_setup() {
+#if NCCLEP_HT_BULK != 0
+    if (threadIdx.x != 0) return;
+    BulkPipe& pipe = ncclep_bulk_pipe;
+    for (int s = 0; s < BULK_STAGES; s++) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&pipe.bars[s])) : "memory");
+    pipe.loaded = pipe.stored = pipe.completed = 0;
+    pipe.head = pipe.tail = 0;
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+
+#if NCCLEP_HT_BULK != 0
+// Releases the queue's oldest flags whose pieces are complete; with `wait`, waits for the oldest's pieces first (the
+// queue is full, or the pipe is draining); otherwise waits only once BULK_FLAG_LAG pieces were stored after them.
+__device__ __forceinline__ void bulk_release_flags(BulkPipe& pipe, bool wait) {
+    while (pipe.head != pipe.tail) {
+        const int q = pipe.head % BULK_FLAGS;
+        const u32 mark = pipe.mark[q];
+        if (pipe.completed < mark) {
+            if (pipe.stored < mark) return;  // its last pieces are not even stored yet
+            // With BULK_FLAG_LAG pieces stored after its last one, all but the newest BULK_FLAG_LAG groups include it.
+            if (pipe.stored - mark >= BULK_FLAG_LAG) {
+                bulk_wait_groups<false, BULK_FLAG_LAG>();
+                pipe.completed = pipe.stored - BULK_FLAG_LAG;
+            } else {
+                if (!wait) return;
+                bulk_wait_groups<false, 0>();
+                pipe.completed = pipe.stored;
+            }
+            // The rows were written through the async proxy; the flag is a generic store that must follow them.
+            asm volatile("fence.proxy.async.global;" ::: "memory");
+        }
+        st_release_sys(pipe.flag[q], pipe.value[q]);
+        pipe.head++;
+    }
+}
+
+// Whether the load of piece i has landed in its stage (mbarrier phase (i / BULK_STAGES) & 1 complete); without WAIT it
+// only looks.
+template <bool WAIT>
+__device__ __forceinline__ bool bulk_landed(BulkPipe& pipe, u32 i) {
+    const u32 bar = shared_address(&pipe.bars[i % BULK_STAGES]), parity = (i / BULK_STAGES) & 1;
+    u32 landed = 0;
+    do {
+        asm volatile("{\n\t.reg .pred done;\n\tmbarrier.test_wait.parity.shared::cta.b64 done, [%1], %2;\n\tselp.u32 %0, 1, 0, done;\n\t}"
+                     : "=r"(landed) : "r"(bar), "r"(parity) : "memory");
+    } while (WAIT && !landed);
+    return landed != 0;
+}
+
+// Stores the oldest loaded piece once its load has landed: one bulk group from its stage to its destination. Without
+// WAIT, only if it has landed already; returns whether it stored.
+template <bool WAIT>
+__device__ __forceinline__ bool bulk_store_oldest(BulkPipe& pipe) {
+    const u32 i = pipe.stored;
+    if (i == pipe.loaded || !bulk_landed<WAIT>(pipe, i)) return false;
+    const int s = i % BULK_STAGES;
+    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
+                 ::"l"(pipe.dst[s]), "r"(shared_address(ncclep_bulk_stages[s])), "r"(pipe.bytes[s]) : "memory");
+    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+    pipe.stored = i + 1;
+    return true;
+}
+#endif
+
+// Pipe thread: `bytes` (a multiple of 16; both addresses 16-byte aligned) from `src` to `dst`, as pieces through the
+// stages. Returns once every piece's load is issued; the stores follow as loads land (later calls, bulk_drain).
+__device__ __forceinline__ void bulk_copy(char* dst, const char* src, int bytes) {
+#if NCCLEP_HT_BULK != 0
+    BulkPipe& pipe = ncclep_bulk_pipe;
+    for (int at = 0; at < bytes; at += BULK_STAGE_BYTES) {
+        const int n = min(BULK_STAGE_BYTES, bytes - at);
+        const u32 i = pipe.loaded;
+        const int s = i % BULK_STAGES;
+        while (bulk_store_oldest<false>(pipe)) {}  // what has landed goes out now, so its stage is free sooner
+        if (i - pipe.stored == BULK_STAGES) bulk_store_oldest<true>(pipe);  // every stage holds a loaded piece
+        // The stage's previous piece (i - BULK_STAGES) must have been read by its store (issued: stored > i - BULK_STAGES
+        // after the line above); the groups committed after it may still pend.
+        if (i >= BULK_STAGES) bulk_wait_groups<true>(pipe.stored - 1 - (i - BULK_STAGES));
+        const u32 bar = shared_address(&pipe.bars[s]);
+        pipe.dst[s] = dst + at;
+        pipe.bytes[s] = n;
+        asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(n) : "memory");
+        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
+                     ::"r"(shared_address(ncclep_bulk_stages[s])), "l"(src + at), "r"(n), "r"(bar) : "memory");
+        pipe.loaded = i + 1;
+        bulk_release_flags(pipe, false);
+    }
+#endif
+}
+
+// Any thread: entry k (< BULK_BATCH) of the block's next batch. Between a batch's last put and the pipe's bulk_batch_copy
+// there is a block barrier, and another before the next batch's first put (the pipe has read the entries).
+__device__ __forceinline__ void bulk_batch_put(int k, char* dst, const char* src) {
+#if NCCLEP_HT_BULK != 0
+    ncclep_bulk_batch.dst[k] = dst;
+    ncclep_bulk_batch.src[k] = src;
+#endif
+}
+
+// Pipe thread: the batch's first n entries, `bytes` each (bulk_copy).
+__device__ __forceinline__ void bulk_batch_copy(int n, int bytes) {
+#if NCCLEP_HT_BULK != 0
+    for (int k = 0; k < n; k++)
+        if (ncclep_bulk_batch.dst[k] != nullptr) bulk_copy(ncclep_bulk_batch.dst[k], ncclep_bulk_batch.src[k], bytes);
+#endif
+}
+
+// Pipe thread: releases `flag` (st.release.sys of `value`) once every piece copied so far is stored and complete; the
+// block's ordinary stores before the barrier that preceded those pieces are covered too (see the top).
+__device__ __forceinline__ void bulk_release_after(u64* flag, u64 value) {
+#if NCCLEP_HT_BULK != 0
+    BulkPipe& pipe = ncclep_bulk_pipe;
+    if (pipe.tail - pipe.head == BULK_FLAGS) {
+        while (pipe.stored < pipe.mark[pipe.head % BULK_FLAGS]) bulk_store_oldest<true>(pipe);
+        bulk_release_flags(pipe, true);
+    }
+    const int q = pipe.tail % BULK_FLAGS;
+    pipe.flag[q] = flag;
+    pipe.value[q] = value;
+    pipe.mark[q] = pipe.loaded;
+    pipe.tail++;
+    bulk_release_flags(pipe, false);
+#endif
+}
+
+// Pipe thread: rows that a peer wrote (and this thread acquired the flag of) are read next by the copy engine.
+__device__ __forceinline__ void bulk_acquired() {
+#if NCCLEP_HT_BULK != 0
+    asm volatile("fence.proxy.async.global;" ::: "memory");
+#endif
+}
+
+// Pipe thread, before the kernel (or the half that copied) ends: every piece stored and complete, every flag released.
+// Shared memory goes away with the block, so no store may still be reading it.
+__device__ __forceinline__ void bulk_drain() {
+#if NCCLEP_HT_BULK != 0
+    BulkPipe& pipe = ncclep_bulk_pipe;
+    while (pipe.stored < pipe.loaded) bulk_store_oldest<true>(pipe);
+    bulk_wait_groups<false, 0>();
+    pipe.completed = pipe.stored;
+    asm volatile("fence.proxy.async.global;" ::: "memory");
+    bulk_release_flags(pipe, true);
+#endif
+}
