@@ -11,8 +11,14 @@
 # correctness, the bench's times then mean nothing. Each suite ends "N passed, N failed, N skipped".
 # PDL=1 runs, instead of the above (a second call: together they pass the 10-minute limit), the quick grid, graph and
 # protocol suites with programmatic dependent launch (NCCLEP_PDL=1, Cuda/DependentLaunch.cs).
+# KERNELS=<name> runs everything on kernel-variants/<name> (scripts/gpu-prepare.sh) instead of the bundled kernels: the
+# variants the bench times must pass the same suites (KERNELS=bulk-7 PART=2: the HT bulk copies, issue 21).
 set -uo pipefail
 out=${OUT:-./gpu-out}; mkdir -p "$out"
+if [ -n "${KERNELS:-}" ]; then
+  [ -d "kernel-variants/$KERNELS" ] || { echo "no kernel-variants/$KERNELS: run scripts/gpu-prepare.sh here first and carry kernel-variants"; exit 2; }
+  export NCCLEP_KERNEL_SOURCE_DIR=$PWD/kernel-variants/$KERNELS
+fi
 world=${1:-2}
 run="bash gpu-bundle/gpu-run.sh"
 log="$out/checks.log"

@@ -9,7 +9,9 @@
 #     bash scripts/kernel-variant.sh "split-$d-$c" HEAD; done; done
 #   DEFINE=COPY_UNROLL=8 bash scripts/kernel-variant.sh unroll-8 HEAD
 # (unroll-8: 8 loads in flight per lane instead of 4: HT Flat's dispatch does not spill with it, expert-major's does,
-# scripts/kernel-resources.py -DCOPY_UNROLL=8)
+# scripts/kernel-resources.py -DCOPY_UNROLL=8), and the bulk-copy builds (bulk-*: rows by cp.async.bulk through shared
+# memory, ep_bulk.cuh). scripts/gpu-prepare.sh makes them all. VARIANTS="bulk-*" (globs) times only those, so the
+# variants can be split over device calls of 10 minutes each.
 # then on the GPU machine (carry gpu-bundle and kernel-variants), from the repository root:
 #   bash scripts/gpu-ht-few-sms.sh [world]; bash scripts/gpu-pack.sh        outputs in ${OUT:-./gpu-out}
 # Each run: --mode ht, 4096 tokens per rank, hidden 7168, top-8 of 256, bf16, --validate, link bound and % of link.
@@ -30,8 +32,8 @@ bench() { # bench <name> <kernel dir or ""> <args...>
 for layout in flat expert-major; do
   extra=(); [ "$layout" = expert-major ] && extra=(--align 128)
   bench "ht-$layout-bundled" "" --layout "$layout" "${extra[@]}"
-  for variant in kernel-variants/split-* kernel-variants/unroll-*; do
+  for pattern in ${VARIANTS:-split-* unroll-* bulk-*}; do for variant in kernel-variants/$pattern; do
     [ -d "$variant" ] && bench "ht-$layout-$(basename "$variant")" "$variant" --layout "$layout" "${extra[@]}"
-  done
+  done; done
 done
 echo "outputs in $out (pack them with scripts/gpu-pack.sh)"
