@@ -2,7 +2,8 @@
 // -DNCCLEP_HT_BULK=<sides> (issue 21: HT at link speed from few SMs). Off by default until measured against the
 // vector copies (scripts/gpu-ht-few-sms.sh). Sides, a bit mask:
 //   1  dispatch send: each message's row, home -> the destination's window (or a network peer's out slice)
-//   2  dispatch receive (Flat and rank-major, rows as they are): each message's row -> its output row
+//   2  dispatch receive (rows as they are, not scaled): each message's row -> its output row, or expert-major its
+//      row of every local slot (loaded once, stored to each)
 //   4  combine send (per-slot rows, not per-rank partials): each expert output row -> its home's window
 // The vector copies move a row through registers, COPY_UNROLL 16-byte loads per thread in flight. Here one thread of a
 // block (the pipe: thread 0) keeps BULK_STAGES pieces of BULK_STAGE_BYTES in flight through shared memory: a piece is
@@ -23,7 +24,7 @@
 #define NCCLEP_HT_BULK 0
 #endif
 #define BULK_DISPATCH_SEND (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 1) != 0)
-#define BULK_DISPATCH_RECEIVE (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 2) != 0 && NCCLEP_LAYOUT != LAYOUT_EXPERT_MAJOR)
+#define BULK_DISPATCH_RECEIVE (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 2) != 0)
 #define BULK_COMBINE_SEND (NCCLEP_MODE == MODE_HT && (NCCLEP_HT_BULK & 4) != 0 && !NCCLEP_COMBINE_PER_RANK)
 #define BULK_ANY (BULK_DISPATCH_SEND || BULK_DISPATCH_RECEIVE || BULK_COMBINE_SEND)
 
@@ -57,6 +58,9 @@
 #ifndef BULK_BATCH
 #define BULK_BATCH 64
 #endif
+// Destinations of one row at most: expert-major receive writes a message's row once per local slot.
+#define BULK_FANOUT (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? NCCLEP_TOPK : 1)
+static_assert(BULK_BATCH >= BULK_FANOUT, "a batch holds at least one message's slots");
 static_assert(BULK_STAGE_BYTES % 16 == 0 && BULK_STAGE_BYTES >= 16, "a bulk copy moves a multiple of 16 bytes");
 static_assert(BULK_STAGES >= 2 && BULK_STAGES * BULK_STAGE_BYTES <= 40 * 1024, "the stages are static shared memory: at most 40 KiB");
 static_assert(BULK_FLAG_LAG >= 1, "a flag waits for the pieces stored BULK_FLAG_LAG before the newest");
@@ -65,7 +69,8 @@ static_assert(BULK_FLAG_LAG >= 1, "a flag waits for the pieces stored BULK_FLAG_
 // i % BULK_STAGES, whose mbarrier completes phase (i / BULK_STAGES) & 1 when its load has landed.
 struct BulkPipe {
     u64 bars[BULK_STAGES];
-    char* dst[BULK_STAGES];  // where the piece in each stage goes
+    char* dst[BULK_STAGES][BULK_FANOUT];  // where the piece in each stage goes (null: nowhere)
+    int fan[BULK_STAGES];                 // destinations used
     int bytes[BULK_STAGES];
     u32 loaded;     // pieces whose load was issued
     u32 stored;     // pieces whose store was issued (one bulk group each)
@@ -163,24 +168,27 @@ __device__ __forceinline__ bool bulk_landed(BulkPipe& pipe, u32 i) {
     return landed != 0;
 }
 
-// Stores the oldest loaded piece once its load has landed: one bulk group from its stage to its destination. Without
+// Stores the oldest loaded piece once its load has landed: one bulk group from its stage to its destinations. Without
 // WAIT, only if it has landed already; returns whether it stored.
 template <bool WAIT>
 __device__ __forceinline__ bool bulk_store_oldest(BulkPipe& pipe) {
     const u32 i = pipe.stored;
     if (i == pipe.loaded || !bulk_landed<WAIT>(pipe, i)) return false;
     const int s = i % BULK_STAGES;
-    asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
-                 ::"l"(pipe.dst[s]), "r"(shared_address(ncclep_bulk_stages[s])), "r"(pipe.bytes[s]) : "memory");
+    for (int f = 0; f < pipe.fan[s]; f++)
+        if (pipe.dst[s][f] != nullptr)
+            asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
+                         ::"l"(pipe.dst[s][f]), "r"(shared_address(ncclep_bulk_stages[s])), "r"(pipe.bytes[s]) : "memory");
     asm volatile("cp.async.bulk.commit_group;" ::: "memory");
     pipe.stored = i + 1;
     return true;
 }
 #endif
 
-// Pipe thread: `bytes` (a multiple of 16; both addresses 16-byte aligned) from `src` to `dst`, as pieces through the
-// stages. Returns once every piece's load is issued; the stores follow as loads land (later calls, bulk_drain).
-__device__ __forceinline__ void bulk_copy(char* dst, const char* src, int bytes) {
+// Pipe thread: `bytes` (a multiple of 16; every address 16-byte aligned) from `src` to each of the `fan` destinations
+// (at most BULK_FANOUT; null ones skipped), as pieces through the stages: each piece is loaded once. Returns once every
+// piece's load is issued; the stores follow as loads land (later calls, bulk_drain).
+__device__ __forceinline__ void bulk_copy_to(char* const* dst, int fan, const char* src, int bytes) {
 #if NCCLEP_HT_BULK != 0
     BulkPipe& pipe = ncclep_bulk_pipe;
     for (int at = 0; at < bytes; at += BULK_STAGE_BYTES) {
@@ -193,7 +201,8 @@ __device__ __forceinline__ void bulk_copy(char* dst, const char* src, int bytes)
         // after the line above); the groups committed after it may still pend.
         if (i >= BULK_STAGES) bulk_wait_groups<true>(pipe.stored - 1 - (i - BULK_STAGES));
         const u32 bar = shared_address(&pipe.bars[s]);
-        pipe.dst[s] = dst + at;
+        for (int f = 0; f < fan; f++) pipe.dst[s][f] = dst[f] != nullptr ? dst[f] + at : nullptr;
+        pipe.fan[s] = fan;
         pipe.bytes[s] = n;
         asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(n) : "memory");
         asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
@@ -204,6 +213,9 @@ __device__ __forceinline__ void bulk_copy(char* dst, const char* src, int bytes)
 #endif
 }
 
+// Pipe thread: `bytes` from `src` to `dst` (bulk_copy_to, one destination).
+__device__ __forceinline__ void bulk_copy(char* dst, const char* src, int bytes) { bulk_copy_to(&dst, 1, src, bytes); }
+
 // Any thread: entry k (< BULK_BATCH) of the block's next batch. Between a batch's last put and the pipe's bulk_batch_copy
 // there is a block barrier, and another before the next batch's first put (the pipe has read the entries).
 __device__ __forceinline__ void bulk_batch_put(int k, char* dst, const char* src) {
@@ -213,11 +225,16 @@ __device__ __forceinline__ void bulk_batch_put(int k, char* dst, const char* src
 #endif
 }
 
-// Pipe thread: the batch's first n entries, `bytes` each (bulk_copy).
-__device__ __forceinline__ void bulk_batch_copy(int n, int bytes) {
+// Pipe thread: the batch's first n rows, `bytes` each. A row has `fan` consecutive entries, one source: entry
+// k * fan + f is its f-th destination (null: none), and the row is copied once to all of them (bulk_copy_to).
+__device__ __forceinline__ void bulk_batch_copy(int n, int bytes, int fan = 1) {
 #if NCCLEP_HT_BULK != 0
-    for (int k = 0; k < n; k++)
-        if (ncclep_bulk_batch.dst[k] != nullptr) bulk_copy(ncclep_bulk_batch.dst[k], ncclep_bulk_batch.src[k], bytes);
+    for (int k = 0; k < n; k++) {
+        char* const* dst = ncclep_bulk_batch.dst + k * fan;
+        bool any = false;
+        for (int f = 0; f < fan; f++) any |= dst[f] != nullptr;
+        if (any) bulk_copy_to(dst, fan, ncclep_bulk_batch.src[k * fan], bytes);
+    }
 #endif
 }
 

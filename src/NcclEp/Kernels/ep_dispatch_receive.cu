@@ -69,10 +69,12 @@ __device__ __forceinline__ bool rows_in_place(const EpParams& p, int s) {
 
 // Message i of source s into the layout, by one warp or a team (`threads` threads, this one `thread` among them; the
 // team's first warp, `lead`, writes the metadata): its row to every place the layout gives it, its source info and
-// top-k (expert-major: per local slot, and the message's row of each slot for the combine). Without `row` (Flat and
-// rank-major) the pipe copies the row in bulk (ep_bulk.cuh) and this writes the rest.
+// top-k (expert-major: per local slot, and the message's row of each slot for the combine). Without `row` the pipe
+// copies the row in bulk (ep_bulk.cuh) and this writes the rest; expert-major, it hands the pipe the row's places: batch
+// entries batchEntry + k, one per top-k slot (null where the slot's expert is not here).
 template <bool Q>
-__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead, bool row = true) {
+__device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead,
+                                                bool row = true, int batchEntry = 0) {
     const int lane = threadIdx.x & 31;
     constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
@@ -131,7 +133,9 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
             // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
             if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
         }
+        if (!row) bulk_batch_put(batchEntry + lane, myOffset >= 0 ? p.rows + myOffset : nullptr, (const char*)source);
     }
+    if (!row) return;  // never quantized
     // The loop bound is the same for every lane of a warp: the shuffles below need the whole warp.
     for (int base = 0; base < VECS; base += threads * COPY_UNROLL) {
         const int v0 = base + thread;
@@ -248,9 +252,25 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
         if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
-        // A peer's rows in bulk: their places need no load (this rank's own rows, read from home at a token the header
-        // gives, stay with the warps).
-        const bool inBulk = bulk && s != p.rank && !rows_in_place(p, s);
+        // A peer's rows in bulk (this rank's own rows, read from home at a token the header gives, and rows scaled by
+        // their weight stay with the warps).
+        const bool inBulk = bulk && s != p.rank && !rows_in_place(p, s) && !(perExpert && (p.flags & FLAG_SCALE_BY_WEIGHT) != 0);
+        if (inBulk && perExpert) {
+            // Expert-major, in batches: the warps find each message's places (a row per local slot) and hand them to
+            // the pipe (thread 0), which loads each row once and stores it to every place.
+            const int perBatch = BULK_BATCH / NCCLEP_TOPK;
+            for (int b0 = chunk_begin(n, c); b0 < chunk_begin(n, c + 1); b0 += perBatch) {
+                const int b1 = min(chunk_begin(n, c + 1), b0 + perBatch);
+                __syncthreads();  // the pipe has taken the previous batch
+                for (int i = b0 + warp; i < b1; i += NCCLEP_WARPS) receive_message<Q>(p, at, parity, s, i, lane, 32, true, false, (i - b0) * NCCLEP_TOPK);
+                __syncthreads();
+                if (threadIdx.x == 0) {
+                    bulk_acquired();  // chunk_arrived's acquire, then the copy engine reads the rows
+                    bulk_batch_copy(b1 - b0, ROW_VECS * 16, NCCLEP_TOPK);
+                }
+            }
+            continue;
+        }
         if (inBulk && threadIdx.x == 0) {
             bulk_acquired();  // chunk_arrived's acquire, then the copy engine reads the rows
             for (int i = chunk_begin(n, c); i < chunk_begin(n, c + 1); i++) {

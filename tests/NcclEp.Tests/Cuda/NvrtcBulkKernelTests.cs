@@ -30,6 +30,8 @@ public sealed class NvrtcBulkKernelTests
         { EpLayout.Flat, EpCombineReduction.PerSlot, EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None, 1 },
         { EpLayout.Flat, EpCombineReduction.PerSlot, EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None, 2 },
         { EpLayout.Flat, EpCombineReduction.PerSlot, EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None, 4 },
+        { EpLayout.ExpertMajor, EpCombineReduction.PerSlot, EpDataType.BFloat16, 7168, 8, EpDispatchQuantization.None, 2 },
+        { EpLayout.ExpertMajor, EpCombineReduction.PerSlot, EpDataType.Float32, 2048, EpConfig.MaxTopK, EpDispatchQuantization.None, 7 },
     };
 
     [BulkNvrtcTheory]
@@ -49,7 +51,7 @@ public sealed class NvrtcBulkKernelTests
                 Assert.True(Defines(cubin, $".text.{spec.EntryPoint}"), $"the bulk build ({string.Join(' ', options)}) has no function {spec.EntryPoint}");
         // The switch took effect: a kernel that copies rows in bulk has the stages in its static shared memory, and no
         // other kernel has (a side whose kernel lacks them silently fell back to the vector copies).
-        bool dispatch = (sides & 1) != 0 || ((sides & 2) != 0 && layout == EpLayout.Flat);
+        bool dispatch = (sides & (1 | 2)) != 0;
         bool combine = (sides & 4) != 0 && reduction == EpCombineReduction.PerSlot;
         Assert.Equal(dispatch, CubinSections.StaticSharedBytes(cubin, "ncclep_dispatch") >= StageBytes);
         Assert.Equal(combine, CubinSections.StaticSharedBytes(cubin, "ncclep_combine") >= StageBytes);
