@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using NcclEp.Cuda;
+using NcclEp.Testing;
 using Xunit;
 
 namespace NcclEp.Tests.Cuda;
@@ -10,7 +11,8 @@ namespace NcclEp.Tests.Cuda;
 /// NVRTC 12.4 and 11.8 (.ci/install-nvrtc.sh); the library's loader prefers 12.4, so <see cref="NvrtcKernelTableTests"/>
 /// compile with 12.4 and these compile with <c>libnvrtc.so.11.2</c> loaded separately (<see cref="OlderNvrtc"/>): each
 /// (mode, layout) of the kernel table with an FP8 recipe, and expert-major with per-rank partials and no recipe, from the
-/// library's joined source with the exact options the library passes. No cache: each run compiles (about 3 s a build).
+/// library's joined source with the exact options the library passes; and the test experts' kernel the bench and the GPU
+/// tests launch (<see cref="GpuAffineExperts"/>). No cache: each run compiles (about 3 s a kernel table build).
 /// Skipped, with the reason, where 11.2 cannot be loaded or is the NVRTC the library's loader already uses.
 /// </summary>
 /// <remarks>
@@ -44,16 +46,7 @@ public sealed class OlderNvrtcCompileTests
         Assert.False(specs.IsEmpty, $"the kernel table has no entry for {mode} / {layout}");
         List<string> options = KernelCache.Options(config, NvrtcKernelTableTests.Architecture, specs[0].Defines);
 
-        byte[] cubin;
-        try
-        {
-            cubin = nvrtc.Compile(KernelSource.Text, "ncclep.cu", options);
-        }
-        catch (InvalidOperationException e)
-        {
-            Assert.Fail($"{nvrtc.VersionString}, options {string.Join(' ', options)}:\n{e.Message}");
-            throw;
-        }
+        byte[] cubin = Compile(nvrtc, KernelSource.Text, "ncclep.cu", options);
 
         var entryPoints = new List<string> { CudaKernelModule.UpdateOffsetsEntryPoint, "ncclep_queue_probe_wait", "ncclep_queue_probe_set" };
         foreach (EpKernelSpec spec in specs)
@@ -62,6 +55,34 @@ public sealed class OlderNvrtcCompileTests
         {
             Assert.True(NvrtcKernelTableTests.DefinesFunction(cubin, entry),
                 $"the {nvrtc.VersionString} sm_90 cubin of {mode} / {layout} ({string.Join(' ', options)}) has no function {entry}");
+        }
+    }
+
+    [OlderNvrtcTheory]
+    [InlineData(EpMode.HighThroughput, EpLayout.Flat, EpDataType.BFloat16)]
+    [InlineData(EpMode.HighThroughput, EpLayout.ExpertMajor, EpDataType.BFloat16)]
+    [InlineData(EpMode.LowLatency, EpLayout.RankMajor, EpDataType.Float32)]
+    public void Test_experts_kernel_compiles_for_sm_90_with_nvrtc_11_8(EpMode mode, EpLayout layout, EpDataType type)
+    {
+        OlderNvrtc nvrtc = OlderNvrtc.Instance.Value.Nvrtc!;
+        var config = new EpConfig(mode, 256, 7168, 8, 128, layout, type);
+        List<string> options = GpuAffineExperts.Options(config, NvrtcKernelTableTests.Architecture);
+        byte[] cubin = Compile(nvrtc, GpuAffineExperts.KernelText, "affine_experts.cu", options);
+        Assert.True(NvrtcKernelTableTests.DefinesFunction(cubin, "affine_experts"),
+            $"the {nvrtc.VersionString} sm_90 cubin ({string.Join(' ', options)}) has no function affine_experts");
+    }
+
+    /// <summary>The cubin, with the NVRTC version, the options and NVRTC's log in the failure message.</summary>
+    private static byte[] Compile(OlderNvrtc nvrtc, string source, string name, List<string> options)
+    {
+        try
+        {
+            return nvrtc.Compile(source, name, options);
+        }
+        catch (InvalidOperationException e)
+        {
+            Assert.Fail($"{nvrtc.VersionString}, options {string.Join(' ', options)}:\n{e.Message}");
+            throw;
         }
     }
 }
