@@ -6,14 +6,31 @@ Compiles the library's kernel files (src/NcclEp/Kernels, or a kernel-variants/<n
 and prints one line per entry point. The kernels run 512 threads per block, so ptxas has at most 128 registers a
 thread; a spill goes to local memory, which costs time on the data path. Usage:
     python3 scripts/kernel-resources.py [kernel folder] [extra -D options...]
-Needs libnvrtc.so.11.2 (NVRTC 11.8, .ci/install-nvrtc.sh) or NCCLEP_NVRTC_PATH.
+Loads the file NCCLEP_NVRTC_PATH names, else libnvrtc.so.12 (NVRTC 12.4 in CI), else libnvrtc.so.11.2 (NVRTC 11.8), both
+installed by .ci/install-nvrtc.sh, and says first which NVRTC it used: register allocation differs between versions, and
+the GPU machine's NVRTC (13) makes the figures that count.
 """
 import ctypes, os, re, sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 folder = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith('-') else os.path.join(root, 'src/NcclEp/Kernels')
 extra = [a for a in sys.argv[1:] if a.startswith('-')]
-nvrtc = ctypes.CDLL(os.environ.get('NCCLEP_NVRTC_PATH') or 'libnvrtc.so.11.2')
+
+def load_nvrtc():
+    if os.environ.get('NCCLEP_NVRTC_PATH'):
+        return os.environ['NCCLEP_NVRTC_PATH'], ctypes.CDLL(os.environ['NCCLEP_NVRTC_PATH'])
+    for name in ('libnvrtc.so.12', 'libnvrtc.so.11.2'):
+        try:
+            return name, ctypes.CDLL(name)
+        except OSError:
+            pass
+    sys.exit('no NVRTC: neither libnvrtc.so.12 nor libnvrtc.so.11.2 loads (.ci/install-nvrtc.sh installs both); '
+             'NCCLEP_NVRTC_PATH names another file')
+
+library, nvrtc = load_nvrtc()
+major, minor = ctypes.c_int(), ctypes.c_int()
+nvrtc.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
+print(f'NVRTC {major.value}.{minor.value} ({library}), sm_90, hidden 7168, top-8, bf16')
 units = re.findall(r'"(ep_[a-z0-9_]+\.cu)"', open(os.path.join(root, 'src/NcclEp/Cuda/KernelSource.cs')).read())
 headers = {n: open(os.path.join(folder, n)).read() for n in os.listdir(folder) if n.endswith('.cuh')}
 source = '\n'.join(open(os.path.join(folder, u)).read() for u in units)

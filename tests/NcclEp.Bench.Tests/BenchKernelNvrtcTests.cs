@@ -11,8 +11,9 @@ namespace NcclEp.Bench.Tests;
 /// <c>GpuExpertsStep</c> launches) compiled for sm_90 by NVRTC with the options the bench passes
 /// (<see cref="GpuAffineExperts.Options"/>), through the library's kernel cache, for
 /// every layout and mode the bench runs and both ends of the accepted hidden and top-k range. No GPU needed; skipped
-/// with the loader's reason where no NVRTC loads (CI installs Debian's libnvrtc11.2, .ci/run). The cache is keyed by
-/// the exact source, options and NVRTC version and stores only successes, so a changed kernel compiles again.
+/// with the loader's reason where no NVRTC loads. CI installs NVRTC 12.4, which the loader prefers, and 11.8 (.ci/run),
+/// so this compiles with 12.4. The cache is keyed by the exact source, options and NVRTC version and stores only
+/// successes, so a changed kernel compiles again.
 /// </summary>
 public sealed class BenchKernelNvrtcTests
 {
@@ -47,7 +48,9 @@ public sealed class BenchNvrtcTheoryAttribute : TheoryAttribute
 
     /// <summary>What .ci/run's NVRTC install said (it exports its line), or where CI gets NVRTC.</summary>
     private static string InstallStatus =>
-        Environment.GetEnvironmentVariable("NCCLEP_CI_NVRTC_STATUS") is { Length: > 0 } status ? status : "CI installs it: .ci/install-nvrtc.sh";
+        Environment.GetEnvironmentVariable("NCCLEP_CI_NVRTC_STATUS") is { Length: > 0 } status
+            ? status
+            : "CI installs NVRTC 12.4, which the loader prefers, and 11.8: .ci/install-nvrtc.sh";
 
     public BenchNvrtcTheoryAttribute()
     {

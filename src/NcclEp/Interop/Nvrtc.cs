@@ -7,8 +7,9 @@ namespace NcclEp.Interop;
 /// Bindings of NVRTC under their C names (<c>[LibraryImport]</c> of <see cref="LibraryName"/>, which
 /// <see cref="NativeLibraryResolver"/> points at the file named by <c>NCCLEP_NVRTC_PATH</c>, else <c>libnvrtc.so.13</c>,
 /// then <c>libnvrtc.so.12</c>, then <c>libnvrtc.so</c>, then <c>libnvrtc.so.11.2</c>: NVRTC 11.2 to 11.8, the oldest that
-/// targets sm_90, Debian's <c>libnvrtc11.2</c>, which CI compiles every kernel with; the newest is preferred). Each returns the nvrtcResult; <see cref="NvrtcCompiler"/> is
-/// the managed way in. Programs are <see cref="nint"/> (nvrtcProgram).
+/// targets sm_90; the newest is preferred). CI compiles every kernel with NVRTC 12.4 through these bindings and with 11.8
+/// (Debian's <c>libnvrtc11.2</c>) loaded separately by the tests. Each returns the nvrtcResult; <see cref="NvrtcCompiler"/>
+/// is the managed way in. Programs are <see cref="nint"/> (nvrtcProgram).
 /// </summary>
 internal static unsafe partial class Nvrtc
 {

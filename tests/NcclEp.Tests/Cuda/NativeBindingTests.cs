@@ -9,8 +9,8 @@ namespace NcclEp.Tests.Cuda;
 /// Every binding is a <c>[LibraryImport]</c> that <see cref="NativeLibraryResolver"/> points at the library
 /// <see cref="NativeLibraryLoader"/> found. On a machine without the library the first call must say which library,
 /// what was tried and which variable points at another copy (not a bare DllNotFoundException); where it is installed
-/// the call must work. NVRTC 11.8 is installed on the CI machine under a name the loader does not try, so the NVRTC
-/// test points NCCLEP_NVRTC_PATH at it and compiles through the bindings.
+/// the call must work. CI installs NVRTC 12.4 (<c>libnvrtc.so.12</c>, which the loader finds by itself) and 11.8; where
+/// only the 11.8 file is there, the NVRTC test points NCCLEP_NVRTC_PATH at it. Either way it compiles through the bindings.
 /// </summary>
 [Collection(NativeLibraryCollection.Name)]
 public sealed class NativeBindingTests

@@ -12,15 +12,16 @@ namespace NcclEp.Tests.Cuda;
 /// Every entry of the generated kernel table (<c>EpKernelTable</c>: each (mode, layout) the launch stubs run) compiled
 /// for sm_90 by NVRTC, no GPU needed, through the library's own path: the joined source, <see cref="KernelCache.Options"/>
 /// with the table's defines (what <see cref="CudaKernelModule"/> passes) and <see cref="KernelCache.GetOrCompile"/>. CI
-/// installs NVRTC 11.8 (Debian's <c>libnvrtc11.2</c>, .ci/run), so a kernel change that does not compile fails here
-/// before any GPU time is spent. Unlike <see cref="KernelSyntaxTests"/> (host g++ against a shim) this is the real
-/// compiler: PTX, inline assembly, ptxas. Without NVRTC every case is skipped with the loader's reason.
+/// installs NVRTC 12.4 and 11.8 (.ci/install-nvrtc.sh); the library's loader prefers 12.4 (<c>libnvrtc.so.12</c>), so
+/// these compile with 12.4 and <see cref="OlderNvrtcCompileTests"/> check 11.8 beside it. A kernel change that does not
+/// compile fails here before any GPU time is spent. Unlike <see cref="KernelSyntaxTests"/> (host g++ against a shim)
+/// this is the real compiler: PTX, inline assembly, ptxas. Without NVRTC every case is skipped with the loader's reason.
 /// </summary>
 /// <remarks>
 /// The cubins go to the on-disk kernel cache, keyed by SHA-256 of the exact source, options and NVRTC version, and only
 /// a successful compile is stored: a changed kernel, option or compiler compiles again, and a failure always does. So a
-/// second run on the same machine re-reads what that compiler made of that source (CI machines start empty). NVRTC
-/// 11.8 serialises compiles inside a process, so the cases run one after the other.
+/// second run on the same machine re-reads what that compiler made of that source (CI machines start empty). The
+/// cases of a theory run one after the other.
 /// </remarks>
 public sealed class NvrtcKernelTableTests
 {
@@ -166,7 +167,7 @@ public sealed class NvrtcKernelTableTests
     }
 
     /// <summary>Whether the ELF image has the code section of <paramref name="function"/> (".text.NAME"): it is defined there.</summary>
-    private static bool DefinesFunction(byte[] cubin, string function) =>
+    internal static bool DefinesFunction(byte[] cubin, string function) =>
         cubin.AsSpan().IndexOf(Encoding.ASCII.GetBytes($".text.{function}\0")) >= 0;
 }
 
@@ -193,5 +194,5 @@ internal static class NvrtcAvailability
     internal static string InstallStatus() =>
         Environment.GetEnvironmentVariable("NCCLEP_CI_NVRTC_STATUS") is { Length: > 0 } status
             ? status
-            : "CI installs Debian's libnvrtc11.2: see .ci/install-nvrtc.sh";
+            : "CI installs NVRTC 12.4, which the loader prefers, and 11.8: see .ci/install-nvrtc.sh";
 }
