@@ -15,7 +15,7 @@ internal static class KernelSource
     /// <summary>Names a directory holding every kernel file; the embedded sources are not used then.</summary>
     public const string DirectoryVariable = "NCCLEP_KERNEL_SOURCE_DIR";
     private const string CommonHeader = "ep_common.cuh";
-    private static readonly string[] Headers = [CommonHeader, "ep_fp8_rule.cuh", "ep_fp8.cuh", "ep_route.cuh", "ep_bulk.cuh"];
+    private static readonly string[] Headers = [CommonHeader, "ep_fp8_rule.cuh", "ep_fp8.cuh", "ep_route.cuh", "ep_bulk_ptx.cuh", "ep_bulk.cuh"];
     private static readonly string[] Units = ["ep_update.cu", "ep_dispatch.cu", "ep_dispatch_receive.cu", "ep_forward.cu", "ep_combine.cu", "ep_combine_reduce.cu", "ep_queue_probe.cu"];
     private static readonly Lazy<string> Joined = new(() => Load(Environment.GetEnvironmentVariable(DirectoryVariable), Console.Error));
 

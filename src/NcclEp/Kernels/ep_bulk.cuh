@@ -19,6 +19,9 @@
 // Needs sm_90 and PTX 8.0 (NVRTC 12 or later).
 #pragma once
 #include "ep_common.cuh"
+#ifndef NCCLEP_BULK_MODEL
+#include "ep_bulk_ptx.cuh"
+#endif
 
 #ifndef NCCLEP_HT_BULK
 #define NCCLEP_HT_BULK 0
@@ -92,17 +95,8 @@ __shared__ BulkPipe ncclep_bulk_pipe;
 __shared__ BulkBatch ncclep_bulk_batch;
 __shared__ __align__(128) char ncclep_bulk_stages[BULK_STAGES][BULK_STAGE_BYTES];
 
-__device__ __forceinline__ u32 shared_address(const void* p) { return (u32)__cvta_generic_to_shared(p); }
-
-// Waits until at most N of the pipe thread's most recent bulk groups are pending (so every older group is done); READ:
-// only until their sources (shared memory) have been read. A group is covered only if N is at most the number of
-// groups committed after it.
-template <bool READ, int N>
-__device__ __forceinline__ void bulk_wait_groups() {
-    if (READ) asm volatile("cp.async.bulk.wait_group.read %0;" ::"n"(N) : "memory");
-    else asm volatile("cp.async.bulk.wait_group %0;" ::"n"(N) : "memory");
-}
-// The same with a run-time count (an immediate in the instruction): n clamped to 7, which waits for more, never less.
+// bulk_wait_groups with a run-time count (an immediate in the instruction): n clamped to 7, which waits for more, never
+// less.
 template <bool READ>
 __device__ __forceinline__ void bulk_wait_groups(u32 n) {
     if (n >= 7) bulk_wait_groups<READ, 7>();
@@ -122,10 +116,10 @@ __device__ __forceinline__ void bulk_setup() {
 #if NCCLEP_HT_BULK != 0
     if (threadIdx.x != 0) return;
     BulkPipe& pipe = ncclep_bulk_pipe;
-    for (int s = 0; s < BULK_STAGES; s++) asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(&pipe.bars[s])) : "memory");
+    for (int s = 0; s < BULK_STAGES; s++) bulk_barrier_init(&pipe.bars[s]);
     pipe.loaded = pipe.stored = pipe.completed = 0;
     pipe.head = pipe.tail = 0;
-    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+    bulk_shared_visible();
 #endif
 }
 
@@ -147,10 +141,9 @@ __device__ __forceinline__ void bulk_release_flags(BulkPipe& pipe, bool wait) {
                 bulk_wait_groups<false, 0>();
                 pipe.completed = pipe.stored;
             }
-            // The rows were written through the async proxy; the flag is a generic store that must follow them.
-            asm volatile("fence.proxy.async.global;" ::: "memory");
+            bulk_proxy_fence();  // the rows were written through the async proxy, the flag is a generic store
         }
-        st_release_sys(pipe.flag[q], pipe.value[q]);
+        bulk_release(pipe.flag[q], pipe.value[q]);
         pipe.head++;
     }
 }
@@ -159,13 +152,12 @@ __device__ __forceinline__ void bulk_release_flags(BulkPipe& pipe, bool wait) {
 // only looks.
 template <bool WAIT>
 __device__ __forceinline__ bool bulk_landed(BulkPipe& pipe, u32 i) {
-    const u32 bar = shared_address(&pipe.bars[i % BULK_STAGES]), parity = (i / BULK_STAGES) & 1;
-    u32 landed = 0;
-    do {
-        asm volatile("{\n\t.reg .pred done;\n\tmbarrier.test_wait.parity.shared::cta.b64 done, [%1], %2;\n\tselp.u32 %0, 1, 0, done;\n\t}"
-                     : "=r"(landed) : "r"(bar), "r"(parity) : "memory");
-    } while (WAIT && !landed);
-    return landed != 0;
+    u64* bar = &pipe.bars[i % BULK_STAGES];
+    const u32 parity = (i / BULK_STAGES) & 1;
+    bool landed;
+    do landed = bulk_phase_done(bar, parity);
+    while (WAIT && !landed);
+    return landed;
 }
 
 // Stores the oldest loaded piece once its load has landed: one bulk group from its stage to its destinations. Without
@@ -176,10 +168,8 @@ __device__ __forceinline__ bool bulk_store_oldest(BulkPipe& pipe) {
     if (i == pipe.loaded || !bulk_landed<WAIT>(pipe, i)) return false;
     const int s = i % BULK_STAGES;
     for (int f = 0; f < pipe.fan[s]; f++)
-        if (pipe.dst[s][f] != nullptr)
-            asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
-                         ::"l"(pipe.dst[s][f]), "r"(shared_address(ncclep_bulk_stages[s])), "r"(pipe.bytes[s]) : "memory");
-    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+        if (pipe.dst[s][f] != nullptr) bulk_store(pipe.dst[s][f], ncclep_bulk_stages[s], pipe.bytes[s]);
+    bulk_commit();
     pipe.stored = i + 1;
     return true;
 }
@@ -200,13 +190,10 @@ __device__ __forceinline__ void bulk_copy_to(char* const* dst, int fan, const ch
         // The stage's previous piece (i - BULK_STAGES) must have been read by its store (issued: stored > i - BULK_STAGES
         // after the line above); the groups committed after it may still pend.
         if (i >= BULK_STAGES) bulk_wait_groups<true>(pipe.stored - 1 - (i - BULK_STAGES));
-        const u32 bar = shared_address(&pipe.bars[s]);
         for (int f = 0; f < fan; f++) pipe.dst[s][f] = dst[f] != nullptr ? dst[f] + at : nullptr;
         pipe.fan[s] = fan;
         pipe.bytes[s] = n;
-        asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(n) : "memory");
-        asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];"
-                     ::"r"(shared_address(ncclep_bulk_stages[s])), "l"(src + at), "r"(n), "r"(bar) : "memory");
+        bulk_load(ncclep_bulk_stages[s], src + at, n, &pipe.bars[s]);
         pipe.loaded = i + 1;
         bulk_release_flags(pipe, false);
     }
@@ -259,7 +246,7 @@ __device__ __forceinline__ void bulk_release_after(u64* flag, u64 value) {
 // Pipe thread: rows that a peer wrote (and this thread acquired the flag of) are read next by the copy engine.
 __device__ __forceinline__ void bulk_acquired() {
 #if NCCLEP_HT_BULK != 0
-    asm volatile("fence.proxy.async.global;" ::: "memory");
+    bulk_proxy_fence();
 #endif
 }
 
@@ -271,7 +258,7 @@ __device__ __forceinline__ void bulk_drain() {
     while (pipe.stored < pipe.loaded) bulk_store_oldest<true>(pipe);
     bulk_wait_groups<false, 0>();
     pipe.completed = pipe.stored;
-    asm volatile("fence.proxy.async.global;" ::: "memory");
+    bulk_proxy_fence();
     bulk_release_flags(pipe, true);
 #endif
 }

@@ -12,7 +12,7 @@ namespace NcclEp.Tests.Cuda;
 /// </summary>
 public sealed class KernelSourceTests : IDisposable
 {
-    private static readonly string[] Files = ["ep_common.cuh", "ep_fp8_rule.cuh", "ep_fp8.cuh", "ep_route.cuh", "ep_bulk.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_dispatch_receive.cu", "ep_forward.cu", "ep_combine.cu", "ep_combine_reduce.cu", "ep_queue_probe.cu"];
+    private static readonly string[] Files = ["ep_common.cuh", "ep_fp8_rule.cuh", "ep_fp8.cuh", "ep_route.cuh", "ep_bulk_ptx.cuh", "ep_bulk.cuh", "ep_update.cu", "ep_dispatch.cu", "ep_dispatch_receive.cu", "ep_forward.cu", "ep_combine.cu", "ep_combine_reduce.cu", "ep_queue_probe.cu"];
     private readonly string _directory = Path.Combine(Path.GetTempPath(), $"ncclep-kernels-{Guid.NewGuid():N}");
 
     public KernelSourceTests() => Directory.CreateDirectory(_directory);

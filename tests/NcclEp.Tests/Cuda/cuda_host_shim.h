@@ -10,6 +10,7 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
 #define extern_shared
 struct int4 { int x, y, z, w; };
 struct uint2 { unsigned x, y; };
