@@ -69,12 +69,12 @@ __device__ __forceinline__ bool rows_in_place(const EpParams& p, int s) {
 
 // Message i of source s into the layout, by one warp or a team (`threads` threads, this one `thread` among them; the
 // team's first warp, `lead`, writes the metadata): its row to every place the layout gives it, its source info and
-// top-k (expert-major: per local slot, and the message's row of each slot for the combine). Without `row` the pipe
-// copies the row in bulk (ep_bulk.cuh) and this writes the rest; expert-major, it hands the pipe the row's places: batch
-// entries batchEntry + k, one per top-k slot (null where the slot's expert is not here).
+// top-k (expert-major: per local slot, and the message's row of each slot for the combine). Without `copyRow` the
+// pipe copies the row in bulk (ep_bulk.cuh) and this writes the rest; expert-major, it hands the pipe the row's places:
+// batch entries batchEntry + k, one per top-k slot (null where the slot's expert is not here).
 template <bool Q>
 __device__ __forceinline__ void receive_message(const EpParams& p, const Landing& at, int parity, int s, int i, int thread, int threads, bool lead,
-                                                bool row = true, int batchEntry = 0) {
+                                                bool copyRow = true, int batchEntry = 0) {
     const int lane = threadIdx.x & 31;
     constexpr int VECS = Q ? FP8_ROW_VECS : ROW_VECS;  // 16-byte vectors of an output row
     const int K = NCCLEP_TOPK, W = p.world, L = p.localExperts, M = p.maxTokens;
@@ -90,7 +90,7 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
     if (!perExpert) {
         i64 index;
         int4* row = landing_row(p, at, s, i, &index);
-        const bool copied = row && !(!Q && rows_in_place(p, s));  // zero-copy receive is never quantized
+        const bool copied = copyRow && !(!Q && rows_in_place(p, s));  // zero-copy receive is never quantized
         for (int v0 = copied ? thread : VECS; v0 < VECS; v0 += threads * COPY_UNROLL) {
             int4 x[COPY_UNROLL];
 #pragma unroll
@@ -133,9 +133,9 @@ __device__ __forceinline__ void receive_message(const EpParams& p, const Landing
             // Per-rank combine partials weigh this message's local slots here: keep their weights per message.
             if (NCCLEP_COMBINE_PER_RANK) state_at<float>(p, p.hRecvTopkWeights)[((i64)s * M + i) * K + lane] = myWeight;
         }
-        if (!row) bulk_batch_put(batchEntry + lane, myOffset >= 0 ? p.rows + myOffset : nullptr, (const char*)source);
+        if (!copyRow) bulk_batch_put(batchEntry + lane, myOffset >= 0 ? p.rows + myOffset : nullptr, (const char*)source);
     }
-    if (!row) return;  // never quantized
+    if (!copyRow) return;  // never quantized
     // The loop bound is the same for every lane of a warp: the shuffles below need the whole warp.
     for (int base = 0; base < VECS; base += threads * COPY_UNROLL) {
         const int v0 = base + thread;

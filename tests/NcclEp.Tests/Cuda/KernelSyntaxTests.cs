@@ -10,8 +10,9 @@ namespace NcclEp.Tests.Cuda;
 /// <summary>
 /// CI has no GPU, so a typo in a kernel would first show on a GPU machine. This compiles the joined kernel source
 /// (exactly what NVRTC gets) with the host C++ compiler against <c>cuda_host_shim.h</c>, for every (mode, layout, dtype)
-/// specialization: names, types and syntax, not PTX semantics. <see cref="NvrtcKernelTableTests"/> compiles the same
-/// source with NVRTC where one loads (CI installs it); this check also runs where none does.
+/// specialization and the bulk-copy builds: names, types and syntax, not PTX semantics; and no local variable may hide
+/// a parameter of its function (g++ -Wshadow=local), which NVRTC never reports. <see cref="NvrtcKernelTableTests"/>
+/// compiles the same source with NVRTC where one loads (CI installs it); this check also runs where none does.
 /// </summary>
 public sealed class KernelSyntaxTests
 {
@@ -31,7 +32,10 @@ public sealed class KernelSyntaxTests
     [InlineData(1, 1, 0, 4096, 8, "-DNCCLEP_BLOCK_TIMELINE=1")]
     [InlineData(0, 1, 0, 7168, 8, "-DNCCLEP_COMBINE_PER_RANK=1")]  // expert-major per-rank combine partials
     [InlineData(1, 1, 1, 2048, 22, "-DNCCLEP_COMBINE_PER_RANK=1")]
-    public void Kernel_source_compiles_with_the_host_shim(int mode, int layout, int dtype, int hidden, int topK, string defines = "")
+    [InlineData(1, 0, 0, 4096, 8, "-DNCCLEP_HT_BULK=7")]  // the HT bulk copies (ep_bulk.cuh), every side
+    [InlineData(1, 1, 0, 4096, 8, "-DNCCLEP_HT_BULK=7")]
+    [InlineData(1, 1, 1, 2048, 22, "-DNCCLEP_HT_BULK=7 -DNCCLEP_COMBINE_PER_RANK=1 -DNCCLEP_QUANT=3")]
+    public void Kernel_source_compiles_with_the_host_shim_and_no_local_hides_a_parameter(int mode, int layout, int dtype, int hidden, int topK, string defines = "")
     {
         string folder = Path.Combine(Path.GetTempPath(), "ncclep-kernel-syntax-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
@@ -43,10 +47,13 @@ public sealed class KernelSyntaxTests
             string file = Path.Combine(folder, "kernels.cpp");
             File.WriteAllText(file, "#include \"cuda_host_shim.h\"\n" + source);
 
-            string arguments = $"-std=c++17 -fsyntax-only -Wno-unknown-pragmas -I \"{folder}\" -DNCCLEP_MODE={mode} -DNCCLEP_LAYOUT={layout} " +
-                $"-DNCCLEP_HIDDEN={hidden} -DNCCLEP_TOPK={topK} -DNCCLEP_DTYPE={dtype} {defines} -x c++ \"{file}\"";
+            string arguments = $"-std=c++17 -fsyntax-only -Wno-unknown-pragmas -Wshadow=local -I \"{folder}\" -DNCCLEP_MODE={mode} " +
+                $"-DNCCLEP_LAYOUT={layout} -DNCCLEP_HIDDEN={hidden} -DNCCLEP_TOPK={topK} -DNCCLEP_DTYPE={dtype} {defines} -x c++ \"{file}\"";
             (int exit, string errors) = Run("g++", arguments);
             Assert.True(exit == 0, $"g++ {arguments}\n{errors}");
+            // A local that hides a parameter of its function: receive_message's bulk flag `row` was hidden so by the
+            // landing row's pointer, and the warps copied every row the pipe copied too.
+            Assert.False(errors.Contains("shadows a parameter", StringComparison.Ordinal), $"g++ {arguments}\n{errors}");
         }
         finally
         {

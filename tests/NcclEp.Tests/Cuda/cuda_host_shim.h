@@ -12,6 +12,7 @@
 #define __shared__ static
 #define __align__(n) __attribute__((aligned(n)))
 #define extern_shared
+#define __align__(n) __attribute__((aligned(n)))  // GNU form: CUDA puts it where alignas may not go
 struct int4 { int x, y, z, w; };
 struct uint2 { unsigned x, y; };
 inline uint2 make_uint2(unsigned a, unsigned b) { return uint2{a, b}; }
@@ -46,3 +47,4 @@ inline int4 __ldg(const int4* p) { return *p; }
 template <typename T> T min(T a, T b) { return a < b ? a : b; }
 template <typename T> T max(T a, T b) { return a > b ? a : b; }
 inline int4 __ldcg(const int4* p) { return *p; }
+inline unsigned long long __cvta_generic_to_shared(const void*) { return 0; }  // the bulk copies (ep_bulk.cuh)
