@@ -10,7 +10,6 @@
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
-#define __align__(n) __attribute__((aligned(n)))
 #define extern_shared
 #define __align__(n) __attribute__((aligned(n)))  // GNU form: CUDA puts it where alignas may not go
 struct int4 { int x, y, z, w; };
