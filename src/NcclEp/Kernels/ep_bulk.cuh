@@ -250,12 +250,21 @@ __device__ __forceinline__ void bulk_acquired() {
 #endif
 }
 
+// Pipe thread, before it waits for something else (a peer's chunk flag): every loaded piece stored, so no landed row
+// sits in a stage for the length of that wait.
+__device__ __forceinline__ void bulk_flush() {
+#if NCCLEP_HT_BULK != 0
+    BulkPipe& pipe = ncclep_bulk_pipe;
+    while (pipe.stored < pipe.loaded) bulk_store_oldest<true>(pipe);
+#endif
+}
+
 // Pipe thread, before the kernel (or the half that copied) ends: every piece stored and complete, every flag released.
 // Shared memory goes away with the block, so no store may still be reading it.
 __device__ __forceinline__ void bulk_drain() {
 #if NCCLEP_HT_BULK != 0
     BulkPipe& pipe = ncclep_bulk_pipe;
-    while (pipe.stored < pipe.loaded) bulk_store_oldest<true>(pipe);
+    bulk_flush();
     bulk_wait_groups<false, 0>();
     pipe.completed = pipe.stored;
     bulk_proxy_fence();

@@ -251,6 +251,7 @@ __device__ void receive_chunks(const EpParams& p, u32 seq, int parity, int block
         const int c = job / W, s = job - c * W;
         const int n = sCount[s];
         if (n <= 0 || c >= chunk_count(n)) continue;
+        if (bulk && threadIdx.x == 0) bulk_flush();  // what the pipe holds goes out before it waits for the next chunk
         if (!from_staging(p, s) && !chunk_arrived(p, seq, parity, s, c)) continue;
         // A peer's rows in bulk (this rank's own rows, read from home at a token the header gives, and rows scaled by
         // their weight stay with the warps).

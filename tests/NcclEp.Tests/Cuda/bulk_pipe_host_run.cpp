@@ -1,6 +1,6 @@
 // ep_bulk.cuh's pipe run on the host against bulk_pipe_model.h (BulkPipeHostRunTests). Each trial is one sending block:
 // chunks of rows (some chunks empty, rows of any multiple of 16 bytes, each row to one or several destinations, some
-// null), copied with bulk_copy_to or through a batch, a chunk flag after each chunk, then bulk_drain. The copy engine's
+// null), copied with bulk_copy_to or through a batch, a chunk flag after each chunk (and at times bulk_flush), then bulk_drain. The copy engine's
 // speed changes from trial to trial (loads, reads and writes landing at once, or rarely). Checks: no rule of the model
 // broken; every flag released exactly once, with its value, and only once every row of its chunk and of the chunks
 // before it is in place; every destination equal to its source at the end; nothing pending after the drain.
@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
                 for (const Row* r : chunk) if (r->bytes != bytes) bulk_copy_to(r->dst.data(), (int)r->dst.size(), r->src, r->bytes);
             }
             bulk_release_after(&flags[c], ((u64)trial << 32) | (u32)c);
+            if (rng() % 4 == 0) bulk_flush();  // as a receiving pipe does before it waits for a chunk
         }
         bulk_drain();
         for (int c = 0; c < chunks; c++)
