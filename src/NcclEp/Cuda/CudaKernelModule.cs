@@ -61,6 +61,7 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
             UpdateOffsets = Function(UpdateOffsetsEntryPoint);
             QueueProbeWait = Function("ncclep_queue_probe_wait");
             QueueProbeSet = Function("ncclep_queue_probe_set");
+            BulkSharedBytes = BulkSharedMemory.Read(_loaded.Module);
             LocalBytesPerThread = Math.Max(Math.Max(LocalBytes(Update), LocalBytes(UpdateOffsets)), Math.Max(LocalBytes(Dispatch), LocalBytes(Combine)));
             if (QuantizedDispatch != 0) LocalBytesPerThread = Math.Max(LocalBytesPerThread, LocalBytes(QuantizedDispatch));
             ReserveStack(LocalBytesPerThread);
@@ -87,6 +88,12 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
     public nint QueueProbeWait { get; }
     public nint QueueProbeSet { get; }
     public CompileReport Report { get; }
+
+    /// <summary>
+    /// Dynamic shared memory the HT bulk copies' stages take at the start of every dispatch (not FP8) and combine launch,
+    /// before the kernels' own; 0 when the module is built without them (<see cref="BulkSharedMemory"/>).
+    /// </summary>
+    public int BulkSharedBytes { get; }
 
     /// <summary>The most local memory (stack frame, spills) a thread of these kernels uses.</summary>
     public int LocalBytesPerThread { get; }

@@ -50,4 +50,5 @@ internal sealed unsafe partial class CudaRankBackend
 
     /// <summary>Dynamic shared memory of a dispatch-route launch: the update tile's masks too when its block 0 routes.</summary>
     private uint DispatchShared(ref readonly CudaKernelParams p) => (p.Flags & RouteFlag) != 0 ? _routedDispatchShared : _dispatchShared;
+    private uint QuantizedDispatchShared(ref readonly CudaKernelParams p) => (p.Flags & RouteFlag) != 0 ? _routedQuantizedDispatchShared : _quantizedDispatchShared;
 }

@@ -23,6 +23,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private readonly bool _dependentLaunch;    // NCCLEP_PDL=1: programmatic dependent launch (DependentLaunch)
     private readonly uint _updateShared, _offsetsShared, _dispatchShared, _combineShared;
     private readonly uint _routedDispatchShared;  // a dispatch kernel that routes first: its block 0 needs the update's masks
+    private readonly uint _quantizedDispatchShared, _routedQuantizedDispatchShared;  // the same without bulk stages
     private readonly NetworkStaging? _staging;
     private readonly NetworkExchangeWatch? _watch;
     private readonly nint _comm;
@@ -49,12 +50,19 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
         _updateShared = (uint)(masks * (HandleLayout.UpdateTileTokens / 32) * sizeof(int));
         _offsetsShared = (uint)(masks * sizeof(int));
         _dispatchShared = (uint)(((local * world) + (3 * local) + 1) * sizeof(int));
-        _combineShared = 0; // static shared memory only
         _routedDispatchShared = Math.Max(_dispatchShared, _updateShared);
+        // The HT bulk copies' stages (0 without them) come first in the dispatch's and the combine's dynamic shared
+        // memory; the FP8 dispatch never copies in bulk.
+        uint bulk = (uint)kernels.BulkSharedBytes;
+        _quantizedDispatchShared = _dispatchShared;
+        _routedQuantizedDispatchShared = _routedDispatchShared;
+        _dispatchShared += bulk;
+        _routedDispatchShared += bulk;
+        _combineShared = bulk;  // otherwise static shared memory only
         kernels.ReserveSharedMemory(kernels.Update, (int)_updateShared);
         kernels.ReserveSharedMemory(kernels.UpdateOffsets, (int)_offsetsShared);
         kernels.ReserveSharedMemory(kernels.Dispatch, (int)_routedDispatchShared);
-        if (kernels.QuantizedDispatch != 0) kernels.ReserveSharedMemory(kernels.QuantizedDispatch, (int)_routedDispatchShared);
+        if (kernels.QuantizedDispatch != 0) kernels.ReserveSharedMemory(kernels.QuantizedDispatch, (int)_routedQuantizedDispatchShared);
         kernels.ReserveSharedMemory(kernels.Combine, (int)_combineShared);
         ThrowIfNotResident(c, fabric.RanksPerDevice);
         _errors = new CudaErrorRecord(_device);
@@ -90,7 +98,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     {
         using CudaContextScope scope = _device.MakeCurrent();
         // A dispatch may route first (FLAG_ROUTE), with the larger shared memory: checked with that.
-        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _routedDispatchShared), ("combine", _kernels.Combine, _combineShared), ("FP8 dispatch", _kernels.QuantizedDispatch, _routedDispatchShared) })
+        foreach ((string name, nint function, uint shared) in new[] { ("dispatch", _kernels.Dispatch, _routedDispatchShared), ("combine", _kernels.Combine, _combineShared), ("FP8 dispatch", _kernels.QuantizedDispatch, _routedQuantizedDispatchShared) })
         {
             if (function == 0) continue;  // no FP8 recipe
             Check.Cu(CudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, function, CudaKernelModule.ThreadsPerBlock, shared), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
@@ -172,7 +180,7 @@ internal sealed unsafe partial class CudaRankBackend : IEpRankBackend
     private void RunQuantizedDispatchRoute(nint stream, EpHalf half, ref CudaKernelParams p)
     {
         p.MessageBytes = _fabric.Layout.QuantizedMessageBytes;
-        RunRoute(_kernels.QuantizedDispatch, DispatchGrid(p.NumTokens), DispatchShared(in p), 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
+        RunRoute(_kernels.QuantizedDispatch, DispatchGrid(p.NumTokens), QuantizedDispatchShared(in p), 0, _staging?.DispatchSlice ?? 0, _dispatchExchange, EpPhase.DispatchReceive, stream, half, ref p);
     }
 
     private void RunCombineRoute(nint stream, EpHalf half, ref CudaKernelParams p) =>

@@ -96,20 +96,14 @@ internal static unsafe partial class KernelBlockTimeline
     private static nint Find(CudaRankBackend backend)
     {
         using CudaContextScope scope = backend.Device.MakeCurrent();
-        Check.Cu(cuFuncGetModule(out nint module, backend.Kernels.Update), "cuFuncGetModule");
-        CuResult status = cuModuleGetGlobal_v2(out nint pointer, out nuint bytes, module, Symbol);
+        Check.Cu(CudaDriver.cuFuncGetModule(out nint module, backend.Kernels.Update), "cuFuncGetModule");
+        CuResult status = CudaDriver.cuModuleGetGlobal_v2(out nint pointer, out nuint bytes, module, Symbol);
         if (status == CuResult.ErrorNotFound) return 0;
         Check.Cu(status, $"cuModuleGetGlobal_v2({Symbol})");
         if ((long)bytes < (long)Ranks * RankWords * sizeof(ulong))
             throw new InvalidOperationException($"{Symbol} is {bytes} bytes, smaller than {Ranks} ranks of {RankWords} words: ep_common.cuh's TIMELINE_* sizes and {nameof(KernelBlockTimeline)} disagree.");
         return pointer;
     }
-
-    [LibraryImport(CudaDriver.LibraryName)]
-    private static partial CuResult cuFuncGetModule(out nint module, nint function);
-
-    [LibraryImport(CudaDriver.LibraryName, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial CuResult cuModuleGetGlobal_v2(out nint devicePointer, out nuint bytes, nint module, string name);
 }
 
 /// <summary>

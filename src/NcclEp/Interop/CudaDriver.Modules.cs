@@ -20,6 +20,15 @@ internal static unsafe partial class CudaDriver
     internal static partial CuResult cuModuleGetFunction(
         out nint function, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
+    /// <summary>The address and size of a module's global (CUDA_ERROR_NOT_FOUND when the module has none of that name).</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuModuleGetGlobal_v2(
+        out nint devicePointer, out nuint bytes, nint module, [MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    /// <summary>The module a function belongs to.</summary>
+    [LibraryImport(LibraryName)]
+    internal static partial CuResult cuFuncGetModule(out nint module, nint function);
+
     [LibraryImport(LibraryName)]
     internal static partial CuResult cuFuncSetAttribute(nint function, CuFunctionAttribute attribute, int value);
 

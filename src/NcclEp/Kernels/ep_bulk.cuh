@@ -40,8 +40,10 @@
 #endif
 #endif
 
-// Stages of one pipe and their size: BULK_STAGES * BULK_STAGE_BYTES of static shared memory per block (under 48 KiB
-// with the kernels' other static shared memory). A piece is at most a stage; a row is cut into pieces.
+// Stages of one pipe and their size: BULK_STAGES * BULK_STAGE_BYTES of dynamic shared memory per block, at its start
+// (the kernels' own dynamic shared memory follows). The module says how much (ncclep_bulk_shared_bytes), and the host
+// adds it to the dispatch and combine launches (Cuda/BulkSharedMemory.cs). A piece is at most a stage; a row is cut
+// into pieces.
 #ifndef BULK_STAGES
 #define BULK_STAGES 8
 #endif
@@ -65,7 +67,10 @@
 #define BULK_FANOUT (NCCLEP_LAYOUT == LAYOUT_EXPERT_MAJOR ? NCCLEP_TOPK : 1)
 static_assert(BULK_BATCH >= BULK_FANOUT, "a batch holds at least one message's slots");
 static_assert(BULK_STAGE_BYTES % 16 == 0 && BULK_STAGE_BYTES >= 16, "a bulk copy moves a multiple of 16 bytes");
-static_assert(BULK_STAGES >= 2 && BULK_STAGES * BULK_STAGE_BYTES <= 40 * 1024, "the stages are static shared memory: at most 40 KiB");
+// Bytes of dynamic shared memory the stages take at its start.
+#define BULK_DYNAMIC_BYTES (NCCLEP_HT_BULK != 0 ? BULK_STAGES * BULK_STAGE_BYTES : 0)
+static_assert(BULK_STAGES >= 2 && BULK_STAGES * BULK_STAGE_BYTES <= 192 * 1024,
+              "the stages are at most 192 KiB: a block has 227 KiB of shared memory on sm_90, the kernels' own included");
 static_assert(BULK_FLAG_LAG >= 1, "a flag waits for the pieces stored BULK_FLAG_LAG before the newest");
 
 // The pipe's state; only the pipe thread reads or writes it after bulk_setup. Piece i (counted since setup) uses stage
@@ -91,9 +96,18 @@ struct BulkBatch {
 };
 
 #if NCCLEP_HT_BULK != 0
+// The host reads the stages' bytes from this global (absent: no bulk copies, no stages).
+extern "C" {
+__device__ int ncclep_bulk_shared_bytes = BULK_DYNAMIC_BYTES;
+}
 __shared__ BulkPipe ncclep_bulk_pipe;
 __shared__ BulkBatch ncclep_bulk_batch;
-__shared__ __align__(128) char ncclep_bulk_stages[BULK_STAGES][BULK_STAGE_BYTES];
+#ifdef NCCLEP_BULK_MODEL
+static int4 ncclep_bulk_dynamic[BULK_DYNAMIC_BYTES / 16];  // the host model's stand-in
+#else
+extern __shared__ int4 ncclep_bulk_dynamic[];  // int4: 16-byte aligned, as bulk copies need
+#endif
+__device__ __forceinline__ char* bulk_stage(int s) { return (char*)ncclep_bulk_dynamic + (i64)s * BULK_STAGE_BYTES; }
 
 // bulk_wait_groups with a run-time count (an immediate in the instruction): n clamped to 7, which waits for more, never
 // less.
@@ -168,7 +182,7 @@ __device__ __forceinline__ bool bulk_store_oldest(BulkPipe& pipe) {
     if (i == pipe.loaded || !bulk_landed<WAIT>(pipe, i)) return false;
     const int s = i % BULK_STAGES;
     for (int f = 0; f < pipe.fan[s]; f++)
-        if (pipe.dst[s][f] != nullptr) bulk_store(pipe.dst[s][f], ncclep_bulk_stages[s], pipe.bytes[s]);
+        if (pipe.dst[s][f] != nullptr) bulk_store(pipe.dst[s][f], bulk_stage(s), pipe.bytes[s]);
     bulk_commit();
     pipe.stored = i + 1;
     return true;
@@ -193,7 +207,7 @@ __device__ __forceinline__ void bulk_copy_to(char* const* dst, int fan, const ch
         for (int f = 0; f < fan; f++) pipe.dst[s][f] = dst[f] != nullptr ? dst[f] + at : nullptr;
         pipe.fan[s] = fan;
         pipe.bytes[s] = n;
-        bulk_load(ncclep_bulk_stages[s], src + at, n, &pipe.bars[s]);
+        bulk_load(bulk_stage(s), src + at, n, &pipe.bars[s]);
         pipe.loaded = i + 1;
         bulk_release_flags(pipe, false);
     }

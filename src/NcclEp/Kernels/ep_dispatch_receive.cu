@@ -328,7 +328,8 @@ __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
 
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS, NCCLEP_BLOCKS_PER_SM) ncclep_dispatch(const EpParams p) {
     extern __shared__ int shared[];
-    dispatch_route<false>(p, shared);
+    // The bulk copies' stages come first in dynamic shared memory (ep_bulk.cuh); the counts and masks after them.
+    dispatch_route<false>(p, shared + (BULK_DISPATCH_SEND || BULK_DISPATCH_RECEIVE ? BULK_DYNAMIC_BYTES / 4 : 0));
 }
 
 #if NCCLEP_QUANT != 0

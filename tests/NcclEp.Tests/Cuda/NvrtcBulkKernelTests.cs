@@ -16,7 +16,7 @@ namespace NcclEp.Tests.Cuda;
 /// </summary>
 public sealed class NvrtcBulkKernelTests
 {
-    /// <summary>The stages' static shared memory at ep_bulk.cuh's defaults (BULK_STAGES × BULK_STAGE_BYTES).</summary>
+    /// <summary>The stages' dynamic shared memory at ep_bulk.cuh's defaults (BULK_STAGES × BULK_STAGE_BYTES).</summary>
     private const int StageBytes = 8 * 4096;
 
     /// <summary>Every side at each layout and reduction, at the usual shape, an fp32 one and with an FP8 recipe; each side alone.</summary>
@@ -36,7 +36,7 @@ public sealed class NvrtcBulkKernelTests
 
     [BulkNvrtcTheory]
     [MemberData(nameof(Builds))]
-    public void Bulk_copy_build_compiles_for_sm_90_with_its_stages_in_the_kernels_that_use_them(
+    public void Bulk_copy_build_compiles_for_sm_90_with_the_pipe_in_the_kernels_that_use_it(
         EpLayout layout, EpCombineReduction reduction, EpDataType type, int hidden, int topK, EpDispatchQuantization recipe, int sides)
     {
         var config = new EpConfig(EpMode.HighThroughput, 256, hidden, topK, 128, layout, type) { CombineReduction = reduction, DispatchQuantization = recipe };
@@ -49,24 +49,49 @@ public sealed class NvrtcBulkKernelTests
         foreach (EpKernelSpec spec in EpKernelTable.For(config.Mode, config.Layout))
             if (spec.Op != EpOperation.QuantizedDispatch || recipe != EpDispatchQuantization.None)
                 Assert.True(Defines(cubin, $".text.{spec.EntryPoint}"), $"the bulk build ({string.Join(' ', options)}) has no function {spec.EntryPoint}");
-        // The switch took effect: a kernel that copies rows in bulk has the stages in its static shared memory, and no
-        // other kernel has (a side whose kernel lacks them silently fell back to the vector copies).
+        // The switch took effect: the module tells the host the stages' bytes (ncclep_bulk_shared_bytes), and a kernel
+        // that copies rows in bulk has the pipe's state in its static shared memory, beyond the default build's; no
+        // other kernel does (a side whose kernel lacks it silently fell back to the vector copies).
+        Assert.Equal(StageBytes, CubinSections.GlobalInt32(cubin, BulkSharedMemory.Symbol));
+        List<string> plain = Options(config, NvrtcKernelTableTests.Architecture);
+        byte[] reference = Compile(plain);
         bool dispatch = (sides & (1 | 2)) != 0;
         bool combine = (sides & 4) != 0 && reduction == EpCombineReduction.PerSlot;
-        Assert.Equal(dispatch, CubinSections.StaticSharedBytes(cubin, "ncclep_dispatch") >= StageBytes);
-        Assert.Equal(combine, CubinSections.StaticSharedBytes(cubin, "ncclep_combine") >= StageBytes);
+        Assert.Equal(dispatch, PipeBytes(cubin, reference, "ncclep_dispatch") >= MinPipeBytes);
+        Assert.Equal(combine, PipeBytes(cubin, reference, "ncclep_combine") >= MinPipeBytes);
         if (recipe != EpDispatchQuantization.None)  // FP8 rows are quantized by warps: never in bulk
-            Assert.True(CubinSections.StaticSharedBytes(cubin, "ncclep_dispatch_fp8") < StageBytes);
+            Assert.True(PipeBytes(cubin, reference, "ncclep_dispatch_fp8") < MinPipeBytes);
+    }
+
+    /// <summary>
+    /// Less than the pipe's state (BulkPipe: its mbarriers and queues, over 300 bytes) and more than the padding a
+    /// build may add before the dynamic shared memory (under 128 bytes).
+    /// </summary>
+    private const int MinPipeBytes = 256;
+
+    /// <summary>Static shared memory a kernel of the bulk build has beyond the same kernel of the default build.</summary>
+    private static long PipeBytes(byte[] bulk, byte[] reference, string kernel) =>
+        CubinSections.StaticSharedBytes(bulk, kernel) - CubinSections.StaticSharedBytes(reference, kernel);
+
+    [BulkNvrtcTheory]
+    [InlineData(4, 8192)]
+    [InlineData(8, 16384)]
+    public void Stages_of_a_variant_are_what_the_module_asks_the_host_for(int stages, int stageBytes)
+    {
+        // scripts/gpu-prepare.sh's stage variants: the launches must get exactly the stages the kernels index.
+        var config = new EpConfig(EpMode.HighThroughput, 256, 7168, 8, 128, EpLayout.Flat);
+        List<string> options = Options(config, NvrtcKernelTableTests.Architecture);
+        options.AddRange(["-DNCCLEP_HT_BULK=7", $"-DBULK_STAGES={stages}", $"-DBULK_STAGE_BYTES={stageBytes}"]);
+        Assert.Equal(stages * stageBytes, CubinSections.GlobalInt32(Compile(options), BulkSharedMemory.Symbol));
     }
 
     [NvrtcFact]
-    public void Default_build_has_no_bulk_stages()
+    public void Default_build_asks_for_no_bulk_stages()
     {
         // The other half of the check above: without the switch nothing of ep_bulk.cuh is compiled in.
         var config = new EpConfig(EpMode.HighThroughput, 256, 7168, 8, 128, EpLayout.Flat);
         byte[] cubin = Compile(Options(config, NvrtcKernelTableTests.Architecture));
-        Assert.True(CubinSections.StaticSharedBytes(cubin, "ncclep_dispatch") < StageBytes);
-        Assert.True(CubinSections.StaticSharedBytes(cubin, "ncclep_combine") < StageBytes);
+        Assert.Null(CubinSections.GlobalInt32(cubin, BulkSharedMemory.Symbol));  // so the host adds no shared memory
     }
 
     [NvrtcFact]
