@@ -25,6 +25,9 @@ internal static class JsonReport
         w.WriteString("backend_description", backendLine);
         w.WriteString("machine", $"{Environment.MachineName}, {Environment.ProcessorCount} cores, {Environment.OSVersion}");
         w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+        // Which kernels ran: a variant directory (NCCLEP_KERNEL_SOURCE_DIR) or the embedded ones, and their hash.
+        w.WriteString("kernel_source", NcclEp.Cuda.KernelSource.SourceDirectory ?? "embedded");
+        w.WriteString("kernel_source_sha256", NcclEp.Cuda.KernelSource.Fingerprint);
         w.WriteString("mode", BenchNames.Mode(o.EffectiveMode));
         w.WriteString("layout", BenchNames.Layout(o.Layout));
         w.WriteString("dtype", BenchNames.DataType(o));

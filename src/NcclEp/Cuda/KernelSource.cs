@@ -22,6 +22,16 @@ internal static class KernelSource
     /// <summary>The headers followed by every kernel file, with the local #include lines taken out.</summary>
     public static string Text => Joined.Value;
 
+    /// <summary>The directory the kernels come from (NCCLEP_KERNEL_SOURCE_DIR), or null for the embedded ones.</summary>
+    public static string? SourceDirectory =>
+        Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } directory ? directory : null;
+
+    /// <summary>
+    /// The first 16 hex digits of the SHA-256 of <see cref="Text"/>: which kernels a result was measured with (a bench
+    /// run records it, so runs of kernel variants side by side stay told apart).
+    /// </summary>
+    public static string Fingerprint => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Text)))[..16];
+
     /// <summary>
     /// The joined source of <paramref name="directory"/> (null or empty: the embedded files). Kernels that are not the
     /// shipped ones must never run unnoticed, so a directory is announced on <paramref name="log"/> first.
