@@ -326,9 +326,9 @@ __device__ __forceinline__ void dispatch_route(const EpParams& p, int* shared) {
     TIMELINE_END(SLOT_DISPATCH(seq), !(send && receive && G > 1) ? 0 : b < sending_blocks(G, DISPATCH_SENDERS_PER_8) ? 1 : 2, seq);
 }
 
+// The bulk copies' stages come first in the dispatch's dynamic shared memory (ep_bulk.cuh); the counts and masks after.
 extern "C" __global__ void __launch_bounds__(NCCLEP_THREADS, NCCLEP_BLOCKS_PER_SM) ncclep_dispatch(const EpParams p) {
     extern __shared__ int shared[];
-    // The bulk copies' stages come first in dynamic shared memory (ep_bulk.cuh); the counts and masks after them.
     dispatch_route<false>(p, shared + (BULK_DISPATCH_SEND || BULK_DISPATCH_RECEIVE ? BULK_DYNAMIC_BYTES / 4 : 0));
 }
 
