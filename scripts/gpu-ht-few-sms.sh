@@ -29,11 +29,18 @@ bench() { # bench <name> <kernel dir or ""> <args...>
   NCCLEP_KERNEL_SOURCE_DIR=${dir:+$PWD/$dir} timeout -k 10 100 $run bench "${common[@]}" "$@" \
     --markdown "$out/$name-w$world.md" --json "$out/$name-w$world.json" 2>&1 | tee -a "$log" | grep -E "^\| |validation:|rror"
 }
-for layout in flat expert-major; do
-  extra=(); [ "$layout" = expert-major ] && extra=(--align 128)
-  bench "ht-$layout-bundled" "" --layout "$layout" "${extra[@]}"
+# LAYOUTS picks the configurations (default all three): expert-major-per-rank is issue 21's expert-major combine with
+# one partial per (token, rank) (item 2), whose remote bytes the % of link is taken against.
+for config in ${LAYOUTS:-flat expert-major expert-major-per-rank}; do
+  case $config in
+    flat) args=(--layout flat) ;;
+    expert-major) args=(--layout expert-major --align 128) ;;
+    expert-major-per-rank) args=(--layout expert-major --align 128 --combine per-rank) ;;
+    *) echo "unknown configuration $config (flat, expert-major, expert-major-per-rank)" | tee -a "$log"; continue ;;
+  esac
+  bench "ht-$config-bundled" "" "${args[@]}"
   for pattern in ${VARIANTS:-split-* unroll-* bulk-*}; do for variant in kernel-variants/$pattern; do
-    [ -d "$variant" ] && bench "ht-$layout-$(basename "$variant")" "$variant" --layout "$layout" "${extra[@]}"
+    [ -d "$variant" ] && bench "ht-$config-$(basename "$variant")" "$variant" "${args[@]}"
   done; done
 done
 echo "outputs in $out (pack them with scripts/gpu-pack.sh)"
