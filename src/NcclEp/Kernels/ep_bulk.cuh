@@ -96,10 +96,13 @@ struct BulkBatch {
 };
 
 #if NCCLEP_HT_BULK != 0
-// The host reads the stages' bytes from this global (absent: no bulk copies, no stages).
+// The host reads the stages' bytes from this global (absent: no bulk copies, no stages), present only where a kernel
+// of this module copies in bulk (a low-latency module of a bulk build asks for nothing).
+#if BULK_ANY
 extern "C" {
 __device__ int ncclep_bulk_shared_bytes = BULK_DYNAMIC_BYTES;
 }
+#endif
 __shared__ BulkPipe ncclep_bulk_pipe;
 __shared__ BulkBatch ncclep_bulk_batch;
 #ifdef NCCLEP_BULK_MODEL

@@ -85,6 +85,19 @@ public sealed class NvrtcBulkKernelTests
         Assert.Equal(stages * stageBytes, CubinSections.GlobalInt32(Compile(options), BulkSharedMemory.Symbol));
     }
 
+    [BulkNvrtcTheory]
+    [InlineData(EpLayout.ExpertMajor)]
+    [InlineData(EpLayout.RankMajor)]
+    public void Low_latency_module_of_a_bulk_build_asks_for_no_stages(EpLayout layout)
+    {
+        // A kernel variant built with the switch (scripts/gpu-prepare.sh) also serves low-latency groups, which never
+        // copy in bulk: their launches must not carry the stages.
+        var config = new EpConfig(EpMode.LowLatency, 256, 7168, 8, 128, layout);
+        List<string> options = Options(config, NvrtcKernelTableTests.Architecture);
+        options.Add("-DNCCLEP_HT_BULK=7");
+        Assert.Null(CubinSections.GlobalInt32(Compile(options), BulkSharedMemory.Symbol));
+    }
+
     [NvrtcFact]
     public void Default_build_asks_for_no_bulk_stages()
     {
