@@ -16,6 +16,9 @@
 // the block barrier that precedes the chunk's rows, are observed by the pipe thread and covered by the release's
 // cumulativity, as for the vector copies. Releases lag the stores (BULK_FLAG_LAG pieces), so the pipe never drains at
 // a chunk boundary. Received rows are read by the copy engine after the chunk flag's acquire and a proxy fence.
+// The pipe's own waits (a load landing, a store completing) are on the copy engine, not on a peer: loads are of this
+// GPU's memory and stores complete as the vector copies' do, so they are not bounded by the peer time-out (a fault in
+// a copy is a CUDA error); every wait on a peer keeps its bound.
 // Needs sm_90 and PTX 8.0 (NVRTC 12 or later).
 #pragma once
 #include "ep_common.cuh"
