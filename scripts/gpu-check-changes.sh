@@ -38,7 +38,14 @@ if [ "${PDL:-0}" = 1 ]; then
 fi
 # The suites' time-outs add up to about the 10-minute limit of one device call: PART=1 runs the first three, PART=2 the
 # rest, so two calls can never be cut short; no PART runs all (they usually finish well inside their budgets).
+# PART=ht runs the high-throughput grid alone, bit for bit (issue 21's "HT grid bit-exact with the final kernels"), with
+# KERNELS=<variant> for a variant's: one call.
 part=${PART:-all}
+if [ "$part" = ht ]; then
+  suite 520 --suite grid --grid ht --world "$world" --budget-seconds "${HT_BUDGET:-480}" --log "$out/ht-cases.log"
+  grep -h "^FAIL" "$log" | head -20
+  exit 0
+fi
 if [ "$part" != 2 ]; then
   suite 150 --suite protocol --world "$world"
   suite 100 --suite overlap --world "$world"
