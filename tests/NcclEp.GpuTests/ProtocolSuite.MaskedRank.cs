@@ -51,6 +51,9 @@ internal static class ProtocolMaskedRank
         var actual = new byte[2][];
         var timeouts = new EpTimeoutException?[2];
         Exception? late = null, later = null;
+        // Host-side times (s since the start) of each rank's round-1 calls, for the failure message: a rank whose combine
+        // was launched late tells a host-side delay from a kernel that ran and missed its peer's flag.
+        var marks = new double[3, 3];
         try
         {
             using var all = new Barrier(3);
@@ -62,10 +65,12 @@ internal static class ProtocolMaskedRank
                 Meet(all);
                 if (rank == 0) clock.Start();
                 Meet(all);
+                marks[rank, 0] = clock.Elapsed.TotalSeconds;
                 me.UpdateAndDispatch();
                 if (rank == 2)
                 {
                     me.Sync();
+                    marks[2, 1] = clock.Elapsed.TotalSeconds;
                     SleepUntil(clock, 2.3);
                     late = Record(() => { me.Combine(); me.Sync(); });
                     later = Record(me.UpdateAndDispatch);
@@ -73,6 +78,7 @@ internal static class ProtocolMaskedRank
                 }
                 try
                 {
+                    marks[rank, 1] = clock.Elapsed.TotalSeconds;
                     me.Combine();
                     me.Sync();
                 }
@@ -80,6 +86,7 @@ internal static class ProtocolMaskedRank
                 {
                     timeouts[rank] = e;
                 }
+                marks[rank, 2] = clock.Elapsed.TotalSeconds;
                 Meet(survivors);
                 groups[rank].SetActiveRanks(WithoutRank2);
                 Meet(survivors);
@@ -99,7 +106,10 @@ internal static class ProtocolMaskedRank
         for (int r = 0; r < 2; r++)
         {
             if (timeouts[r] is not { Peer: 2, Phase: EpPhase.CombineReceive, Sequence: 1 })
-                return $"rank {r}: round 1 should time out waiting for peer 2 in CombineReceive, operation 1; got {timeouts[r]?.Message ?? "no time-out"}";
+                return $"rank {r}: round 1 should time out waiting for peer 2 in CombineReceive, operation 1; got {timeouts[r]?.Message ?? "no time-out"} " +
+                    $"(round 1, s since the start: rank 0 dispatch {marks[0, 0]:F3}, combine {marks[0, 1]:F3}, done {marks[0, 2]:F3}; " +
+                    $"rank 1 dispatch {marks[1, 0]:F3}, combine {marks[1, 1]:F3}, done {marks[1, 2]:F3}; " +
+                    $"rank 2 dispatch {marks[2, 0]:F3}, synchronized {marks[2, 1]:F3}; rank 0's time-out: {timeouts[0]?.Message ?? "none"})";
             int at = expected[r].AsSpan().CommonPrefixLength(actual[r]);
             if (at < expected[r].Length || actual[r].Length != expected[r].Length)
                 return $"rank {r}: round-2 combined rows differ from the Host oracle's at byte {at} (rank 2's late rows landed?)";
