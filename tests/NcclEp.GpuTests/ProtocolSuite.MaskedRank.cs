@@ -13,7 +13,8 @@ namespace NcclEp.GpuTests;
 /// it, and run round 2 with slot 0 on live ranks: rank 1 combines at 1.9 s, rank 2's late round-1 Combine is launched
 /// at 2.3 s, rank 0 combines at 2.7 s. The survivors' round-2 combined rows must equal the Host oracle's (rank 2's late
 /// rows would land in rank 0's slot-0 rows), and rank 2 must raise <see cref="EpRankMaskedException"/> at its next
-/// Synchronize and at every call after it.
+/// Synchronize and at every call after it. Rank 2 keeps its buffers until the survivors are done: freeing device memory
+/// waits for the whole device, the survivors' kernels included.
 /// </summary>
 internal static class ProtocolMaskedRank
 {
@@ -51,13 +52,15 @@ internal static class ProtocolMaskedRank
         var actual = new byte[2][];
         var timeouts = new EpTimeoutException?[2];
         Exception? late = null, later = null;
-        // Host-side times (s since the start) of each rank's round-1 calls, for the failure message: a rank whose combine
-        // was launched late tells a host-side delay from a kernel that ran and missed its peer's flag.
-        var marks = new double[3, 3];
+        // Host-side times (s since the start) of each rank's round-1 calls, for the failure message: dispatch called,
+        // combine called, combine's launches returned, synchronised. A launch call that returns late is a host-side wait;
+        // a launch on time with a peer's time-out is the GPU's.
+        var marks = new double[3, 4];
         try
         {
             using var all = new Barrier(3);
             using var survivors = new Barrier(2);
+            using var survivorsDone = new CountdownEvent(2);
             var clock = new Stopwatch();
             RankThreads.RunOnce(3, rank =>
             {
@@ -74,28 +77,39 @@ internal static class ProtocolMaskedRank
                     SleepUntil(clock, 2.3);
                     late = Record(() => { me.Combine(); me.Sync(); });
                     later = Record(me.UpdateAndDispatch);
+                    // Rank 2's buffers and experts module are freed when it returns, and a free waits for the whole
+                    // device, including the survivors' round-2 kernels (waiting for each other): keep them until then.
+                    survivorsDone.Wait(TimeSpan.FromSeconds(30));
                     return;
                 }
                 try
                 {
-                    marks[rank, 1] = clock.Elapsed.TotalSeconds;
+                    try
+                    {
+                        marks[rank, 1] = clock.Elapsed.TotalSeconds;
+                        me.Combine();
+                        marks[rank, 2] = clock.Elapsed.TotalSeconds;
+                        me.Sync();
+                    }
+                    catch (EpTimeoutException e)
+                    {
+                        timeouts[rank] = e;
+                    }
+                    marks[rank, 3] = clock.Elapsed.TotalSeconds;
+                    Meet(survivors);
+                    groups[rank].SetActiveRanks(WithoutRank2);
+                    Meet(survivors);
+                    me.Load(round2[rank]);
+                    me.UpdateAndDispatch();
+                    SleepUntil(clock, rank == 1 ? 1.9 : 2.7);
                     me.Combine();
                     me.Sync();
+                    actual[rank] = me.Combined();
                 }
-                catch (EpTimeoutException e)
+                finally
                 {
-                    timeouts[rank] = e;
+                    survivorsDone.Signal();
                 }
-                marks[rank, 2] = clock.Elapsed.TotalSeconds;
-                Meet(survivors);
-                groups[rank].SetActiveRanks(WithoutRank2);
-                Meet(survivors);
-                me.Load(round2[rank]);
-                me.UpdateAndDispatch();
-                SleepUntil(clock, rank == 1 ? 1.9 : 2.7);
-                me.Combine();
-                me.Sync();
-                actual[rank] = me.Combined();
             }, TimeSpan.FromMinutes(3));
         }
         finally
@@ -107,8 +121,8 @@ internal static class ProtocolMaskedRank
         {
             if (timeouts[r] is not { Peer: 2, Phase: EpPhase.CombineReceive, Sequence: 1 })
                 return $"rank {r}: round 1 should time out waiting for peer 2 in CombineReceive, operation 1; got {timeouts[r]?.Message ?? "no time-out"} " +
-                    $"(round 1, s since the start: rank 0 dispatch {marks[0, 0]:F3}, combine {marks[0, 1]:F3}, done {marks[0, 2]:F3}; " +
-                    $"rank 1 dispatch {marks[1, 0]:F3}, combine {marks[1, 1]:F3}, done {marks[1, 2]:F3}; " +
+                    $"(round 1, s since the start: rank 0 dispatch {marks[0, 0]:F3}, combine {marks[0, 1]:F3}, launched {marks[0, 2]:F3}, done {marks[0, 3]:F3}; " +
+                    $"rank 1 dispatch {marks[1, 0]:F3}, combine {marks[1, 1]:F3}, launched {marks[1, 2]:F3}, done {marks[1, 3]:F3}; " +
                     $"rank 2 dispatch {marks[2, 0]:F3}, synchronized {marks[2, 1]:F3}; rank 0's time-out: {timeouts[0]?.Message ?? "none"})";
             int at = expected[r].AsSpan().CommonPrefixLength(actual[r]);
             if (at < expected[r].Length || actual[r].Length != expected[r].Length)
