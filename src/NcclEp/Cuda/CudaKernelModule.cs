@@ -211,7 +211,7 @@ internal sealed unsafe partial class CudaKernelModule : IDisposable
     /// rank — a deadlock until the time-out. Drivers without cuFuncLoad (before 12.4) load eagerly only with
     /// CUDA_MODULE_LOADING=EAGER, which scripts/gpu-run.sh sets.
     /// </summary>
-    private static void LoadNow(nint function, string name)
+    internal static void LoadNow(nint function, string name)
     {
         try
         {

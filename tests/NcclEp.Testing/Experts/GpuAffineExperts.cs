@@ -34,15 +34,8 @@ public sealed unsafe class GpuAffineExperts : IDisposable
         using CudaContextScope scope = _device.MakeCurrent();
         fixed (byte* image = cubin) Check.Cu(CudaDriver.cuModuleLoadData(out _module, image), "cuModuleLoadData (affine experts)");
         Check.Cu(CudaDriver.cuModuleGetFunction(out _function, _module, "affine_experts"), "cuModuleGetFunction(affine_experts)");
-        // Loaded now, not at the first launch: a lazily loaded kernel's first launch may wait for the context while a
-        // co-located peer's kernel spins waiting for this rank (as the library's own kernels, CudaKernelModule.LoadNow).
-        try
-        {
-            Check.Cu(CudaDriver.cuFuncLoad(_function), "cuFuncLoad(affine_experts)");
-        }
-        catch (EntryPointNotFoundException)
-        {
-        }
+        // Loaded now, not at the first launch, as the library's kernels: a first launch may wait for a co-located peer.
+        CudaKernelModule.LoadNow(_function, "affine_experts");
     }
 
     private static readonly Lazy<string> Source = new(() =>
